@@ -1,0 +1,64 @@
+# The suite's front door. Every target honours SKS_BASEDIR (default volumes/sks).
+SKS_BASEDIR ?= $(CURDIR)/volumes/sks
+export SKS_BASEDIR
+NODE := node --enable-source-maps
+DUMP_OUT ?= $(SKS_BASEDIR)/dump
+
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test bench lint-docker clean
+
+## deps: pnpm and node packages (better-sqlite3 compiled from source)
+deps:
+	@bash scripts/install-deps.sh
+
+## test-deps: also the real peers and clients the tests drive (Debian: sks, gnupg, nginx, debian-keyring, ...)
+test-deps:
+	@bash scripts/install-deps.sh --test
+
+## build: compile every package to dist/
+build: deps
+	pnpm run build
+
+## install: load keydumps into the store. DUMP_URL=... downloads first; DUMP_DIR=dir loads a local folder.
+install: build
+	$(NODE) packages/sks-admin/dist/main.js load $(if $(DUMP_URL),--url "$(DUMP_URL)") $(if $(DUMP_DIR),--dir "$(DUMP_DIR)")
+
+## dump: write the store out as SKS dump files into DUMP_OUT
+dump: build
+	$(NODE) packages/sks-admin/dist/main.js dump --out "$(DUMP_OUT)"
+
+## run: all three services as local processes, in the foreground; Ctrl-C stops all
+run: build
+	$(NODE) packages/sks-admin/dist/main.js init
+	$(NODE) scripts/run-suite.mjs
+
+run-db: build
+	$(NODE) packages/sks-db/dist/main.js
+
+run-recon: build
+	$(NODE) packages/sks-recon/dist/main.js
+
+run-cron: build
+	$(NODE) packages/sks-cron/dist/main.js
+
+## web: copy the built-in web pages into the base directory's web root
+web: build
+	$(NODE) packages/sks-admin/dist/main.js web
+
+## up/down/rebuild: the same services under docker compose
+up:
+	docker compose up -d
+down:
+	docker compose down
+rebuild:
+	docker compose build --no-cache && docker compose up -d
+
+## test: everything .ci/run runs
+test: test-deps build
+	pnpm test
+
+## bench: load, lookup and recon benchmarks, ours beside real SKS 1.1.6
+bench: test-deps build
+	$(NODE) --import tsx bench/run.ts
+
+clean:
+	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo

@@ -1,0 +1,139 @@
+// Every tunable of the suite, in one table: name as written in `sksconf`, type, default and what it does.
+// docs/CONFIGURATION.md is generated from this table (`pnpm --filter @sks/sks-admin exec ... config-doc`),
+// so a setting that is not here does not exist.
+
+export type SettingType = 'string' | 'int' | 'bool' | 'list';
+
+export interface SettingSpec {
+  type: SettingType;
+  default: string | number | boolean | string[];
+  doc: string;
+  /** Which process reads it; for documentation only. */
+  usedBy: Array<'all' | 'sks-db' | 'sks-recon' | 'sks-cron' | 'load'>;
+}
+
+export const SETTINGS = {
+  // --- where things live ---------------------------------------------------------------------------
+  db_file: { type: 'string', default: 'keys.sqlite', usedBy: ['all'],
+    doc: 'SQLite database file, relative to the base directory. All three processes open it (WAL mode).' },
+  log_dir: { type: 'string', default: 'log', usedBy: ['all'],
+    doc: 'Folder for the services\' JSON log files, relative to the base directory.' },
+  log_level: { type: 'string', default: 'info', usedBy: ['all'],
+    doc: 'winston level: error, warn, info, verbose, debug.' },
+  log_lookups: { type: 'bool', default: false, usedBy: ['sks-db'],
+    doc: 'Log search terms and fetched key IDs. Off by default: who looked up which key is nobody\'s business.' },
+  web_root: { type: 'string', default: 'web', usedBy: ['sks-db'],
+    doc: 'Static web root (search page etc.), relative to the base directory. Falls back to the built-in pages.' },
+
+  // --- identity --------------------------------------------------------------------------------------
+  hostname: { type: 'string', default: 'localhost', usedBy: ['sks-db', 'sks-recon'],
+    doc: 'Public name of this server, shown on the stats page.' },
+  server_contact: { type: 'string', default: '', usedBy: ['sks-db'],
+    doc: 'OpenPGP fingerprint or address of the operator, shown on the stats page.' },
+  nodename: { type: 'string', default: '', usedBy: ['sks-db'], doc: 'SKS compatibility alias of hostname.' },
+
+  // --- HKP service (sks-db) --------------------------------------------------------------------------
+  hkp_address: { type: 'list', default: ['127.0.0.1'], usedBy: ['sks-db'],
+    doc: 'Addresses sks-db listens on (space separated, as in SKS).' },
+  hkp_port: { type: 'int', default: 11371, usedBy: ['sks-db', 'sks-recon'],
+    doc: 'HKP port. sks-recon announces it to peers as its "http port" unless recon_http_port is set.' },
+  db_workers: { type: 'int', default: 0, usedBy: ['sks-db'],
+    doc: 'HTTP worker processes; 0 means one per CPU core.' },
+  max_body_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-db'],
+    doc: 'Largest accepted POST body (/pks/add, /pks/hashquery), matching nginx client_max_body_size 8m.' },
+  max_index_results: { type: 'int', default: 500, usedBy: ['sks-db'],
+    doc: 'Most keys an index/vindex search returns before answering "too many results" (SKS: max_matches).' },
+  max_get_results: { type: 'int', default: 100, usedBy: ['sks-db'],
+    doc: 'Most keys one op=get answer may hold.' },
+  max_hashquery_keys: { type: 'int', default: 10000, usedBy: ['sks-db'],
+    doc: 'Most digests one /pks/hashquery request may ask for.' },
+  request_header_timeout_ms: { type: 'int', default: 10000, usedBy: ['sks-db'],
+    doc: 'A client must send its whole request header within this time.' },
+  request_timeout_ms: { type: 'int', default: 60000, usedBy: ['sks-db'],
+    doc: 'A client must send its whole request (header and body) within this time.' },
+  keepalive_timeout_ms: { type: 'int', default: 5000, usedBy: ['sks-db'],
+    doc: 'Idle keep-alive connections are closed after this time.' },
+  initial_stat: { type: 'bool', default: false, usedBy: ['sks-db'],
+    doc: 'Compute the statistics page when sks-db starts (SKS option of the same name).' },
+  stat_interval_s: { type: 'int', default: 3600, usedBy: ['sks-db'],
+    doc: 'How often sks-db refreshes the statistics page.' },
+  wkd_domains: { type: 'list', default: [], usedBy: ['sks-db'],
+    doc: 'Domains for which sks-db answers Web Key Directory requests (space separated).' },
+  metrics_port: { type: 'int', default: 0, usedBy: ['sks-db', 'sks-recon'],
+    doc: 'Prometheus metrics port for sks-db (sks-recon uses metrics_port + 1); 0 disables.' },
+  metrics_address: { type: 'string', default: '127.0.0.1', usedBy: ['sks-db', 'sks-recon'],
+    doc: 'Address the metrics endpoints listen on.' },
+
+  // --- key policy (CVE-2019-13050 defence), applied on every path: load, add, recon -------------------
+  max_key_bytes: { type: 'int', default: 4 * 1024 * 1024, usedBy: ['all'],
+    doc: 'A key larger than this after the per-user-ID cap is refused.' },
+  max_input_key_bytes: { type: 'int', default: 64 * 1024 * 1024, usedBy: ['all'],
+    doc: 'A single key larger than this as received is refused without being parsed further.' },
+  max_packet_bytes: { type: 'int', default: 1024 * 1024, usedBy: ['all'],
+    doc: 'Packets larger than this are dropped from a key (a primary key packet that large refuses the key).' },
+  max_certs_per_uid: { type: 'int', default: 1000, usedBy: ['all'],
+    doc: 'Third-party certifications kept per user ID, newest first; self-signatures are always kept.' },
+  drop_user_attributes: { type: 'bool', default: false, usedBy: ['all'],
+    doc: 'Drop user attributes (photo IDs) from every key.' },
+
+  // --- recon (sks-recon) -----------------------------------------------------------------------------
+  recon_address: { type: 'list', default: ['127.0.0.1'], usedBy: ['sks-recon'],
+    doc: 'Addresses sks-recon listens on; the first is also the source address of outbound sessions.' },
+  recon_port: { type: 'int', default: 11370, usedBy: ['sks-recon'], doc: 'Recon port.' },
+  recon_http_port: { type: 'int', default: 0, usedBy: ['sks-recon'],
+    doc: 'HKP port announced to peers; 0 means hkp_port. Set it when nginx publishes HKP on another port.' },
+  gossip_interval_s: { type: 'int', default: 60, usedBy: ['sks-recon'],
+    doc: 'Seconds between outbound reconciliations (one random peer each time), as SKS gossip_interval.' },
+  disable_gossip: { type: 'bool', default: false, usedBy: ['sks-recon'], doc: 'Only answer, never initiate.' },
+  filters: { type: 'string', default: 'yminsky.dedup,yminsky.merge', usedBy: ['sks-recon'],
+    doc: 'Filter profile announced in the recon Config; peers announcing another set are refused.' },
+  recon_config_timeout_s: { type: 'int', default: 45, usedBy: ['sks-recon'],
+    doc: 'Seconds to wait for the peer\'s Config message.' },
+  recon_read_timeout_s: { type: 'int', default: 60, usedBy: ['sks-recon'],
+    doc: 'A session whose peer sends nothing for this long is ended.' },
+  recon_session_timeout_s: { type: 'int', default: 3600, usedBy: ['sks-recon'],
+    doc: 'Longest a whole session may last.' },
+  recon_max_message_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-recon'],
+    doc: 'Recon messages longer than this end the session.' },
+  max_recover: { type: 'int', default: 2000, usedBy: ['sks-recon'],
+    doc: 'Most missing keys fetched after one session (SKS max_recover).' },
+  http_fetch_size: { type: 'int', default: 100, usedBy: ['sks-recon'],
+    doc: 'Digests per /pks/hashquery request when fetching from a peer.' },
+  missing_keys_timeout_s: { type: 'int', default: 180, usedBy: ['sks-recon'],
+    doc: 'Timeout of one /pks/hashquery fetch.' },
+  refused_backoff_s: { type: 'int', default: 86400, usedBy: ['sks-recon'],
+    doc: 'A digest a peer offers but our policy refused is not fetched again within this period.' },
+  membership_reload_s: { type: 'int', default: 60, usedBy: ['sks-recon'],
+    doc: 'How often the membership file is re-read.' },
+
+  // --- scheduled jobs (sks-cron); node-cron expressions --------------------------------------------------
+  cron_log_rotate: { type: 'string', default: '0 0 * * *', usedBy: ['sks-cron'], doc: 'Rotate and compress logs.' },
+  log_keep: { type: 'int', default: 14, usedBy: ['sks-cron'], doc: 'Rotated log files kept per service.' },
+  cron_checkpoint: { type: 'string', default: '*/10 * * * *', usedBy: ['sks-cron'], doc: 'WAL checkpoint.' },
+  cron_optimize: { type: 'string', default: '30 3 * * *', usedBy: ['sks-cron'], doc: 'PRAGMA optimize / ANALYZE.' },
+  cron_vacuum: { type: 'string', default: '0 4 * * 0', usedBy: ['sks-cron'], doc: 'Incremental vacuum.' },
+  cron_integrity: { type: 'string', default: '0 5 * * 0', usedBy: ['sks-cron'], doc: 'Integrity check.' },
+  cron_stats: { type: 'string', default: '15 * * * *', usedBy: ['sks-cron'], doc: 'Regenerate statistics.' },
+  cron_dump: { type: 'string', default: '0 2 * * 3', usedBy: ['sks-cron'], doc: 'Write a keydump into dump_dir.' },
+  cron_blocklist: { type: 'string', default: '*/5 * * * *', usedBy: ['sks-cron'],
+    doc: 'Remove stored keys that are on the blocklist.' },
+  dump_dir: { type: 'string', default: 'dump', usedBy: ['sks-cron', 'load'],
+    doc: 'Where keydumps are written, relative to the base directory.' },
+  dump_keys_per_file: { type: 'int', default: 15000, usedBy: ['sks-cron', 'load'],
+    doc: 'Keys per keydump file, as SKS writes them.' },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+type ValueOf<S extends SettingSpec> =
+  S['type'] extends 'int' ? number : S['type'] extends 'bool' ? boolean : S['type'] extends 'list' ? string[] : string;
+
+export type Settings = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+
+export function defaultSettings(): Settings {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SETTINGS)) {
+    out[name] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
+  }
+  return out as Settings;
+}

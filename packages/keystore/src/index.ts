@@ -1,0 +1,14 @@
+// Public surface of the key-store library.
+export * from './openpgp/types.js';
+export * from './openpgp/packet.js';
+export * from './openpgp/armor.js';
+export * from './openpgp/key.js';
+export * from './openpgp/merge.js';
+export * from './openpgp/digest.js';
+export * from './policy.js';
+export * from './store/keystore.js';
+export * from './ptree/prefix-tree.js';
+export * from './config/settings.js';
+export * from './config/sksconf.js';
+export * from './config/membership.js';
+export * from './log.js';
