@@ -1,0 +1,61 @@
+// Real key data for tests: Debian's debian-keyring package, split into subsets by whole keys.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-keyring.gpg';
+
+/** Byte ranges of each top-level key (a primary key packet and what follows it) in a binary keyring.
+ * Written here from RFC 9580 §4.2 independently of the key store, so tests do not lean on the code they test. */
+export function keyBlocks(data: Buffer): Buffer[] {
+  const blocks: Buffer[] = [];
+  let start = -1;
+  let off = 0;
+  while (off < data.length) {
+    const hdr = data[off]!;
+    if ((hdr & 0x80) === 0) throw new Error(`not an OpenPGP packet at ${off}`);
+    let tag: number;
+    let len: number;
+    let bodyOff: number;
+    if (hdr & 0x40) {
+      tag = hdr & 0x3f;
+      const b0 = data[off + 1]!;
+      if (b0 < 192) { len = b0; bodyOff = off + 2; }
+      else if (b0 < 224) { len = ((b0 - 192) << 8) + data[off + 2]! + 192; bodyOff = off + 3; }
+      else if (b0 === 255) { len = data.readUInt32BE(off + 2); bodyOff = off + 6; }
+      else throw new Error('partial body lengths are not used in keyrings');
+    } else {
+      tag = (hdr >> 2) & 0x0f;
+      const lt = hdr & 3;
+      if (lt === 0) { len = data[off + 1]!; bodyOff = off + 2; }
+      else if (lt === 1) { len = data.readUInt16BE(off + 1); bodyOff = off + 3; }
+      else if (lt === 2) { len = data.readUInt32BE(off + 1); bodyOff = off + 5; }
+      else throw new Error('indeterminate length');
+    }
+    if (tag === 6) {
+      if (start >= 0) blocks.push(data.subarray(start, off));
+      start = off;
+    }
+    off = bodyOff + len;
+  }
+  if (start >= 0) blocks.push(data.subarray(start, off));
+  return blocks;
+}
+
+/** Writes `parts` files into `dir`, key i going to file i mod parts; returns their paths. */
+export function splitKeyring(file: string, parts: number, dir: string): string[] {
+  const blocks = keyBlocks(readFileSync(file));
+  const out: Buffer[][] = Array.from({ length: parts }, () => []);
+  blocks.forEach((b, i) => out[i % parts]!.push(b));
+  return out.map((bufs, i) => {
+    const p = join(dir, `part-${i}.gpg`);
+    writeFileSync(p, Buffer.concat(bufs));
+    return p;
+  });
+}
+
+/** Writes the chosen key blocks (by index) of a keyring into one file. */
+export function writeKeySubset(file: string, indexes: number[], out: string): string {
+  const blocks = keyBlocks(readFileSync(file));
+  writeFileSync(out, Buffer.concat(indexes.map((i) => blocks[i]!)));
+  return out;
+}
