@@ -58,7 +58,7 @@ test: test-deps build
 
 ## bench: load, lookup and recon benchmarks, ours beside real SKS 1.1.6
 bench: test-deps build
-	$(NODE) --import tsx bench/run.ts
+	$(NODE) --conditions=source --import tsx bench/run.ts
 
 clean:
 	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo
