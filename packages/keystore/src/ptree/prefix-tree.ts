@@ -1,7 +1,19 @@
 // The recon prefix tree over key digests (SKS prefixTree.ml), stored in the same SQLite database and updated inside
-// the key store's write transactions.
-// OWNER: recon helper. The key store calls insert/remove; sks-recon reads nodes.
+// the key store's write transactions, so it can never drift from the stored keys (Hockeypuck issue #170).
+// OWNER: recon helper. The key store calls insert/remove (or insertMany for bulk loads); sks-recon reads nodes.
+//
+// Layout (see PTREE_SCHEMA_SQL):
+// - ptree_element holds every digest in the tree. The elements of a node are exactly the digests that start with
+//   the node's bit prefix, i.e. one range scan of this table, so leaves store no element lists and splitting or
+//   joining a node never loses an element.
+// - ptree_node holds one row per node: its bit prefix ('' = root, then 2 bits per level), the number of elements
+//   under it and its 6 sample values (the characteristic polynomial of its set at the sample points, zzp.ts).
+// The shape is canonical: a node is internal exactly when it holds more than PTREE_SPLIT_THRESHOLD elements. So
+// insert, remove, insertMany and rebuild always produce the same rows for the same set, in any order.
 import type Database from 'better-sqlite3';
+import {
+  NUM_SAMPLES, ZZP_BYTES, P, digestToZ, factorsOf, inv, samplesFromBuffer, samplesToBuffer,
+} from './zzp.js';
 
 export interface PTreeNode {
   /** Bit prefix as a string of '0'/'1' characters ('' is the root). */
@@ -12,28 +24,420 @@ export interface PTreeNode {
   isLeaf: boolean;
 }
 
-/** SQL that creates the tree's tables; the key store's schema runs it. */
-export const PTREE_SCHEMA_SQL = '';
+/** SKS bitquantum: bits of the digest consumed per tree level (4 children per node). */
+export const PTREE_BITQUANTUM = 2;
+/** SKS mbar × ptree_thresh_mult (5 × 10): a leaf with more elements than this splits into 4 children.
+ * A protocol constant rather than a setting: recon peers assume nodes of this size are leaves. */
+export const PTREE_SPLIT_THRESHOLD = 50;
+/** Digests are MD5 values. */
+export const DIGEST_BYTES = 16;
+
+const ONES = samplesToBuffer(Array.from({ length: NUM_SAMPLES }, () => 1n));
+
+/** SQL that creates the tree's tables; the key store's schema runs it. Idempotent. */
+export const PTREE_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS ptree_element (
+  digest BLOB PRIMARY KEY NOT NULL            -- 16-byte SKS key digest
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ptree_node (
+  prefix TEXT PRIMARY KEY NOT NULL,           -- '' root, else '0'/'1' characters, 2 per level
+  num_elements INTEGER NOT NULL,
+  samples BLOB NOT NULL,                      -- 6 x 17 bytes, little-endian field elements
+  is_leaf INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES ('', 0, X'${ONES.toString('hex')}', 1);
+`;
+
+interface NodeRow {
+  num: number;
+  values: bigint[];
+  leaf: boolean;
+}
+
+interface Delta {
+  n: number;
+  f: bigint[];
+}
+
+/** Bit `i` of a digest, counting from the most significant bit of byte 0. */
+function bitAt(digest: Buffer, i: number): number {
+  return (digest[i >> 3]! >> (7 - (i & 7))) & 1;
+}
+
+/** Child index (0..3) of a digest at a node whose prefix has `len` bits. */
+function childIndex(digest: Buffer, off: number, len: number): number {
+  const i = len;
+  const b0 = (digest[off + (i >> 3)]! >> (7 - (i & 7))) & 1;
+  const j = i + 1;
+  const b1 = (digest[off + (j >> 3)]! >> (7 - (j & 7))) & 1;
+  return (b0 << 1) | b1;
+}
+
+const CHILD_BITS = ['00', '01', '10', '11'] as const;
+
+/** Lowest and highest 16-byte digest starting with `prefix` (for range scans of ptree_element). */
+export function prefixRange(prefix: string): [Buffer, Buffer] {
+  const lo = Buffer.alloc(DIGEST_BYTES, 0);
+  const hi = Buffer.alloc(DIGEST_BYTES, 0xff);
+  for (let i = 0; i < prefix.length && i < DIGEST_BYTES * 8; i++) {
+    const mask = 1 << (7 - (i & 7));
+    if (prefix[i] === '1') lo[i >> 3]! |= mask;
+    else hi[i >> 3]! &= ~mask;
+  }
+  return [lo, hi];
+}
+
+/** The prefix string of the first `bits` bits of a digest. */
+export function digestPrefix(digest: Buffer, bits: number): string {
+  let s = '';
+  for (let i = 0; i < bits; i++) s += bitAt(digest, i) ? '1' : '0';
+  return s;
+}
+
+function isPrefixString(prefix: string): boolean {
+  return /^[01]*$/.test(prefix) && prefix.length <= DIGEST_BYTES * 8;
+}
+
+/** Sample values of a set of digests held as consecutive 16-byte records in `buf[start..end)`. */
+function leafValues(buf: Buffer, start: number, end: number): bigint[] {
+  const v = Array.from({ length: NUM_SAMPLES }, () => 1n);
+  for (let r = start; r < end; r++) {
+    const f = factorsOf(digestToZ(buf, r * DIGEST_BYTES));
+    for (let i = 0; i < NUM_SAMPLES; i++) v[i] = (v[i]! * f[i]!) % P;
+  }
+  return v;
+}
 
 export class PrefixTree {
+  // Statements are prepared on first use: the key store may construct the tree before running the schema.
+  private stmts?: ReturnType<PrefixTree['prepare']>;
+
   constructor(readonly db: Database.Database) {}
 
-  /** Adds a 16-byte digest. Must be called inside the caller's transaction. */
-  insert(digest: Buffer): void {
-    throw new Error('not implemented');
+  private prepare() {
+    const db = this.db;
+    return {
+      insertElement: db.prepare('INSERT OR IGNORE INTO ptree_element (digest) VALUES (?)'),
+      deleteElement: db.prepare('DELETE FROM ptree_element WHERE digest = ?'),
+      hasElement: db.prepare('SELECT 1 FROM ptree_element WHERE digest = ?').pluck(),
+      range: db.prepare('SELECT digest FROM ptree_element WHERE digest >= ? AND digest <= ? ORDER BY digest').pluck(),
+      countRange: db.prepare('SELECT count(*) FROM ptree_element WHERE digest >= ? AND digest <= ?').pluck(),
+      allElements: db.prepare('SELECT digest FROM ptree_element ORDER BY digest').pluck(),
+      getNode: db.prepare('SELECT num_elements AS num, samples, is_leaf AS leaf FROM ptree_node WHERE prefix = ?'),
+      putNode: db.prepare(
+        'INSERT OR REPLACE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES (?, ?, ?, ?)'),
+      deleteBelow: db.prepare('DELETE FROM ptree_node WHERE prefix > ? AND prefix < ?'),
+      clearNodes: db.prepare('DELETE FROM ptree_node'),
+      clearElements: db.prepare('DELETE FROM ptree_element'),
+    };
   }
 
-  /** Removes a 16-byte digest. Must be called inside the caller's transaction. */
-  remove(digest: Buffer): void {
-    throw new Error('not implemented');
+  private get s() {
+    return (this.stmts ??= this.prepare());
   }
 
+  // --- writes -------------------------------------------------------------------------------------------------
+
+  /** Adds a 16-byte digest; false if it was already there. Call inside the caller's write transaction. */
+  insert(digest: Buffer): boolean {
+    return this.insertMany([digest]) === 1;
+  }
+
+  /** Removes a 16-byte digest; false if it was not there. Call inside the caller's write transaction. */
+  remove(digest: Buffer): boolean {
+    return this.removeMany([digest]) === 1;
+  }
+
+  /** Adds many digests at once (bulk loads): each touched node is read and written once, and the sample products
+   * are aggregated bottom-up, so the cost per digest is about one element insert and six multiplications.
+   * Returns how many were new. Call inside a transaction (one per batch). */
+  insertMany(digests: Iterable<Buffer>): number {
+    const s = this.s;
+    const cache = new Map<string, NodeRow>();
+    const leafDeltas = new Map<string, Delta>();
+    let added = 0;
+    for (const d of digests) {
+      checkDigest(d);
+      if (s.insertElement.run(d).changes === 0) continue;
+      added++;
+      const leaf = this.leafFor(d, cache);
+      let delta = leafDeltas.get(leaf);
+      if (!delta) leafDeltas.set(leaf, (delta = { n: 0, f: Array.from({ length: NUM_SAMPLES }, () => 1n) }));
+      const f = factorsOf(digestToZ(d));
+      for (let i = 0; i < NUM_SAMPLES; i++) delta.f[i] = (delta.f[i]! * f[i]!) % P;
+      delta.n++;
+    }
+    if (added === 0) return 0;
+    const all = this.propagate(leafDeltas);
+    for (const [prefix, delta] of all) {
+      const row = cache.get(prefix)!;
+      for (let i = 0; i < NUM_SAMPLES; i++) row.values[i] = (row.values[i]! * delta.f[i]!) % P;
+      row.num += delta.n;
+      if (row.leaf && row.num > PTREE_SPLIT_THRESHOLD) this.buildFromElements(prefix);
+      else this.writeRow(prefix, row);
+    }
+    return added;
+  }
+
+  /** Removes many digests at once; returns how many were present. Call inside a transaction. */
+  removeMany(digests: Iterable<Buffer>): number {
+    const s = this.s;
+    const cache = new Map<string, NodeRow>();
+    const leafDeltas = new Map<string, Delta>();
+    let removed = 0;
+    for (const d of digests) {
+      checkDigest(d);
+      // Find the leaf before deleting: the path does not depend on the element table, only on the nodes.
+      if (s.hasElement.get(d) === undefined) continue;
+      s.deleteElement.run(d);
+      removed++;
+      const leaf = this.leafFor(d, cache);
+      let delta = leafDeltas.get(leaf);
+      if (!delta) leafDeltas.set(leaf, (delta = { n: 0, f: Array.from({ length: NUM_SAMPLES }, () => 1n) }));
+      const f = factorsOf(digestToZ(d));
+      for (let i = 0; i < NUM_SAMPLES; i++) delta.f[i] = (delta.f[i]! * f[i]!) % P;
+      delta.n++;
+    }
+    if (removed === 0) return 0;
+    const all = this.propagate(leafDeltas);
+    // Shortest prefixes first, so a node that becomes small enough to be a leaf absorbs its whole subtree once.
+    const prefixes = [...all.keys()].sort((a, b) => a.length - b.length);
+    const joined: string[] = [];
+    for (const prefix of prefixes) {
+      if (joined.some((j) => prefix.startsWith(j) && prefix !== j)) continue;
+      const delta = all.get(prefix)!;
+      const row = cache.get(prefix)!;
+      for (let i = 0; i < NUM_SAMPLES; i++) row.values[i] = (row.values[i]! * inv(delta.f[i]!)) % P;
+      row.num -= delta.n;
+      if (!row.leaf && row.num <= PTREE_SPLIT_THRESHOLD) {
+        // Join: this node becomes a leaf; its elements stay in ptree_element, its subtree rows go.
+        s.deleteBelow.run(prefix, prefix + '2');
+        row.leaf = true;
+        joined.push(prefix);
+      }
+      this.writeRow(prefix, row);
+    }
+    return removed;
+  }
+
+  /** Recomputes the whole tree from `digests` (e.g. the key store's digest column), replacing what was there.
+   * Runs in one transaction (a savepoint if the caller already has one). */
+  rebuild(digests: Iterable<Buffer>): void {
+    const s = this.s;
+    // Collect first: the iterable may be a live query on this same connection, which must finish before we write.
+    let buf = Buffer.alloc(DIGEST_BYTES * 1024);
+    let n = 0;
+    for (const d of digests) {
+      checkDigest(d);
+      if ((n + 1) * DIGEST_BYTES > buf.length) {
+        const bigger = Buffer.alloc(buf.length * 2);
+        buf.copy(bigger, 0, 0, n * DIGEST_BYTES);
+        buf = bigger;
+      }
+      d.copy(buf, n * DIGEST_BYTES);
+      n++;
+    }
+    this.db.transaction(() => {
+      s.clearNodes.run();
+      s.clearElements.run();
+      for (let r = 0; r < n; r++) s.insertElement.run(buf.subarray(r * DIGEST_BYTES, (r + 1) * DIGEST_BYTES));
+      // Read back in byte order (the table's key order): sorted and without duplicates.
+      const sorted = this.collect(s.allElements.iterate() as Iterable<Buffer>);
+      this.buildSubtree('', sorted.buf, 0, sorted.n);
+    })();
+  }
+
+  // --- reads --------------------------------------------------------------------------------------------------
+
+  /** The node with this bit prefix. A prefix below a leaf is answered with a computed leaf-like node of the
+   * elements under it (so any prefix a peer names can be answered); undefined only for a malformed prefix. */
   node(prefix: string): PTreeNode | undefined {
-    throw new Error('not implemented');
+    const row = this.readRow(prefix);
+    if (row) return toNode(prefix, row);
+    if (!isPrefixString(prefix)) return undefined;
+    const computed = this.computedNode(prefix);
+    return computed ? toNode(prefix, computed) : undefined;
   }
 
-  /** Recomputes the whole tree from the stored digests (for an existing store or after a bulk load). */
-  rebuild(): void {
-    throw new Error('not implemented');
+  /** Like node(), with the sample values as field elements (what the recon code computes with). */
+  nodeValues(prefix: string): { prefix: string; numElements: number; values: bigint[]; isLeaf: boolean } | undefined {
+    const row = this.readRow(prefix) ?? (isPrefixString(prefix) ? this.computedNode(prefix) : undefined);
+    return row ? { prefix, numElements: row.num, values: row.values, isLeaf: row.leaf } : undefined;
+  }
+
+  /** The digests under a prefix, in byte order. */
+  elements(prefix: string): Buffer[] {
+    const [lo, hi] = prefixRange(prefix);
+    return this.s.range.all(lo, hi) as Buffer[];
+  }
+
+  has(digest: Buffer): boolean {
+    return this.s.hasElement.get(digest) !== undefined;
+  }
+
+  /** Number of digests in the tree (the root's count). */
+  size(): number {
+    return this.readRow('')?.num ?? 0;
+  }
+
+  /** Prefixes of the children of a node (empty for a leaf). */
+  childPrefixes(prefix: string): string[] {
+    const row = this.readRow(prefix);
+    if (!row || row.leaf) return [];
+    return CHILD_BITS.map((c) => prefix + c);
+  }
+
+  /** Recomputes every stored node from the elements and returns the prefixes whose rows disagree (empty when the
+   * tree is sound). For tests and the integrity job; reads the whole tree. */
+  verify(): string[] {
+    const bad: string[] = [];
+    const rows = this.db.prepare('SELECT prefix, num_elements AS num, samples, is_leaf AS leaf FROM ptree_node')
+      .all() as Array<{ prefix: string; num: number; samples: Buffer; leaf: number }>;
+    const seen = new Set(rows.map((r) => r.prefix));
+    for (const r of rows) {
+      const [lo, hi] = prefixRange(r.prefix);
+      const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+      const expectLeaf = elems.n <= PTREE_SPLIT_THRESHOLD;
+      const values = leafValues(elems.buf, 0, elems.n);
+      const parentOk = r.prefix === '' || seen.has(r.prefix.slice(0, -PTREE_BITQUANTUM));
+      if (r.num !== elems.n || !samplesToBuffer(values).equals(r.samples) || (r.leaf === 1) !== expectLeaf || !parentOk) {
+        bad.push(r.prefix);
+      }
+      if (r.leaf === 0 && CHILD_BITS.some((c) => !seen.has(r.prefix + c))) bad.push(r.prefix);
+    }
+    return bad;
+  }
+
+  // --- internals ----------------------------------------------------------------------------------------------
+
+  private readRow(prefix: string): NodeRow | undefined {
+    const r = this.s.getNode.get(prefix) as { num: number; samples: Buffer; leaf: number } | undefined;
+    return r ? { num: r.num, values: samplesFromBuffer(r.samples), leaf: r.leaf === 1 } : undefined;
+  }
+
+  private writeRow(prefix: string, row: NodeRow): void {
+    this.s.putNode.run(prefix, row.num, samplesToBuffer(row.values), row.leaf ? 1 : 0);
+  }
+
+  /** Computes a node for a prefix that lies below a stored leaf (no row of its own). */
+  private computedNode(prefix: string): NodeRow | undefined {
+    for (let len = prefix.length - 1; len >= 0; len--) {
+      const anc = this.s.getNode.get(prefix.slice(0, len)) as { leaf: number } | undefined;
+      if (!anc) continue;
+      if (anc.leaf !== 1) return undefined; // below an internal node every level has rows: a malformed prefix
+      const [lo, hi] = prefixRange(prefix);
+      const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+      return { num: elems.n, values: leafValues(elems.buf, 0, elems.n), leaf: true };
+    }
+    return undefined;
+  }
+
+  /** Prefix of the leaf a digest belongs to, reading (and caching) the nodes on its path. */
+  private leafFor(digest: Buffer, cache: Map<string, NodeRow>): string {
+    let prefix = '';
+    for (;;) {
+      let row = cache.get(prefix);
+      if (!row) {
+        row = this.readRow(prefix);
+        if (!row) throw new Error(`prefix tree is missing node "${prefix}" (run the schema, or rebuild the tree)`);
+        cache.set(prefix, row);
+      }
+      if (row.leaf) return prefix;
+      prefix += CHILD_BITS[childIndex(digest, 0, prefix.length)];
+    }
+  }
+
+  /** Turns per-leaf deltas into deltas for every node on their paths, merging children into parents level by
+   * level (one multiplication per touched node instead of one per element per level). */
+  private propagate(leafDeltas: Map<string, Delta>): Map<string, Delta> {
+    const all = new Map(leafDeltas);
+    let maxLen = 0;
+    const byLen = new Map<number, string[]>();
+    for (const p of leafDeltas.keys()) {
+      if (p.length > maxLen) maxLen = p.length;
+      const l = byLen.get(p.length) ?? [];
+      l.push(p);
+      byLen.set(p.length, l);
+    }
+    for (let len = maxLen; len > 0; len -= PTREE_BITQUANTUM) {
+      for (const p of byLen.get(len) ?? []) {
+        const d = all.get(p)!;
+        const parent = p.slice(0, -PTREE_BITQUANTUM);
+        let pd = all.get(parent);
+        if (!pd) {
+          all.set(parent, (pd = { n: 0, f: Array.from({ length: NUM_SAMPLES }, () => 1n) }));
+          const l = byLen.get(parent.length) ?? [];
+          l.push(parent);
+          byLen.set(parent.length, l);
+        }
+        for (let i = 0; i < NUM_SAMPLES; i++) pd.f[i] = (pd.f[i]! * d.f[i]!) % P;
+        pd.n += d.n;
+      }
+    }
+    return all;
+  }
+
+  /** Rewrites a node and its whole subtree from the element table (used when a leaf grows past the threshold). */
+  private buildFromElements(prefix: string): void {
+    const [lo, hi] = prefixRange(prefix);
+    const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+    this.s.deleteBelow.run(prefix, prefix + '2');
+    this.buildSubtree(prefix, elems.buf, 0, elems.n);
+  }
+
+  /** Writes the node for `prefix` over the sorted records buf[start..end) and, if it must be internal, its
+   * subtree; returns its sample values. Bottom-up, so each element costs six multiplications in all. */
+  private buildSubtree(prefix: string, buf: Buffer, start: number, end: number): bigint[] {
+    const count = end - start;
+    if (count <= PTREE_SPLIT_THRESHOLD || prefix.length >= DIGEST_BYTES * 8) {
+      const values = leafValues(buf, start, end);
+      this.writeRow(prefix, { num: count, values, leaf: true });
+      return values;
+    }
+    const values = Array.from({ length: NUM_SAMPLES }, () => 1n);
+    let r = start;
+    for (let c = 0; c < 4; c++) {
+      const from = r;
+      while (r < end && childIndex(buf, r * DIGEST_BYTES, prefix.length) === c) r++;
+      const cv = this.buildSubtree(prefix + CHILD_BITS[c], buf, from, r);
+      for (let i = 0; i < NUM_SAMPLES; i++) values[i] = (values[i]! * cv[i]!) % P;
+    }
+    this.writeRow(prefix, { num: count, values, leaf: false });
+    return values;
+  }
+
+  /** Copies 16-byte digests into one contiguous buffer (millions of small Buffers would cost far more memory). */
+  private collect(it: Iterable<Buffer>): { buf: Buffer; n: number } {
+    let buf = Buffer.alloc(DIGEST_BYTES * 64);
+    let n = 0;
+    for (const d of it) {
+      if ((n + 1) * DIGEST_BYTES > buf.length) {
+        const bigger = Buffer.alloc(buf.length * 2);
+        buf.copy(bigger, 0, 0, n * DIGEST_BYTES);
+        buf = bigger;
+      }
+      d.copy(buf, n * DIGEST_BYTES);
+      n++;
+    }
+    return { buf, n };
   }
 }
+
+function checkDigest(d: Buffer): void {
+  if (!Buffer.isBuffer(d) || d.length !== DIGEST_BYTES) {
+    throw new TypeError(`a prefix-tree element is a ${DIGEST_BYTES}-byte digest, got ${Buffer.isBuffer(d) ? d.length + ' bytes' : typeof d}`);
+  }
+}
+
+function toNode(prefix: string, row: NodeRow): PTreeNode {
+  return {
+    prefix,
+    numElements: row.num,
+    samples: row.values.map((v) => samplesToBuffer([v])),
+    isLeaf: row.leaf,
+  };
+}
+
+export { ZZP_BYTES };
+/** Field arithmetic of the recon protocol, for sks-recon. */
+export * as zzp from './zzp.js';
