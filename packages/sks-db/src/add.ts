@@ -1,0 +1,93 @@
+// POST /pks/add: clients upload keys (HKP draft §4; gpg --send-keys posts `keytext=<armored key>` as a form).
+// Also accepted: the armored or binary key as the body itself (application/pgp-keys, application/octet-stream,
+// text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
+// refused or broken upload changes nothing stored.
+import type { Request, Response } from 'express';
+import type { WriteOutcome } from '@sks/keystore';
+import type { DbContext } from './context.js';
+import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
+
+/** Extracts the key material of an /pks/add body by its content type. */
+export function keyMaterial(contentType: string | undefined, body: Buffer): Buffer | string {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded' || type === '') {
+    const text = body.toString('latin1');
+    if (type === '' && /-----BEGIN PGP/.test(text) && !/^keytext=/.test(text)) return text;
+    const form = new URLSearchParams(text);
+    const keytext = form.get('keytext');
+    if (keytext === null) throw new HttpError(400, 'the form has no keytext field (send keytext=<ASCII-armored key>)');
+    return keytext;
+  }
+  if (type === 'application/pgp-keys' || type === 'application/octet-stream' || type === 'text/plain') {
+    // An armored upload is text; a binary one starts with a packet header (bit 7 set).
+    return body.length > 0 && (body[0]! & 0x80) !== 0 ? body : body.toString('utf8');
+  }
+  if (type === 'multipart/form-data') {
+    throw new HttpError(415, 'multipart uploads are not supported; send keytext=... as application/x-www-form-urlencoded');
+  }
+  throw new HttpError(415, `content type ${type} is not accepted; use application/x-www-form-urlencoded or application/pgp-keys`);
+}
+
+/** Stores the uploaded keys and reports what happened to each. */
+export function addKeyMaterial(ctx: DbContext, material: Buffer | string): WriteOutcome[] {
+  if (typeof material === 'string') {
+    if (material.trim() === '') throw new HttpError(400, 'the upload is empty');
+    if (!/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(material)) {
+      if (/-----BEGIN PGP PRIVATE KEY BLOCK-----/.test(material)) {
+        throw new HttpError(422, 'this is a secret key; only public keys can be published');
+      }
+      throw new HttpError(400, 'no ASCII-armored public key block (-----BEGIN PGP PUBLIC KEY BLOCK-----) found');
+    }
+  }
+  let outcomes: WriteOutcome[];
+  try {
+    outcomes = ctx.writer().addKeys(material, 'add');
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof HttpError) throw e;
+    if (e.message === 'not implemented') throw new HttpError(503, 'the key store is not ready');
+    // Armor/CRC/packet errors from the key store: nothing was written (one transaction).
+    throw new HttpError(400, `the key material could not be read: ${e.message}`);
+  }
+  if (outcomes.length === 0) throw new HttpError(400, 'the upload contains no OpenPGP public key');
+  return outcomes;
+}
+
+function summary(outcomes: WriteOutcome[]): Record<string, number> {
+  const s: Record<string, number> = { inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+  for (const o of outcomes) s[o.status] = (s[o.status] ?? 0) + 1;
+  return s;
+}
+
+export async function handleAdd(ctx: DbContext, req: Request, res: Response): Promise<void> {
+  const body = await readBody(req, ctx.settings.max_body_bytes);
+  const outcomes = addKeyMaterial(ctx, keyMaterial(req.headers['content-type'], body));
+  const s = summary(outcomes);
+  const allRejected = s.rejected === outcomes.length;
+  const status = allRejected ? 422 : 200;
+  ctx.logger.info('keys uploaded', s);
+  const wantsJson = /application\/json/.test(String(req.headers.accept ?? '')) || /(^|,)mr(,|$)/.test(String(req.query.options ?? ''));
+  if (wantsJson) {
+    sendSks(res, {
+      status,
+      type: 'application/json; charset=UTF-8',
+      body: JSON.stringify({ ...s, keys: outcomes.map((o) => ({ status: o.status, fingerprint: o.fingerprint, reason: o.reason, detail: o.detail })) }),
+      count: outcomes.length,
+    });
+    return;
+  }
+  const items = outcomes
+    .map((o) => {
+      const fp = o.fingerprint ? htmlQuote(o.fingerprint) : '(unknown key)';
+      if (o.status === 'rejected') return `<li>${fp}: rejected (${htmlQuote(o.reason ?? 'refused')}${o.detail ? ': ' + htmlQuote(o.detail) : ''})</li>`;
+      return `<li>${fp}: ${o.status}</li>`;
+    })
+    .join('\n');
+  const stored = s.inserted! + s.updated! + s.unchanged!;
+  const head = allRejected
+    ? 'Add failed: no key was accepted.'
+    : `Key block added to key server database.<br />${stored} key(s) added successfully.`;
+  const text =
+    `<p>${head}</p>\n<p>inserted: ${s.inserted}, updated: ${s.updated}, unchanged: ${s.unchanged}, rejected: ${s.rejected}</p>\n<ul>\n${items}\n</ul>`;
+  sendSks(res, { status, type: 'text/html; charset=UTF-8', body: page(allRejected ? 'Add failed' : 'Keys added', text), count: outcomes.length });
+}

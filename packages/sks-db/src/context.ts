@@ -1,0 +1,17 @@
+// What every request handler of one worker shares: its store, settings and logger.
+import type { KeyStore, Settings, Logger } from '@sks/keystore';
+
+export interface DbContext {
+  /** Read-only store of this worker (each worker opens its own). */
+  store: KeyStore;
+  /** Opens (once, lazily) the writable store used by /pks/add. */
+  writer(): KeyStore;
+  settings: Settings;
+  basedir: string;
+  logger: Logger;
+  /** Absolute path of the operator's web root (may not exist; built-in pages are the fallback). */
+  webRoot: string;
+  /** Absolute path of the membership file (peers shown on the stats page). */
+  membershipFile: string;
+  startedAt: number;
+}

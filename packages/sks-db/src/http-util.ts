@@ -1,0 +1,116 @@
+// Small HTTP helpers shared by every route: SKS-style replies, bounded body reading, errors with a status.
+import type { Request, Response } from 'express';
+
+/** An error that becomes an HTTP reply with this status and a human-readable message. */
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  404: 'No results found',
+  405: 'Method not allowed',
+  408: 'Request timeout',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable key material',
+  500: 'Error handling request',
+  501: 'Not implemented',
+  503: 'Service unavailable',
+};
+
+export function htmlQuote(s: string): string {
+  // The same characters SKS escapes (htmlTemplates.ml), so pages look alike.
+  return s.replace(/[<>&"'/]/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : c === "'" ? '&#x27;' : '&#x2F;');
+}
+
+/** The XHTML page frame SKS wraps every answer in (htmlTemplates.ml `page`). */
+export function page(title: string, body: string): string {
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>\r\n' +
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd" >\r\n' +
+    '<html xmlns="http://www.w3.org/1999/xhtml">\r\n<head>\r\n' +
+    `<title>${title.replace(/<br \/>/gi, '&nbsp;|&nbsp;')}</title>\r\n` +
+    '<meta http-equiv="Content-Type" content="text/html;charset=utf-8" />\r\n' +
+    '<style type="text/css">\r\n/*<![CDATA[*/\r\n .uid { color: green; text-decoration: underline; }\r\n' +
+    ' .warn { color: red; font-weight: bold; }\r\n' +
+    ' .disclaimer { font-family: sans; font-size: 0.8em; background-color: #f6f6f6; border-bottom: 1px solid #e0e0e0; padding: 0.8em; }\r\n' +
+    '/*]]>*/\r\n</style></head><body><div class="disclaimer">Information displayed on this website, including public ' +
+    'keyblocks and anything associated with them, <em>is not cryptographically verified</em>. Always inspect public ' +
+    'keyblocks using OpenPGP software on a secured device that you control to see verified information.</div>' +
+    `<h1>${title}</h1>${body}</body></html>`
+  );
+}
+
+/** Sends a body the way SKS's wserver does: no-cache headers, CORS open, result count, body followed by CRLF. */
+export function sendSks(
+  res: Response,
+  opts: { status?: number; type: string; body: string | Buffer; count?: number; filename?: string },
+): void {
+  res.status(opts.status ?? 200);
+  res.set('Cache-Control', 'no-cache');
+  res.set('Pragma', 'no-cache');
+  res.set('Expires', '0');
+  res.set('Access-Control-Allow-Origin', '*');
+  if (opts.count !== undefined && opts.count >= 0) res.set('X-HKP-Results-Count', String(opts.count));
+  res.set('Content-Type', opts.type);
+  if (opts.filename) res.set('Content-Disposition', `attachment; filename=${opts.filename}`);
+  const body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
+  res.end(Buffer.concat([body, Buffer.from('\r\n')]));
+}
+
+/** Sends an error as SKS does (an HTML page), or as plain text for machine-readable requests. */
+export function sendError(res: Response, status: number, message: string, machineReadable = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const title = TITLES[status] ?? 'Error';
+  if (machineReadable) sendSks(res, { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` });
+  else sendSks(res, { status, type: 'text/html; charset=UTF-8', body: page(title, `${title}: ${htmlQuote(message)}`) });
+}
+
+/** Reads a request body up to `limit` bytes; larger bodies end in a 413 before being buffered further. */
+export function readBody(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      // Drain nothing: tell the client at once and let the connection close.
+      reject(new HttpError(413, `the request body of ${declared} bytes exceeds the limit of ${limit} bytes (max_body_bytes)`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError(413, `the request body exceeds the limit of ${limit} bytes (max_body_bytes)`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new HttpError(400, `the request body could not be read: ${err.message}`));
+    });
+  });
+}
+
+/** Query parameters of a lookup as SKS reads them: the last value wins, keys are case-sensitive. */
+export function queryParam(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (Array.isArray(v)) {
+    const last = v[v.length - 1];
+    return typeof last === 'string' ? last : undefined;
+  }
+  return typeof v === 'string' ? v : undefined;
+}

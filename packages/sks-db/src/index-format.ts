@@ -1,0 +1,198 @@
+// The answers to op=index and op=vindex: machine-readable lines (HKP draft §5.2, SKS mRindex.ml) and the HTML
+// pre-formatted listing SKS writes (index.ml, htmlTemplates.ml), so scripts that scrape either keep working.
+import { readPackets, TAG, type StoredKey, type KeyInfo, type SignatureInfo } from '@sks/keystore';
+import { htmlQuote } from './http-util.js';
+
+/** Options of the request that change the listing. */
+export interface IndexOptions {
+  fingerprint: boolean;
+  hash: boolean;
+}
+
+/** SKS's one-letter algorithm names (packet.ml pk_alg_to_ident). */
+export function algoLetter(algo: number): string {
+  switch (algo) {
+    case 1: return 'R';
+    case 2: return 'r';
+    case 3: return 's';
+    case 16: return 'g';
+    case 17: return 'D';
+    case 18: return 'e';
+    case 19: return 'E';
+    case 20: return 'G';
+    case 22: return 'E';
+    case 25: return 'x';
+    case 27: return 'E';
+    default: return '?';
+  }
+}
+
+/** mr escaping as SKS does it: bytes >= 128 and ':' become %XX, '%' becomes '%%' (SKS's own quirk, kept so our
+ * lines equal SKS's byte for byte), everything else is copied. */
+export function escapeMr(raw: Buffer): string {
+  let out = '';
+  for (const b of raw) {
+    if (b === 0x25) out += '%%';
+    else if (b >= 128 || b === 0x3a) out += '%' + b.toString(16).toUpperCase();
+    else out += String.fromCharCode(b);
+  }
+  return out;
+}
+
+/** Raw bodies of the user ID and attribute packets of a stored key, in order (escaping works on bytes). */
+function userIdBodies(key: StoredKey): Array<{ tag: number; body: Buffer }> {
+  try {
+    return readPackets(key.data).filter((p) => p.tag === TAG.USER_ID || p.tag === TAG.USER_ATTRIBUTE);
+  } catch {
+    return [];
+  }
+}
+
+function t(v: number | null | undefined): string {
+  return v === null || v === undefined || v === 0 ? '' : String(v);
+}
+
+/** Machine-readable lines of one key: `pub:` then one `uid:`/`uat:` line per user ID. */
+export function mrKeyLines(key: StoredKey): string[] {
+  const info = key.info;
+  // v3 fingerprints do not contain the key ID, so SKS gives the long key ID for them.
+  const id = info.fingerprint.length === 32 ? info.keyId : info.fingerprint;
+  const lines = [`pub:${id}:${info.algorithm}:${info.bits}:${info.created}:${t(info.expires)}:${info.revoked ? 'r' : ''}`];
+  const raws = userIdBodies(key);
+  info.userIds.forEach((u, i) => {
+    if (u.kind === 'uat') {
+      lines.push('uat::::');
+      return;
+    }
+    const raw = raws[i]?.tag === TAG.USER_ID ? raws[i]!.body : Buffer.from(u.text, 'utf8');
+    lines.push(`uid:${escapeMr(raw)}:${t(u.created)}:${t(u.expires)}:`);
+  });
+  return lines;
+}
+
+/** The whole mr index body (without SKS's trailing CRLF, which sendSks adds). */
+export function mrIndex(keys: StoredKey[], total = keys.length): string {
+  return [`info:1:${total}`, ...keys.flatMap(mrKeyLines)].join('\n') + '\n';
+}
+
+function date(unix: number): string {
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+}
+
+/** Fingerprint grouped as SKS prints it: 4-digit groups, each followed by a space, an extra one in the middle. */
+export function groupedFingerprint(fpr: string): string {
+  const bs = fpr.length === 40 || fpr.length === 64 ? 4 : 2;
+  const extraAt = fpr.length === 40 ? 4 : fpr.length === 64 ? 7 : 7;
+  let out = '';
+  for (let i = 0; i < fpr.length / bs; i++) {
+    out += fpr.slice(i * bs, i * bs + bs) + ' ';
+    if (i === extraAt) out += ' ';
+  }
+  return out;
+}
+
+function link(op: string, keyid: string, o: IndexOptions): string {
+  return `/pks/lookup?op=${op}${o.hash ? '&amp;hash=on' : ''}${o.fingerprint ? '&amp;fingerprint=on' : ''}&amp;search=0x${keyid}`;
+}
+
+function extraLines(key: StoredKey, o: IndexOptions): string[] {
+  const lines: string[] = [];
+  if (o.hash) {
+    const h = key.digest.toUpperCase();
+    lines.push(`\t Hash=<a href=/pks/lookup?op=hget&amp;search=${h}>${h}</a>`);
+  }
+  if (o.fingerprint) lines.push(`\t Fingerprint=${groupedFingerprint(key.fingerprint)}`);
+  return lines;
+}
+
+/** User IDs with the primary one first would need the primary-uid flag; we keep the stored order. */
+function uidTexts(info: KeyInfo): string[] {
+  return info.userIds.map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
+}
+
+/** One key in the short HTML listing (index.ml key_to_lines_normal). */
+export function htmlIndexLines(key: StoredKey, o: IndexOptions): string[] {
+  const info = key.info;
+  const short = info.keyId.slice(-8);
+  const userids = uidTexts(info);
+  if (userids.length > 0) userids[0] = `<a href="${link('vindex', info.keyId, o)}">${userids[0]}</a>`;
+  const revoked = info.revoked ? ' *** KEY REVOKED *** [not verified]\r\n                              ' : '';
+  const keystr =
+    `pub  ${String(info.bits).padStart(4)}${algoLetter(info.algorithm)}/` +
+    `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${short.padStart(8)}</a> ` +
+    `${date(info.created)}${revoked} ` +
+    userids.join('\r\n                               ');
+  return ['</pre><hr /><pre>', keystr, ...extraLines(key, o)];
+}
+
+function sigTypeLabel(s: SignatureInfo, now: number): string {
+  const expired = s.expires !== null && s.expires < now;
+  switch (s.type) {
+    case 0x10: return expired ? '<span class="warn"> exp  </span>' : ' sig  ';
+    case 0x11: return expired ? '<span class="warn"> exp1 </span>' : ' sig1 ';
+    case 0x12: return expired ? '<span class="warn"> exp2 </span>' : ' sig2 ';
+    case 0x13: return expired ? '<span class="warn"> exp3 </span>' : ' sig3 ';
+    case 0x20: case 0x28: case 0x30: return '<span class="warn">revok </span>';
+    case 0x1f: return 'dirct ';
+    case 0x18: return 'sbind ';
+    default: return ` 0x${s.type.toString(16).padStart(2, '0')}`;
+  }
+}
+
+const BLANK = '__________';
+
+/** Finds the first user ID of an issuer key for vindex, at most `budget` lookups per page (SKS max_uid_fetches). */
+export type IssuerName = (keyId: string) => string | undefined;
+
+function sigLine(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName): string {
+  const created = s.created ? date(s.created) : BLANK;
+  const sigExp = s.expires ? date(s.expires) : BLANK;
+  const keyExp = s.keyExpires ? date(s.keyExpires) : BLANK;
+  let uid: string;
+  if (s.issuerKeyId && s.issuerKeyId === selfKeyId) uid = '[selfsig]';
+  else uid = (s.issuerKeyId && issuerName(s.issuerKeyId)) || '[]';
+  uid = uid.length > 1024 ? `[${uid.length}-byte uid]` : htmlQuote(uid);
+  let keyidStr = 'no keyid';
+  if (s.issuerKeyId) {
+    uid = `<a href="${link('vindex', s.issuerKeyId, o)}">${uid}</a>`;
+    keyidStr = `<a href="${link('get', s.issuerKeyId, o)}">${s.issuerKeyId.slice(-8)}</a>`;
+  }
+  return `sig ${sigTypeLabel(s, now).padEnd(6)} ${keyidStr} ${created} ${sigExp} ${keyExp} ${uid}`;
+}
+
+/** One key in the verbose HTML listing with signatures (index.ml key_to_lines_verbose). */
+export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: IssuerName, now = Date.now() / 1000): string[] {
+  const info = key.info;
+  const byTime = (a: SignatureInfo, b: SignatureInfo) => a.created - b.created;
+  const pub =
+    `<strong>pub</strong>  ${String(info.bits).padStart(4)}${algoLetter(info.algorithm)}/` +
+    `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${info.keyId.slice(-8).padStart(8)}</a> ` +
+    `${date(info.created)} ${info.version === 3 && info.expires ? date(info.expires) : '          '} `;
+  const lines = ['</pre><hr /><pre>' + pub];
+  for (const s of info.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName));
+  lines.push(...extraLines(key, o));
+  for (const u of info.userIds) {
+    lines.push('');
+    if (u.kind === 'uid') {
+      lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);
+    } else lines.push('<strong>uat</strong> [contents omitted]');
+    for (const s of [...u.signatures].sort(byTime)) lines.push(sigLine(s, info.keyId, o, now, issuerName));
+  }
+  for (const sk of [...info.subkeys].sort((a, b) => a.created - b.created)) {
+    lines.push('');
+    lines.push(
+      `<strong>sub</strong>  ${String(sk.bits).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
+        `${date(sk.created)} ${sk.expires ? date(sk.expires) : '          '} ` +
+        (sk.revoked ? '<span class="warn">revoked</span>' : ''),
+    );
+  }
+  return lines;
+}
+
+/** Wraps listing lines into the <pre> block with SKS's header line. */
+export function htmlListing(lines: string[], verbose: boolean): string {
+  const header = verbose ? 'Type bits/keyID     cr. time   exp time   key expir' : 'Type bits/keyID     Date       User ID';
+  return `<pre>${[header, ...lines].join('\r\n')}\r\n</pre>`;
+}

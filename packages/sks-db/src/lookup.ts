@@ -1,0 +1,187 @@
+// GET /pks/lookup: the HKP queries GnuPG, browsers and peers send (HKP draft §3, SKS request.ml + dbserver.ml).
+//
+// Search terms: `0x` + 8 or 16 hex digits = short/long key ID of a primary key or subkey; `0x` + 32/40/64 hex (or
+// 40/64 hex without `0x`) = fingerprint; anything else = words of a user ID or an e-mail address.
+//
+// v6 keys (RFC 9580) and legacy clients: GnuPG 2.2 refuses a whole op=get answer when one key in it is v6. The rule:
+// op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
+// client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
+import type { Request, Response } from 'express';
+import { armor, type StoredKey } from '@sks/keystore';
+import type { DbContext } from './context.js';
+import { HttpError, htmlQuote, page, queryParam, sendSks } from './http-util.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrIndex } from './index-format.js';
+import { handleStats } from './stats.js';
+
+export type LookupOp = 'get' | 'index' | 'vindex' | 'hget' | 'stats';
+
+export interface LookupRequest {
+  op: LookupOp;
+  search: string;
+  mr: boolean;
+  json: boolean;
+  fingerprint: boolean;
+  hash: boolean;
+  exact: boolean;
+  /** -1 = no limit asked. */
+  limit: number;
+}
+
+const OPS: Record<string, LookupOp> = {
+  get: 'get', 'x-get': 'get', index: 'index', 'x-index': 'index', vindex: 'vindex', 'x-vindex': 'vindex',
+  hget: 'hget', 'x-hget': 'hget', stats: 'stats', 'x-stats': 'stats',
+};
+
+function onOff(req: Request, ...names: string[]): boolean {
+  let v = false;
+  for (const n of names) {
+    const s = queryParam(req, n);
+    if (s === undefined) continue;
+    if (/^(on|1|true|yes)$/i.test(s)) v = true;
+    else if (/^(off|0|false|no)$/i.test(s)) v = false;
+    else throw new HttpError(400, `${n}=${s} is not understood; use ${n}=on or ${n}=off`);
+  }
+  return v;
+}
+
+/** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
+export function parseLookup(req: Request): LookupRequest {
+  const opRaw = queryParam(req, 'op');
+  if (opRaw === undefined) throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
+  const op = OPS[opRaw.toLowerCase()];
+  if (!op) throw new HttpError(501, `op=${opRaw} is not supported; use get, index, vindex, hget or stats`);
+  const options = (queryParam(req, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());
+  const limitRaw = queryParam(req, 'limit');
+  let limit = -1;
+  if (limitRaw !== undefined && limitRaw !== '') {
+    if (!/^-?\d{1,9}$/.test(limitRaw)) throw new HttpError(400, `limit=${limitRaw} is not a whole number`);
+    limit = Number(limitRaw);
+  }
+  const search = (queryParam(req, 'search') ?? '').trim();
+  if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
+  if (search.length > 1000) throw new HttpError(400, 'the search term is longer than 1000 characters');
+  return {
+    op,
+    search,
+    mr: options.includes('mr'),
+    json: options.includes('json'),
+    fingerprint: onOff(req, 'fingerprint', 'x-fingerprint'),
+    hash: onOff(req, 'hash', 'x-hash'),
+    exact: onOff(req, 'exact', 'x-exact'),
+    limit,
+  };
+}
+
+export type SearchTerm =
+  | { kind: 'keyid'; hex: string }
+  | { kind: 'fingerprint'; hex: string }
+  | { kind: 'text'; text: string };
+
+/** Classifies a search term. Throws HttpError 400 for a `0x` term that is no key ID or fingerprint. */
+export function classifySearch(search: string): SearchTerm {
+  const s = search.replace(/\s+/g, '');
+  const ox = /^0x([0-9a-f]+)$/i.exec(s);
+  if (ox) {
+    const hex = ox[1]!.toUpperCase();
+    if (hex.length === 8 || hex.length === 16) return { kind: 'keyid', hex };
+    if (hex.length === 32 || hex.length === 40 || hex.length === 64) return { kind: 'fingerprint', hex };
+    throw new HttpError(400, `0x${hex} is ${hex.length} hex digits long: a key ID has 8 or 16, a fingerprint 32, 40 or 64`);
+  }
+  // Fingerprints pasted with spaces ("ABCD 1234 ...") or without 0x are common; accept 40 and 64 digits.
+  if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(s)) return { kind: 'fingerprint', hex: s.toUpperCase() };
+  const mail = /^<([^<>\s]+@[^<>\s]+)>$/.exec(search.trim());
+  return { kind: 'text', text: mail ? mail[1]! : search.trim() };
+}
+
+/** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
+export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean): { keys: StoredKey[]; total: number } {
+  if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact);
+  if (term.kind === 'fingerprint' && (term.hex.length === 40 || term.hex.length === 64)) {
+    const k = ctx.store.getByFingerprint(term.hex);
+    if (k) return { keys: [k], total: 1 };
+  }
+  // Short/long key IDs, v3 fingerprints and subkey fingerprints.
+  const keys = ctx.store.findByKeyId(term.hex, cap + 1);
+  return { keys: keys.slice(0, cap), total: keys.length };
+}
+
+/** Applies the v6 rule above. */
+export function legacyVisible(keys: StoredKey[], term: SearchTerm): StoredKey[] {
+  if (term.kind === 'fingerprint' && term.hex.length === 64) return keys;
+  return keys.filter((k) => k.version !== 6);
+}
+
+function describe(search: string): string {
+  return `"${search}"`;
+}
+
+export function armoredKeys(ctx: DbContext, keys: StoredKey[]): string {
+  return armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` });
+}
+
+export async function handleLookup(ctx: DbContext, req: Request, res: Response): Promise<void> {
+  const r = parseLookup(req);
+  if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
+  if (r.op === 'stats') return handleStats(ctx, req, res, r);
+  if (r.op === 'hget') {
+    const hex = r.search.replace(/^0x/i, '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) throw new HttpError(400, 'op=hget needs a 32 hex digit key digest as search=');
+    const key = ctx.store.getByDigest(hex);
+    if (!key) throw new HttpError(404, 'Requested hash not found');
+    return sendKeys(ctx, res, r, [key], 1, `hash ${hex.toUpperCase()}`);
+  }
+
+  const term = classifySearch(r.search);
+  const cap = r.op === 'get' ? ctx.settings.max_get_results : ctx.settings.max_index_results;
+  const wanted = r.limit > 0 ? Math.min(r.limit, cap) : cap;
+  const found = findKeys(ctx, term, wanted, r.exact);
+  if (found.total > cap && !(r.limit > 0)) {
+    throw new HttpError(
+      413,
+      `Too many responses: ${found.total} keys match ${describe(r.search)}, more than the ${cap} this server returns ` +
+        `(${r.op === 'get' ? 'max_get_results' : 'max_index_results'}); give a more specific search or a limit=`,
+    );
+  }
+  const keys = legacyVisible(found.keys, term);
+  if (keys.length === 0) {
+    const onlyV6 = found.keys.length > 0;
+    throw new HttpError(404, onlyV6 ? 'No keys found: only v6 keys match; ask for them by their 64-digit v6 fingerprint' : 'No keys found');
+  }
+  const count = found.total - (found.keys.length - keys.length);
+  if (r.op === 'get') return sendKeys(ctx, res, r, keys, count, describe(r.search));
+
+  const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
+  if (r.mr) {
+    sendSks(res, { type: 'text/plain', body: mrIndex(keys, keys.length), count });
+    return;
+  }
+  const opts = { fingerprint: r.fingerprint, hash: r.hash };
+  let lines: string[];
+  if (r.op === 'vindex') {
+    // Names of certifying keys, as SKS shows them; bounded like SKS's max_uid_fetches.
+    let budget = 100;
+    const names = new Map<string, string | undefined>();
+    const issuerName = (keyId: string) => {
+      if (names.has(keyId)) return names.get(keyId);
+      if (budget-- <= 0) return undefined;
+      const k = ctx.store.findByKeyId(keyId, 1)[0];
+      const name = k?.info.userIds.find((u) => u.kind === 'uid')?.text;
+      names.set(keyId, name);
+      return name;
+    };
+    lines = keys.flatMap((k) => htmlVindexLines(k, opts, issuerName));
+  } else {
+    lines = keys.flatMap((k) => htmlIndexLines(k, opts));
+  }
+  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, htmlListing(lines, r.op === 'vindex')), count });
+}
+
+function sendKeys(ctx: DbContext, res: Response, r: LookupRequest, keys: StoredKey[], count: number, what: string): void {
+  const armored = armoredKeys(ctx, keys);
+  if (r.mr) {
+    sendSks(res, { type: 'application/pgp-keys; charset=UTF-8', body: armored, count, filename: 'gpgkey.asc' });
+    return;
+  }
+  const title = `Public Key Server -- Get ${htmlQuote(what)}`;
+  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored}\r\n</pre>\r\n`), count });
+}

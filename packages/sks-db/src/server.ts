@@ -1,0 +1,241 @@
+// The HKP service: an express app per worker, and a node cluster of db_workers processes sharing the port.
+// Each worker opens its own read-only KeyStore on the shared SQLite (WAL) file, so one slow client or one slow
+// query never holds up the others; /pks/add opens a writable store lazily (SQLite serialises the writers).
+import cluster from 'node:cluster';
+import http from 'node:http';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import type { DbContext } from './context.js';
+import { HttpError, sendError } from './http-util.js';
+import { handleLookup } from './lookup.js';
+import { handleAdd } from './add.js';
+import { handleHashquery } from './hashquery.js';
+import { startStats } from './stats.js';
+import { wkdRouter } from './wkd.js';
+import { vksRouter } from './vks.js';
+import { webRouter } from './web-pages.js';
+
+type Handler = (ctx: DbContext, req: Request, res: Response) => Promise<void>;
+
+function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    h(ctx, req, res).catch((err) => {
+      if (err instanceof HttpError) {
+        const mr = machineReadable || /(^|,)mr(,|$)/i.test(String(req.query.options ?? ''));
+        sendError(res, err.status, err.message, mr);
+        // A refused body that was not read must not be left on a keep-alive connection.
+        if (err.status === 413) res.once('finish', () => req.socket.destroySoon?.());
+      } else next(err);
+    });
+  };
+}
+
+/** The express app of one worker. */
+export function createApp(ctx: DbContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // querystring semantics ('+' is a space, repeated keys become arrays) like SKS's decoder.
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    res.set('Server', 'sks_www/1.1.6');
+    res.set('Via', '1.1 sks-ts');
+    if (req.method === 'OPTIONS') {
+      // CORS preflight: every lookup is public data.
+      res.set('Access-Control-Allow-Origin', '*');
+      res.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
+      res.set('Access-Control-Allow-Headers', 'Content-Type');
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+
+  app.get('/pks/lookup', wrap(ctx, handleLookup));
+  app.post('/pks/add', wrap(ctx, handleAdd));
+  app.post('/pks/hashquery', wrap(ctx, handleHashquery, true));
+  app.all('/pks/lookup', (_req, res) => sendError(res, 405, 'use GET for /pks/lookup'));
+  app.all(['/pks/add', '/pks/hashquery'], (_req, res) => sendError(res, 405, 'use POST for this path'));
+  app.use('/pks', (req, res) => sendError(res, 404, `unknown path /pks${req.path}`));
+  app.use('/.well-known/openpgpkey', wkdRouter(ctx));
+  app.use('/vks/v1', vksRouter(ctx));
+  app.use(webRouter(ctx));
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as Error & { status?: number; type?: string };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      sendError(res, e.status, e.message);
+      return;
+    }
+    ctx.logger.error('request failed', { path: req.path, error: e.stack ?? String(e) });
+    sendError(res, 500, 'internal error; see the server log');
+  });
+  return app;
+}
+
+export interface DbOptions {
+  basedir?: string;
+  settings?: Partial<Settings>;
+  /** 0 = serve in this process (tests); n > 0 = cluster of n workers; undefined = settings.db_workers. */
+  workers?: number;
+  logger?: Logger;
+}
+
+export interface RunningDb {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Settings and paths of a run: sksconf of the base directory, overridden by `opts.settings`. */
+function resolveRun(opts: DbOptions) {
+  const base = loadBasedir(opts.basedir);
+  const settings: Settings = { ...defaultSettings(), ...base.settings, ...(opts.settings ?? {}) } as Settings;
+  return { base, settings, dbPath: base.path(settings.db_file) };
+}
+
+/** Builds the per-process context: a read-only store and a lazily opened writer. */
+export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } {
+  const { base, settings, dbPath } = resolveRun(opts);
+  const logger =
+    opts.logger ??
+    createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
+  const policy = policyFromSettings(settings);
+  const store = KeyStore.open(dbPath, { readonly: true, policy, logger });
+  let writer: KeyStore | undefined;
+  const ctx: DbContext = {
+    store,
+    writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger })),
+    settings,
+    basedir: base.dir,
+    logger,
+    webRoot: base.path(settings.web_root),
+    membershipFile: base.path('membership'),
+    startedAt: Date.now(),
+  };
+  return {
+    ctx,
+    close() {
+      store.close();
+      writer?.close();
+    },
+  };
+}
+
+/** Applies the header/body/keep-alive timeouts (settings) to a server. */
+function applyTimeouts(server: http.Server, s: Settings): void {
+  server.headersTimeout = s.request_header_timeout_ms;
+  server.requestTimeout = s.request_timeout_ms;
+  server.keepAliveTimeout = s.keepalive_timeout_ms;
+}
+
+/** Serves in this process: used by tests (workers: 0) and by each cluster worker. */
+async function serveHere(opts: DbOptions): Promise<RunningDb> {
+  const { ctx, close } = openContext(opts);
+  const stopStats = startStats(ctx);
+  const app = createApp(ctx);
+  const servers: http.Server[] = [];
+  let port = ctx.settings.hkp_port;
+  for (const address of ctx.settings.hkp_address) {
+    const server = http.createServer(app);
+    applyTimeouts(server, ctx.settings);
+    server.listen(port, address);
+    await once(server, 'listening');
+    const a = server.address();
+    if (a && typeof a === 'object') port = a.port;
+    servers.push(server);
+  }
+  const host = ctx.settings.hkp_address[0] ?? '127.0.0.1';
+  return {
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async stop() {
+      stopStats();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.close(() => r());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      close();
+    },
+  };
+}
+
+/** Creates and migrates the database once, before any worker opens it read-only. */
+function prepareDatabase(opts: DbOptions): void {
+  const { settings, dbPath } = resolveRun(opts);
+  KeyStore.open(dbPath, { policy: policyFromSettings(settings) }).close();
+}
+
+const WORKER_ENV = 'SKS_DB_WORKER_OPTIONS';
+
+/** Starts sks-db: in this process (workers 0) or as a cluster of worker processes sharing the port. */
+export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
+  prepareDatabase(opts);
+  const { settings } = resolveRun(opts);
+  let workers = opts.workers ?? settings.db_workers;
+  if (opts.workers === undefined && workers === 0) workers = availableParallelism();
+  if (workers === 0) return serveHere(opts);
+
+  // Cluster: the first worker binds (port 0 picks one); the others then bind the same port.
+  const self = fileURLToPath(import.meta.url);
+  const workerFile = self.replace(/server\.(ts|js)$/, 'worker.$1');
+  cluster.setupPrimary({ exec: workerFile, execArgv: process.execArgv, args: [], silent: false });
+  const forkOne = (port: number) =>
+    cluster.fork({ [WORKER_ENV]: JSON.stringify({ basedir: opts.basedir, settings: { ...(opts.settings ?? {}), hkp_port: port } }) });
+  const waitReady = (w: ReturnType<typeof cluster.fork>) =>
+    new Promise<number>((resolve, reject) => {
+      w.on('message', (m: { ready?: number }) => {
+        if (typeof m?.ready === 'number') resolve(m.ready);
+      });
+      w.once('exit', (code) => reject(new Error(`sks-db worker exited with ${code} before listening`)));
+    });
+  const all = [forkOne(settings.hkp_port)];
+  const port = await waitReady(all[0]!);
+  for (let i = 1; i < workers; i++) all.push(forkOne(port));
+  await Promise.all(all.slice(1).map(waitReady));
+  let stopping = false;
+  // Replace a worker that dies, so the service keeps its capacity.
+  const onExit = (w: ReturnType<typeof cluster.fork>) => {
+    if (stopping || !all.includes(w)) return;
+    all.splice(all.indexOf(w), 1, forkOne(port));
+  };
+  cluster.on('exit', onExit);
+  const host = settings.hkp_address[0] ?? '127.0.0.1';
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    async stop() {
+      stopping = true;
+      cluster.off('exit', onExit);
+      await Promise.all(
+        all.map(async (w) => {
+          if (w.isDead()) return;
+          const gone = once(w, 'exit');
+          w.kill('SIGTERM');
+          const t = setTimeout(() => w.process.kill('SIGKILL'), 5000);
+          await gone;
+          clearTimeout(t);
+        }),
+      );
+    },
+  };
+}
+
+/** Entry of a cluster worker process (see worker.ts). */
+export async function runWorker(): Promise<void> {
+  const opts = JSON.parse(process.env[WORKER_ENV] ?? '{}') as DbOptions;
+  const db = await serveHere(opts);
+  process.send?.({ ready: db.port });
+  process.on('SIGTERM', () => {
+    void db.stop().finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,39 @@
+// The read side of the VKS API of keys.openpgp.org (hagrid), for clients that speak it:
+//   /vks/v1/by-fingerprint/<FPR>  /vks/v1/by-keyid/<KEYID>  /vks/v1/by-email/<address>
+// Answers are ASCII-armored keys (application/pgp-keys); 404 when nothing matches, 400 for a malformed query.
+// Unlike keys.openpgp.org we serve keys as stored (with third-party certifications), as SKS does.
+import { Router, type Response } from 'express';
+import type { StoredKey } from '@sks/keystore';
+import type { DbContext } from './context.js';
+import { sendError } from './http-util.js';
+import { armoredKeys } from './lookup.js';
+
+export function vksRouter(ctx: DbContext): Router {
+  const r = Router();
+  const reply = (res: Response, keys: StoredKey[]) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    if (keys.length === 0) return sendError(res, 404, 'No key found for fingerprint, key ID or address', true);
+    res.status(200).type('application/pgp-keys').end(armoredKeys(ctx, keys));
+  };
+  r.get('/by-fingerprint/:fpr', (req, res) => {
+    const fpr = req.params.fpr!.toUpperCase();
+    if (!/^([0-9A-F]{40}|[0-9A-F]{64})$/.test(fpr)) return sendError(res, 400, 'a fingerprint is 40 or 64 hex digits, without 0x', true);
+    const k = ctx.store.getByFingerprint(fpr);
+    reply(res, k ? [k] : []);
+  });
+  r.get('/by-keyid/:keyid', (req, res) => {
+    const id = req.params.keyid!.toUpperCase();
+    if (!/^([0-9A-F]{16}|[0-9A-F]{40}|[0-9A-F]{64})$/.test(id)) return sendError(res, 400, 'a key ID is 16 hex digits, without 0x', true);
+    reply(res, ctx.store.findByKeyId(id, ctx.settings.max_get_results));
+  });
+  r.get('/by-email/:email', (req, res) => {
+    const addr = req.params.email!;
+    if (!/^[^@\s<>]+@[^@\s<>]+$/.test(addr)) return sendError(res, 400, 'not an e-mail address', true);
+    const { keys } = ctx.store.searchText(addr, ctx.settings.max_get_results, false);
+    const lower = addr.toLowerCase();
+    // Only keys with a user ID of exactly this address (a word search may also find lookalikes).
+    reply(res, keys.filter((k) => k.info.userIds.some((u) => u.kind === 'uid' && u.text.toLowerCase().includes(`<${lower}>`) || u.text.toLowerCase() === lower)));
+  });
+  r.use((_req, res) => sendError(res, 404, 'unknown VKS path', true));
+  return r;
+}
