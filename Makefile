@@ -32,7 +32,7 @@ run: build
 	$(NODE) scripts/run-suite.mjs
 
 run-db: build
-	$(NODE) packages/sks-db/dist/main.js
+	$(NODE) packages/sks-db/dist/main.js --basedir "$(SKS_BASEDIR)"
 
 run-recon: build
 	$(NODE) packages/sks-recon/dist/main.js
@@ -42,7 +42,7 @@ run-cron: build
 
 ## web: copy the built-in web pages into the base directory's web root
 web: build
-	$(NODE) packages/sks-admin/dist/main.js web
+	$(NODE) packages/sks-db/dist/main.js --install-web --basedir "$(SKS_BASEDIR)"
 
 ## up/down/rebuild: the same services under docker compose
 up:
