@@ -194,7 +194,8 @@ export class PrefixTree {
       const leaf = this.leafFor(d, cache);
       let delta = leafDeltas.get(leaf);
       if (!delta) leafDeltas.set(leaf, (delta = { n: 0, f: Array.from({ length: NUM_SAMPLES }, () => 1n) }));
-      const f = factorsOf(digestToZ(d));
+      // Removing divides by the element's factors: multiply by their inverses (one inversion for all six).
+      const f = invertAll(factorsOf(digestToZ(d)));
       for (let i = 0; i < NUM_SAMPLES; i++) delta.f[i] = (delta.f[i]! * f[i]!) % P;
       delta.n++;
     }
@@ -207,7 +208,7 @@ export class PrefixTree {
       if (joined.some((j) => prefix.startsWith(j) && prefix !== j)) continue;
       const delta = all.get(prefix)!;
       const row = cache.get(prefix)!;
-      for (let i = 0; i < NUM_SAMPLES; i++) row.values[i] = (row.values[i]! * inv(delta.f[i]!)) % P;
+      for (let i = 0; i < NUM_SAMPLES; i++) row.values[i] = (row.values[i]! * delta.f[i]!) % P;
       row.num -= delta.n;
       if (!row.leaf && row.num <= PTREE_SPLIT_THRESHOLD) {
         // Join: this node becomes a leaf; its elements stay in ptree_element, its subtree rows go.
@@ -421,6 +422,23 @@ export class PrefixTree {
     }
     return { buf, n };
   }
+}
+
+/** Inverses of several non-zero elements with a single field inversion (Montgomery's trick). */
+function invertAll(xs: bigint[]): bigint[] {
+  const prefix = new Array<bigint>(xs.length);
+  let acc = 1n;
+  for (let i = 0; i < xs.length; i++) {
+    prefix[i] = acc;
+    acc = (acc * xs[i]!) % P;
+  }
+  let accInv = inv(acc);
+  const out = new Array<bigint>(xs.length);
+  for (let i = xs.length - 1; i >= 0; i--) {
+    out[i] = (accInv * prefix[i]!) % P;
+    accInv = (accInv * xs[i]!) % P;
+  }
+  return out;
 }
 
 function checkDigest(d: Buffer): void {
