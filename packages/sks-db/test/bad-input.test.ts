@@ -1,0 +1,163 @@
+// Bad input gets a clear HTTP error and never changes what is stored: malformed queries, unknown ops, invalid
+// armor, truncated packets, oversized bodies, flooded keys; plus HTTP/1.0, Expect: 100-continue, odd headers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { startOurs, withStore, rawHttp, makeGpg, genKey, type Ours } from './helpers.js';
+
+let ours: Ours;
+let blocks: Buffer[];
+let stateBefore: string;
+
+/** Every stored digest, to prove a refused request changed nothing. */
+function state(): string {
+  return withStore(ours.dbPath, (s) => [...s.digests()].map((d) => d.toString('hex')).join(','));
+}
+
+function armorOf(bin: Buffer): string {
+  // Independent armor writer (RFC 9580 §6.2) without checksum, which the checksum is optional for.
+  const b64 = bin.toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n${b64}\n-----END PGP PUBLIC KEY BLOCK-----\n`;
+}
+
+async function add(body: string | Buffer, type = 'application/x-www-form-urlencoded'): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${ours.url}/pks/add`, { method: 'POST', body, headers: { 'content-type': type } });
+  return { status: res.status, text: await res.text() };
+}
+
+before(async () => {
+  blocks = keyBlocks(readFileSync(DEBIAN_KEYRING));
+  ours = await startOurs({ keys: blocks.slice(0, 5), settings: { max_body_bytes: 256 * 1024, max_index_results: 3, max_certs_per_uid: 10 } });
+  stateBefore = state();
+});
+
+after(async () => {
+  await ours?.stop();
+});
+
+test('malformed lookups get 400 with a message; unknown ops get 501', async () => {
+  const cases: Array<[string, number, RegExp]> = [
+    ['/pks/lookup', 400, /op=/],
+    ['/pks/lookup?op=get', 400, /search/],
+    ['/pks/lookup?op=frobnicate&search=x', 501, /not supported/],
+    ['/pks/lookup?op=get&search=0x123', 400, /hex digits/],
+    ['/pks/lookup?op=hget&search=nothex', 400, /digest/],
+    ['/pks/lookup?op=index&search=x&limit=abc', 400, /limit/],
+    ['/pks/lookup?op=index&search=x&fingerprint=maybe', 400, /fingerprint/],
+  ];
+  for (const [path, status, re] of cases) {
+    const res = await fetch(ours.url + path);
+    assert.equal(res.status, status, path);
+    assert.match(await res.text(), re, path);
+  }
+});
+
+test('a search that matches nothing is 404', async () => {
+  const res = await fetch(`${ours.url}/pks/lookup?op=get&options=mr&search=0x0123456789ABCDEF`);
+  assert.equal(res.status, 404);
+  assert.match(await res.text(), /No keys found/);
+});
+
+test('too many results is a clear 4xx, and limit= truncates instead', async () => {
+  // All debian keys carry "debian"; the server here answers at most 3.
+  const res = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org`);
+  assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
+  assert.match(await res.text(), /Too many/);
+  const lim = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org&limit=2`);
+  assert.equal(lim.status, 200);
+  assert.equal((await lim.text()).split('\n').filter((l) => l.startsWith('pub:')).length, 2);
+});
+
+test('invalid armor, truncated packets and a body without keytext are refused; nothing stored changes', async () => {
+  const good = armorOf(blocks[10]!);
+  const cases: Array<[string | Buffer, string]> = [
+    ['keytext=' + encodeURIComponent('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!notbase64@@@\n=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n'), 'application/x-www-form-urlencoded'],
+    ['keytext=' + encodeURIComponent(good.replace(/\n=?[A-Za-z0-9+/]{4}\n-----END/, '\n=ZZZZ\n-----END').replace(/^(.{40})/m, '$1')), 'application/x-www-form-urlencoded'],
+    ['keytext=' + encodeURIComponent(armorOf(blocks[10]!.subarray(0, blocks[10]!.length - 37))), 'application/x-www-form-urlencoded'],
+    [blocks[11]!.subarray(0, 100), 'application/pgp-keys'],
+    ['keytext=hello', 'application/x-www-form-urlencoded'],
+    ['nothing=here', 'application/x-www-form-urlencoded'],
+    ['', 'application/x-www-form-urlencoded'],
+    ['<xml/>', 'application/xml'],
+  ];
+  for (const [body, type] of cases) {
+    const r = await add(body, type);
+    assert.ok(r.status >= 400 && r.status < 500, `status ${r.status} for ${String(body).slice(0, 40)}: ${r.text.slice(0, 200)}`);
+    assert.ok(r.text.length > 20, 'a human-readable message');
+  }
+  assert.equal(state(), stateBefore);
+});
+
+test('a secret key upload is refused', async () => {
+  const gpg = makeGpg(ours.url);
+  try {
+    const fp = genKey(gpg, 'Secret <secret@example.org>');
+    const sec = gpg.run(['--armor', '--pinentry-mode', 'loopback', '--passphrase', '', '--export-secret-keys', fp]).stdout;
+    const r = await add('keytext=' + encodeURIComponent(sec));
+    assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
+    assert.match(r.text, /secret/i);
+  } finally {
+    gpg.cleanup();
+  }
+  assert.equal(state(), stateBefore);
+});
+
+test('an oversized body gets 413 naming the limit; nothing stored changes', async () => {
+  const big = 'keytext=' + 'A'.repeat(300 * 1024);
+  const r = await add(big);
+  assert.equal(r.status, 413);
+  assert.match(r.text, /max_body_bytes/);
+  // Also when the client does not announce a length (chunked).
+  const chunked = await rawHttp(ours.port,
+    `POST /pks/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n` +
+    `${(300 * 1024).toString(16)}\r\n${'A'.repeat(300 * 1024)}\r\n0\r\n\r\n`);
+  assert.equal(chunked.status, 413);
+  assert.equal(state(), stateBefore);
+});
+
+test('a flooded key (CVE-2019-13050) is stored without the flood', async () => {
+  // A real key certified by 15 other keys; the server keeps at most max_certs_per_uid (10) of them.
+  const gpg = makeGpg(ours.url);
+  try {
+    const fp = genKey(gpg, 'Flooded <flood@example.org>');
+    const attackers: string[] = [];
+    for (let i = 0; i < 15; i++) attackers.push(genKeyQuick(gpg, i));
+    for (const a of attackers) {
+      gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '-u', a, '--quick-sign-key', fp]);
+    }
+    const flooded = gpg.run(['--armor', '--export', fp]).stdout;
+    const r = await add('keytext=' + encodeURIComponent(flooded));
+    assert.equal(r.status, 200, r.text);
+    const res = await fetch(`${ours.url}/pks/lookup?op=vindex&search=0x${fp}`);
+    const sigs = (await res.text()).split('\n').filter((l) => l.startsWith('sig ')).length;
+    assert.ok(sigs >= 2 && sigs <= 11, `${sigs} signatures kept; max_certs_per_uid is 10 (+1 self-signature)`);
+  } finally {
+    gpg.cleanup();
+  }
+});
+
+function genKeyQuick(gpg: ReturnType<typeof makeGpg>, i: number): string {
+  return genKey(gpg, `Attacker ${i} <a${i}@example.net>`);
+}
+
+test('HTTP/1.0 without Host or User-Agent, and Expect: 100-continue, both work', async () => {
+  const fp = 'AAAAAAAAAAAAAAAA';
+  const r10 = await rawHttp(ours.port, `GET /pks/lookup?op=stats&options=mr HTTP/1.0\r\n\r\n`);
+  assert.equal(r10.status, 200);
+  assert.match(r10.body.toString(), /total_keys/);
+  const key = 'keytext=' + encodeURIComponent(armorOf(blocks[6]!));
+  const r = await rawHttp(ours.port,
+    `POST /pks/add HTTP/1.1\r\nHost: anything.example\r\nExpect: 100-continue\r\nConnection: close\r\n` +
+    `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(key)}\r\n\r\n${key}`);
+  assert.ok(r.status === 100 || r.status === 200, r.headers);
+  if (r.status === 100) assert.match(r.body.toString('latin1'), /HTTP\/1\.1 200/);
+  void fp;
+});
+
+test('lookups carry CORS headers', async () => {
+  const res = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org&limit=1`, { headers: { origin: 'https://example.com' } });
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  void join;
+});

@@ -1,0 +1,157 @@
+// Test helpers of sks-db: a server of ours on a fresh base directory, real GnuPG homes, HTTP with raw control.
+import { spawnSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { KeyStore, type Settings } from '@sks/keystore';
+import { startDb, type RunningDb } from '../src/index.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { freePort } from '../../../test/support/ports.js';
+
+process.env.SKS_QUIET ??= '1';
+
+export interface Ours extends RunningDb {
+  basedir: string;
+  dbPath: string;
+}
+
+/** Loads key files into a fresh store (as `sks-admin load` would) and starts sks-db on a free port. */
+export async function startOurs(opts: {
+  keyFiles?: string[];
+  keys?: Array<Buffer | string>;
+  settings?: Partial<Settings>;
+  workers?: number;
+  sksconf?: string;
+  membership?: string;
+} = {}): Promise<Ours> {
+  const basedir = makeTempDir('sks-db-test-');
+  if (opts.sksconf) writeFileSync(join(basedir, 'sksconf'), opts.sksconf);
+  if (opts.membership) writeFileSync(join(basedir, 'membership'), opts.membership);
+  const dbPath = join(basedir, 'keys.sqlite');
+  const store = KeyStore.open(dbPath);
+  for (const f of opts.keyFiles ?? []) store.addKeys(readFileSync(f), 'load');
+  for (const k of opts.keys ?? []) store.addKeys(k, 'load');
+  store.close();
+  const port = await freePort();
+  const db = await startDb({
+    basedir,
+    workers: opts.workers ?? 0,
+    settings: { hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', ...(opts.settings ?? {}) },
+  });
+  return { ...db, basedir, dbPath };
+}
+
+/** Opens the store of a running server read-only, to check what is stored. */
+export function withStore<T>(dbPath: string, fn: (s: KeyStore) => T): T {
+  const s = KeyStore.open(dbPath, { readonly: true });
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+export interface Gpg {
+  home: string;
+  run(args: string[], input?: string | Buffer): { status: number | null; stdout: string; stderr: string };
+  cleanup(): void;
+}
+
+/** A fresh GnuPG home whose dirmngr talks only to our server on 127.0.0.1 (no IPv6, no proxy). */
+export function makeGpg(keyserverUrl: string): Gpg {
+  const home = makeTempDir('sks-db-gpg-');
+  writeFileSync(join(home, 'dirmngr.conf'), `keyserver ${keyserverUrl}\ndisable-ipv6\nstandard-resolver\n`);
+  writeFileSync(join(home, 'gpg.conf'), 'no-auto-key-locate\ntrust-model always\n');
+  const env = { ...process.env, GNUPGHOME: home, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '' };
+  return {
+    home,
+    run(args, input) {
+      const r = spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], {
+        input, env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024,
+      });
+      return { status: r.status, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };
+    },
+    cleanup() {
+      spawnSync('gpgconf', ['--homedir', home, '--kill', 'all'], { env, timeout: 10_000 });
+    },
+  };
+}
+
+/** Fingerprints (primary keys) in `gpg --with-colons` output. */
+export function colonFingerprints(out: string): string[] {
+  const fps: string[] = [];
+  let afterPub = false;
+  for (const line of out.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === 'pub') afterPub = true;
+    else if (f[0] === 'fpr' && afterPub) {
+      fps.push(f[9]!);
+      afterPub = false;
+    } else if (f[0] === 'sub') afterPub = false;
+  }
+  return fps;
+}
+
+/** Generates a fresh Ed25519 key pair without passphrase in `gpg`; returns its fingerprint. */
+export function genKey(gpg: Gpg, uid: string): string {
+  const r = gpg.run(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key', uid, 'ed25519', 'sign', '0']);
+  if (r.status !== 0) throw new Error(`gpg --quick-gen-key failed: ${r.stderr}`);
+  const l = gpg.run(['--with-colons', '--list-keys', uid]);
+  const fp = colonFingerprints(l.stdout)[0];
+  if (!fp) throw new Error(`no fingerprint for ${uid}: ${l.stdout}`);
+  return fp;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: string;
+  body: Buffer;
+}
+
+/** Sends raw bytes over TCP and reads until the server closes (or `idleMs` passes); returns the parsed reply. */
+export function rawHttp(port: number, request: string | Buffer, idleMs = 3000): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    s.setTimeout(idleMs, () => s.end());
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', reject);
+    s.on('close', () => {
+      const all = Buffer.concat(chunks);
+      const sep = all.indexOf('\r\n\r\n');
+      const headers = all.subarray(0, sep < 0 ? all.length : sep).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(headers);
+      resolve({ status: m ? Number(m[1]) : 0, headers, body: sep < 0 ? Buffer.alloc(0) : all.subarray(sep + 4) });
+    });
+    s.write(request);
+  });
+}
+
+/** Runs a child process to completion (for wrk, nginx -t, ...). */
+export function runProcess(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Minimal independent de-armoring for checks (the tests must not lean on the key store's own armor code). */
+export function dearmorAll(text: string): Buffer {
+  const out: Buffer[] = [];
+  const re = /-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n([\s\S]*?)-----END PGP PUBLIC KEY BLOCK-----/g;
+  for (const m of text.matchAll(re)) {
+    const lines = m[1]!.split(/\r?\n/);
+    const blank = lines.findIndex((l) => l.trim() === '');
+    const b64 = lines.slice(blank + 1).filter((l) => l && !l.startsWith('=')).join('');
+    out.push(Buffer.from(b64, 'base64'));
+  }
+  return Buffer.concat(out);
+}
