@@ -1,0 +1,94 @@
+// The same HKP service behind real nginx (Debian's) configured from docker/nginx/sks.conf.template: GnuPG sends,
+// receives and searches through the proxy; Via header; 8 MB body limit; only the HKP paths and web root passed on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { freePort, waitForPort } from '../../../test/support/ports.js';
+import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
+
+const TEMPLATE = fileURLToPath(new URL('../../../docker/nginx/sks.conf.template', import.meta.url));
+
+let ours: Ours;
+let nginx: ChildProcess;
+let port: number;
+
+before(async () => {
+  ours = await startOurs();
+  port = await freePort();
+  const prefix = makeTempDir('nginx-');
+  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
+  const vars: Record<string, string> = { NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test' };
+  const server = readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
+  const conf = [
+    process.getuid?.() === 0 ? 'user root;' : '',
+    'worker_processes 1;',
+    `pid ${join(prefix, 'nginx.pid')};`,
+    `error_log ${join(prefix, 'logs/error.log')} warn;`,
+    'events { worker_connections 256; }',
+    'http {',
+    `  client_body_temp_path ${join(prefix, 'tmp/body')};`,
+    `  proxy_temp_path ${join(prefix, 'tmp/proxy')};`,
+    `  fastcgi_temp_path ${join(prefix, 'tmp/fcgi')};`,
+    `  uwsgi_temp_path ${join(prefix, 'tmp/uwsgi')};`,
+    `  scgi_temp_path ${join(prefix, 'tmp/scgi')};`,
+    server,
+    '}',
+  ].join('\n');
+  const file = join(prefix, 'nginx.conf');
+  writeFileSync(file, conf);
+  nginx = spawn('/usr/sbin/nginx', ['-p', prefix, '-c', file, '-g', 'daemon off;'], { stdio: 'ignore' });
+  process.on('exit', () => nginx.kill('SIGKILL'));
+  await waitForPort(port);
+});
+
+after(async () => {
+  if (nginx && nginx.exitCode === null) {
+    const gone = new Promise((r) => nginx.once('exit', r));
+    nginx.kill('SIGQUIT');
+    await gone;
+  }
+  await ours?.stop();
+});
+
+test('gpg sends, receives and searches through nginx', () => {
+  const a = makeGpg(`hkp://127.0.0.1:${port}`);
+  const b = makeGpg(`hkp://127.0.0.1:${port}`);
+  try {
+    const fp = genKey(a, 'Proxy User <proxy@example.org>');
+    assert.equal(a.run(['--send-keys', fp]).status, 0);
+    const r = b.run(['--recv-keys', fp]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(colonFingerprints(b.run(['--with-colons', '--list-keys']).stdout), [fp]);
+    const s = b.run(['--with-colons', '--search-keys', 'proxy@example.org'], '');
+    assert.match(s.stdout, new RegExp(`pub:${fp}:`));
+  } finally {
+    a.cleanup();
+    b.cleanup();
+  }
+});
+
+test('answers through nginx carry a Via header and CORS', async () => {
+  const res = await fetch(`http://127.0.0.1:${port}/pks/lookup?op=stats&options=mr`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('via') ?? '', /proxy\.test/);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+});
+
+test('nginx refuses bodies over 8 MB before they reach sks-db', async () => {
+  const res = await fetch(`http://127.0.0.1:${port}/pks/add`, {
+    method: 'POST', body: 'keytext=' + 'A'.repeat(9 * 1024 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(res.status, 413);
+});
+
+test('the web root is passed on, other paths are not', async () => {
+  const front = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(front.status, 200);
+  assert.match(await front.text(), /<form id="search"/);
+  const hidden = await fetch(`http://127.0.0.1:${port}/some/deep/path`);
+  assert.equal(hidden.status, 404);
+});

@@ -1,0 +1,129 @@
+// Service behaviour: index formats, stats (HTML and JSON), the v6 rule, a cluster of workers sharing the port,
+// slow clients not delaying others, and the web root falling back to the built-in pages.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
+
+let ours: Ours;
+let gpg: Gpg;
+let v4Fp: string;
+let v6Fp: string;
+let v6Armored: string;
+
+before(async () => {
+  // A v6 key (RFC 9580) made by openpgp.js, since GnuPG 2.2 cannot make one.
+  const { publicKey } = await openpgp.generateKey({
+    type: 'curve25519', userIDs: [{ name: 'Six', email: 'six@v6.example' }], config: { v6Keys: true }, format: 'armored',
+  });
+  v6Armored = publicKey;
+  v6Fp = (await openpgp.readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase();
+  ours = await startOurs({
+    keys: [publicKey],
+    settings: { hostname: 'keys.test', server_contact: '0xDEADBEEF' },
+    membership: 'peer.one.example 11370\npeer.two.example 11370 # second\n',
+  });
+  gpg = makeGpg(ours.url);
+  v4Fp = genKey(gpg, 'Four <four@v6.example>');
+  assert.equal(gpg.run(['--send-keys', v4Fp]).status, 0);
+});
+
+after(async () => {
+  gpg?.cleanup();
+  await ours?.stop();
+});
+
+test('mr index lines follow the HKP format', async () => {
+  const res = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=0x${v4Fp}`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain');
+  assert.equal(res.headers.get('x-hkp-results-count'), '1');
+  const lines = (await res.text()).trimEnd().split('\n');
+  assert.equal(lines[0], 'info:1:1');
+  assert.match(lines[1]!, new RegExp(`^pub:${v4Fp}:22:\\d+:\\d+::$`));
+  assert.match(lines[2]!, /^uid:Four <four@v6\.example>:\d+::$/);
+});
+
+test('HTML index shows fingerprint and digest links when asked', async () => {
+  const res = await fetch(`${ours.url}/pks/lookup?op=index&fingerprint=on&hash=on&search=four@v6.example`);
+  const html = await res.text();
+  assert.match(html, /Fingerprint=([0-9A-F]{4} ){5} ([0-9A-F]{4} ){5}/);
+  const digest = /Hash=<a href=[^>]*>([0-9A-F]{32})<\/a>/.exec(html)?.[1];
+  assert.ok(digest);
+  const byHash = await fetch(`${ours.url}/pks/lookup?op=hget&options=mr&search=${digest}`);
+  assert.equal(byHash.status, 200);
+  const exported = dearmorAll(gpg.run(['--armor', '--export', v4Fp]).stdout);
+  assert.ok(dearmorAll(await byHash.text()).subarray(0, 40).equals(exported.subarray(0, 40)));
+});
+
+test('v6 keys: served by v6 fingerprint, left out of legacy answers by address', async () => {
+  const byFp = await fetch(`${ours.url}/pks/lookup?op=get&options=mr&search=0x${v6Fp}`);
+  assert.equal(byFp.status, 200);
+  const key = await openpgp.readKey({ armoredKey: await byFp.text() });
+  assert.equal(key.getFingerprint().toUpperCase(), v6Fp);
+  // Both keys carry @v6.example; a legacy op=get by word must give only the v4 key, which GnuPG 2.2 can import.
+  const byWord = await fetch(`${ours.url}/pks/lookup?op=get&options=mr&search=v6.example`);
+  assert.equal(byWord.status, 200);
+  const keys = await openpgp.readKeys({ armoredKeys: await byWord.text() });
+  assert.deepEqual(keys.map((k) => k.getFingerprint().toUpperCase()), [v4Fp]);
+  const other = makeGpg(ours.url);
+  try {
+    const r = other.run(['--auto-key-locate', 'clear,keyserver', '--locate-keys', 'six@v6.example']);
+    assert.notEqual(r.status, 0, 'GnuPG 2.2 gets no v6 key to choke on');
+    const four = other.run(['--recv-keys', v4Fp]);
+    assert.equal(four.status, 0, four.stderr);
+  } finally {
+    other.cleanup();
+  }
+  // VKS always serves what is asked.
+  assert.equal((await fetch(`${ours.url}/vks/v1/by-fingerprint/${v6Fp}`)).status, 200);
+  void v6Armored;
+});
+
+test('stats as HTML and JSON: key count, version, contact, peers, additions this hour', async () => {
+  const html = await (await fetch(`${ours.url}/pks/lookup?op=stats`)).text();
+  assert.match(html, /Total number of keys: 2/);
+  assert.match(html, /keys\.test/);
+  assert.match(html, /peer\.two\.example 11370/);
+  const json = (await (await fetch(`${ours.url}/pks/lookup?op=stats&options=json`)).json()) as Record<string, unknown> & { hourly: Array<{ added: number }> };
+  assert.equal(json.total_keys, 2);
+  assert.equal(json.server_contact, '0xDEADBEEF');
+  assert.deepEqual(json.peers, ['peer.one.example 11370', 'peer.two.example 11370']);
+  assert.ok(typeof json.version === 'string');
+  assert.equal(json.hourly.at(-1)!.added >= 1, true, 'the upload of this test is counted in the current hour');
+});
+
+test('the operator\'s web root wins over the built-in pages', async () => {
+  const web = join(ours.basedir, 'web');
+  mkdirSync(web, { recursive: true });
+  writeFileSync(join(web, 'index.html'), '<html><body>operator page</body></html>');
+  assert.match(await (await fetch(`${ours.url}/`)).text(), /operator page/);
+  assert.match(await (await fetch(`${ours.url}/style.css`)).text(), /font-family/);
+  assert.equal((await fetch(`${ours.url}/..%2Fsksconf`)).status, 404);
+});
+
+test('a cluster of 2 workers shares one port; 50 clients holding connections do not delay a lookup', async () => {
+  const cl = await startOurs({ workers: 2, keys: [v6Armored] });
+  const slow: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const s = net.connect(cl.port, '127.0.0.1');
+      s.on('error', () => {});
+      s.write('GET /pks/lookup?op=stats HTTP/1.1\r\nHost: x\r\n'); // never finishes its header
+      slow.push(s);
+    }
+    const pids = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${cl.url}/pks/lookup?op=get&options=mr&search=0x${v6Fp}`);
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    void pids;
+  } finally {
+    for (const s of slow) s.destroy();
+    await cl.stop();
+  }
+});
