@@ -1,0 +1,192 @@
+// Lookup benchmark: the same HKP load with wrk (Debian's) against our sks-db and real SKS 1.1.6, both holding
+// debian-keyring: op=get by fingerprint, mr index by e-mail, word search; concurrency 1, 8 and 64; then p99 while
+// 100 slow clients hold connections open with half-sent requests.
+// Run alone: node --conditions=source --import tsx bench/lookup.ts   (BENCH_LOOKUP_SECONDS=5 per run)
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { availableParallelism } from 'node:os';
+import { KeyStore } from '../packages/keystore/src/index.js';
+import { startDb } from '../packages/sks-db/src/index.js';
+import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
+import { startSks } from '../test/support/sks.js';
+import { makeTempDir } from '../test/support/tmp.js';
+import { freePort } from '../test/support/ports.js';
+
+export interface Row {
+  metric: string;
+  ours: number | string;
+  sks: number | string;
+  ratio?: number;
+  unit?: string;
+  target?: string;
+}
+
+export interface LookupBenchOptions {
+  seconds?: number;
+  concurrency?: number[];
+  slowClients?: number;
+  /** sks-db worker processes (default: one per core, as db_workers 0). */
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Fingerprints, e-mail addresses and name words of the keyring, as GnuPG lists them. */
+function workload(): { fps: string[]; emails: string[]; words: string[] } {
+  const home = makeTempDir('bench-gpg-');
+  const out = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', DEBIAN_KEYRING], { maxBuffer: 256 << 20 }).stdout.toString();
+  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  const fps: string[] = [];
+  const emails = new Set<string>();
+  const words = new Set<string>();
+  let wantFpr = false;
+  for (const line of out.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === 'pub') wantFpr = true;
+    else if (f[0] === 'fpr' && wantFpr) {
+      fps.push(f[9]!);
+      wantFpr = false;
+    } else if (f[0] === 'uid') {
+      const uid = f[9]!.replace(/\\x3a/g, ':');
+      const m = /<([a-z0-9._+-]+@[a-z0-9.-]+)>/i.exec(uid);
+      if (m) emails.add(m[1]!.toLowerCase());
+      const w = /^([A-Za-z]{5,})\s/.exec(uid);
+      if (w) words.add(w[1]!.toLowerCase());
+    }
+  }
+  return { fps, emails: [...emails].slice(0, 500), words: [...words].slice(0, 200) };
+}
+
+/** A wrk Lua script that walks through a list of paths, one per request. */
+function luaScript(dir: string, name: string, paths: string[]): string {
+  const list = join(dir, `${name}.paths`);
+  writeFileSync(list, paths.join('\n') + '\n');
+  const script = join(dir, `${name}.lua`);
+  writeFileSync(
+    script,
+    `local paths = {}\nfor line in io.lines("${list}") do paths[#paths + 1] = line end\n` +
+      `local i = 0\n` +
+      `function setup(thread) thread:set("offset", math.random(#paths)) end\n` +
+      `function init(args) i = offset or 0 end\n` +
+      `request = function()\n  i = (i % #paths) + 1\n  return wrk.format("GET", paths[i])\nend\n`,
+  );
+  return script;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+function runWrk(url: string, script: string, conc: number, seconds: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const args = ['-t', String(Math.min(conc, 2)), '-c', String(conc), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, url];
+    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+      const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
+      if (!Number.isFinite(rps)) reject(new Error(`wrk gave no figures:\n${out}`));
+      else resolve({ rps, p50, p99, errors });
+    });
+  });
+}
+
+/** Opens `n` connections that send half a request header and then wait (a slowloris-like load). */
+async function holdSlowClients(port: number, n: number): Promise<net.Socket[]> {
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.write('GET /pks/lookup?op=stats HTTP/1.1\r\nHost: bench\r\n');
+    socks.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  return socks;
+}
+
+export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row[]> {
+  const seconds = opts.seconds ?? Number(process.env.BENCH_LOOKUP_SECONDS ?? 5);
+  const concs = opts.concurrency ?? [1, 8, 64];
+  const slowN = opts.slowClients ?? 100;
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const dir = makeTempDir('bench-lookup-');
+
+  const w = workload();
+  const basedir = makeTempDir('bench-ours-');
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  store.addKeys(readFileSync(DEBIAN_KEYRING), 'load');
+  store.close();
+  const port = await freePort();
+  const ours = await startDb({
+    basedir,
+    workers: opts.workers ?? availableParallelism(),
+    settings: { hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000 },
+  });
+  const sks = await startSks({ keyFiles: [DEBIAN_KEYRING], gossip: false });
+
+  const loads = [
+    { name: 'get by fingerprint', script: luaScript(dir, 'get', w.fps.map((f) => `/pks/lookup?op=get&options=mr&search=0x${f}`)) },
+    { name: 'mr index by e-mail', script: luaScript(dir, 'email', w.emails.map((e) => `/pks/lookup?op=index&options=mr&search=${encodeURIComponent(e)}`)) },
+    { name: 'word search', script: luaScript(dir, 'word', w.words.map((x) => `/pks/lookup?op=index&options=mr&search=${x}`)) },
+  ];
+
+  const rows: Row[] = [];
+  try {
+    for (const load of loads) {
+      for (const c of concs) {
+        const a = await runWrk(ours.url, load.script, c, seconds);
+        const b = await runWrk(sks.hkpUrl, load.script, c, seconds);
+        log(`${load.name} c=${c}: ours ${a.rps.toFixed(0)} req/s p50 ${a.p50}ms p99 ${a.p99}ms (${a.errors} errors); ` +
+          `SKS ${b.rps.toFixed(0)} req/s p50 ${b.p50}ms p99 ${b.p99}ms (${b.errors} errors)`);
+        rows.push({ metric: `${load.name} c=${c}`, ours: a.rps, sks: b.rps, ratio: a.rps / b.rps, unit: 'req/s' });
+        rows.push({ metric: `${load.name} c=${c} p50`, ours: a.p50, sks: b.p50, ratio: b.p50 / a.p50, unit: 'ms' });
+        rows.push({ metric: `${load.name} c=${c} p99`, ours: a.p99, sks: b.p99, ratio: b.p99 / a.p99, unit: 'ms' });
+      }
+    }
+    // p99 of get-by-fingerprint at c=8 while slow clients hold connections open on each server.
+    const res: WrkResult[] = [];
+    for (const [url, p] of [[ours.url, ours.port], [sks.hkpUrl, sks.hkpPort]] as const) {
+      const socks = await holdSlowClients(p, slowN);
+      try {
+        res.push(await runWrk(url, loads[0]!.script, 8, seconds));
+      } catch (err) {
+        res.push({ rps: 0, p50: NaN, p99: NaN, errors: -1 });
+        log(`slow-client run failed on ${url}: ${(err as Error).message.split('\n')[0]}`);
+      } finally {
+        for (const s of socks) s.destroy();
+      }
+    }
+    log(`with ${slowN} slow clients, get c=8: ours ${res[0]!.rps.toFixed(0)} req/s p99 ${res[0]!.p99}ms; SKS ${res[1]!.rps.toFixed(0)} req/s p99 ${res[1]!.p99}ms`);
+    rows.push({ metric: `get c=8 with ${slowN} slow clients`, ours: res[0]!.rps, sks: res[1]!.rps, ratio: res[0]!.rps / (res[1]!.rps || NaN), unit: 'req/s' });
+    rows.push({ metric: `get c=8 with ${slowN} slow clients p99`, ours: res[0]!.p99, sks: Number.isFinite(res[1]!.p99) ? res[1]!.p99 : 'stalled', ratio: res[1]!.p99 / res[0]!.p99, unit: 'ms' });
+  } finally {
+    await ours.stop();
+    await sks.stop();
+  }
+  return rows;
+}
+
+// Run directly: print the rows.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runLookupBench();
+  for (const r of rows) console.log(`${r.metric.padEnd(40)} ours ${String(typeof r.ours === 'number' ? r.ours.toFixed(2) : r.ours).padStart(10)}  SKS ${String(typeof r.sks === 'number' ? r.sks.toFixed(2) : r.sks).padStart(10)}  ratio ${r.ratio?.toFixed(2) ?? ''} ${r.unit ?? ''}`);
+  process.exit(0);
+}
