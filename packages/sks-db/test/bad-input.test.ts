@@ -23,7 +23,7 @@ function armorOf(bin: Buffer): string {
 }
 
 async function add(body: string | Buffer, type = 'application/x-www-form-urlencoded'): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${ours.url}/pks/add`, { method: 'POST', body, headers: { 'content-type': type } });
+  const res = await fetch(`${ours.url}/pks/add`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': type } });
   return { status: res.status, text: await res.text() };
 }
 

@@ -10,7 +10,7 @@ import { startOurs, type Ours } from './helpers.js';
 
 /** Builds a request body by hand from SPEC §5 (int count, then length-prefixed strings). */
 function request(digests: Buffer[]): Buffer {
-  const parts = [Buffer.alloc(4)];
+  const parts: Buffer[] = [Buffer.alloc(4)];
   parts[0]!.writeUInt32BE(digests.length);
   for (const d of digests) {
     const l = Buffer.alloc(4);
@@ -34,7 +34,7 @@ function response(body: Buffer): { keys: Buffer[]; tail: string } {
 }
 
 async function hashquery(url: string, body: Buffer): Promise<Response> {
-  return fetch(`${url}/pks/hashquery`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
+  return fetch(`${url}/pks/hashquery`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } });
 }
 
 let sks: Sks;
