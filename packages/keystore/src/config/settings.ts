@@ -105,6 +105,8 @@ export const SETTINGS = {
     doc: 'A digest a peer offers but our policy refused is not fetched again within this period.' },
   membership_reload_s: { type: 'int', default: 60, usedBy: ['sks-recon'],
     doc: 'How often the membership file is re-read.' },
+  recon_max_fetch_bytes: { type: 'int', default: 256 * 1024 * 1024, usedBy: ['sks-recon'],
+    doc: 'Largest /pks/hashquery answer accepted from a peer (one batch of http_fetch_size keys).' },
 
   // --- scheduled jobs (sks-cron); node-cron expressions --------------------------------------------------
   cron_log_rotate: { type: 'string', default: '0 0 * * *', usedBy: ['sks-cron'], doc: 'Rotate and compress logs.' },

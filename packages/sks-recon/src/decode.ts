@@ -1,0 +1,193 @@
+// Recovering the two difference sets of a node from its sample values (SPEC §4; SKS decode.ml, after Minsky,
+// Trachtenberg and Zippel 2003): the ratio of the two characteristic polynomials is a rational function P/Q whose
+// numerator's roots are the remote side's extra elements and whose denominator's roots are ours. Interpolate it from
+// 5 points, check it against the 6th, then find the roots by random splitting over F_p.
+import { randomBytes } from 'node:crypto';
+import { zzp } from '@sks/keystore';
+
+const { P, sub, mul, inv, neg } = zzp;
+
+/** A polynomial over F_p: coefficients from degree 0 upwards, no trailing zeros ([] is zero). */
+export type Poly = bigint[];
+
+function trim(a: Poly): Poly {
+  let n = a.length;
+  while (n > 0 && a[n - 1] === 0n) n--;
+  return n === a.length ? a : a.slice(0, n);
+}
+
+export function degree(a: Poly): number {
+  return trim(a).length - 1;
+}
+
+export function evalPoly(a: Poly, x: bigint): bigint {
+  let r = 0n;
+  for (let i = a.length - 1; i >= 0; i--) r = (r * x + a[i]!) % P;
+  return r;
+}
+
+function polyMul(a: Poly, b: Poly): Poly {
+  if (a.length === 0 || b.length === 0) return [];
+  const out = new Array<bigint>(a.length + b.length - 1).fill(0n);
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) out[i + j] = (out[i + j]! + a[i]! * b[j]!) % P;
+  return trim(out);
+}
+
+function polySub(a: Poly, b: Poly): Poly {
+  const out = new Array<bigint>(Math.max(a.length, b.length));
+  for (let i = 0; i < out.length; i++) out[i] = sub(a[i] ?? 0n, b[i] ?? 0n);
+  return trim(out);
+}
+
+/** Quotient and remainder of a / b (b non-zero). */
+function polyDivMod(a: Poly, b: Poly): { q: Poly; r: Poly } {
+  const bb = trim(b);
+  if (bb.length === 0) throw new RangeError('polynomial division by zero');
+  const r = [...trim(a)];
+  const db = bb.length - 1;
+  if (r.length - 1 < db) return { q: [], r };
+  const lcInv = inv(bb[db]!);
+  const q = new Array<bigint>(r.length - db).fill(0n);
+  for (let i = r.length - 1; i >= db; i--) {
+    const c = mul(r[i]!, lcInv);
+    q[i - db] = c;
+    if (c === 0n) continue;
+    for (let j = 0; j <= db; j++) r[i - db + j] = sub(r[i - db + j]!, mul(c, bb[j]!));
+  }
+  return { q: trim(q), r: trim(r.slice(0, db)) };
+}
+
+function monic(a: Poly): Poly {
+  const t = trim(a);
+  if (t.length === 0) return t;
+  const c = inv(t[t.length - 1]!);
+  return t.map((x) => mul(x, c));
+}
+
+export function polyGcd(a: Poly, b: Poly): Poly {
+  let x = trim(a);
+  let y = trim(b);
+  while (y.length > 0) [x, y] = [y, polyDivMod(x, y).r];
+  return monic(x);
+}
+
+/** base^e mod m. */
+function polyPowMod(base: Poly, e: bigint, m: Poly): Poly {
+  let result: Poly = [1n];
+  let b = polyDivMod(base, m).r;
+  while (e > 0n) {
+    if (e & 1n) result = polyDivMod(polyMul(result, b), m).r;
+    b = polyDivMod(polyMul(b, b), m).r;
+    e >>= 1n;
+  }
+  return result;
+}
+
+/** Solves the m × m system rows·x = rhs over F_p; a free unknown is set to zero. undefined if inconsistent. */
+export function solveLinear(rows: bigint[][], rhs: bigint[]): bigint[] | undefined {
+  const m = rows.length;
+  const n = m === 0 ? 0 : rows[0]!.length;
+  const a = rows.map((r, i) => [...r, rhs[i]!]);
+  const pivotCol: number[] = [];
+  let row = 0;
+  for (let col = 0; col < n && row < m; col++) {
+    let piv = row;
+    while (piv < m && a[piv]![col] === 0n) piv++;
+    if (piv === m) continue;
+    [a[row], a[piv]] = [a[piv]!, a[row]!];
+    const c = inv(a[row]![col]!);
+    for (let k = col; k <= n; k++) a[row]![k] = mul(a[row]![k]!, c);
+    for (let r = 0; r < m; r++) {
+      if (r === row || a[r]![col] === 0n) continue;
+      const f = a[r]![col]!;
+      for (let k = col; k <= n; k++) a[r]![k] = sub(a[r]![k]!, mul(f, a[row]![k]!));
+    }
+    pivotCol.push(col);
+    row++;
+  }
+  for (let r = row; r < m; r++) if (a[r]![n] !== 0n) return undefined;
+  const x = new Array<bigint>(n).fill(0n);
+  pivotCol.forEach((col, r) => (x[col] = a[r]![n]!));
+  return x;
+}
+
+/** The reduced rational function P/Q (both monic) with P(z_j)/Q(z_j) = values_j and deg P − deg Q = d, from
+ * as many points as given (SKS uses 5). undefined when no such function exists. */
+export function interpolate(values: bigint[], points: readonly bigint[], d: number): { num: Poly; den: Poly } | undefined {
+  let m = values.length;
+  if (Math.abs(d) > m) return undefined;
+  if ((m + d) % 2 !== 0) m -= 1;
+  const ma = (m + d) / 2;
+  const mb = (m - d) / 2;
+  const rows: bigint[][] = [];
+  const rhs: bigint[] = [];
+  for (let j = 0; j < m; j++) {
+    const z = points[j]!;
+    const f = values[j]!;
+    // sum_{i<ma} a_i z^i − f · sum_{i<mb} b_i z^i = f z^mb − z^ma
+    const row: bigint[] = [];
+    let zi = 1n;
+    for (let i = 0; i < ma; i++, zi = mul(zi, z)) row.push(zi);
+    const zma = zi;
+    zi = 1n;
+    for (let i = 0; i < mb; i++, zi = mul(zi, z)) row.push(neg(mul(f, zi)));
+    const zmb = zi;
+    rows.push(row);
+    rhs.push(sub(mul(f, zmb), zma));
+  }
+  const x = solveLinear(rows, rhs);
+  if (!x) return undefined;
+  const num = trim([...x.slice(0, ma), 1n]);
+  const den = trim([...x.slice(ma), 1n]);
+  const g = polyGcd(num, den);
+  return { num: polyDivMod(num, g).q, den: polyDivMod(den, g).q };
+}
+
+/** True when f splits into distinct linear factors over F_p: z^p ≡ z (mod f). */
+export function splitsCompletely(f: Poly): boolean {
+  if (degree(f) <= 1) return true;
+  const zp = polyPowMod([0n, 1n], P, f);
+  return trim(polySub(zp, [0n, 1n])).length === 0;
+}
+
+function randomElement(): bigint {
+  return zzp.fromLE(randomBytes(17), 0, 17) % P;
+}
+
+/** The roots of a polynomial known to split into distinct linear factors (random splitting, Cantor–Zassenhaus). */
+export function roots(f: Poly): bigint[] {
+  const t = monic(f);
+  const deg = t.length - 1;
+  if (deg <= 0) return [];
+  if (deg === 1) return [neg(t[0]!)];
+  const half = (P - 1n) / 2n;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const a = randomElement();
+    const s = polySub(polyPowMod([a, 1n], half, t), [1n]);
+    const g = polyGcd(s, t);
+    const dg = g.length - 1;
+    if (dg > 0 && dg < deg) return [...roots(g), ...roots(polyDivMod(t, g).q)];
+  }
+  throw new Error('root finding did not split the polynomial (it has repeated or non-linear factors)');
+}
+
+/** SKS `reconcile`: from the ratio values_i = remote_i / local_i at the 6 sample points and d = remote size −
+ * local size, the elements only the remote side has and those only the local side has; undefined when the
+ * difference is too large to recover from one node (the caller then falls back to children or full lists). */
+export function reconcile(values: bigint[], points: readonly bigint[], d: number):
+  { remoteOnly: bigint[]; localOnly: bigint[] } | undefined {
+  const last = values.length - 1;
+  const rf = interpolate(values.slice(0, last), points.slice(0, last), d);
+  if (!rf) return undefined;
+  const qz = evalPoly(rf.den, points[last]!);
+  if (qz === 0n) return undefined;
+  if (mul(evalPoly(rf.num, points[last]!), inv(qz)) !== values[last]) return undefined;
+  if (!splitsCompletely(rf.num) || !splitsCompletely(rf.den)) return undefined;
+  return { remoteOnly: roots(rf.num), localOnly: roots(rf.den) };
+}
+
+/** values_i = remote_i / local_i. */
+export function ratio(remote: readonly bigint[], local: readonly bigint[]): bigint[] {
+  return remote.map((r, i) => mul(r, inv(local[i]!)));
+}
+

@@ -1,0 +1,9 @@
+// Public surface of sks-recon, for tests, benchmarks and the suite runner.
+export { startRecon, type ReconOptions, type RunningRecon } from './start.js';
+export { ReconServer, type ReconServerOptions, type SessionSummary } from './server.js';
+export { walk, answer, exchangeConfig, checkPeerConfig, configPairs, type SessionConfig, type SessionResult } from './session.js';
+export { Channel, SessionError } from './channel.js';
+export * from './messages.js';
+export { reconcile, interpolate, roots, ratio } from './decode.js';
+export { hashquery, encodeHashquery, decodeHashqueryKeys } from './fetch.js';
+export { RefusedDigests, REFUSED_SCHEMA_SQL } from './refused.js';

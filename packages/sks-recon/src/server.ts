@@ -1,0 +1,330 @@
+// The recon service: listens on recon_address:recon_port for member peers (membership gate), gossips to a random
+// member every gossip_interval_s, and after each session fetches what it lacks and merges it into the key store.
+// One session runs at a time (in or out), as in SKS: a second peer is turned away and tries again next round.
+import { EventEmitter } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { PrefixTree, readMembership, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
+import { Channel, SessionError } from './channel.js';
+import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
+import { hashquery } from './fetch.js';
+import { RefusedDigests } from './refused.js';
+
+export interface ReconServerOptions {
+  store: KeyStore;
+  settings: Settings;
+  /** Path of the membership file (SKS format). */
+  membershipFile: string;
+  logger: Logger;
+  /** Defaults to a tree over the store's database. */
+  tree?: PrefixTree;
+}
+
+/** What one session did; logged as one line and emitted as the 'session' event. */
+export interface SessionSummary {
+  peer: string;
+  role: 'initiator' | 'acceptor';
+  ok: boolean;
+  error?: string;
+  errorKind?: string;
+  /** Digests the session found we lack. */
+  recovered: number;
+  /** Of those, not fetched because a recent fetch of them was refused. */
+  skippedRefused: number;
+  /** Keys the peer sent. */
+  fetched: number;
+  /** Keys inserted or updated. */
+  stored: number;
+  /** Digests fetched but still not held afterwards (refused or cut by policy, or not served): remembered. */
+  refused: number;
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+}
+
+function plainAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+export class ReconServer extends EventEmitter {
+  readonly tree: PrefixTree;
+  readonly refused: RefusedDigests;
+  private servers: Server[] = [];
+  private members: Peer[] = [];
+  private allowed = new Set<string>();
+  private busy = false;
+  private stopped = false;
+  private timers: NodeJS.Timeout[] = [];
+  private gossipTimer?: NodeJS.Timeout;
+  private sockets = new Set<Socket>();
+  private current?: Promise<unknown>;
+
+  constructor(readonly opts: ReconServerOptions) {
+    super();
+    this.tree = opts.tree ?? new PrefixTree(opts.store.db);
+    this.refused = new RefusedDigests(opts.store.db, opts.settings.refused_backoff_s);
+  }
+
+  private get s(): Settings {
+    return this.opts.settings;
+  }
+
+  private get log(): Logger {
+    return this.opts.logger;
+  }
+
+  sessionConfig(): SessionConfig {
+    return {
+      httpPort: this.s.recon_http_port || this.s.hkp_port,
+      filters: this.s.filters,
+      maxRecover: this.s.max_recover,
+      configTimeoutMs: this.s.recon_config_timeout_s * 1000,
+      readTimeoutMs: this.s.recon_read_timeout_s * 1000,
+    };
+  }
+
+  /** Listens on every recon_address, loads membership and starts gossiping. Resolves once listening. */
+  async start(): Promise<void> {
+    await this.reloadMembership();
+    for (const address of this.s.recon_address) {
+      const srv = createServer((sock) => this.onConnection(sock));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(this.s.recon_port, address, () => resolve());
+      });
+      srv.on('error', (e) => this.log.error('recon listener error', { error: e.message }));
+      this.servers.push(srv);
+    }
+    const reload = setInterval(() => void this.reloadMembership(), Math.max(1, this.s.membership_reload_s) * 1000);
+    reload.unref();
+    this.timers.push(reload);
+    if (!this.s.disable_gossip) this.scheduleGossip();
+    this.log.info('sks-recon listening', {
+      addresses: this.s.recon_address, port: this.s.recon_port, httpPort: this.sessionConfig().httpPort,
+      members: this.members.length, gossipIntervalS: this.s.disable_gossip ? null : this.s.gossip_interval_s,
+    });
+  }
+
+  /** The port actually bound (useful when recon_port is 0). */
+  get port(): number {
+    const a = this.servers[0]?.address();
+    return typeof a === 'object' && a ? a.port : this.s.recon_port;
+  }
+
+  /** Re-reads the membership file and resolves every member's host to the addresses allowed to connect. */
+  async reloadMembership(): Promise<void> {
+    let peers: Peer[];
+    try {
+      peers = readMembership(this.opts.membershipFile);
+    } catch (e) {
+      this.log.error('membership file unreadable; keeping the previous list', { error: (e as Error).message });
+      return;
+    }
+    const allowed = new Set<string>();
+    for (const p of peers) {
+      if (isIP(p.host)) {
+        allowed.add(p.host);
+        continue;
+      }
+      try {
+        for (const r of await lookup(p.host, { all: true })) allowed.add(plainAddress(r.address));
+      } catch (e) {
+        this.log.warn('membership host does not resolve', { host: p.host, error: (e as Error).message });
+      }
+    }
+    this.members = peers;
+    this.allowed = allowed;
+  }
+
+  private scheduleGossip(): void {
+    if (this.stopped) return;
+    // 10 % jitter, as SKS, so two servers started together do not keep colliding.
+    const base = this.s.gossip_interval_s * 1000;
+    const delay = Math.max(100, base * (0.9 + Math.random() * 0.2));
+    this.gossipTimer = setTimeout(() => {
+      void this.gossipOnce().finally(() => this.scheduleGossip());
+    }, delay);
+    this.gossipTimer.unref();
+  }
+
+  /** One gossip round with a random member (no-op without members or while a session runs). */
+  async gossipOnce(): Promise<SessionSummary | undefined> {
+    if (this.members.length === 0 || this.busy || this.stopped) return undefined;
+    const peer = this.members[Math.floor(Math.random() * this.members.length)]!;
+    return this.syncWith(peer);
+  }
+
+  /** Initiates a session with a peer now (we answer, the peer walks), then fetches what we lack. */
+  async syncWith(peer: { host: string; port: number }): Promise<SessionSummary> {
+    const label = `${peer.host}:${peer.port}`;
+    if (this.busy) return this.refusedSummary(label, 'initiator', 'another session is running');
+    this.busy = true;
+    const t0 = Date.now();
+    const local = this.s.recon_address[0];
+    const localAddress = local && local !== '0.0.0.0' && local !== '::' ? local : undefined;
+    const run = (async () => {
+      let sock: Socket;
+      try {
+        sock = await new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: peer.host, port: peer.port, localAddress });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+          s.setTimeout(this.s.recon_config_timeout_s * 1000, () => s.destroy(new Error('connect timed out')));
+        });
+        sock.setTimeout(0);
+      } catch (e) {
+        return this.finish(this.failedSummary(label, 'initiator', t0, new SessionError('closed', `cannot connect: ${(e as Error).message}`), undefined));
+      }
+      return this.runSession(sock, label, 'initiator', peer.host, t0);
+    })();
+    this.current = run;
+    try {
+      return await run;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private onConnection(sock: Socket): void {
+    const addr = plainAddress(sock.remoteAddress);
+    const label = `${addr}:${sock.remotePort}`;
+    if (this.stopped) {
+      sock.destroy();
+      return;
+    }
+    if (!this.allowed.has(addr)) {
+      this.log.warn('recon connection from a host not in membership refused', { peer: label });
+      sock.destroy();
+      this.emit('session', this.refusedSummary(label, 'acceptor', 'not a member'));
+      return;
+    }
+    if (this.busy) {
+      this.log.info('recon connection turned away: another session is running', { peer: label });
+      sock.destroy();
+      this.emit('session', this.refusedSummary(label, 'acceptor', 'busy'));
+      return;
+    }
+    this.busy = true;
+    const run = this.runSession(sock, label, 'acceptor', addr, Date.now()).finally(() => {
+      this.busy = false;
+    });
+    this.current = run;
+  }
+
+  private async runSession(sock: Socket, label: string, role: 'initiator' | 'acceptor', httpHost: string,
+    t0: number): Promise<SessionSummary> {
+    this.sockets.add(sock);
+    sock.setNoDelay(true);
+    const ch = new Channel(sock, {
+      maxMessageBytes: this.s.recon_max_message_bytes,
+      readTimeoutMs: this.s.recon_read_timeout_s * 1000,
+    });
+    const limit = setTimeout(() => sock.destroy(), this.s.recon_session_timeout_s * 1000);
+    limit.unref();
+    let res: SessionResult | undefined;
+    try {
+      res = role === 'acceptor'
+        ? await walk(ch, this.tree, this.sessionConfig())
+        : await answer(ch, this.tree, this.sessionConfig());
+      ch.close();
+    } catch (e) {
+      ch.destroy();
+      return this.finish(this.failedSummary(label, role, t0, e, ch));
+    } finally {
+      clearTimeout(limit);
+      this.sockets.delete(sock);
+    }
+    return this.finish(await this.fetchMissing(res, label, role, httpHost, t0));
+  }
+
+  /** Fetches the digests we lack from the peer's HKP port and merges them; remembers what did not stick. */
+  private async fetchMissing(res: SessionResult, label: string, role: 'initiator' | 'acceptor', httpHost: string,
+    t0: number): Promise<SessionSummary> {
+    const summary: SessionSummary = {
+      peer: label, role, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
+      refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, ms: 0,
+    };
+    this.refused.prune();
+    const { fetch, skipped } = this.refused.partition(res.missing);
+    summary.skippedRefused = skipped;
+    const todo = fetch.slice(0, this.s.max_recover);
+    const local = this.s.recon_address[0];
+    const localAddress = local && local !== '0.0.0.0' && local !== '::' ? local : undefined;
+    const notHeld: Array<{ digest: Buffer; reason: string }> = [];
+    for (let i = 0; i < todo.length && !this.stopped; i += this.s.http_fetch_size) {
+      const batch = todo.slice(i, i + this.s.http_fetch_size);
+      let keys: Buffer[];
+      try {
+        keys = await hashquery(batch, {
+          host: httpHost, port: res.peerHttpPort, localAddress,
+          timeoutMs: this.s.missing_keys_timeout_s * 1000, maxBytes: this.s.recon_max_fetch_bytes,
+        });
+      } catch (e) {
+        // Not a refusal: the keys were never seen. The next session finds them again.
+        summary.ok = false;
+        summary.error = `fetching from ${httpHost}:${res.peerHttpPort} failed: ${(e as Error).message}`;
+        summary.errorKind = 'fetch';
+        break;
+      }
+      summary.fetched += keys.length;
+      const reasons = new Set<string>();
+      if (keys.length > 0) {
+        try {
+          for (const o of this.opts.store.addKeys(Buffer.concat(keys), 'recon')) {
+            if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
+            if (o.status === 'rejected') reasons.add(o.reason ?? 'rejected');
+            for (const c of o.cuts ?? []) reasons.add(`cut: ${(c as { reason?: string }).reason ?? 'policy'}`);
+          }
+        } catch (e) {
+          // A batch the store cannot take at all (e.g. unparsable): nothing was written; remember it as refused.
+          reasons.add(`store refused the batch: ${(e as Error).message.slice(0, 200)}`);
+        }
+      }
+      if (keys.length < batch.length) reasons.add('not served by the peer');
+      for (const d of batch) {
+        if (!this.tree.has(d)) notHeld.push({ digest: d, reason: [...reasons].join('; ') || 'stored under another digest' });
+      }
+    }
+    if (notHeld.length > 0) this.refused.record(notHeld, label);
+    summary.refused = notHeld.length;
+    summary.ms = Date.now() - t0;
+    return summary;
+  }
+
+  private failedSummary(label: string, role: 'initiator' | 'acceptor', t0: number, e: unknown,
+    ch: Channel | undefined): SessionSummary {
+    const err = e instanceof SessionError ? e : new SessionError('protocol', (e as Error)?.message ?? String(e));
+    return {
+      peer: label, role, ok: false, error: err.message, errorKind: err.kind, recovered: 0, skippedRefused: 0,
+      fetched: 0, stored: 0, refused: 0, bytesIn: ch?.bytesIn ?? 0, bytesOut: ch?.bytesOut ?? 0, ms: Date.now() - t0,
+    };
+  }
+
+  private refusedSummary(label: string, role: 'initiator' | 'acceptor', why: string): SessionSummary {
+    return {
+      peer: label, role, ok: false, error: why, errorKind: why === 'not a member' ? 'membership' : 'busy',
+      recovered: 0, skippedRefused: 0, fetched: 0, stored: 0, refused: 0, bytesIn: 0, bytesOut: 0, ms: 0,
+    };
+  }
+
+  private finish(summary: SessionSummary): SessionSummary {
+    const { peer, role, ok, error, errorKind, ...figures } = summary;
+    if (ok) this.log.info('recon session done', { peer, role, ...figures });
+    else this.log.warn(`recon session ended: ${error}`, { peer, role, errorKind, ...figures });
+    this.emit('session', summary);
+    return summary;
+  }
+
+  /** Stops listening and gossiping, ends running sessions, and waits for them to wind down. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.gossipTimer) clearTimeout(this.gossipTimer);
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+    this.servers = [];
+    await this.current?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,51 @@
+// Starting and stopping the recon service in this process: used by main.ts, the tests and the suite runner.
+import {
+  KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Logger, type Settings,
+} from '@sks/keystore';
+import { ReconServer } from './server.js';
+
+export interface ReconOptions {
+  /** Base directory (sksconf, membership, database); default $SKS_BASEDIR. */
+  basedir?: string;
+  /** Overrides of the base directory's sksconf. */
+  settings?: Partial<Settings>;
+  logger?: Logger;
+  /** An already open writable store (its owner closes it); default: open <basedir>/<db_file>. */
+  store?: KeyStore;
+}
+
+export interface RunningRecon {
+  server: ReconServer;
+  /** The recon port actually bound. */
+  port: number;
+  store: KeyStore;
+  stop(): Promise<void>;
+}
+
+export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon> {
+  const base = loadBasedir(opts.basedir);
+  const settings: Settings = { ...defaultSettings(), ...base.settings, ...(opts.settings ?? {}) } as Settings;
+  const logger = opts.logger ??
+    createLogger({ service: 'sks-recon', dir: base.path(settings.log_dir), level: settings.log_level });
+  for (const w of base.warnings) logger.warn(w);
+  const ownStore = !opts.store;
+  const store = opts.store ?? KeyStore.open(base.path(settings.db_file), { policy: policyFromSettings(settings), logger });
+  const server = new ReconServer({ store, settings, membershipFile: base.path('membership'), logger });
+  try {
+    await server.start();
+  } catch (e) {
+    await server.stop();
+    if (ownStore) store.close();
+    throw e;
+  }
+  return {
+    server,
+    port: server.port,
+    store,
+    async stop() {
+      await server.stop();
+      if (ownStore) store.close();
+      logger.info('sks-recon stopped');
+    },
+  };
+}
