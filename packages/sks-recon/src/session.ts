@@ -133,8 +133,13 @@ class MissingSet {
   }
 }
 
+/** Elements in ascending numeric order, the order SKS marshals its sets in (so our messages match its bytes). */
+function sorted(xs: bigint[]): bigint[] {
+  return xs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 function elementsOf(tree: PrefixTree, prefix: string): bigint[] {
-  return tree.elements(prefix).map((d) => zzp.digestToZ(d));
+  return sorted(tree.elements(prefix).map((d) => zzp.digestToZ(d)));
 }
 
 function result(ch: Channel, remote: Map<string, string>, missing: MissingSet, messages: number): SessionResult {
@@ -216,7 +221,7 @@ export async function answer(ch: Channel, tree: PrefixTree, cfg: SessionConfig):
         }
         const solved = reconcile(ratio(msg.samples, node.values), zzp.SAMPLE_POINTS, msg.size - node.numElements);
         if (solved) {
-          ch.sendMessage({ type: 'Elements', elements: solved.localOnly });
+          ch.sendMessage({ type: 'Elements', elements: sorted(solved.localOnly) });
           missing.add(solved.remoteOnly);
         } else if (node.isLeaf || node.numElements < FULL_THRESHOLD) {
           ch.sendMessage({ type: 'FullElements', elements: elementsOf(tree, msg.prefix) });
