@@ -16,6 +16,8 @@ export const SETTINGS = {
   // --- where things live ---------------------------------------------------------------------------
   db_file: { type: 'string', default: 'keys.sqlite', usedBy: ['all'],
     doc: 'SQLite database file, relative to the base directory. All three processes open it (WAL mode).' },
+  db_busy_timeout_ms: { type: 'int', default: 30000, usedBy: ['all'],
+    doc: 'How long a process waits for another one\'s write lock on the database before the write fails.' },
   log_dir: { type: 'string', default: 'log', usedBy: ['all'],
     doc: 'Folder for the services\' JSON log files, relative to the base directory.' },
   log_level: { type: 'string', default: 'info', usedBy: ['all'],

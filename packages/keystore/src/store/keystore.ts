@@ -4,7 +4,8 @@
 // Writes (addKeys, deleteKey, block) run in one IMMEDIATE transaction that also updates the prefix tree
 // (ptree/) and the change log, so the tree can never drift from the stored keys.
 import type Database from 'better-sqlite3';
-import type { KeyInfo } from '../openpgp/types.js';
+import type { KeyInfo, Packet } from '../openpgp/types.js';
+import type { PrefixTree } from '../ptree/prefix-tree.js';
 import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
 
@@ -52,6 +53,66 @@ export interface OpenOptions {
   readonly?: boolean;
   policy?: Partial<Policy>;
   logger?: Logger;
+  /** How long a write waits for another process's write lock (default: setting db_busy_timeout_ms). */
+  busyTimeoutMs?: number;
+}
+
+// --- bulk loading (sks-admin load) ------------------------------------------------------------------------------
+
+/** One key made ready for storing without the database: canonical, policy applied, digested, described.
+ * prepareKey() computes it; it is plain data, so loader worker threads can compute it and post it to the thread
+ * that owns the store (Buffers arriving as Uint8Array after postMessage are accepted). */
+export interface PreparedKey {
+  /** Upper-case hex fingerprint of the primary key. */
+  fingerprint: string;
+  /** 16-byte SKS digest of `data`. */
+  digest: Uint8Array;
+  /** The canonical key after policy, as written by writePackets. */
+  data: Uint8Array;
+  info: KeyInfo;
+  cuts: PolicyCut[];
+  /** The packets of `data`, when the caller has them anyway (saves a re-parse when merging with a stored copy). */
+  packets?: Packet[];
+}
+
+/** Result of preparing one key block: ready to store, or refused with a reason (stored by addKeyBlocks as a
+ * 'rejected' outcome and counted in the load progress). */
+export type PreparedBlock =
+  | { ok: true; key: PreparedKey }
+  | { ok: false; reason: RefusalReason; detail: string; fingerprint?: string };
+
+/** A dump file as the loader saw it: a changed size or mtime means another file (its progress starts over). */
+export interface FileIdentity {
+  path: string;
+  size: number;
+  /** fs.Stats.mtimeMs (stored as whole milliseconds). */
+  mtimeMs: number;
+}
+
+/** What addKeyBlocks records with a batch, in the batch's own transaction. */
+export interface BatchProgress {
+  file: FileIdentity;
+  /** Byte offset in the file just after the last key of this batch: where a restart resumes reading. */
+  offset: number;
+  /** Extra counters of the caller to add to the file's totals (e.g. { read: 1000 }); the store adds its own
+   * per outcome: inserted, updated, unchanged, rejected, and 'rejected:<reason>'. */
+  counters?: Record<string, number>;
+}
+
+export interface LoadProgress {
+  file: FileIdentity;
+  /** Offset after the last committed batch. */
+  offset: number;
+  /** Totals over every committed batch of this file. */
+  counters: Record<string, number>;
+  /** Unix seconds of the last committed batch. */
+  updated: number;
+}
+
+/** Canonicalizes one key, applies policy, computes digest, data and description. Pure (no database), so it can
+ * run in worker threads. The blocklist is not checked here: the store does that in addKeyBlocks. */
+export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
+  throw new Error('not implemented');
 }
 
 export class KeyStore {
@@ -69,6 +130,25 @@ export class KeyStore {
   /** Parses `input` (binary or armored, any number of keys), applies policy and blocklist, merges each key with
    * its stored copy, and stores the result; all in one transaction. One outcome per key found in the input. */
   addKeys(input: Buffer | string, source: WriteSource): WriteOutcome[] {
+    throw new Error('not implemented');
+  }
+
+  /** Bulk write for the loader: stores a batch of keys (raw packet groups as splitKeys returns them, or blocks
+   * prepared by prepareKey) in ONE transaction, merging with stored copies and with earlier keys of the same batch,
+   * checking the blocklist, updating the prefix tree and change log; and, when `progress` is given, records the
+   * file's load progress in that same transaction, so after a crash loadProgress() tells exactly where to resume
+   * and nothing is loaded twice. One outcome per element of `keys`, in order. */
+  addKeyBlocks(keys: Array<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
+    throw new Error('not implemented');
+  }
+
+  /** Progress recorded for this file, or undefined if never loaded or if its size/mtime changed since. */
+  loadProgress(file: FileIdentity): LoadProgress | undefined {
+    throw new Error('not implemented');
+  }
+
+  /** The prefix tree of the stored digests (same connection; updated in every write transaction). */
+  get tree(): PrefixTree {
     throw new Error('not implemented');
   }
 
