@@ -3,7 +3,8 @@ import type { Request, Response } from 'express';
 
 /** An error that becomes an HTTP reply with this status and a human-readable message. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `title` replaces the status's usual page title (e.g. 'Too many responses' for a 413 of a search). */
+  constructor(readonly status: number, message: string, readonly title?: string) {
     super(message);
     this.name = 'HttpError';
   }
@@ -64,12 +65,11 @@ export function sendSks(
 }
 
 /** Sends an error as SKS does (an HTML page), or as plain text for machine-readable requests. */
-export function sendError(res: Response, status: number, message: string, machineReadable = false): void {
+export function sendError(res: Response, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const title = TITLES[status] ?? 'Error';
   if (machineReadable) sendSks(res, { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` });
   else sendSks(res, { status, type: 'text/html; charset=UTF-8', body: page(title, `${title}: ${htmlQuote(message)}`) });
 }

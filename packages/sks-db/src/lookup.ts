@@ -138,8 +138,9 @@ export async function handleLookup(ctx: DbContext, req: Request, res: Response):
   if (found.total > cap && !(r.limit > 0)) {
     throw new HttpError(
       413,
-      `Too many responses: ${found.total} keys match ${describe(r.search)}, more than the ${cap} this server returns ` +
+      `${found.total} keys match ${describe(r.search)}, more than the ${cap} this server returns ` +
         `(${r.op === 'get' ? 'max_get_results' : 'max_index_results'}); give a more specific search or a limit=`,
+      'Too many responses',
     );
   }
   const keys = legacyVisible(found.keys, term);

@@ -25,7 +25,7 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
     h(ctx, req, res).catch((err) => {
       if (err instanceof HttpError) {
         const mr = machineReadable || /(^|,)mr(,|$)/i.test(String(req.query.options ?? ''));
-        sendError(res, err.status, err.message, mr);
+        sendError(res, err.status, err.message, mr, err.title);
         // A refused body that was not read must not be left on a keep-alive connection.
         if (err.status === 413) res.once('finish', () => req.socket.destroySoon?.());
       } else next(err);
@@ -71,7 +71,9 @@ export function createApp(ctx: DbContext): express.Express {
       sendError(res, e.status, e.message);
       return;
     }
-    ctx.logger.error('request failed', { path: req.path, error: e.stack ?? String(e) });
+    // The path of a VKS or WKD request names the key asked for: log only its first two segments unless allowed.
+    const path = ctx.settings.log_lookups ? req.path : req.path.split('/').slice(0, 3).join('/');
+    ctx.logger.error('request failed', { path, error: e.stack ?? String(e) });
     sendError(res, 500, 'internal error; see the server log');
   });
   return app;
@@ -128,8 +130,9 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
 
 /** Applies the header/body/keep-alive timeouts (settings) to a server. */
 function applyTimeouts(server: http.Server, s: Settings): void {
-  server.headersTimeout = s.request_header_timeout_ms;
+  // Node requires headersTimeout <= requestTimeout (0 disables the request timeout).
   server.requestTimeout = s.request_timeout_ms;
+  server.headersTimeout = s.request_timeout_ms > 0 ? Math.min(s.request_header_timeout_ms, s.request_timeout_ms) : s.request_header_timeout_ms;
   server.keepAliveTimeout = s.keepalive_timeout_ms;
 }
 
@@ -141,7 +144,10 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
   const servers: http.Server[] = [];
   let port = ctx.settings.hkp_port;
   for (const address of ctx.settings.hkp_address) {
-    const server = http.createServer(app);
+    // Node checks the header/request timeouts every connectionsCheckingInterval (30 s by default): check often
+    // enough that a stalled client is cut off close to the configured limit.
+    const check = Math.max(100, Math.min(1000, Math.floor(ctx.settings.request_header_timeout_ms / 4)));
+    const server = http.createServer({ connectionsCheckingInterval: check }, app);
     applyTimeouts(server, ctx.settings);
     server.listen(port, address);
     await once(server, 'listening');

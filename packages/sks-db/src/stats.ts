@@ -62,6 +62,14 @@ class ChangeTally {
     }
   }
 
+  /** Forgets buckets older than the histograms show, so a long-running worker's tally stays small. */
+  prune(now: number): void {
+    for (const [map, size, n] of [[this.hours, HOUR, HOURS_SHOWN], [this.days, DAY, DAYS_SHOWN]] as const) {
+      const oldest = Math.floor(now / size) * size - (n - 1) * size;
+      for (const start of map.keys()) if (start < oldest) map.delete(start);
+    }
+  }
+
   buckets(map: Map<number, { added: number; updated: number }>, size: number, n: number, now: number): Bucket[] {
     const out: Bucket[] = [];
     const last = Math.floor(now / size) * size;
@@ -85,6 +93,7 @@ export function computeStats(ctx: DbContext): StatsSnapshot {
   }
   entry.tally.advance(ctx);
   const now = Math.floor(Date.now() / 1000);
+  entry.tally.prune(now);
   entry.snapshot = {
     takenAt: now,
     totalKeys: ctx.store.count(),
