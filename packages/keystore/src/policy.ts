@@ -1,6 +1,10 @@
 // Flooded-key defence (CVE-2019-13050) and other refusals, applied on every path (load, add, recon).
-// OWNER: keystore-openpgp helper.
-import type { Packet } from './openpgp/types.js';
+// Every cut keeps the packet order and depends only on the key's packets, so two servers with the same policy
+// store the same packets and compute the same digest (recon converges between them).
+import { TAG, type Packet } from './openpgp/types.js';
+import { keyIdOf, fingerprintOf, parseSignature } from './openpgp/key.js';
+import { keyParts, flattenParts, KeyStructureError } from './openpgp/merge.js';
+import { PacketError } from './openpgp/packet.js';
 import type { Settings } from './config/settings.js';
 
 export interface Policy {
@@ -47,5 +51,88 @@ export type RefusalReason =
 /** Applies the policy to one canonical key. Deterministic: the same input always gives the same packets, so two
  * servers with the same policy compute the same digest. Blocklist is checked by the store, not here. */
 export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
-  throw new Error('not implemented');
+  const first = key[0];
+  if (!first) return { ok: false, reason: 'no-primary-key', detail: 'no packets' };
+  if (first.tag === TAG.SECRET_KEY || key.some((p) => p.tag === TAG.SECRET_KEY || p.tag === TAG.SECRET_SUBKEY)) {
+    return { ok: false, reason: 'secret-key', detail: 'secret key material is never accepted; send only the public key' };
+  }
+  if (first.tag !== TAG.PUBLIC_KEY) return { ok: false, reason: 'no-primary-key', detail: `key starts with packet tag ${first.tag}` };
+  const version = first.body[0];
+  if (version !== 2 && version !== 3 && version !== 4 && version !== 6) {
+    return { ok: false, reason: 'unsupported-version', detail: `public key version ${version} is not supported` };
+  }
+  let inputBytes = 0;
+  for (const p of key) inputBytes += p.body.length + 6;
+  if (inputBytes > policy.maxInputKeyBytes) {
+    return { ok: false, reason: 'key-too-large', detail: `key of ${inputBytes} bytes exceeds max_input_key_bytes (${policy.maxInputKeyBytes})` };
+  }
+  if (first.body.length > policy.maxPacketBytes) {
+    return { ok: false, reason: 'primary-packet-too-large', detail: `primary key packet of ${first.body.length} bytes exceeds max_packet_bytes` };
+  }
+  let parts;
+  let keyId: string;
+  let fingerprint: string;
+  try {
+    parts = keyParts(key);
+    keyId = keyIdOf(first.body);
+    fingerprint = fingerprintOf(first.body);
+  } catch (e) {
+    if (e instanceof KeyStructureError || e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
+    throw e;
+  }
+  const cuts: PolicyCut[] = [];
+  const cut = (rule: string, packets: number, detail: string) => {
+    if (packets > 0) cuts.push({ rule, packets, detail });
+  };
+  const fits = (p: Packet) => p.body.length <= policy.maxPacketBytes;
+
+  // 1. Oversized packets: a component whose own packet is too large goes with its signatures.
+  let tooLarge = 0;
+  parts.selfsigs = parts.selfsigs.filter((s) => fits(s) || (tooLarge++, false));
+  for (const list of [parts.uids, parts.subkeys]) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const c = list[i]!;
+      if (!fits(c.packet)) {
+        tooLarge += 1 + c.sigs.length;
+        list.splice(i, 1);
+        continue;
+      }
+      c.sigs = c.sigs.filter((s) => fits(s) || (tooLarge++, false));
+    }
+  }
+  cut('packet-too-large', tooLarge, `packets over max_packet_bytes (${policy.maxPacketBytes}) removed`);
+
+  // 2. User attributes (photo IDs), when the operator drops them.
+  if (policy.dropUserAttributes) {
+    let dropped = 0;
+    parts.uids = parts.uids.filter((u) => u.packet.tag !== TAG.USER_ATTRIBUTE || ((dropped += 1 + u.sigs.length), false));
+    cut('user-attribute', dropped, 'user attributes are not kept (drop_user_attributes)');
+  }
+
+  // 3. Certification flooding (CVE-2019-13050): keep self-signatures and the newest third-party certifications.
+  let flooded = 0;
+  let floodedUids = 0;
+  for (const u of parts.uids) {
+    const third: Array<{ sig: Packet; created: number }> = [];
+    for (const s of u.sigs) {
+      const info = parseSignature(s.body, keyId, fingerprint);
+      if (!info || !info.self) third.push({ sig: s, created: info?.created ?? 0 });
+    }
+    if (third.length <= policy.maxCertsPerUid) continue;
+    // Newest first; ties broken by bytes so the choice never depends on arrival order.
+    third.sort((a, b) => b.created - a.created || Buffer.compare(a.sig.body, b.sig.body));
+    const dropped = new Set(third.slice(policy.maxCertsPerUid).map((t) => t.sig));
+    u.sigs = u.sigs.filter((s) => !dropped.has(s));
+    flooded += dropped.size;
+    floodedUids++;
+  }
+  cut('certs-per-uid', flooded, `kept the newest ${policy.maxCertsPerUid} third-party certifications on ${floodedUids} user ID(s)`);
+
+  const out = cuts.length ? flattenParts(parts) : key;
+  let size = 0;
+  for (const p of out) size += p.body.length + 6;
+  if (size > policy.maxKeyBytes) {
+    return { ok: false, reason: 'key-too-large', detail: `key of ${size} bytes (after policy) exceeds max_key_bytes (${policy.maxKeyBytes})` };
+  }
+  return { ok: true, key: out, cuts };
 }

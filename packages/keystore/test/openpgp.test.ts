@@ -1,0 +1,265 @@
+// The OpenPGP core against real keys and independent implementations: SKS's own digests (vectors from real SKS),
+// openpgp.js and GnuPG for fingerprints and key IDs, and SKS's merge rules for split copies of a key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import * as openpgp from 'openpgp';
+import {
+  readPackets, writePackets, PacketError, dearmor, armor, toBinary, ArmorError, splitKeys, describeKey,
+  canonicalizeKey, mergeKeys, keyParts, flattenParts, sksDigest, applyPolicy, TAG, type Packet, type Policy,
+} from '../src/index.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+
+const VECTORS = new URL('../../../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url);
+const keyring = readFileSync(DEBIAN_KEYRING);
+const keys = splitKeys(readPackets(keyring));
+
+const LOOSE: Policy = {
+  maxKeyBytes: 4 << 20, maxInputKeyBytes: 64 << 20, maxPacketBytes: 1 << 20, maxCertsPerUid: 1000, dropUserAttributes: false,
+};
+
+test('every SKS digest vector matches: 905 debian-keyring keys canonicalized and digested as SKS 1.1.6 did', () => {
+  const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')).vectors as Array<{ fingerprint: string; sks_hash: string }>;
+  assert.equal(vectors.length, 905);
+  const ours = new Map<string, string>();
+  for (const k of keys) {
+    const c = canonicalizeKey(k);
+    ours.set(describeKey(c).fingerprint, sksDigest(c).toString('hex'));
+  }
+  let matched = 0;
+  for (const v of vectors) {
+    assert.equal(ours.get(v.fingerprint.toUpperCase()), v.sks_hash.toLowerCase(), `digest of ${v.fingerprint}`);
+    matched++;
+  }
+  assert.equal(matched, 905);
+});
+
+test('default policy leaves every debian-keyring key untouched, the largest included', () => {
+  let largest = 0;
+  for (const k of keys) {
+    const c = canonicalizeKey(k);
+    const out = applyPolicy(c, LOOSE);
+    assert.ok(out.ok, 'accepted');
+    assert.deepEqual(out.cuts, []);
+    assert.equal(out.key, c);
+    largest = Math.max(largest, writePackets(c).length);
+  }
+  assert.ok(largest > 300_000, `largest key ${largest} bytes`);
+});
+
+test('packets written back are byte-identical to the keyring for keys GnuPG wrote in old format', () => {
+  // Debian's keyring is written by GnuPG with the same header choices SKS makes for these sizes.
+  const blocks = keyBlocks(keyring);
+  let identical = 0;
+  for (const b of blocks) if (writePackets(readPackets(b)).equals(b)) identical++;
+  assert.ok(identical > blocks.length * 0.9, `${identical} of ${blocks.length} identical`);
+  // And the rewritten stream always parses to the same packets.
+  for (const b of blocks.slice(0, 50)) {
+    const p = readPackets(b);
+    assert.deepEqual(readPackets(writePackets(p)).map((x) => [x.tag, x.body.toString('hex')]), p.map((x) => [x.tag, x.body.toString('hex')]));
+  }
+});
+
+test('new-format headers and partial body lengths are read', () => {
+  const body = Buffer.alloc(700, 7);
+  // new format, two-octet length
+  const two = Buffer.concat([Buffer.from([0xc0 | 13, ((700 - 192) >> 8) + 192, (700 - 192) & 0xff]), body]);
+  assert.deepEqual(readPackets(two).map((p) => p.body.length), [700]);
+  // partial: 512 then a final 188
+  const partial = Buffer.concat([Buffer.from([0xc0 | 13, 0xe9]), body.subarray(0, 512), Buffer.from([188]), body.subarray(512)]);
+  const [p] = readPackets(partial);
+  assert.equal(p!.tag, 13);
+  assert.ok(p!.body.equals(body));
+});
+
+test('truncated and garbage packet streams throw PacketError', () => {
+  const block = keyBlocks(keyring)[0]!;
+  assert.throws(() => readPackets(block.subarray(0, block.length - 3)), PacketError);
+  assert.throws(() => readPackets(Buffer.from('hello world')), PacketError);
+});
+
+test('armor round-trips, checks the CRC and finds every block in a text', () => {
+  const a = keyBlocks(keyring)[1]!;
+  const b = keyBlocks(keyring)[2]!;
+  const text = `junk before\n${armor(a, 'PUBLIC KEY BLOCK', { Comment: 'x' })}between\n${armor(b)}`;
+  const blocks = dearmor(text);
+  assert.equal(blocks.length, 2);
+  assert.ok(blocks[0]!.equals(a) && blocks[1]!.equals(b));
+  assert.ok(toBinary(text).equals(Buffer.concat([a, b])));
+  assert.ok(toBinary(a).equals(a));
+  const broken = armor(a).replace(/\n=(....)\n/, '\n=AAAA\n');
+  assert.throws(() => dearmor(broken), ArmorError);
+  assert.throws(() => toBinary('no key here'), ArmorError);
+});
+
+test('armor we write is read by openpgp.js and yields the same fingerprint', async () => {
+  const block = keyBlocks(keyring)[3]!;
+  const key = await openpgp.readKey({ armoredKey: armor(block) });
+  assert.equal(key.getFingerprint().toUpperCase(), describeKey(readPackets(block)).fingerprint);
+});
+
+test('fingerprints and key IDs of primary keys and subkeys agree with openpgp.js', async () => {
+  for (const k of keys.slice(0, 120)) {
+    const info = describeKey(k);
+    const theirs = await openpgp.readKey({ binaryKey: writePackets(k) });
+    assert.equal(info.fingerprint, theirs.getFingerprint().toUpperCase());
+    assert.equal(info.keyId, theirs.getKeyID().toHex().toUpperCase());
+    const subs = theirs.getSubkeys().map((s) => s.getFingerprint().toUpperCase()).sort();
+    assert.deepEqual(info.subkeys.map((s) => s.fingerprint).sort(), subs);
+  }
+});
+
+test('fingerprints, key IDs, algorithms, sizes and user IDs agree with GnuPG', () => {
+  const home = mkdtempSync(join(tmpdir(), 'gpg-'));
+  try {
+    const sample = keys.slice(0, 60);
+    const out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--import-options', 'show-only', '--import'],
+      { input: writePackets(sample.flat()), stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+    const gpgKeys: Array<{ fpr: string; keyid: string; algo: number; bits: number; uids: string[]; subs: string[] }> = [];
+    let cur: (typeof gpgKeys)[number] | undefined;
+    let inSub = false;
+    for (const line of out.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'pub') {
+        cur = { fpr: '', keyid: f[4]!, algo: Number(f[3]), bits: Number(f[2]), uids: [], subs: [] };
+        gpgKeys.push(cur);
+        inSub = false;
+      } else if (f[0] === 'sub') inSub = true;
+      else if (f[0] === 'fpr' && cur) {
+        if (inSub) cur.subs.push(f[9]!);
+        else if (!cur.fpr) cur.fpr = f[9]!;
+      } else if (f[0] === 'uid' && cur) cur.uids.push(f[9]!);
+    }
+    assert.equal(gpgKeys.length, sample.length);
+    for (const [i, k] of sample.entries()) {
+      const info = describeKey(k);
+      const g = gpgKeys[i]!;
+      assert.equal(info.fingerprint, g.fpr);
+      assert.equal(info.keyId, g.keyid);
+      assert.equal(info.algorithm, g.algo);
+      assert.equal(info.bits, g.bits);
+      assert.deepEqual(info.subkeys.map((s) => s.fingerprint).sort(), [...g.subs].sort());
+      const ourUids = info.userIds.filter((u) => u.kind === 'uid').map((u) => u.text);
+      for (const u of g.uids) {
+        const unescaped = u.replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+        assert.ok(ourUids.some((o) => o === unescaped || Buffer.from(o, 'utf8').toString('latin1') === unescaped), `uid ${u}`);
+      }
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/** Splits a canonical key into two overlapping copies (every component in one or both, signatures spread). */
+function splitCopies(k: Packet[]): [Packet[], Packet[]] {
+  const a: Packet[] = [k[0]!];
+  const b: Packet[] = [k[0]!];
+  let n = 0;
+  let comp: 'a' | 'b' | 'both' = 'both';
+  for (const p of k.slice(1)) {
+    if (p.tag === TAG.SIGNATURE) {
+      n++;
+      if (comp === 'a' || (comp === 'both' && n % 2 === 0)) a.push(p);
+      else b.push(p);
+      if (comp === 'both' && n % 3 === 0) (n % 2 === 0 ? b : a).push(p); // some signatures in both copies
+    } else {
+      comp = n % 3 === 0 ? 'both' : n % 3 === 1 ? 'a' : 'b';
+      if (comp !== 'b') a.push(p);
+      if (comp !== 'a') b.push(p);
+      n++;
+    }
+  }
+  return [a, b];
+}
+
+test('merging split copies of a key gives the whole key (same digest, same packet multiset)', () => {
+  let merged = 0;
+  for (const k of keys) {
+    const whole = canonicalizeKey(k);
+    if (whole.length < 6) continue;
+    const [a, b] = splitCopies(whole);
+    const m = mergeKeys(canonicalizeKey(a), canonicalizeKey(b));
+    assert.equal(sksDigest(m).toString('hex'), sksDigest(whole).toString('hex'), describeKey(whole).fingerprint);
+    // merging is idempotent and commutative in content
+    assert.equal(sksDigest(mergeKeys(m, whole)).toString('hex'), sksDigest(whole).toString('hex'));
+    assert.equal(sksDigest(mergeKeys(canonicalizeKey(b), canonicalizeKey(a))).toString('hex'), sksDigest(whole).toString('hex'));
+    merged++;
+  }
+  assert.ok(merged > 800);
+});
+
+test('canonicalization drops duplicate packets and trust packets, and refuses what SKS cannot parse', () => {
+  const k = canonicalizeKey(keys[5]!);
+  const parts = keyParts(k);
+  const dup = flattenParts({
+    ...parts,
+    selfsigs: [...parts.selfsigs, ...parts.selfsigs],
+    uids: [parts.uids[0]!, ...parts.uids, { packet: { tag: TAG.TRUST, body: Buffer.from([0, 0]) }, sigs: [] }],
+  });
+  assert.ok(dup.length > k.length + 2);
+  assert.equal(sksDigest(canonicalizeKey(dup)).toString('hex'), sksDigest(k).toString('hex'));
+  const uidAfterSubkey = [...k, { tag: TAG.USER_ID, body: Buffer.from('late <x@y>') }];
+  if (k.some((p) => p.tag === TAG.PUBLIC_SUBKEY)) assert.throws(() => canonicalizeKey(uidAfterSubkey), /unexpected packet/);
+});
+
+test('policy refuses secret keys and unsupported versions, and cuts oversized packets deterministically', () => {
+  const k = canonicalizeKey(keys[7]!);
+  const secret = [{ tag: TAG.SECRET_KEY, body: k[0]!.body }, ...k.slice(1)];
+  const r = applyPolicy(secret, LOOSE);
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.reason, 'secret-key');
+  const v5 = [{ tag: TAG.PUBLIC_KEY, body: Buffer.concat([Buffer.from([5]), k[0]!.body.subarray(1)]) }];
+  const r5 = applyPolicy(v5, LOOSE);
+  assert.equal(!r5.ok && r5.reason, 'unsupported-version');
+  const big = [...k.slice(0, 1), { tag: TAG.USER_ID, body: Buffer.alloc(3000, 65) }, ...k.slice(1)];
+  const cut = applyPolicy(canonicalizeKey(big), { ...LOOSE, maxPacketBytes: 2048 });
+  assert.ok(cut.ok);
+  assert.equal(cut.ok && cut.cuts[0]!.rule, 'packet-too-large');
+  assert.equal(cut.ok && sksDigest(cut.key).toString('hex'), sksDigest(k).toString('hex'));
+});
+
+test('policy keeps self-signatures and the newest third-party certifications on a flooded user ID', () => {
+  // The largest debian key has many third-party certifications; cap them hard and check what stays.
+  const k = keys.map((x) => canonicalizeKey(x)).sort((a, b) => b.length - a.length)[0]!;
+  const info = describeKey(k);
+  const cap = 3;
+  const out = applyPolicy(k, { ...LOOSE, maxCertsPerUid: cap });
+  assert.ok(out.ok);
+  if (!out.ok) return;
+  const after = describeKey(out.key);
+  assert.equal(after.userIds.length, info.userIds.length);
+  for (const [i, u] of after.userIds.entries()) {
+    const before = info.userIds[i]!;
+    assert.equal(u.signatures.filter((s) => s.self).length, before.signatures.filter((s) => s.self).length);
+    const third = u.signatures.filter((s) => !s.self);
+    assert.ok(third.length <= cap);
+    const newestBefore = before.signatures.filter((s) => !s.self).map((s) => s.created).sort((a, b) => b - a).slice(0, cap);
+    assert.deepEqual(third.map((s) => s.created).sort((a, b) => b - a), newestBefore);
+  }
+  assert.equal(out.cuts[0]!.rule, 'certs-per-uid');
+  // Same input, same output: the digest does not depend on anything but the packets.
+  const parts = keyParts(k);
+  for (const u of parts.uids) u.sigs.reverse();
+  const again = applyPolicy(flattenParts(parts), { ...LOOSE, maxCertsPerUid: cap });
+  assert.ok(again.ok);
+  assert.equal(again.ok && sksDigest(again.key).toString('hex'), sksDigest(out.key).toString('hex'));
+});
+
+test('v6 keys (RFC 9580) are described with their 64-hex fingerprint and leading key ID', async () => {
+  const { publicKey } = await openpgp.generateKey({
+    type: 'curve25519', userIDs: [{ name: 'V Six', email: 'v6@example.org' }], format: 'binary', config: { v6Keys: true },
+  });
+  const parsed = await openpgp.readKey({ binaryKey: publicKey });
+  const packets = readPackets(Buffer.from(publicKey));
+  const k = canonicalizeKey(splitKeys(packets)[0]!);
+  const info = describeKey(k);
+  assert.equal(info.version, 6);
+  assert.equal(info.fingerprint, parsed.getFingerprint().toUpperCase());
+  assert.equal(info.fingerprint.length, 64);
+  assert.equal(info.keyId, info.fingerprint.slice(0, 16));
+  assert.equal(info.userIds[0]!.text, 'V Six <v6@example.org>');
+  assert.ok(applyPolicy(k, LOOSE).ok);
+});
