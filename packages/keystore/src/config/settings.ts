@@ -125,6 +125,23 @@ export const SETTINGS = {
     doc: 'Where keydumps are written, relative to the base directory.' },
   dump_keys_per_file: { type: 'int', default: 15000, usedBy: ['sks-cron', 'load'],
     doc: 'Keys per keydump file, as SKS writes them.' },
+  log_rotate_grace_ms: { type: 'int', default: 2000, usedBy: ['sks-cron'],
+    doc: 'After renaming a log file away, wait this long (services switch to a new file at their next line) '
+      + 'before compressing it; compression is repeated until the renamed file stops growing.' },
+  analysis_limit: { type: 'int', default: 1000, usedBy: ['sks-cron'],
+    doc: 'Rows ANALYZE samples per index when the optimize job refreshes the query planner statistics '
+      + '(SQLite PRAGMA analysis_limit; 0 = read every row).' },
+  vacuum_min_free_percent: { type: 'int', default: 10, usedBy: ['sks-cron'],
+    doc: 'The vacuum job rebuilds a database without incremental auto-vacuum (once, switching it to incremental) '
+      + 'only when at least this share of its pages is free.' },
+  vacuum_step_pages: { type: 'int', default: 2000, usedBy: ['sks-cron'],
+    doc: 'Free pages returned per incremental-vacuum transaction; small steps keep each write lock short so '
+      + 'concurrent writers only wait, never fail.' },
+  integrity_max_errors: { type: 'int', default: 100, usedBy: ['sks-cron'],
+    doc: 'Most problems PRAGMA integrity_check reports (and the alarm log line lists).' },
+  stats_file: { type: 'string', default: 'stats.json', usedBy: ['sks-cron'],
+    doc: 'JSON statistics (keys, daily/hourly changes, database size) written by the stats job, relative to the '
+      + 'base directory.' },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
