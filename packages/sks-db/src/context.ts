@@ -1,5 +1,6 @@
 // What every request handler of one worker shares: its store, settings and logger.
 import type { KeyStore, Settings, Logger } from '@sks/keystore';
+import type { AnswerCache } from './answer-cache.js';
 
 export interface DbContext {
   /** Read-only store of this worker (each worker opens its own). */
@@ -14,4 +15,6 @@ export interface DbContext {
   /** Absolute path of the membership file (peers shown on the stats page). */
   membershipFile: string;
   startedAt: number;
+  /** Ready-made per-key answers of this worker, keyed by digest (see answer-cache.ts). */
+  answers: AnswerCache<Buffer | string>;
 }

@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import { armor, type StoredKey } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, queryParam, sendSks } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrIndex } from './index-format.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from './index-format.js';
 import { handleStats } from './stats.js';
 
 export type LookupOp = 'get' | 'index' | 'vindex' | 'hget' | 'stats';
@@ -115,8 +115,18 @@ function describe(search: string): string {
   return `"${search}"`;
 }
 
-export function armoredKeys(ctx: DbContext, keys: StoredKey[]): string {
-  return armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` });
+/** The keys ASCII-armored in one block, as SKS sends them. A single key's armor is cached by its digest. */
+export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
+  const make = () =>
+    Buffer.from(armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` }), 'utf8');
+  return keys.length === 1 ? (ctx.answers.get(`a:${keys[0]!.digest}`, make) as Buffer) : make();
+}
+
+/** The machine-readable index (HKP draft §5.2) of `keys`, each key's lines cached by its digest. */
+export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number): string {
+  let out = `info:1:${total}\n`;
+  for (const k of keys) out += ctx.answers.get(`m:${k.digest}`, () => mrKeyLines(k).join('\n') + '\n') as string;
+  return out;
 }
 
 export async function handleLookup(ctx: DbContext, req: Request, res: Response): Promise<void> {
@@ -153,7 +163,7 @@ export async function handleLookup(ctx: DbContext, req: Request, res: Response):
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
   if (r.mr) {
-    sendSks(res, { type: 'text/plain', body: mrIndex(keys, keys.length), count });
+    sendSks(res, { type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
     return;
   }
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
@@ -184,5 +194,5 @@ function sendKeys(ctx: DbContext, res: Response, r: LookupRequest, keys: StoredK
     return;
   }
   const title = `Public Key Server -- Get ${htmlQuote(what)}`;
-  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored}\r\n</pre>\r\n`), count });
+  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored.toString('utf8')}\r\n</pre>\r\n`), count });
 }

@@ -17,6 +17,7 @@ import { startStats } from './stats.js';
 import { wkdRouter } from './wkd.js';
 import { vksRouter } from './vks.js';
 import { webRouter } from './web-pages.js';
+import { AnswerCache } from './answer-cache.js';
 
 type Handler = (ctx: DbContext, req: Request, res: Response) => Promise<void>;
 
@@ -118,6 +119,7 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     webRoot: base.path(settings.web_root),
     membershipFile: base.path('membership'),
     startedAt: Date.now(),
+    answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
   };
   return {
     ctx,
@@ -156,10 +158,13 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
     servers.push(server);
   }
   const host = ctx.settings.hkp_address[0] ?? '127.0.0.1';
+  let stopped = false;
   return {
     port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       stopStats();
       await Promise.all(
         servers.map(
