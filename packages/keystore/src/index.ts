@@ -12,3 +12,4 @@ export * from './config/settings.js';
 export * from './config/sksconf.js';
 export * from './config/membership.js';
 export * from './log.js';
+export * from './metrics.js';

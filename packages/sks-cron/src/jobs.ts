@@ -1,0 +1,148 @@
+// The jobs sks-cron runs, each with the sksconf setting holding its schedule, and the runner that logs what each
+// did and how long it took, and never lets a job overlap itself.
+import type { SettingName } from '@sks/keystore';
+import { withStore, type CronContext } from './context.js';
+import { rotateLogs } from './log-rotate.js';
+import { checkpoint, integrityCheck, optimize, vacuum } from './sqlite-maintenance.js';
+import { writeStats } from './stats.js';
+import { writeDump } from './dump.js';
+import { enforceBlocklist } from './blocklist.js';
+
+export interface Job {
+  name: string;
+  /** The sksconf setting with its node-cron schedule. */
+  schedule: SettingName;
+  describe: string;
+  /** Does the work; returns what it did (logged). Throws on failure. */
+  run(ctx: CronContext): Promise<Record<string, unknown>>;
+}
+
+/** Thrown by a job that ran but found something an operator must act on (logged as an alarm). */
+export class JobAlarm extends Error {
+  constructor(message: string, readonly details: Record<string, unknown>) {
+    super(message);
+    this.name = 'JobAlarm';
+  }
+}
+
+export const JOBS: Job[] = [
+  {
+    name: 'log-rotate',
+    schedule: 'cron_log_rotate',
+    describe: 'rotate, compress and prune the services\' log files',
+    async run(ctx) {
+      const r = await rotateLogs({
+        dir: ctx.base.path(ctx.settings.log_dir),
+        keep: ctx.settings.log_keep,
+        graceMs: ctx.settings.log_rotate_grace_ms,
+      });
+      return { rotated: r.rotated.length, compressed: r.compressed.length, removed: r.removed.length, files: r.rotated };
+    },
+  },
+  {
+    name: 'checkpoint',
+    schedule: 'cron_checkpoint',
+    describe: 'copy the WAL into the database and truncate it',
+    run: (ctx) => withStore(ctx, (s) => ({ ...checkpoint(s.db) })),
+  },
+  {
+    name: 'optimize',
+    schedule: 'cron_optimize',
+    describe: 'refresh the query planner statistics (PRAGMA optimize / ANALYZE)',
+    run: (ctx) => withStore(ctx, (s) => ({ ...optimize(s.db, ctx.settings.analysis_limit) })),
+  },
+  {
+    name: 'vacuum',
+    schedule: 'cron_vacuum',
+    describe: 'return free pages to the file system (incremental vacuum)',
+    run: (ctx) =>
+      withStore(ctx, (s) => ({
+        ...vacuum(s.db, { stepPages: ctx.settings.vacuum_step_pages, minFreePercent: ctx.settings.vacuum_min_free_percent }),
+      })),
+  },
+  {
+    name: 'integrity',
+    schedule: 'cron_integrity',
+    describe: 'PRAGMA integrity_check; an alarm in the log if the database is damaged',
+    run: (ctx) =>
+      withStore(ctx, (s) => {
+        const problems = integrityCheck(s.db, ctx.settings.integrity_max_errors);
+        if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
+        throw new JobAlarm('database integrity check FAILED: restore from a keydump or backup', {
+          database: ctx.base.path(ctx.settings.db_file),
+          problems,
+        });
+      }),
+  },
+  {
+    name: 'stats',
+    schedule: 'cron_stats',
+    describe: 'regenerate the statistics file',
+    run: async (ctx) => ({ ...writeStats(ctx) }),
+  },
+  {
+    name: 'dump',
+    schedule: 'cron_dump',
+    describe: 'write a keydump into dump_dir',
+    run: async (ctx) => ({ ...(await writeDump(ctx)) }),
+  },
+  {
+    name: 'blocklist',
+    schedule: 'cron_blocklist',
+    describe: 'remove stored keys that are on the blocklist',
+    run: (ctx) => withStore(ctx, (s) => ({ ...enforceBlocklist(s) })),
+  },
+];
+
+export function findJob(name: string): Job | undefined {
+  return JOBS.find((j) => j.name === name);
+}
+
+export type RunOutcome =
+  | { status: 'ok'; ms: number; result: Record<string, unknown> }
+  | { status: 'failed' | 'alarm'; ms: number; error: string }
+  | { status: 'skipped'; ms: 0 };
+
+/** Runs one job unless it is still running (a slow run is never overlapped by its next tick). */
+export class JobRunner {
+  private readonly running = new Map<string, Promise<RunOutcome>>();
+
+  constructor(private readonly ctx: CronContext) {}
+
+  /** Promises of the runs in progress (to wait for at shutdown). */
+  inProgress(): Promise<RunOutcome>[] {
+    return [...this.running.values()];
+  }
+
+  run(job: Job): Promise<RunOutcome> {
+    const log = this.ctx.logger;
+    if (this.running.has(job.name)) {
+      log.warn('job skipped: its previous run is still going', { job: job.name });
+      return Promise.resolve({ status: 'skipped', ms: 0 });
+    }
+    const p = (async (): Promise<RunOutcome> => {
+      const t0 = performance.now();
+      const ms = () => Math.round(performance.now() - t0);
+      log.info('job started', { job: job.name });
+      try {
+        const result = await job.run(this.ctx);
+        const took = ms();
+        log.info('job done', { job: job.name, ms: took, ...result });
+        return { status: 'ok', ms: took, result };
+      } catch (err) {
+        const took = ms();
+        if (err instanceof JobAlarm) {
+          log.error(`ALARM: ${err.message}`, { job: job.name, ms: took, alarm: true, ...err.details });
+          return { status: 'alarm', ms: took, error: err.message };
+        }
+        const e = err as Error;
+        log.error('job failed', { job: job.name, ms: took, error: e.stack ?? String(e) });
+        return { status: 'failed', ms: took, error: e.message };
+      } finally {
+        this.running.delete(job.name);
+      }
+    })();
+    this.running.set(job.name, p);
+    return p;
+  }
+}

@@ -1,0 +1,81 @@
+// SQLite upkeep of the shared store, safe beside the running services: every step is either a read or a short
+// write transaction that SQLite serialises with the services' writers (they wait on their busy timeout; nothing
+// is copied aside and swapped in, which would lose the writes made meanwhile — hence no VACUUM INTO).
+import type { KeyStore } from '@sks/keystore';
+
+type Db = KeyStore['db'];
+
+export interface CheckpointResult {
+  /** 1 if a reader or writer kept the checkpoint from finishing (it is retried at the next run). */
+  busy: number;
+  walFrames: number;
+  checkpointedFrames: number;
+}
+
+/** Copies the WAL into the database and truncates the WAL file to zero bytes. */
+export function checkpoint(db: Db): CheckpointResult {
+  const row = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+  const r = row[0] ?? { busy: 0, log: 0, checkpointed: 0 };
+  return { busy: r.busy, walFrames: r.log, checkpointedFrames: r.checkpointed };
+}
+
+/** Refreshes the query planner's statistics where they are stale (PRAGMA optimize, ANALYZE with a row limit). */
+export function optimize(db: Db, analysisLimit: number): { analyzedBefore: boolean } {
+  const analyzedBefore =
+    (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'").get() as { n: number }).n > 0;
+  db.pragma(`analysis_limit = ${Math.max(0, Math.floor(analysisLimit))}`);
+  // The first time, gather statistics for every table; afterwards only where they have drifted.
+  if (!analyzedBefore) db.exec('ANALYZE');
+  db.pragma('optimize = 0x10002');
+  return { analyzedBefore };
+}
+
+export interface VacuumResult {
+  mode: 'incremental' | 'full' | 'skipped';
+  pagesBefore: number;
+  pagesAfter: number;
+  freeBefore: number;
+  freeAfter: number;
+  steps: number;
+}
+
+function pageCounts(db: Db): { pages: number; free: number } {
+  return {
+    pages: db.pragma('page_count', { simple: true }) as number,
+    free: db.pragma('freelist_count', { simple: true }) as number,
+  };
+}
+
+/** Returns free pages to the file system. A database in incremental auto-vacuum mode gives them back in steps of
+ * `stepPages`, each its own short transaction. Any other database is rebuilt once with VACUUM (switching it to
+ * incremental mode) when at least `minFreePercent` of it is free; VACUUM holds the write lock while it runs. */
+export function vacuum(db: Db, opts: { stepPages: number; minFreePercent: number }): VacuumResult {
+  const before = pageCounts(db);
+  const autoVacuum = db.pragma('auto_vacuum', { simple: true }) as number;
+  const step = Math.max(1, Math.floor(opts.stepPages));
+  let steps = 0;
+  let mode: VacuumResult['mode'] = 'skipped';
+  if (autoVacuum === 2) {
+    mode = 'incremental';
+    for (let free = before.free; free > 0; ) {
+      db.pragma(`incremental_vacuum(${step})`);
+      steps++;
+      const now = db.pragma('freelist_count', { simple: true }) as number;
+      if (now >= free) break; // another writer freed pages as fast as we returned them
+      free = now;
+    }
+  } else if (before.pages > 0 && (before.free * 100) / before.pages >= opts.minFreePercent) {
+    mode = 'full';
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+    steps = 1;
+  }
+  const after = pageCounts(db);
+  return { mode, pagesBefore: before.pages, pagesAfter: after.pages, freeBefore: before.free, freeAfter: after.free, steps };
+}
+
+/** PRAGMA integrity_check: ['ok'] or up to `maxErrors` descriptions of what is wrong. */
+export function integrityCheck(db: Db, maxErrors: number): string[] {
+  const rows = db.pragma(`integrity_check(${Math.max(1, Math.floor(maxErrors))})`) as Array<{ integrity_check: string }>;
+  return rows.map((r) => r.integrity_check);
+}
