@@ -1,0 +1,100 @@
+// The docker setup without a Docker engine: Debian's docker-compose validates docker-compose.yml (`config`), an
+// npm Dockerfile linter (dockerfile-utils) checks every Dockerfile, real nginx checks the rendered nginx template,
+// and the files hold what operators rely on (one volume, the published ports, non-root multi-stage images).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validate } from 'dockerfile-utils';
+import { makeTempDir } from './support/tmp.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DOCKER = join(ROOT, 'docker');
+const dockerfiles = readdirSync(DOCKER).filter((f) => f.endsWith('.Dockerfile')).sort();
+
+function compose(...args: string[]) {
+  const r = spawnSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, SKS_HOSTNAME: 'keys.example.org' },
+  });
+  assert.equal(r.error, undefined, `docker-compose not runnable (scripts/install-deps.sh --test installs it): ${r.error}`);
+  assert.equal(r.status, 0, `docker-compose ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The block of one service in `docker-compose config` output (services are at two spaces' indent). */
+function serviceBlock(config: string, name: string): string {
+  const m = new RegExp(`^  ${name}:\\n((?:    .*\\n|\\s*\\n)*)`, 'm').exec(config);
+  assert.ok(m, `service ${name} missing from the compose config`);
+  return m[1]!;
+}
+
+test('docker-compose config accepts the file: nginx, sks-db, sks-recon, sks-cron on one named volume', () => {
+  const config = compose('config');
+  assert.deepEqual(compose('config', '--services').trim().split('\n').sort(), ['nginx', 'sks-cron', 'sks-db', 'sks-recon']);
+  assert.deepEqual(compose('config', '--volumes').trim().split('\n'), ['sks']);
+  for (const s of ['sks-db', 'sks-recon', 'sks-cron']) {
+    const block = serviceBlock(config, s);
+    assert.match(block, /- sks:\/var\/sks:rw/, `${s} mounts the shared volume at /var/sks`);
+    assert.match(block, new RegExp(`dockerfile: docker/${s}\\.Dockerfile`));
+  }
+  const nginx = serviceBlock(config, 'nginx');
+  assert.match(nginx, /published: 80\s+target: 11371/, 'HKP published on 80 through nginx');
+  assert.match(nginx, /published: 11371\s+target: 11371/, 'HKP published on 11371 through nginx');
+  assert.match(nginx, /NGINX_HOSTNAME: keys\.example\.org/);
+  assert.match(nginx, /condition: service_healthy/, 'nginx waits for a healthy sks-db');
+  assert.match(serviceBlock(config, 'sks-recon'), /published: 11370\s+target: 11370/, 'recon published directly');
+  assert.doesNotMatch(serviceBlock(config, 'sks-db'), /published:/, 'sks-db is reachable only through nginx');
+});
+
+test('every Dockerfile passes the dockerfile-utils linter with no finding', () => {
+  assert.ok(dockerfiles.length >= 4, `Dockerfiles found: ${dockerfiles.join(', ')}`);
+  for (const f of dockerfiles) {
+    const diags = validate(readFileSync(join(DOCKER, f), 'utf8'));
+    assert.deepEqual(
+      diags.map((d) => `${f}:${d.range.start.line + 1}: ${d.message}`),
+      [],
+      `lint findings in ${f}`,
+    );
+  }
+});
+
+test('the linter really rejects a broken Dockerfile (the check above is not vacuous)', () => {
+  const diags = validate('FROM node:20\nRUNN echo\nEXPOSE port\n');
+  assert.ok(diags.length >= 2, JSON.stringify(diags));
+});
+
+test('service images are multi-stage, run as a non-root user, and have a health check', () => {
+  for (const s of ['sks-db', 'sks-recon', 'sks-cron']) {
+    const text = readFileSync(join(DOCKER, `${s}.Dockerfile`), 'utf8');
+    const stages = text.split(/^FROM /m).slice(1);
+    assert.ok(stages.length >= 2, `${s}: a build stage and a runtime stage`);
+    const runtime = stages.at(-1)!;
+    assert.match(runtime, /^USER (?!root\b|0\b)\S+/m, `${s}: runtime stage runs as a non-root user`);
+    assert.match(runtime, /^HEALTHCHECK /m, `${s}: health check`);
+    assert.doesNotMatch(runtime, /g\+\+|python3/, `${s}: no compilers in the runtime image`);
+  }
+  assert.match(readFileSync(join(DOCKER, 'nginx.Dockerfile'), 'utf8'), /^HEALTHCHECK /m);
+});
+
+test('the nginx template is what the SKS operators\' guide prescribes, and real nginx accepts it', () => {
+  const template = readFileSync(join(DOCKER, 'nginx/sks.conf.template'), 'utf8');
+  for (const want of [/listen \$\{NGINX_HKP_PORT\} default_server;/, /server_name _;/, /access_log off;/,
+    /client_max_body_size 8m;/, /proxy_ignore_client_abort on;/, /add_header Via /, /location \/pks\/ \{/]) {
+    assert.match(template, want);
+  }
+  const prefix = makeTempDir('nginx-t-');
+  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
+  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org' };
+  const server = template.replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
+  const file = join(prefix, 'nginx.conf');
+  writeFileSync(file, [
+    `pid ${join(prefix, 'nginx.pid')};`, `error_log ${join(prefix, 'logs/error.log')};`, 'events {}',
+    `http { client_body_temp_path ${join(prefix, 'tmp')}; proxy_temp_path ${join(prefix, 'tmp')};`, server, '}',
+  ].join('\n'));
+  const r = spawnSync('/usr/sbin/nginx', ['-t', '-p', prefix, '-c', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
