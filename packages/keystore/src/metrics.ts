@@ -44,7 +44,7 @@ export const keysWritten = new client.Counter({
 
 export const reconSessions = new client.Counter({
   name: 'sks_recon_sessions_total',
-  help: 'Recon sessions, by role (initiator, responder) and result (ok, error, refused).',
+  help: 'Recon sessions, by role (initiator, acceptor) and result (ok, error, refused = turned away: busy or not a member).',
   labelNames: ['role', 'result'] as const,
 });
 
@@ -57,6 +57,32 @@ export const reconDigestsMissing = new client.Counter({
   name: 'sks_recon_digests_missing_total',
   help: 'Digests reconciliation found we lack (before fetching).',
 });
+
+export const reconKeysRefused = new client.Counter({
+  name: 'sks_recon_keys_refused_total',
+  help: 'Digests fetched after reconciliation that the store did not take (refused or cut by policy, or not served).',
+});
+
+/** What sks-recon reports per session (its SessionSummary; the fields counted here). */
+export interface ReconSessionFigures {
+  role: string;
+  ok: boolean;
+  errorKind?: string;
+  /** Digests the session found we lack. */
+  recovered: number;
+  /** Keys inserted or updated. */
+  stored: number;
+  refused: number;
+}
+
+/** Counts one finished (or turned away) recon session. */
+export function recordReconSession(s: ReconSessionFigures): void {
+  const result = s.ok ? 'ok' : s.errorKind === 'busy' || s.errorKind === 'membership' ? 'refused' : 'error';
+  reconSessions.inc({ role: s.role, result });
+  reconDigestsMissing.inc(s.recovered);
+  reconKeysRecovered.inc(s.stored);
+  reconKeysRefused.inc(s.refused);
+}
 
 /** Route class of a path: a fixed, small set of labels (never the search term). */
 export function routeClass(path: string, query?: Record<string, unknown>): string {

@@ -3,7 +3,7 @@
 // text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
-import type { WriteOutcome } from '@sks/keystore';
+import { recordWrites, type WriteOutcome } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
 
@@ -42,6 +42,7 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   let outcomes: WriteOutcome[];
   try {
     outcomes = ctx.writer().addKeys(material, 'add');
+    recordWrites('add', outcomes);
   } catch (err) {
     const e = err as Error;
     if (e instanceof HttpError) throw e;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import { httpMetricsMiddleware, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, sendError } from './http-util.js';
 import { handleLookup } from './lookup.js';
@@ -42,6 +43,7 @@ export function createApp(ctx: DbContext): express.Express {
   // querystring semantics ('+' is a space, repeated keys become arrays) like SKS's decoder.
   app.set('query parser', 'simple');
 
+  app.use(httpMetricsMiddleware());
   app.use((req, res, next) => {
     res.set('Server', 'sks_www/1.1.6');
     res.set('Via', '1.1 sks-ts');
@@ -194,7 +196,14 @@ export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
   const { settings } = resolveRun(opts);
   let workers = opts.workers ?? settings.db_workers;
   if (opts.workers === undefined && workers === 0) workers = availableParallelism();
-  if (workers === 0) return serveHere(opts);
+  // Prometheus metrics (metrics_port, 0 = off); a cluster's primary answers with the sum over its workers.
+  const metrics: MetricsServer | undefined = settings.metrics_port > 0
+    ? await startMetricsServer({ port: settings.metrics_port, address: settings.metrics_address, clusterPrimary: workers > 0 })
+    : undefined;
+  if (workers === 0) {
+    const db = await serveHere(opts);
+    return { ...db, stop: async () => { await metrics?.stop(); await db.stop(); } };
+  }
 
   // Cluster: the first worker binds (port 0 picks one); the others then bind the same port.
   const self = fileURLToPath(import.meta.url);
@@ -226,6 +235,7 @@ export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
     url: `http://${host}:${port}`,
     async stop() {
       stopping = true;
+      await metrics?.stop();
       cluster.off('exit', onExit);
       await Promise.all(
         all.map(async (w) => {

@@ -2,6 +2,7 @@
 import {
   KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Logger, type Settings,
 } from '@sks/keystore';
+import { recordReconSession, startMetricsServer } from '@sks/keystore';
 import { ReconServer } from './server.js';
 
 export interface ReconOptions {
@@ -31,10 +32,16 @@ export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon>
   const ownStore = !opts.store;
   const store = opts.store ?? KeyStore.open(base.path(settings.db_file), { policy: policyFromSettings(settings), logger });
   const server = new ReconServer({ store, settings, membershipFile: base.path('membership'), logger });
+  server.on('session', recordReconSession);
+  // Prometheus metrics on metrics_port + 1 (sks-db has metrics_port); 0 = off.
+  const metrics = settings.metrics_port > 0
+    ? await startMetricsServer({ port: settings.metrics_port + 1, address: settings.metrics_address })
+    : undefined;
   try {
     await server.start();
   } catch (e) {
     await server.stop();
+    await metrics?.stop();
     if (ownStore) store.close();
     throw e;
   }
@@ -44,6 +51,7 @@ export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon>
     store,
     async stop() {
       await server.stop();
+      await metrics?.stop();
       if (ownStore) store.close();
       logger.info('sks-recon stopped');
     },
