@@ -1,0 +1,185 @@
+// `sks-admin gen`: a synthetic SKS-style keydump (sks-dump-0000.pgp ...) of N valid keys, made on every core.
+// Layout of the stream (deterministic for given parameters):
+//   - key i (0 <= i < keys) at position i; its algorithm is chosen by algoOf(seed, i);
+//   - `dups` keys are split: their first copy (user ID 1 + subkey) sits at position i, the second copy (user ID 2)
+//     right after key (i + keys/2) mod keys, so a loader must merge them (often across files and batches);
+//   - `flooded` keys carry `floodCerts` third-party certifications on their first user ID (CVE-2019-13050 style).
+import type { Worker } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { cpus, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GenAlgo } from './gen-keys.js';
+import { startWorker } from './workers.js';
+
+export interface GenParams {
+  keys: number;
+  seed: string;
+  /** Keys with floodCerts third-party certifications on one user ID. */
+  flooded: number;
+  floodCerts: number;
+  /** Keys written as two split copies that merge to the whole key. */
+  dups: number;
+  keysPerFile: number;
+}
+
+export interface GenManifest extends GenParams {
+  generator: number;
+  /** Key blocks written (keys + dups). */
+  blocks: number;
+  bytes: number;
+  files: string[];
+  algos: Record<GenAlgo, number>;
+  ms: number;
+}
+
+/** Bump when the output for the same parameters changes (invalidates cached dumps). */
+export const GENERATOR_VERSION = 1;
+
+export const DEFAULT_GEN: GenParams = { keys: 1000, seed: 'sks-ts', flooded: 0, floodCerts: 100_000, dups: 0, keysPerFile: 15000 };
+
+/** Which keys are split or flooded: evenly spread, computed the same way in main and workers. */
+export function layout(p: GenParams) {
+  const half = Math.floor(p.keys / 2);
+  const dupStride = p.dups > 0 ? Math.max(1, Math.floor(p.keys / p.dups)) : 0;
+  const floodStride = p.flooded > 0 ? Math.max(1, Math.floor(p.keys / p.flooded)) : 0;
+  const isDup = (j: number) => dupStride > 0 && j % dupStride === 0 && j / dupStride < p.dups;
+  const isFlooded = (j: number) =>
+    floodStride > 0 && j % floodStride === floodStride >> 1 && Math.floor(j / floodStride) < p.flooded;
+  /** The split key whose second copy follows position i, or -1. */
+  const partBAfter = (i: number) => {
+    if (dupStride === 0) return -1;
+    const j = (i - half + p.keys) % p.keys;
+    return isDup(j) ? j : -1;
+  };
+  return { isDup, isFlooded, partBAfter };
+}
+
+export interface ChunkResult {
+  chunk: number;
+  data: Uint8Array;
+  /** Byte length of each block in data, in order. */
+  lengths: Uint32Array;
+  algos: Record<string, number>;
+}
+
+
+export interface GenRunOptions {
+  workers?: number;
+  chunkKeys?: number;
+  onProgress?: (keysDone: number, blocksDone: number, bytes: number) => void;
+}
+
+export function dumpFileName(n: number): string {
+  return `sks-dump-${String(n).padStart(4, '0')}.pgp`;
+}
+
+/** Writes the dump into outDir (created; existing sks-dump-*.pgp files of the same names are replaced). */
+export async function generateDump(outDir: string, params: GenParams, opts: GenRunOptions = {}): Promise<GenManifest> {
+  if (!Number.isInteger(params.keys) || params.keys < 1) throw new Error('gen: --keys must be a positive whole number');
+  if (params.dups > params.keys || params.flooded > params.keys) throw new Error('gen: --dups and --flooded must not exceed --keys');
+  if (params.keysPerFile < 1) throw new Error('gen: keys per file must be positive');
+  mkdirSync(outDir, { recursive: true });
+  const t0 = Date.now();
+  const nWorkers = Math.max(1, Math.min(opts.workers ?? cpus().length, 16));
+  const chunkKeys = opts.chunkKeys ?? (params.floodCerts > 0 && params.flooded > 0 ? 500 : 2000);
+  const nChunks = Math.ceil(params.keys / chunkKeys);
+  const manifest: GenManifest = {
+    ...params, generator: GENERATOR_VERSION, blocks: 0, bytes: 0, files: [],
+    algos: { ed25519: 0, v6: 0, p256: 0, rsa: 0 }, ms: 0,
+  };
+
+  let fileNo = -1;
+  let fd = -1;
+  let inFile = params.keysPerFile;
+  const writeBlock = (buf: Uint8Array) => {
+    if (inFile >= params.keysPerFile) {
+      if (fd >= 0) closeSync(fd);
+      fileNo++;
+      const name = dumpFileName(fileNo);
+      manifest.files.push(name);
+      fd = openSync(join(outDir, name), 'w');
+      inFile = 0;
+    }
+    writeSync(fd, buf);
+    inFile++;
+    manifest.blocks++;
+    manifest.bytes += buf.length;
+  };
+
+  const pending = new Map<number, ChunkResult>();
+  let nextToWrite = 0;
+  let keysDone = 0;
+  const flush = () => {
+    for (let r = pending.get(nextToWrite); r; r = pending.get(nextToWrite)) {
+      pending.delete(nextToWrite);
+      let off = 0;
+      for (const len of r.lengths) {
+        writeBlock(r.data.subarray(off, off + len));
+        off += len;
+      }
+      for (const [a, n] of Object.entries(r.algos)) manifest.algos[a as GenAlgo] += n;
+      keysDone = Math.min(params.keys, (nextToWrite + 1) * chunkKeys);
+      nextToWrite++;
+      opts.onProgress?.(keysDone, manifest.blocks, manifest.bytes);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let nextChunk = 0;
+    let live = 0;
+    let failed = false;
+    const workers: Worker[] = [];
+    const feed = (w: Worker) => {
+      // keep memory bounded: do not run far ahead of the writer
+      if (nextChunk < nChunks && nextChunk - nextToWrite < nWorkers * 4) {
+        const c = nextChunk++;
+        w.postMessage({ chunk: c, start: c * chunkKeys, end: Math.min(params.keys, (c + 1) * chunkKeys) });
+        return true;
+      }
+      return false;
+    };
+    for (let i = 0; i < Math.min(nWorkers, nChunks); i++) {
+      const w = startWorker(import.meta.url, 'gen-worker', params);
+      workers.push(w);
+      live++;
+      w.on('message', (r: ChunkResult) => {
+        pending.set(r.chunk, r);
+        flush();
+        if (!feed(w)) {
+          live--;
+          void w.terminate();
+          if (live === 0 && !failed) resolve();
+        }
+      });
+      w.on('error', (err) => {
+        failed = true;
+        for (const x of workers) void x.terminate();
+        reject(err);
+      });
+      feed(w);
+    }
+  });
+  flush();
+  if (fd >= 0) closeSync(fd);
+  if (nextToWrite !== nChunks) throw new Error(`gen: internal error, wrote ${nextToWrite} of ${nChunks} chunks`);
+  manifest.ms = Date.now() - t0;
+  writeFileSync(join(outDir, 'gen-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+/** A generated dump for these parameters, made once and kept under the temp dir for reuse by benchmarks and tests
+ * (SKS_GEN_CACHE chooses another folder). */
+export async function cachedDump(params: GenParams, opts: GenRunOptions = {}): Promise<{ dir: string; manifest: GenManifest; cached: boolean }> {
+  const root = process.env.SKS_GEN_CACHE ?? join(tmpdir(), 'sks-gen-cache');
+  const id = createHash('sha256').update(JSON.stringify({ v: GENERATOR_VERSION, ...params })).digest('hex').slice(0, 16);
+  const dir = join(root, `keys${params.keys}-${id}`);
+  const mf = join(dir, 'gen-manifest.json');
+  if (existsSync(mf)) return { dir, manifest: JSON.parse(readFileSync(mf, 'utf8')) as GenManifest, cached: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const manifest = await generateDump(tmp, params, opts);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { dir, manifest, cached: false };
+}

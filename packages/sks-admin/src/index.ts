@@ -1,0 +1,10 @@
+// sks-admin as a library (tests and benchmarks call these directly).
+export { main } from './main.js';
+export { initBasedir, defaultSksconf } from './init.js';
+export { loadFiles, findDumpFiles, formatSummary, type LoadOptions, type LoadSummary } from './load.js';
+export { dumpStore, type DumpResult } from './dump.js';
+export { generateDump, cachedDump, layout, dumpFileName, DEFAULT_GEN, GENERATOR_VERSION, type GenParams, type GenManifest } from './gen.js';
+export { generateKey, algoOf, rsaPool, type GenAlgo, type GeneratedKey } from './gen-keys.js';
+export { KeyBlockScanner, packetHeader, type ScanItem } from './scan.js';
+export { downloadDump, parseListing } from './download.js';
+export { Progress } from './progress.js';

@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// sks-admin: the operator's command line (SKS's `sks build`, `sks dump`, ... for this suite). Usage:
+//   sks-admin init                                   base directory with sksconf, membership, web root, empty db
+//   sks-admin load [--dir DIR | --url URL | FILE...] load keydump files (resumable; rerun after an interruption)
+//   sks-admin dump [--out DIR]                       write the store as SKS dump files (dump_keys_per_file each)
+//   sks-admin gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N]
+//   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
+//   sks-admin unblock FINGERPRINT
+//   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
+//   sks-admin stats                                  key count, blocklist size, change log position
+// Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
+import { parseArgs } from 'node:util';
+import { existsSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
+import { initBasedir } from './init.js';
+import { findDumpFiles, formatSummary, loadFiles } from './load.js';
+import { dumpStore } from './dump.js';
+import { generateDump, DEFAULT_GEN } from './gen.js';
+import { downloadDump } from './download.js';
+import { Progress } from './progress.js';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
+  load [--dir DIR | --url URL | FILE...] [--workers N]
+  dump [--out DIR]
+  gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--workers N]
+  block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
+
+function int(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
+  return Number(v);
+}
+
+function openStore(base: BaseDir): KeyStore {
+  if (!existsSync(base.dbPath)) initBasedir(base.dir);
+  const logger = createLogger({ service: 'sks-admin', dir: base.path(base.settings.log_dir), level: base.settings.log_level, console: false });
+  return KeyStore.open(base.dbPath, { policy: policyFromSettings(base.settings), logger });
+}
+
+function fingerprintArg(v: string | undefined): string {
+  const fp = (v ?? '').replace(/^0x/i, '').replace(/\s+/g, '').toUpperCase();
+  if (!/^([0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$/.test(fp)) {
+    throw new UsageError(`a primary key fingerprint is 32, 40 or 64 hex digits, got "${v ?? ''}"`);
+  }
+  return fp;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const { values: o, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
+      workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
+      'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' },
+      reason: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const base = loadBasedir(o.basedir);
+  for (const w of base.warnings) console.error(w);
+  const workers = o.workers === undefined ? undefined : int(o.workers, 'workers', 0);
+
+  switch (cmd) {
+    case 'init': {
+      const r = initBasedir(base.dir);
+      console.log(r.created.length ? `created in ${r.dir}:\n  ${r.created.join('\n  ')}` : `${r.dir} is complete; nothing created`);
+      return 0;
+    }
+    case 'gen': {
+      if (!o.out) throw new UsageError('gen needs --out DIR');
+      const params = {
+        keys: int(o.keys, 'keys', DEFAULT_GEN.keys),
+        seed: o.seed ?? DEFAULT_GEN.seed,
+        flooded: int(o.flooded, 'flooded', 0),
+        floodCerts: int(o['flood-certs'], 'flood-certs', DEFAULT_GEN.floodCerts),
+        dups: int(o.dups, 'dups', 0),
+        keysPerFile: int(o['per-file'], 'per-file', base.settings.dump_keys_per_file),
+      };
+      const progress = new Progress('gen', process.stderr, { quiet: o.quiet });
+      const m = await generateDump(resolve(o.out), params, {
+        workers, onProgress: (keys, _blocks, bytes) => progress.update({ keys, bytes, totalBytes: undefined }),
+      });
+      progress.done({ keys: m.keys, bytes: m.bytes });
+      console.log(`wrote ${m.keys} keys as ${m.blocks} key blocks (${m.dups} split, ${m.flooded} flooded), ` +
+        `${(m.bytes / 1048576).toFixed(1)} MB in ${m.files.length} files to ${resolve(o.out)} in ${(m.ms / 1000).toFixed(1)} s; ` +
+        `algorithms: ${Object.entries(m.algos).map(([a, n]) => `${a} ${n}`).join(', ')}`);
+      return 0;
+    }
+    case 'load': {
+      let files: string[];
+      if (o.url) {
+        const dl = join(base.dir, 'dump-download');
+        const r = await downloadDump(o.url, dl, (s) => console.error(`download: ${s}`));
+        console.error(`download: ${r.fetched} files fetched (${(r.bytes / 1048576).toFixed(1)} MB) into ${dl}`);
+        files = r.files;
+      } else if (o.dir) {
+        if (!existsSync(o.dir)) throw new UsageError(`load: no folder ${o.dir}`);
+        files = findDumpFiles(o.dir);
+      } else if (positionals.length > 0) {
+        files = positionals.map((p) => resolve(p));
+      } else {
+        throw new UsageError('load needs --dir DIR (DUMP_DIR), --url URL (DUMP_URL) or files');
+      }
+      if (files.length === 0) throw new UsageError('load: no *.pgp, *.gpg or *.asc files found');
+      const store = openStore(base);
+      const ac = new AbortController();
+      const onSignal = () => {
+        if (ac.signal.aborted) process.exit(130);
+        console.error('\nstopping after the batches already read (Ctrl-C again to quit at once; a rerun resumes)');
+        ac.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const s = await loadFiles({ store, files, policy: store.policy, workers, signal: ac.signal, progress: !o.quiet });
+        console.log(formatSummary(s));
+        return s.interrupted ? 130 : 0;
+      } finally {
+        store.close();
+      }
+    }
+    case 'dump': {
+      const out = resolve(o.out ?? base.path(base.settings.dump_dir));
+      if (!existsSync(base.dbPath)) throw new UsageError(`dump: no database at ${base.dbPath}`);
+      const r = dumpStore(base.dbPath, out, base.settings.dump_keys_per_file, { progress: !o.quiet });
+      console.log(`dumped ${r.keys} keys (${(r.bytes / 1048576).toFixed(1)} MB) into ${r.files.length} files in ${out}`);
+      return 0;
+    }
+    case 'block': {
+      const fp = fingerprintArg(positionals[0]);
+      if (!o.reason) throw new UsageError('block needs --reason TEXT');
+      const store = openStore(base);
+      try {
+        const removed = store.block(fp, o.reason);
+        console.log(`blocked ${fp}${removed ? '; its stored copy was removed' : ''}`);
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+    case 'unblock': {
+      const fp = fingerprintArg(positionals[0]);
+      const store = openStore(base);
+      try {
+        console.log(store.unblock(fp) ? `unblocked ${fp}` : `${fp} was not blocked`);
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+    case 'rebuild-ptree': {
+      const store = openStore(base);
+      try {
+        const t0 = Date.now();
+        const digests = [...store.digests()];
+        store.db.transaction(() => store.tree.rebuild(digests)).immediate();
+        const problems = store.tree.verify();
+        console.log(`prefix tree rebuilt from ${digests.length} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+          (problems.length ? `; verify: ${problems.slice(0, 5).join('; ')}` : '; verify ok'));
+        return problems.length ? 1 : 0;
+      } finally {
+        store.close();
+      }
+    }
+    case 'stats': {
+      if (!existsSync(base.dbPath)) throw new UsageError(`stats: no database at ${base.dbPath}`);
+      const store = KeyStore.open(base.dbPath, { readonly: true });
+      try {
+        const last = store.db.prepare('SELECT max(seq) FROM changes').pluck().get() as number | null;
+        console.log(`base directory: ${base.dir}\ndatabase: ${base.dbPath}\nkeys: ${store.count()}\n` +
+          `prefix tree elements: ${store.tree.size()}\nblocked fingerprints: ${store.blocklist().length}\nchange log seq: ${last ?? 0}`);
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof UsageError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+        console.error(`sks-admin: ${(err as Error).message}`);
+        process.exitCode = 2;
+      } else {
+        console.error(`sks-admin: ${(err as Error).stack ?? err}`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

@@ -1,0 +1,229 @@
+// Splits a keydump into key blocks by reading packet headers only (RFC 9580 §4.2), streaming through a window of
+// the file so a 12 GB dump is never held in memory. Parsing the packets is the workers' job (prepareKey).
+// A block is a primary key packet (tag 6, or 5 for a secret key, which policy refuses) and every packet up to the
+// next one. Garbage between keys is skipped to the next plausible public key packet and reported as one bad item.
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+
+export type ScanItem =
+  | { kind: 'block'; data: Buffer; offset: number }
+  | { kind: 'bad'; reason: 'malformed' | 'key-too-large'; detail: string; offset: number };
+
+interface Header {
+  tag: number;
+  /** Header length + body length. */
+  total: number;
+  /** Offset of the body from the header start. */
+  hdrLen: number;
+}
+
+/** Header at buf[p]; null if more bytes are needed; 'bad' if this is not a packet header a key may contain. */
+export function packetHeader(buf: Buffer, p: number, end: number): Header | null | 'bad' {
+  if (p >= end) return null;
+  const h = buf[p]!;
+  if ((h & 0x80) === 0) return 'bad';
+  if (h & 0x40) {
+    const tag = h & 0x3f;
+    if (p + 1 >= end) return null;
+    const b0 = buf[p + 1]!;
+    if (b0 < 192) return { tag, total: 2 + b0, hdrLen: 2 };
+    if (b0 < 224) {
+      if (p + 2 >= end) return null;
+      return { tag, total: 3 + ((b0 - 192) << 8) + buf[p + 2]! + 192, hdrLen: 3 };
+    }
+    if (b0 === 255) {
+      if (p + 5 >= end) return null;
+      return { tag, total: 6 + buf.readUInt32BE(p + 2), hdrLen: 6 };
+    }
+    return 'bad'; // partial body lengths: not allowed in key material
+  }
+  const tag = (h >> 2) & 0x0f;
+  const lt = h & 3;
+  if (lt === 0) {
+    if (p + 1 >= end) return null;
+    return { tag, total: 2 + buf[p + 1]!, hdrLen: 2 };
+  }
+  if (lt === 1) {
+    if (p + 2 >= end) return null;
+    return { tag, total: 3 + buf.readUInt16BE(p + 1), hdrLen: 3 };
+  }
+  if (lt === 2) {
+    if (p + 4 >= end) return null;
+    return { tag, total: 5 + buf.readUInt32BE(p + 1), hdrLen: 5 };
+  }
+  return 'bad'; // indeterminate length
+}
+
+const isPrimary = (tag: number) => tag === 6 || tag === 5;
+
+/** A key packet header we would resynchronise on: tag 6 with a version byte of 3, 4, 5 or 6 and a sane length. */
+function plausibleKeyAt(buf: Buffer, p: number, end: number): boolean | null {
+  const h = packetHeader(buf, p, end);
+  if (h === null) return null;
+  if (h === 'bad' || h.tag !== 6 || h.total - h.hdrLen < 6 || h.total > 1 << 20) return false;
+  if (p + h.hdrLen >= end) return null;
+  const v = buf[p + h.hdrLen]!;
+  return v >= 3 && v <= 6;
+}
+
+export interface ScannerOptions {
+  /** Bytes read per system call (the window grows for a larger key). */
+  readBytes?: number;
+  /** Key blocks larger than this are skipped without being held, and reported as 'key-too-large'. */
+  maxBlockBytes: number;
+}
+
+/** Reads key blocks of a binary stream, from a file (streamed) or from a buffer. */
+export class KeyBlockScanner {
+  private buf: Buffer;
+  /** File offset of buf[0]. */
+  private base: number;
+  private pos = 0;
+  private end = 0;
+  private eof = false;
+  private fd = -1;
+  readonly size: number;
+  private readonly readBytes: number;
+
+  private constructor(source: { fd: number; size: number } | { data: Buffer }, start: number, private readonly opts: ScannerOptions) {
+    this.readBytes = opts.readBytes ?? 8 << 20;
+    if ('data' in source) {
+      this.buf = source.data;
+      this.size = source.data.length;
+      this.base = 0;
+      this.pos = start;
+      this.end = source.data.length;
+      this.eof = true;
+    } else {
+      this.fd = source.fd;
+      this.size = source.size;
+      this.buf = Buffer.allocUnsafe(this.readBytes);
+      this.base = start;
+    }
+  }
+
+  static file(path: string, start: number, opts: ScannerOptions): KeyBlockScanner {
+    const fd = openSync(path, 'r');
+    return new KeyBlockScanner({ fd, size: fstatSync(fd).size }, start, opts);
+  }
+
+  static buffer(data: Buffer, start: number, opts: ScannerOptions): KeyBlockScanner {
+    return new KeyBlockScanner({ data }, start, opts);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Absolute offset of the next unread byte. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  /** Makes at least `need` bytes from pos available if the stream has them (moving the window to start at pos). */
+  private fill(need: number): void {
+    if (this.eof || this.end - this.pos >= need) return;
+    if (this.pos > 0) {
+      this.buf.copy(this.buf, 0, this.pos, this.end);
+      this.end -= this.pos;
+      this.base += this.pos;
+      this.pos = 0;
+    }
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    while (this.end < need && !this.eof) {
+      const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.base + this.end);
+      if (n === 0) this.eof = true;
+      this.end += n;
+    }
+  }
+
+  /** Skips `n` bytes from pos without holding them. */
+  private skip(n: number): void {
+    const avail = this.end - this.pos;
+    if (n <= avail || this.fd < 0) {
+      this.pos += Math.min(n, avail);
+      return;
+    }
+    this.base += this.pos + n; // drop the window; reading goes on after the skipped bytes
+    this.pos = 0;
+    this.end = 0;
+  }
+
+  /** Next key block, bad region, or null at the end. */
+  next(): ScanItem | null {
+    for (;;) {
+      this.fill(6);
+      if (this.pos >= this.end) return null;
+      const h = packetHeader(this.buf, this.pos, this.end);
+      if (h === null || h === 'bad') return this.resync(h === null ? 'truncated packet header at end of file' : 'not an OpenPGP packet header');
+      if (isPrimary(h.tag)) return this.block();
+      // a packet outside any key (e.g. a trust packet at the start): skip it
+      this.fill(h.total);
+      if (this.end - this.pos < h.total) return this.resync('truncated packet at end of file');
+      this.pos += h.total;
+    }
+  }
+
+  private block(): ScanItem {
+    const offset = this.offset;
+    let len = 0; // bytes of the block, from this.pos (fill keeps them when it moves the window)
+    for (;;) {
+      this.fill(len + 6);
+      const p = this.pos + len;
+      if (p >= this.end) break;
+      const h = packetHeader(this.buf, p, this.end);
+      if (h === null || h === 'bad') break; // the block ends here; the next call resyncs
+      if (len > 0 && isPrimary(h.tag)) break;
+      if (len + h.total > this.opts.maxBlockBytes) {
+        this.pos += len;
+        return this.oversize(offset, len);
+      }
+      this.fill(len + h.total);
+      if (this.end - this.pos < len + h.total) break; // truncated at the end of the stream
+      len += h.total;
+    }
+    if (len === 0) return this.resync('truncated packet');
+    const data = Buffer.from(this.buf.subarray(this.pos, this.pos + len));
+    this.pos += len;
+    return { kind: 'block', data, offset };
+  }
+
+  /** Skips the rest of a key that exceeds maxBlockBytes: its remaining packets up to the next primary key. */
+  private oversize(offset: number, seen: number): ScanItem {
+    let total = seen;
+    for (;;) {
+      this.fill(6);
+      if (this.pos >= this.end) break;
+      const h = packetHeader(this.buf, this.pos, this.end);
+      if (h === null || h === 'bad' || isPrimary(h.tag)) break;
+      total += h.total;
+      this.skip(h.total);
+    }
+    return {
+      kind: 'bad', reason: 'key-too-large', offset,
+      detail: `a key of ${total} bytes as received, more than max_input_key_bytes ${this.opts.maxBlockBytes}`,
+    };
+  }
+
+  /** Skips to the next plausible public key packet header. */
+  private resync(why: string): ScanItem {
+    const offset = this.offset;
+    this.pos++;
+    for (;;) {
+      this.fill(16);
+      if (this.pos >= this.end) break;
+      const ok = plausibleKeyAt(this.buf, this.pos, this.end);
+      if (ok) break;
+      if (ok === null && this.eof) {
+        this.pos = this.end;
+        break;
+      }
+      this.pos++;
+    }
+    return { kind: 'bad', reason: 'malformed', offset, detail: `${why} at byte ${offset}; skipped ${this.offset - offset} bytes` };
+  }
+}
