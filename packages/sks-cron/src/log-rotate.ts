@@ -24,13 +24,19 @@ export interface RotateResult {
   removed: string[];
 }
 
-const ROTATED = /^(.+\.log)\.(\d{8}T\d{6}Z(?:-\d+)?)$/;
-const COMPRESSED = /^(.+\.log)\.(\d{8}T\d{6}Z(?:-\d+)?)\.gz$/;
+const ROTATED = /^(.+\.log)\.(\d{8}T\d{6}\d{3}Z)(?:-(\d+))?$/;
+const COMPRESSED = /^(.+\.log)\.(\d{8}T\d{6}\d{3}Z)(?:-(\d+))?\.gz$/;
 /** Compression attempts before giving up on a file that keeps growing (a service that did not switch files). */
 const MAX_COMPRESS_ATTEMPTS = 5;
 
+/** UTC time to the millisecond, e.g. 20261125T120000123Z (sorts by time as text). */
 function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now.toISOString().replace(/[-:.]/g, '');
+}
+
+/** Sort key of a compressed rotation: its stamp, then its collision number (none = 1). */
+function age(m: RegExpExecArray): string {
+  return `${m[2]}${String(Number(m[3] ?? 1)).padStart(6, '0')}`;
 }
 
 /** A free rotated name for `file` at `now`. */
@@ -80,15 +86,15 @@ export async function rotateLogs(opts: RotateOptions): Promise<RotateResult> {
     result.compressed.push(`${file}.gz`);
   }
   // Keep the newest `keep` per service (the stamp sorts by time).
-  const byService = new Map<string, string[]>();
-  for (const n of readdirSync(opts.dir)) {
-    const m = COMPRESSED.exec(n);
+  const byService = new Map<string, Array<{ name: string; key: string }>>();
+  for (const name of readdirSync(opts.dir)) {
+    const m = COMPRESSED.exec(name);
     if (!m) continue;
-    byService.set(m[1]!, [...(byService.get(m[1]!) ?? []), n]);
+    byService.set(m[1]!, [...(byService.get(m[1]!) ?? []), { name, key: age(m) }]);
   }
-  for (const names of byService.values()) {
-    names.sort();
-    for (const n of names.slice(0, Math.max(0, names.length - opts.keep))) {
+  for (const files of byService.values()) {
+    files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const { name: n } of files.slice(0, Math.max(0, files.length - opts.keep))) {
       unlinkSync(join(opts.dir, n));
       result.removed.push(join(opts.dir, n));
     }
