@@ -64,15 +64,24 @@ export const JOBS: Job[] = [
     name: 'integrity',
     schedule: 'cron_integrity',
     describe: 'PRAGMA integrity_check; an alarm in the log if the database is damaged',
-    run: (ctx) =>
-      withStore(ctx, (s) => {
-        const problems = integrityCheck(s.db, ctx.settings.integrity_max_errors);
-        if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
-        throw new JobAlarm('database integrity check FAILED: restore from a keydump or backup', {
+    async run(ctx) {
+      const alarm = (problems: string[]) =>
+        new JobAlarm('database integrity check FAILED: restore from a keydump or backup', {
           database: ctx.base.path(ctx.settings.db_file),
           problems,
         });
-      }),
+      let problems: string[];
+      try {
+        problems = await withStore(ctx, (s) => integrityCheck(s.db, ctx.settings.integrity_max_errors));
+      } catch (err) {
+        // So damaged that SQLite cannot even read it: that is the alarm too.
+        const code = String((err as { code?: unknown }).code ?? '');
+        if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw alarm([`${code}: ${(err as Error).message}`]);
+        throw err;
+      }
+      if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
+      throw alarm(problems);
+    },
   },
   {
     name: 'stats',
