@@ -1,13 +1,21 @@
 // The shared SQLite key store: every read and write of keys by any process goes through this class.
-// OWNER: keystore-store helper. Contract below is fixed; bodies to be written.
+// OWNER: keystore-store helper. Schema: schema.ts. Pure key preparation (worker threads): prepare.ts.
 //
 // Writes (addKeys, deleteKey, block) run in one IMMEDIATE transaction that also updates the prefix tree
 // (ptree/) and the change log, so the tree can never drift from the stored keys.
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { KeyInfo, Packet } from '../openpgp/types.js';
-import type { PrefixTree } from '../ptree/prefix-tree.js';
-import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
+import { PrefixTree } from '../ptree/prefix-tree.js';
+import { applyPolicy, policyFromSettings, type Policy, type PolicyCut, type RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
+import { defaultSettings } from '../config/settings.js';
+import { readPackets, writePackets } from '../openpgp/packet.js';
+import { toBinary } from '../openpgp/armor.js';
+import { describeKey, splitKeys } from '../openpgp/key.js';
+import { mergeKeys } from '../openpgp/merge.js';
+import { sksDigest } from '../openpgp/digest.js';
+import { migrate, checkVersion } from './schema.js';
+import { prepareKey, primaryFingerprint } from './prepare.js';
 
 export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
 
@@ -55,6 +63,8 @@ export interface OpenOptions {
   logger?: Logger;
   /** How long a write waits for another process's write lock (default: setting db_busy_timeout_ms). */
   busyTimeoutMs?: number;
+  /** SQLite page cache of this connection in MiB (default 64 writable, 16 read-only). The loader may raise it. */
+  cacheMiB?: number;
 }
 
 // --- bulk loading (sks-admin load) ------------------------------------------------------------------------------
@@ -109,28 +119,245 @@ export interface LoadProgress {
   updated: number;
 }
 
-/** Canonicalizes one key, applies policy, computes digest, data and description. Pure (no database), so it can
- * run in worker threads. The blocklist is not checked here: the store does that in addKeyBlocks. */
-export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
-  throw new Error('not implemented');
+export { prepareKey };
+
+/** Input the store cannot read at all (bad armor, CRC mismatch, truncated packet stream): nothing was written.
+ * HTTP callers answer 400. A readable key that is refused gives a 'rejected' outcome instead. */
+export class KeyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyInputError';
+  }
+}
+
+const HEX_FPR = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
+const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
+
+interface KeyRow {
+  id: number;
+  fingerprint: Buffer;
+  digest: Buffer;
+  version: number;
+  data: Buffer;
+  info: string;
+  cuts: string | null;
+  first_seen: number;
+  updated: number;
+}
+
+const KEY_COLUMNS = 'id, fingerprint, digest, version, data, info, cuts, first_seen, updated';
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function fprBlob(hex: string): Buffer | undefined {
+  return HEX_FPR.test(hex) ? Buffer.from(hex, 'hex') : undefined;
+}
+
+/** The short ID (low 32 bits) of a 16-hex key ID, as stored in key_ids.short_id. */
+function shortOf(hex16: string): number {
+  return parseInt(hex16.slice(8), 16);
+}
+
+/** Lower-case addresses of a key's user IDs: the last <...> of each, or the whole user ID if it is an address. */
+export function emailsOf(info: KeyInfo): string[] {
+  const out = new Set<string>();
+  for (const u of info.userIds) {
+    if (u.kind !== 'uid') continue;
+    const all = [...u.text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
+    const last = all[all.length - 1];
+    if (last) out.add(last[1]!.toLowerCase());
+    else if (EMAIL.test(u.text.trim())) out.add(u.text.trim().toLowerCase());
+  }
+  return [...out];
+}
+
+/** (short ID, fingerprint, long ID) of the primary key and every subkey. */
+function keyIdsOf(info: KeyInfo): Array<[number, Buffer, Buffer]> {
+  const out: Array<[number, Buffer, Buffer]> = [];
+  for (const k of [info, ...info.subkeys]) {
+    if (!/^[0-9A-Fa-f]{16}$/.test(k.keyId)) continue;
+    out.push([shortOf(k.keyId), Buffer.from(k.fingerprint, 'hex'), Buffer.from(k.keyId, 'hex')]);
+  }
+  return out;
+}
+
+function uidText(info: KeyInfo): string {
+  return info.userIds.filter((u) => u.kind === 'uid').map((u) => u.text).join('\n');
+}
+
+/** Adds cut records of the same rule together. */
+function combineCuts(...lists: PolicyCut[][]): PolicyCut[] {
+  const byRule = new Map<string, PolicyCut>();
+  for (const list of lists) {
+    for (const c of list) {
+      const had = byRule.get(c.rule);
+      if (had) byRule.set(c.rule, { rule: c.rule, packets: had.packets + c.packets, detail: `${had.detail}; ${c.detail}` });
+      else byRule.set(c.rule, { ...c });
+    }
+  }
+  return [...byRule.values()];
+}
+
+/** Digests added and removed within one transaction, netted so an add then remove of the same digest is nothing. */
+class TreeDelta {
+  readonly added = new Map<string, Buffer>();
+  readonly removed = new Map<string, Buffer>();
+
+  add(d: Buffer): void {
+    const k = d.toString('hex');
+    if (this.removed.has(k)) this.removed.delete(k);
+    else this.added.set(k, d);
+  }
+
+  remove(d: Buffer): void {
+    const k = d.toString('hex');
+    if (this.added.has(k)) this.added.delete(k);
+    else this.removed.set(k, d);
+  }
+}
+
+/** State of one write transaction. */
+interface TxState {
+  now: number;
+  tree: TreeDelta;
+  countDelta: number;
+}
+
+function readStatements(db: Database.Database) {
+  return {
+    byFpr: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint = ?`),
+    byDigest: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE digest = ?`),
+    byId: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = ?`),
+    infoById: db.prepare('SELECT info FROM keys WHERE id = ?').pluck(),
+    idsByLong: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND long_id = ? ORDER BY key LIMIT ?').pluck(),
+    idsByShort: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? ORDER BY key LIMIT ?').pluck(),
+    idsByFpr: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
+    idsByV3Fpr: db.prepare(
+      'SELECT DISTINCT key FROM key_ids WHERE length(fingerprint) = 16 AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
+    idsByEmail: db.prepare('SELECT key FROM key_emails WHERE email = ? ORDER BY key').pluck(),
+    countByEmail: db.prepare('SELECT count(*) FROM key_emails WHERE email = ?').pluck(),
+    idsByWords: db.prepare('SELECT rowid FROM uid_words WHERE uid_words MATCH ? ORDER BY rowid LIMIT ?').pluck(),
+    countByWords: db.prepare('SELECT count(*) FROM uid_words WHERE uid_words MATCH ?').pluck(),
+    isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
+    blocklist: db.prepare('SELECT fingerprint, reason, added FROM blocklist ORDER BY added, fingerprint'),
+    count: db.prepare("SELECT value FROM meta WHERE name = 'key_count'").pluck(),
+    digests: db.prepare('SELECT digest FROM keys ORDER BY digest').pluck(),
+    changes: db.prepare('SELECT seq, op, digest, fingerprint, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    progress: db.prepare('SELECT path, size, mtime_ms, offset, counters, updated FROM load_progress WHERE path = ?'),
+  };
+}
+
+function writeStatements(db: Database.Database) {
+  return {
+    digestById: db.prepare('SELECT digest FROM keys WHERE id = ?').pluck(),
+    headByFpr: db.prepare('SELECT id, digest, first_seen FROM keys WHERE fingerprint = ?'),
+    dataById: db.prepare('SELECT data, info, cuts FROM keys WHERE id = ?'),
+    insertKey: db.prepare(
+      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, info = ?, cuts = ?, updated = ? WHERE id = ?'),
+    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
+    insertKeyId: db.prepare('INSERT OR IGNORE INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
+    deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
+    insertEmail: db.prepare('INSERT OR IGNORE INTO key_emails (email, key) VALUES (?, ?)'),
+    deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
+    insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, ?)'),
+    deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
+    logChange: db.prepare('INSERT INTO changes (op, digest, fingerprint, at) VALUES (?, ?, ?, ?)'),
+    addCount: db.prepare("UPDATE meta SET value = value + ? WHERE name = 'key_count'"),
+    block: db.prepare('INSERT OR REPLACE INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)'),
+    unblock: db.prepare('DELETE FROM blocklist WHERE fingerprint = ?'),
+    putProgress: db.prepare(
+      'INSERT OR REPLACE INTO load_progress (path, size, mtime_ms, offset, counters, updated) VALUES (?, ?, ?, ?, ?, ?)'),
+  };
 }
 
 export class KeyStore {
   readonly db!: Database.Database;
+  readonly readonly: boolean;
+  readonly policy: Policy;
+  private readonly logger?: Logger;
+  private readonly r: ReturnType<typeof readStatements>;
+  private w?: ReturnType<typeof writeStatements>;
+  private readonly prefixTree: PrefixTree;
+
+  private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: Logger) {
+    this.db = db;
+    this.readonly = readonly;
+    this.policy = policy;
+    this.logger = logger;
+    this.r = readStatements(db);
+    this.prefixTree = new PrefixTree(db);
+  }
 
   /** Opens (creating and migrating when writable) the database at `file`, WAL mode, busy timeout set. */
   static open(file: string, options: OpenOptions = {}): KeyStore {
-    throw new Error('not implemented');
+    const settings = defaultSettings();
+    const readonly = options.readonly ?? false;
+    const db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? settings.db_busy_timeout_ms))}`);
+      if (readonly) {
+        checkVersion(db, file);
+      } else {
+        if ((db.pragma('journal_mode = WAL', { simple: true }) as string).toLowerCase() !== 'wal') {
+          throw new Error(`${file}: could not switch the database to WAL mode`);
+        }
+        db.pragma('synchronous = NORMAL');
+        migrate(db);
+      }
+      db.pragma('temp_store = MEMORY');
+      db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMiB ?? (readonly ? 16 : 64))) * 1024}`);
+      const policy = { ...policyFromSettings(settings), ...options.policy };
+      return new KeyStore(db, readonly, policy, options.logger);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
   }
 
   close(): void {
-    throw new Error('not implemented');
+    if (this.db.open) this.db.close();
+  }
+
+  /** The prefix tree of the stored digests (same connection; updated in every write transaction). */
+  get tree(): PrefixTree {
+    return this.prefixTree;
+  }
+
+  // --- writes -------------------------------------------------------------------------------------------------
+
+  private get ws(): ReturnType<typeof writeStatements> {
+    if (this.readonly) throw new Error('the key store is open read-only');
+    return (this.w ??= writeStatements(this.db));
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction, then applies the netted tree changes and the key counter in it. */
+  private write<T>(fn: (tx: TxState) => T): T {
+    const ws = this.ws;
+    return this.db.transaction(() => {
+      const tx: TxState = { now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0 };
+      const result = fn(tx);
+      if (tx.tree.removed.size > 0) this.prefixTree.removeMany(tx.tree.removed.values());
+      if (tx.tree.added.size > 0) this.prefixTree.insertMany(tx.tree.added.values());
+      if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
+      return result;
+    }).immediate();
   }
 
   /** Parses `input` (binary or armored, any number of keys), applies policy and blocklist, merges each key with
-   * its stored copy, and stores the result; all in one transaction. One outcome per key found in the input. */
+   * its stored copy, and stores the result; all in one transaction. One outcome per key found in the input.
+   * Throws KeyInputError (nothing written) when the input cannot be read as armor or as a packet stream; a key
+   * that reads but is refused gets a 'rejected' outcome. */
   addKeys(input: Buffer | string, source: WriteSource): WriteOutcome[] {
-    throw new Error('not implemented');
+    let packets: Packet[];
+    try {
+      packets = readPackets(toBinary(input));
+    } catch (e) {
+      throw new KeyInputError((e as Error).message);
+    }
+    return this.addKeyBlocks(splitKeys(packets), source);
   }
 
   /** Bulk write for the loader: stores a batch of keys (raw packet groups as splitKeys returns them, or blocks
@@ -139,71 +366,328 @@ export class KeyStore {
    * file's load progress in that same transaction, so after a crash loadProgress() tells exactly where to resume
    * and nothing is loaded twice. One outcome per element of `keys`, in order. */
   addKeyBlocks(keys: Array<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
-    throw new Error('not implemented');
+    const outcomes = this.write((tx) => {
+      const out: WriteOutcome[] = [];
+      for (const k of keys) out.push(this.storeOne(k, tx));
+      if (progress) this.recordProgress(progress, out, tx.now);
+      return out;
+    });
+    if (this.logger?.isLevelEnabled('debug')) {
+      const tally: Record<string, number> = {};
+      for (const o of outcomes) tally[o.status] = (tally[o.status] ?? 0) + 1;
+      this.logger.debug('keys written', { source, ...tally });
+    }
+    return outcomes;
   }
 
-  /** Progress recorded for this file, or undefined if never loaded or if its size/mtime changed since. */
-  loadProgress(file: FileIdentity): LoadProgress | undefined {
-    throw new Error('not implemented');
+  private recordProgress(p: BatchProgress, outcomes: WriteOutcome[], now: number): void {
+    const mtime = Math.trunc(p.file.mtimeMs);
+    const row = this.r.progress.get(p.file.path) as ProgressRow | undefined;
+    const counters: Record<string, number> =
+      row && row.size === p.file.size && row.mtime_ms === mtime ? (JSON.parse(row.counters) as Record<string, number>) : {};
+    const bump = (name: string, n = 1) => (counters[name] = (counters[name] ?? 0) + n);
+    for (const o of outcomes) {
+      bump(o.status);
+      if (o.status === 'rejected') bump(`rejected:${o.reason ?? 'unknown'}`);
+    }
+    for (const [name, n] of Object.entries(p.counters ?? {})) bump(name, n);
+    this.ws.putProgress.run(p.file.path, p.file.size, mtime, p.offset, JSON.stringify(counters), now);
   }
 
-  /** The prefix tree of the stored digests (same connection; updated in every write transaction). */
-  get tree(): PrefixTree {
-    throw new Error('not implemented');
+  /** Stores one key inside the current transaction. Everything that can fail for a reason of the key itself is
+   * computed before the first write for it; a failure after that aborts the whole transaction. */
+  private storeOne(input: Packet[] | PreparedBlock, tx: TxState): WriteOutcome {
+    const ws = this.ws;
+    let block: PreparedBlock;
+    if (Array.isArray(input)) {
+      const fp = primaryFingerprint(input);
+      if (fp !== undefined && this.isBlockedBlob(Buffer.from(fp, 'hex'))) {
+        return { status: 'rejected', fingerprint: fp, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
+      }
+      block = prepareKey(input, this.policy);
+    } else {
+      block = input;
+    }
+    if (!block.ok) return { status: 'rejected', fingerprint: block.fingerprint, reason: block.reason, detail: block.detail };
+    const key = block.key;
+    const fingerprint = key.fingerprint.toUpperCase();
+    const fpr = Buffer.from(fingerprint, 'hex');
+    if (this.isBlockedBlob(fpr)) {
+      return { status: 'rejected', fingerprint, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
+    }
+    const digest = toBuffer(key.digest);
+    const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer; first_seen: number } | undefined;
+
+    if (!head) {
+      const cuts = key.cuts.length > 0 ? key.cuts : undefined;
+      let id: number;
+      try {
+        id = Number(ws.insertKey.run(fpr, digest, key.info.version, toBuffer(key.data), JSON.stringify(key.info),
+          cuts ? JSON.stringify(cuts) : null, tx.now, tx.now).lastInsertRowid);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
+        // Only the statement failed; the transaction goes on without this key.
+        return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
+      }
+      this.indexKey(id, key.info);
+      ws.logChange.run(1, digest, fpr, tx.now);
+      tx.tree.add(digest);
+      tx.countDelta++;
+      return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
+    }
+
+    const oldDigest = head.digest.toString('hex');
+    if (head.digest.equals(digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
+
+    // Merge with the stored copy, then apply policy again to the merged key (deterministic, so peers agree).
+    let merged: { packets: Packet[]; info: KeyInfo; digest: Buffer; cuts: PolicyCut[] };
+    const stored = ws.dataById.get(head.id) as { data: Buffer; info: string; cuts: string | null };
+    try {
+      const incoming = key.packets?.map((p) => ({ tag: p.tag, body: toBuffer(p.body) })) ?? readPackets(toBuffer(key.data));
+      const outcome = applyPolicy(mergeKeys(readPackets(stored.data), incoming), this.policy);
+      if (!outcome.ok) return { status: 'rejected', fingerprint, reason: outcome.reason, detail: `merged with the stored copy: ${outcome.detail}` };
+      merged = { packets: outcome.key, info: describeKey(outcome.key), digest: sksDigest(outcome.key), cuts: outcome.cuts };
+    } catch (e) {
+      return { status: 'rejected', fingerprint, reason: 'malformed', detail: `merging with the stored copy failed: ${(e as Error).message}` };
+    }
+    if (merged.digest.equals(head.digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
+
+    const oldInfo = JSON.parse(stored.info) as KeyInfo;
+    const oldCuts = stored.cuts ? (JSON.parse(stored.cuts) as PolicyCut[]) : [];
+    const cuts = combineCuts(oldCuts, key.cuts, merged.cuts);
+    try {
+      ws.updateKey.run(merged.digest, merged.info.version, writePackets(merged.packets), JSON.stringify(merged.info),
+        cuts.length > 0 ? JSON.stringify(cuts) : null, tx.now, head.id);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
+      return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
+    }
+    this.unindexKey(head.id, oldInfo);
+    this.indexKey(head.id, merged.info);
+    ws.logChange.run(0, head.digest, fpr, tx.now);
+    ws.logChange.run(1, merged.digest, fpr, tx.now);
+    tx.tree.remove(head.digest);
+    tx.tree.add(merged.digest);
+    const newCuts = combineCuts(key.cuts, merged.cuts);
+    return {
+      status: 'updated', fingerprint, digest: merged.digest.toString('hex'), oldDigest,
+      cuts: newCuts.length > 0 ? newCuts : undefined,
+    };
+  }
+
+  private indexKey(id: number, info: KeyInfo): void {
+    const ws = this.ws;
+    for (const [short, fpr, long] of keyIdsOf(info)) ws.insertKeyId.run(short, id, fpr, long);
+    for (const email of emailsOf(info)) ws.insertEmail.run(email, id);
+    const text = uidText(info);
+    if (text !== '') ws.insertWords.run(id, text);
+  }
+
+  private unindexKey(id: number, info: KeyInfo): void {
+    const ws = this.ws;
+    for (const [short] of keyIdsOf(info)) ws.deleteKeyIds.run(short, id);
+    for (const email of emailsOf(info)) ws.deleteEmail.run(email, id);
+    ws.deleteWords.run(id);
+  }
+
+  /** Removes the stored key with this fingerprint inside the current transaction. */
+  private removeStored(fpr: Buffer, tx: TxState): boolean {
+    const ws = this.ws;
+    const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
+    if (!head) return false;
+    const info = JSON.parse(this.r.infoById.get(head.id) as string) as KeyInfo;
+    this.unindexKey(head.id, info);
+    ws.deleteKey.run(head.id);
+    ws.logChange.run(0, head.digest, fpr, tx.now);
+    tx.tree.remove(head.digest);
+    tx.countDelta--;
+    return true;
   }
 
   /** Removes a key by fingerprint (records the removal in the change log). */
   deleteKey(fingerprint: string, reason: string): boolean {
-    throw new Error('not implemented');
+    const fpr = fprBlob(fingerprint);
+    if (!fpr) throw new Error(`not a fingerprint (32, 40 or 64 hex digits): ${fingerprint}`);
+    const removed = this.write((tx) => this.removeStored(fpr, tx));
+    if (removed) this.logger?.info('key deleted', { fingerprint: fingerprint.toUpperCase(), reason });
+    return removed;
   }
 
   /** Adds a primary fingerprint to the blocklist and removes its stored copy. Returns true if a key was removed. */
   block(fingerprint: string, reason: string): boolean {
-    throw new Error('not implemented');
+    const fpr = fprBlob(fingerprint);
+    if (!fpr) throw new Error(`not a fingerprint (32, 40 or 64 hex digits): ${fingerprint}`);
+    const removed = this.write((tx) => {
+      this.ws.block.run(fpr, reason, tx.now);
+      return this.removeStored(fpr, tx);
+    });
+    this.logger?.info('key blocked', { fingerprint: fingerprint.toUpperCase(), reason, removed });
+    return removed;
   }
 
   unblock(fingerprint: string): boolean {
-    throw new Error('not implemented');
+    const fpr = fprBlob(fingerprint);
+    if (!fpr) return false;
+    return this.write(() => this.ws.unblock.run(fpr).changes > 0);
   }
 
   isBlocked(fingerprint: string): boolean {
-    throw new Error('not implemented');
+    const fpr = fprBlob(fingerprint);
+    return fpr !== undefined && this.isBlockedBlob(fpr);
+  }
+
+  private isBlockedBlob(fpr: Buffer): boolean {
+    return this.r.isBlocked.get(fpr) !== undefined;
   }
 
   blocklist(): Array<{ fingerprint: string; reason: string; added: number }> {
-    throw new Error('not implemented');
+    return (this.r.blocklist.all() as Array<{ fingerprint: Buffer; reason: string; added: number }>).map((r) => ({
+      fingerprint: r.fingerprint.toString('hex').toUpperCase(), reason: r.reason, added: r.added,
+    }));
   }
 
+  /** Progress recorded for this file, or undefined if never loaded or if its size/mtime changed since. */
+  loadProgress(file: FileIdentity): LoadProgress | undefined {
+    const row = this.r.progress.get(file.path) as ProgressRow | undefined;
+    if (!row || row.size !== file.size || row.mtime_ms !== Math.trunc(file.mtimeMs)) return undefined;
+    return {
+      file: { path: row.path, size: row.size, mtimeMs: row.mtime_ms },
+      offset: row.offset,
+      counters: JSON.parse(row.counters) as Record<string, number>,
+      updated: row.updated,
+    };
+  }
+
+  // --- reads --------------------------------------------------------------------------------------------------
+
   getByFingerprint(fingerprint: string): StoredKey | undefined {
-    throw new Error('not implemented');
+    const fpr = fprBlob(fingerprint);
+    return fpr ? toStored(this.r.byFpr.get(fpr) as KeyRow | undefined) : undefined;
   }
 
   /** Digest as 32 hex digits (any case). */
   getByDigest(digest: string): StoredKey | undefined {
-    throw new Error('not implemented');
+    if (!/^[0-9a-fA-F]{32}$/.test(digest)) return undefined;
+    return toStored(this.r.byDigest.get(Buffer.from(digest, 'hex')) as KeyRow | undefined);
   }
 
   /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
-  findByKeyId(hex: string, limit?: number): StoredKey[] {
-    throw new Error('not implemented');
+  findByKeyId(hex: string, limit = -1): StoredKey[] {
+    const h = hex.replace(/^0x/i, '');
+    if (!/^[0-9a-fA-F]+$/.test(h)) return [];
+    let ids: number[];
+    switch (h.length) {
+      case 8:
+        ids = this.r.idsByShort.all(parseInt(h, 16), limit) as number[];
+        break;
+      case 16:
+        ids = this.r.idsByLong.all(shortOf(h), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 40: // v4: the key ID is the low 64 bits of the fingerprint
+        ids = this.r.idsByFpr.all(shortOf(h.slice(24)), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 64: // v6: the key ID is the high 64 bits of the fingerprint
+        ids = this.r.idsByFpr.all(shortOf(h.slice(0, 16)), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 32: // v3: MD5 fingerprint, unrelated to the key ID
+        ids = this.r.idsByV3Fpr.all(Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      default:
+        return [];
+    }
+    return this.keysById(ids);
+  }
+
+  private keysById(ids: number[]): StoredKey[] {
+    const out: StoredKey[] = [];
+    for (const id of ids) {
+      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      if (k) out.push(k);
+    }
+    return out;
   }
 
   /** Keys with a user ID containing every word of `query` (case-insensitive), or exactly the e-mail address if
    * query is one. `exact` requires a user ID equal to the query. Returns at most `limit` keys; `total` counts all. */
-  searchText(query: string, limit: number, exact?: boolean): { keys: StoredKey[]; total: number } {
-    throw new Error('not implemented');
+  searchText(query: string, limit: number, exact = false): { keys: StoredKey[]; total: number } {
+    let q = query.trim();
+    const bracketed = /^<([^<>\s]+@[^<>\s]+)>$/.exec(q);
+    if (bracketed) q = bracketed[1]!;
+    const lim = Math.max(0, Math.floor(limit));
+    if (EMAIL.test(q)) {
+      const email = q.toLowerCase();
+      const total = this.r.countByEmail.get(email) as number;
+      const ids = (this.r.idsByEmail.all(email) as number[]).slice(0, lim);
+      return { keys: this.keysById(ids), total };
+    }
+    const match = ftsQuery(q);
+    if (match === undefined) return { keys: [], total: 0 };
+    if (!exact) {
+      const total = this.r.countByWords.get(match) as number;
+      return { keys: this.keysById(this.r.idsByWords.all(match, lim) as number[]), total };
+    }
+    // Exact: some user ID equals the query (case-insensitive); the word index narrows, the stored info decides.
+    const want = q.toLowerCase();
+    const ids: number[] = [];
+    let total = 0;
+    for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
+      const info = JSON.parse(this.r.infoById.get(id) as string) as KeyInfo;
+      if (!info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
+      total++;
+      if (ids.length < lim) ids.push(id);
+    }
+    return { keys: this.keysById(ids), total };
   }
 
   count(): number {
-    throw new Error('not implemented');
+    return this.r.count.get() as number;
   }
 
-  /** Every stored digest (16-byte Buffers), in byte order. */
-  digests(): IterableIterator<Buffer> {
-    throw new Error('not implemented');
+  /** Every stored digest (16-byte Buffers), in byte order. The connection is busy until the iteration ends. */
+  *digests(): IterableIterator<Buffer> {
+    yield* this.r.digests.iterate() as IterableIterator<Buffer>;
   }
 
   changesSince(seq: number, limit: number): Change[] {
-    throw new Error('not implemented');
+    const rows = this.r.changes.all(seq, limit) as Array<{ seq: number; op: number; digest: Buffer; fingerprint: Buffer; at: number }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      op: r.op === 1 ? 'add' : 'remove',
+      digest: r.digest.toString('hex'),
+      fingerprint: r.fingerprint.toString('hex').toUpperCase(),
+      at: r.at,
+    }));
   }
+}
+
+interface ProgressRow {
+  path: string;
+  size: number;
+  mtime_ms: number;
+  offset: number;
+  counters: string;
+  updated: number;
+}
+
+/** FTS5 query: every word of the query (AND), each quoted so no word is read as query syntax. */
+function ftsQuery(q: string): string | undefined {
+  const words = q.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+  if (words.length === 0) return undefined;
+  return words.map((w) => `"${w.replace(/"/g, '""')}"`).join(' ');
+}
+
+function toStored(row: KeyRow | undefined): StoredKey | undefined {
+  if (!row) return undefined;
+  const info = JSON.parse(row.info) as KeyInfo;
+  return {
+    fingerprint: row.fingerprint.toString('hex').toUpperCase(),
+    keyId: info.keyId,
+    version: row.version,
+    digest: row.digest.toString('hex'),
+    data: row.data,
+    info,
+    firstSeen: row.first_seen,
+    updated: row.updated,
+    cuts: row.cuts ? (JSON.parse(row.cuts) as PolicyCut[]) : [],
+  };
 }
