@@ -11,16 +11,24 @@ export class ArmorError extends Error {
 const CRC24_INIT = 0xb704ce;
 const CRC24_POLY = 0x1864cfb;
 
+// Table-driven CRC-24 (one lookup per byte): armoring large keys on every op=get must stay cheap.
+const CRC24_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 16;
+    for (let j = 0; j < 8; j++) {
+      c <<= 1;
+      if (c & 0x1000000) c ^= CRC24_POLY;
+    }
+    t[i] = c & 0xffffff;
+  }
+  return t;
+})();
+
 function crc24(data: Buffer): number {
   let crc = CRC24_INIT;
-  for (let i = 0; i < data.length; i++) {
-    crc ^= data[i]! << 16;
-    for (let j = 0; j < 8; j++) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= CRC24_POLY;
-    }
-  }
-  return crc & 0xffffff;
+  for (let i = 0; i < data.length; i++) crc = ((crc << 8) ^ CRC24_TABLE[((crc >> 16) ^ data[i]!) & 0xff]!) & 0xffffff;
+  return crc;
 }
 
 const BEGIN = /^-----BEGIN PGP ([A-Z0-9 ,/]+)-----\s*$/;
