@@ -1,4 +1,5 @@
 // Schedules every job on its sksconf cron expression (node-cron). A schedule of "off" (or empty) disables a job.
+import { existsSync, readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { ConfigError } from '@sks/keystore';
 import { JOBS, JobRunner, type Job } from './jobs.js';
@@ -23,7 +24,10 @@ export function validateSchedules(ctx: CronContext): Array<{ job: Job; expr: str
     const expr = String(ctx.settings[job.schedule]);
     if (isDisabled(expr)) continue;
     if (!cron.validate(expr)) {
-      throw new ConfigError(ctx.base.path('sksconf'), 0, job.schedule, `"${expr}" is not a cron expression (or "off")`);
+      const file = ctx.base.path('sksconf');
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split(/\r?\n/) : [];
+      const line = lines.findIndex((l) => l.trim().startsWith(`${job.schedule}:`)) + 1;
+      throw new ConfigError(file, line, job.schedule, `"${expr}" is not a cron expression (5 or 6 fields) or "off"`);
     }
     out.push({ job, expr });
   }

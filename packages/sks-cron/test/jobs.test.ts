@@ -1,0 +1,141 @@
+// sks-cron's jobs on a real store of debian-keyring keys: the keydump GnuPG reads back, the statistics file, the
+// blocklist enforced on keys stored before they were blocked, schedules from sksconf that fire and never overlap.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, KeyStore, createLogger } from '@sks/keystore';
+import { JobRunner, cronContext, findJob, startCron, validateSchedules, type Job } from '../src/index.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+
+process.env.SKS_QUIET = '1';
+const KEYS = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 40);
+
+/** A base directory whose store holds the first 40 debian-keyring keys; returns their fingerprints. */
+function basedirWithKeys(sksconf = ''): { basedir: string; fingerprints: string[] } {
+  const basedir = makeTempDir('cron-jobs-');
+  writeFileSync(join(basedir, 'sksconf'), sksconf);
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const fingerprints = KEYS.map((k) => store.addKeys(k, 'load')[0]!.fingerprint!);
+  store.close();
+  return { basedir, fingerprints };
+}
+
+function quietContext(basedir: string) {
+  return cronContext({ basedir, logger: createLogger({ service: 'sks-cron', dir: join(basedir, 'log'), console: false }) });
+}
+
+function gpgKeyCount(files: string[]): number {
+  const home = makeTempDir('cron-gpg-');
+  let n = 0;
+  for (const f of files) {
+    const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', f], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    n += r.stdout.split('\n').filter((l) => l.startsWith('pub:')).length;
+  }
+  return n;
+}
+
+test('dump job writes SKS dump files that GnuPG reads back key for key, plus a metadata file', async () => {
+  const { basedir } = basedirWithKeys('dump_keys_per_file: 15\n');
+  const ctx = quietContext(basedir);
+  const r = await new JobRunner(ctx).run(findJob('dump')!);
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  const dir = join(basedir, 'dump');
+  const files = readdirSync(dir).filter((f) => /^sks-dump-\d+\.pgp$/.test(f)).sort();
+  assert.deepEqual(files, ['sks-dump-0000.pgp', 'sks-dump-0001.pgp', 'sks-dump-0002.pgp']);
+  assert.equal(gpgKeyCount(files.map((f) => join(dir, f))), KEYS.length);
+  assert.equal(files.reduce((n, f) => n + keyBlocks(readFileSync(join(dir, f))).length, 0), KEYS.length);
+  assert.match(readFileSync(join(dir, 'metadata-sks-dump.txt'), 'utf8'), new RegExp(`^Keys: ${KEYS.length}$`, 'm'));
+  assert.ok(!existsSync(join(dir, '.incoming')));
+
+  // A second run over a smaller store replaces the set: no stale file from the first dump remains.
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const first20 = KEYS.slice(0, 20).map((k) => store.addKeys(k, 'load')[0]!.fingerprint!);
+  for (const fp of first20) store.deleteKey(fp, 'test');
+  store.close();
+  assert.equal((await new JobRunner(ctx).run(findJob('dump')!)).status, 'ok');
+  const again = readdirSync(dir).filter((f) => /^sks-dump-\d+\.pgp$/.test(f)).sort();
+  assert.deepEqual(again, ['sks-dump-0000.pgp', 'sks-dump-0001.pgp']);
+  assert.equal(gpgKeyCount(again.map((f) => join(dir, f))), KEYS.length - 20);
+});
+
+test('stats job writes the statistics file with the key count and database size', async () => {
+  const { basedir } = basedirWithKeys('hostname: keys.example.org\n');
+  const r = await new JobRunner(quietContext(basedir)).run(findJob('stats')!);
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  const stats = JSON.parse(readFileSync(join(basedir, 'stats.json'), 'utf8'));
+  assert.equal(stats.total_keys, KEYS.length);
+  assert.equal(stats.hostname, 'keys.example.org');
+  assert.equal(stats.daily.reduce((n: number, b: { added: number }) => n + b.added, 0), KEYS.length);
+  assert.ok(stats.database.file_bytes > 0);
+});
+
+test('blocklist job removes keys that were stored before they were blocked, and only those', async () => {
+  const { basedir, fingerprints } = basedirWithKeys();
+  const victims = [fingerprints[3]!, fingerprints[17]!];
+  // Blocked by a process that did not remove the stored copy (as an older blocklist or a direct SQL edit would).
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const ins = store.db.prepare('INSERT INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)');
+  for (const fp of victims) ins.run(Buffer.from(fp, 'hex'), 'test: abusive', 1);
+  assert.ok(store.getByFingerprint(victims[0]!), 'precondition: the blocked key is still stored');
+  store.close();
+
+  const r = await new JobRunner(quietContext(basedir)).run(findJob('blocklist')!);
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  assert.deepEqual(r.status === 'ok' && [...(r.result.removed as string[])].sort(), [...victims].sort());
+  const after = KeyStore.open(join(basedir, 'keys.sqlite'), { readonly: true });
+  try {
+    for (const fp of victims) assert.equal(after.getByFingerprint(fp), undefined);
+    assert.equal(after.count(), KEYS.length - 2);
+    // The recon set follows: the removed keys' digests are gone too.
+    assert.equal([...after.digests()].length, KEYS.length - 2);
+  } finally {
+    after.close();
+  }
+});
+
+test('a bad schedule in sksconf is named with its setting', () => {
+  const basedir = makeTempDir('cron-conf-');
+  writeFileSync(join(basedir, 'sksconf'), 'log_keep: 3\ncron_dump: every tuesday\n');
+  assert.throws(() => validateSchedules(quietContext(basedir)), (e: unknown) => e instanceof ConfigError && /sksconf:2: setting "cron_dump"/.test(e.message));
+  writeFileSync(join(basedir, 'sksconf'), 'cron_dump: off\n');
+  assert.ok(!validateSchedules(quietContext(basedir)).some((p) => p.job.name === 'dump'), '"off" disables a job');
+});
+
+test('scheduled jobs fire on their sksconf schedule, and a slow run is never overlapped by its next tick', async () => {
+  const { basedir } = basedirWithKeys(
+    ['cron_stats: * * * * * *', ...['log_rotate', 'checkpoint', 'optimize', 'vacuum', 'integrity', 'dump', 'blocklist'].map((j) => `cron_${j}: off`), ''].join('\n'),
+  );
+  const running = startCron({ basedir, logger: createLogger({ service: 'sks-cron', dir: join(basedir, 'log'), console: false }) });
+  try {
+    assert.deepEqual(running.scheduled.map((s) => s.job), ['stats']);
+    for (let i = 0; i < 100 && !existsSync(join(basedir, 'stats.json')); i++) await sleep(100);
+    assert.ok(existsSync(join(basedir, 'stats.json')), 'the stats job ran on its every-second schedule');
+  } finally {
+    await running.stop();
+  }
+
+  let active = 0;
+  let maxActive = 0;
+  const slow: Job = {
+    name: 'slow', schedule: 'cron_stats', describe: 'test job',
+    async run() {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await sleep(200);
+      active--;
+      return {};
+    },
+  };
+  const runner = new JobRunner(quietContext(basedir));
+  const outcomes = await Promise.all([runner.run(slow), runner.run(slow), runner.run(slow)]);
+  assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'skipped', 'skipped']);
+  assert.equal(maxActive, 1);
+  const log = readFileSync(join(basedir, 'log/sks-cron.log'), 'utf8');
+  assert.match(log, /"message":"job skipped: its previous run is still going"/);
+  assert.match(log, /"job":"stats","level":"info","message":"job done","ms":\d+/);
+});
