@@ -11,6 +11,8 @@ import client from 'prom-client';
 import type { WriteOutcome, WriteSource } from './store/keystore.js';
 
 const registry = client.register;
+/** The registry every metric of this process is in (GET /metrics answers with it). */
+export const metricsRegistry = registry;
 
 /** Workers answer the primary's scrape requests (listeners are set up by constructing an AggregatorRegistry). */
 if (cluster.isWorker) new client.AggregatorRegistry();
