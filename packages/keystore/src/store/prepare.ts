@@ -35,6 +35,11 @@ export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
         detail: `${size} bytes of packets as received, more than max_input_key_bytes ${policy.maxInputKeyBytes}`,
       };
     }
+    if (packets[0]!.tag !== TAG.PUBLIC_KEY || packets.some((p) => p.tag === TAG.SECRET_KEY || p.tag === TAG.SECRET_SUBKEY)) {
+      // Not a public key at all (secret key, stray packets): policy names the reason before canonical form is tried.
+      const refused = applyPolicy(packets, policy);
+      if (!refused.ok) return { ok: false, reason: refused.reason, detail: refused.detail, fingerprint };
+    }
     const outcome = applyPolicy(canonicalizeKey(packets), policy);
     if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: outcome.detail, fingerprint };
     const info = describeKey(outcome.key);

@@ -1,0 +1,96 @@
+// Shared by the store tests: what independent tools (GnuPG, SKS 1.1.6, a raw packet splitter) say about the keys of
+// Debian's keyring, so the tests never take expected values from the code they test.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const VECTORS_FILE = new URL('../../../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url);
+
+/** fingerprint (upper hex) -> SKS 1.1.6's digest of that key built from debian-keyring.gpg alone. */
+export function sksDigests(): Map<string, string> {
+  const v = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) as { vectors: Array<{ fingerprint: string; sks_hash: string }> };
+  return new Map(v.vectors.map((x) => [x.fingerprint.toUpperCase(), x.sks_hash.toLowerCase()]));
+}
+
+export interface GpgKey {
+  fingerprint: string;
+  keyId: string;
+  subkeys: Array<{ fingerprint: string; keyId: string }>;
+  uids: string[];
+}
+
+/** GnuPG's view of every key in a keyring file (`gpg --show-keys --with-colons`), in file order. */
+export function gpgKeys(file: string): GpgKey[] {
+  const home = mkdtempSync(join(tmpdir(), 'store-gpg-'));
+  try {
+    const out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--show-keys', file], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20,
+    });
+    const keys: GpgKey[] = [];
+    let last: 'pub' | 'sub' | undefined;
+    let keyId = '';
+    for (const line of out.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'pub') {
+        keys.push({ fingerprint: '', keyId: f[4]!, subkeys: [], uids: [] });
+        last = 'pub';
+      } else if (f[0] === 'sub') {
+        keyId = f[4]!;
+        last = 'sub';
+      } else if (f[0] === 'fpr' && last) {
+        const k = keys[keys.length - 1]!;
+        if (last === 'pub') k.fingerprint = f[9]!;
+        else k.subkeys.push({ fingerprint: f[9]!, keyId });
+        last = undefined;
+      } else if (f[0] === 'uid') {
+        const text = Buffer.from(f[9]!.replace(/\\x([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1')
+          .toString('utf8');
+        keys[keys.length - 1]!.uids.push(text);
+      }
+    }
+    return keys;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Raw packets of a binary key block (header + body bytes each) with their tags; RFC 9580 §4.2, written here. */
+export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer }> {
+  const out: Array<{ tag: number; bytes: Buffer }> = [];
+  let off = 0;
+  while (off < data.length) {
+    const hdr = data[off]!;
+    let tag: number;
+    let len: number;
+    let bodyOff: number;
+    if (hdr & 0x40) {
+      tag = hdr & 0x3f;
+      const b0 = data[off + 1]!;
+      if (b0 < 192) { len = b0; bodyOff = off + 2; }
+      else if (b0 < 224) { len = ((b0 - 192) << 8) + data[off + 2]! + 192; bodyOff = off + 3; }
+      else { len = data.readUInt32BE(off + 2); bodyOff = off + 6; }
+    } else {
+      tag = (hdr >> 2) & 0x0f;
+      const lt = hdr & 3;
+      if (lt === 0) { len = data[off + 1]!; bodyOff = off + 2; }
+      else if (lt === 1) { len = data.readUInt16BE(off + 1); bodyOff = off + 3; }
+      else { len = data.readUInt32BE(off + 1); bodyOff = off + 5; }
+    }
+    out.push({ tag, bytes: data.subarray(off, bodyOff + len) });
+    off = bodyOff + len;
+  }
+  return out;
+}
+
+/** Splits a key block into two copies of the same key: the primary with its first user ID (and what precedes it),
+ * and the primary with everything after. Undefined when the key has fewer than two user IDs/subkeys. */
+export function splitCopies(block: Buffer): [Buffer, Buffer] | undefined {
+  const pk = rawPackets(block);
+  const groupStarts = pk.map((p, i) => (p.tag === 13 || p.tag === 14 || p.tag === 17 ? i : -1)).filter((i) => i > 0);
+  if (groupStarts.length < 2) return undefined;
+  const cut = groupStarts[1]!;
+  const a = Buffer.concat(pk.slice(0, cut).map((p) => p.bytes));
+  const b = Buffer.concat([pk[0]!.bytes, ...pk.slice(cut).map((p) => p.bytes)]);
+  return [a, b];
+}

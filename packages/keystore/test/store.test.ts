@@ -1,0 +1,357 @@
+// The key store on real SQLite files and real keys (Debian's keyring), checked against what SKS 1.1.6 (its digests),
+// GnuPG (key IDs, fingerprints, user IDs) and openpgp.js (a v6 key) say, never against values the store computed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import Database from 'better-sqlite3';
+import { KeyStore, KeyInputError, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
+import { readPackets, splitKeys } from '../src/index.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { gpgKeys, sksDigests, splitCopies } from './store-helpers.js';
+
+const keyring = readFileSync(DEBIAN_KEYRING);
+const blocks = keyBlocks(keyring);
+const SKS = sksDigests();
+const GPG = gpgKeys(DEBIAN_KEYRING);
+
+function open(name = 'keys.sqlite'): { store: KeyStore; file: string } {
+  const file = join(makeTempDir('store-'), name);
+  return { store: KeyStore.open(file, { busyTimeoutMs: 10000 }), file };
+}
+
+/** Tree elements and stored digests are the same set, and every tree node agrees with its elements. */
+function assertTreeMatches(store: KeyStore): void {
+  assert.deepEqual(store.tree.verify(), [], 'every prefix-tree node agrees with its elements');
+  const stored = [...store.digests()].map((d) => d.toString('hex'));
+  const tree = store.tree.elements('').map((d) => d.toString('hex'));
+  assert.deepEqual(tree, stored, 'tree elements == stored digests');
+  assert.equal(store.tree.size(), stored.length);
+  assert.equal(store.count(), stored.length, 'count() == stored keys');
+}
+
+/** One shared store holding all of Debian's keyring, loaded through addKeyBlocks like the loader does. */
+const full = open();
+const fullOutcomes = (() => {
+  const groups = splitKeys(readPackets(keyring));
+  const out = [];
+  for (let i = 0; i < groups.length; i += 100) out.push(...full.store.addKeyBlocks(groups.slice(i, i + 100), 'load'));
+  return out;
+})();
+
+test('loading debian-keyring stores every key once, each with the digest SKS 1.1.6 computed for it', () => {
+  assert.equal(fullOutcomes.length, 905);
+  assert.ok(fullOutcomes.every((o) => o.status === 'inserted'), 'all inserted');
+  assert.equal(full.store.count(), SKS.size);
+  for (const [fp, digest] of SKS) {
+    const k = full.store.getByFingerprint(fp);
+    assert.ok(k, `stored ${fp}`);
+    assert.equal(k.digest, digest, `digest of ${fp}`);
+    assert.equal(full.store.getByDigest(digest.toUpperCase())?.fingerprint, fp, 'found again by digest');
+    assert.deepEqual(k.cuts, []);
+  }
+  const digests = [...full.store.digests()].map((d) => d.toString('hex'));
+  assert.deepEqual(digests, [...SKS.values()].sort(), 'digests() is the SKS digest set in byte order');
+  assertTreeMatches(full.store);
+});
+
+test('re-adding the same keys changes nothing: every outcome unchanged, no change-log entry, same digests', () => {
+  const before = full.store.changesSince(0, 1_000_000).length;
+  const outcomes = full.store.addKeys(keyring, 'add');
+  assert.equal(outcomes.length, 905);
+  assert.ok(outcomes.every((o) => o.status === 'unchanged' && o.digest === SKS.get(o.fingerprint!)));
+  assert.equal(full.store.changesSince(0, 1_000_000).length, before);
+  assert.equal(full.store.count(), 905);
+});
+
+test('lookups by every kind of ID GnuPG lists: short and long key IDs and fingerprints of primaries and subkeys', () => {
+  let subkeysSeen = 0;
+  for (const g of GPG.slice(0, 150)) {
+    const has = (keys: { fingerprint: string }[]) => keys.some((k) => k.fingerprint === g.fingerprint);
+    assert.equal(full.store.getByFingerprint(g.fingerprint)?.fingerprint, g.fingerprint);
+    assert.equal(full.store.getByFingerprint(g.fingerprint.toLowerCase())?.keyId, g.keyId);
+    assert.ok(has(full.store.findByKeyId(g.keyId)), `long ID ${g.keyId}`);
+    assert.ok(has(full.store.findByKeyId(g.keyId.slice(8).toLowerCase())), `short ID ${g.keyId.slice(8)}`);
+    assert.ok(has(full.store.findByKeyId(g.fingerprint)), `fingerprint ${g.fingerprint}`);
+    for (const s of g.subkeys) {
+      subkeysSeen++;
+      assert.ok(has(full.store.findByKeyId(s.keyId)), `subkey long ID ${s.keyId}`);
+      assert.ok(has(full.store.findByKeyId(s.keyId.slice(8))), `subkey short ID ${s.keyId}`);
+      assert.ok(has(full.store.findByKeyId(s.fingerprint)), `subkey fingerprint ${s.fingerprint}`);
+      assert.equal(full.store.getByFingerprint(s.fingerprint), undefined, 'a subkey fingerprint is no primary');
+    }
+  }
+  assert.ok(subkeysSeen > 100);
+  assert.deepEqual(full.store.findByKeyId('0123456789ABCDEF'), []);
+  assert.deepEqual(full.store.findByKeyId('not hex'), []);
+  assert.equal(full.store.getByFingerprint('00'.repeat(20)), undefined);
+  assert.equal(full.store.getByDigest('zz'), undefined);
+});
+
+test('search by words (all must match, any case, any order) and by exact e-mail address', () => {
+  // Every GnuPG user ID with an address is found by that address, in any case, with or without <>.
+  let checked = 0;
+  for (const g of GPG.slice(0, 200)) {
+    for (const uid of g.uids) {
+      const m = /<([^<>\s]+@[^<>\s]+)>/.exec(uid);
+      if (!m) continue;
+      const found = full.store.searchText(m[1]!.toUpperCase(), 100).keys.map((k) => k.fingerprint);
+      assert.ok(found.includes(g.fingerprint), `${m[1]} finds its key`);
+      assert.ok(full.store.searchText(`<${m[1]}>`, 100).keys.some((k) => k.fingerprint === g.fingerprint));
+      checked++;
+    }
+  }
+  assert.ok(checked > 200, `${checked} addresses`);
+  // Words: the two words of a name in another order and case; every result has both words in some user ID.
+  const target = GPG.find((g) => g.uids.some((u) => /^Ian Jackson /.test(u)))!;
+  const r = full.store.searchText('jackson IAN', 50);
+  assert.ok(r.keys.some((k) => k.fingerprint === target.fingerprint));
+  assert.equal(r.total, r.keys.length);
+  for (const k of r.keys) {
+    const uids = GPG.find((g) => g.fingerprint === k.fingerprint)!.uids.join(' ').toLowerCase();
+    assert.ok(/\bian\b/.test(uids) && /\bjackson\b/.test(uids), `${k.fingerprint} has both words`);
+  }
+  // An address is exact: a partial address matches nothing; a word common to many keys reports the full total.
+  assert.equal(full.store.searchText('ijackson@chiark.greenend.org', 10).total, 0);
+  const many = full.store.searchText('debian', 5);
+  const expected = GPG.filter((g) => g.uids.some((u) => /(^|[^\p{L}\p{N}])debian([^\p{L}\p{N}]|$)/iu.test(u))).length;
+  assert.equal(many.keys.length, 5);
+  assert.equal(many.total, expected, 'total counts every key with the word');
+  // exact: a whole user ID, any case.
+  const uid = target.uids.find((u) => /^Ian Jackson /.test(u))!;
+  const exact = full.store.searchText(uid.toUpperCase(), 10, true);
+  assert.deepEqual(exact.keys.map((k) => k.fingerprint), [target.fingerprint]);
+  assert.equal(full.store.searchText('Ian Jackson', 10, true).total, 0);
+  assert.equal(full.store.searchText('  ---  ', 10).total, 0);
+  assert.equal(full.store.searchText('"quoted" OR NOT', 10).total, 0, 'query syntax is not interpreted');
+});
+
+test('split copies of a key merge to the whole key: SKS digest of the whole, in either order', () => {
+  const { store } = open();
+  const picked = blocks.map((b, i) => ({ b, i, parts: splitCopies(b) })).filter((x) => x.parts).slice(0, 40);
+  assert.ok(picked.length >= 30);
+  picked.forEach(({ parts }, n) => {
+    const [a, b] = n % 2 === 0 ? parts! : [parts![1], parts![0]];
+    const first = store.addKeys(a, 'add');
+    assert.equal(first.length, 1);
+    assert.equal(first[0]!.status, 'inserted');
+    const second = store.addKeys(b, 'recon');
+    const fp = second[0]!.fingerprint!;
+    assert.equal(second[0]!.status, 'updated', `second copy of ${fp} updates`);
+    assert.equal(second[0]!.oldDigest, first[0]!.digest);
+    assert.equal(second[0]!.digest, SKS.get(fp), `merged ${fp} has SKS's digest of the whole key`);
+    assert.equal(store.addKeys(a, 'add')[0]!.status, 'unchanged', 'a part of the stored key changes nothing');
+  });
+  // The change log tells the story: add, then remove old + add new, per key.
+  const changes = store.changesSince(0, 1000);
+  assert.equal(changes.length, picked.length * 3);
+  assert.deepEqual(changes.slice(0, 3).map((c) => c.op), ['add', 'remove', 'add']);
+  assert.equal(changes[1]!.digest, changes[0]!.digest);
+  assert.ok(changes.every((c, i) => c.seq > (changes[i - 1]?.seq ?? 0)));
+  assert.deepEqual(store.changesSince(changes[1]!.seq, 1).map((c) => c.seq), [changes[2]!.seq]);
+  assertTreeMatches(store);
+  store.close();
+});
+
+test('split copies inside one batch merge too (the loader meets both halves in one transaction)', () => {
+  const { store } = open();
+  const picked = blocks.map((b) => splitCopies(b)).filter((x) => x !== undefined).slice(0, 20);
+  const groups = picked.flatMap(([a, b]) => [a, b]).map((buf) => splitKeys(readPackets(buf))[0]!);
+  const outcomes = store.addKeyBlocks(groups, 'load');
+  assert.deepEqual(outcomes.map((o) => o.status), picked.flatMap(() => ['inserted', 'updated']));
+  for (const o of outcomes.filter((x) => x.status === 'updated')) assert.equal(o.digest, SKS.get(o.fingerprint!));
+  assert.equal(store.count(), 20);
+  // Inside one transaction the intermediate digest never reached the tree or stayed in it.
+  assertTreeMatches(store);
+  store.close();
+});
+
+test('the blocklist refuses a key on every path and removes the stored copy', () => {
+  const { store } = open();
+  const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 30))));
+  store.addKeyBlocks(groups, 'load');
+  const victim = GPG[3]!.fingerprint;
+  const victimDigest = SKS.get(victim)!;
+  assert.equal(store.block(victim.toLowerCase(), 'test: abuse'), true);
+  assert.equal(store.getByFingerprint(victim), undefined);
+  assert.deepEqual(store.findByKeyId(GPG[3]!.keyId), []);
+  assert.equal(store.count(), 29);
+  assert.equal(store.tree.has(Buffer.from(victimDigest, 'hex')), false);
+  assert.ok(store.isBlocked(victim));
+  assert.deepEqual(store.blocklist().map((b) => [b.fingerprint, b.reason]), [[victim, 'test: abuse']]);
+  const last = store.changesSince(0, 1000).at(-1)!;
+  assert.deepEqual([last.op, last.digest, last.fingerprint], ['remove', victimDigest, victim]);
+  // Every path: armored /pks/add-style input, raw groups (recon), prepared blocks (loader).
+  const armoredLike = blocks[3]!;
+  for (const outcome of [
+    store.addKeys(armoredLike, 'add')[0]!,
+    store.addKeyBlocks([groups[3]!], 'recon')[0]!,
+    store.addKeyBlocks([prepareKey(groups[3]!, store.policy)], 'load')[0]!,
+  ]) {
+    assert.equal(outcome.status, 'rejected');
+    assert.equal(outcome.reason, 'blocklisted');
+    assert.equal(outcome.fingerprint, victim);
+  }
+  assert.equal(store.getByFingerprint(victim), undefined);
+  assert.equal(store.block(victim, 'again'), false, 'nothing left to remove');
+  assert.equal(store.unblock(victim), true);
+  assert.equal(store.isBlocked(victim), false);
+  assert.equal(store.addKeys(armoredLike, 'add')[0]!.status, 'inserted');
+  assert.equal(store.getByFingerprint(victim)?.digest, victimDigest);
+  // Blocking a key that is not stored still refuses it later.
+  const other = GPG[40]!.fingerprint;
+  assert.equal(store.block(other, 'pre-emptive'), false);
+  assert.equal(store.addKeys(blocks[40]!, 'add')[0]!.reason, 'blocklisted');
+  assertTreeMatches(store);
+  store.close();
+});
+
+test('deleteKey removes key, IDs, words and digest; the tree stays equal to the stored digests', () => {
+  const { store } = open();
+  store.addKeyBlocks(splitKeys(readPackets(Buffer.concat(blocks.slice(0, 120)))), 'admin');
+  for (const g of GPG.slice(0, 120).filter((_g, i) => i % 3 === 0)) {
+    assert.equal(store.deleteKey(g.fingerprint, 'test'), true);
+    assert.equal(store.getByFingerprint(g.fingerprint), undefined);
+    assert.deepEqual(store.findByKeyId(g.keyId), []);
+    const email = g.uids.map((u) => /<([^<>\s]+@[^<>\s]+)>/.exec(u)?.[1]).find((e) => e);
+    if (email) assert.ok(!store.searchText(email, 100).keys.some((k) => k.fingerprint === g.fingerprint));
+  }
+  assert.equal(store.deleteKey(GPG[0]!.fingerprint, 'twice'), false);
+  assert.throws(() => store.deleteKey('xyz', 'bad'), /fingerprint/);
+  assert.equal(store.count(), 80);
+  assertTreeMatches(store);
+  store.close();
+});
+
+test('a v6 key made by openpgp.js: stored, found by its 64-digit fingerprint and its key IDs', async () => {
+  const { store } = open();
+  const { publicKey } = await openpgp.generateKey({
+    type: 'curve25519', userIDs: [{ name: 'Vera Six', email: 'vera.six@example.org' }], format: 'binary', config: { v6Keys: true },
+  });
+  const key = await openpgp.readKey({ binaryKey: publicKey });
+  const fp = key.getFingerprint().toUpperCase();
+  assert.equal(fp.length, 64);
+  const sub = key.subkeys[0]!.getFingerprint().toUpperCase();
+  const subId = key.subkeys[0]!.getKeyID().toHex().toUpperCase();
+  const [o] = store.addKeys(Buffer.from(publicKey), 'add');
+  assert.equal(o!.status, 'inserted');
+  assert.equal(o!.fingerprint, fp);
+  const k = store.getByFingerprint(fp)!;
+  assert.equal(k.version, 6);
+  assert.equal(k.keyId, key.getKeyID().toHex().toUpperCase());
+  for (const q of [fp, key.getKeyID().toHex(), key.getKeyID().toHex().slice(8), sub, subId, subId.slice(8)]) {
+    assert.deepEqual(store.findByKeyId(q).map((x) => x.fingerprint), [fp], `found by ${q}`);
+  }
+  assert.deepEqual(store.searchText('vera.six@EXAMPLE.org', 10).keys.map((x) => x.fingerprint), [fp]);
+  store.close();
+});
+
+test('unreadable input throws KeyInputError and writes nothing; refused keys are outcomes', () => {
+  const { store } = open();
+  store.addKeys(blocks[0]!, 'add');
+  const seq = store.changesSince(0, 100).length;
+  assert.throws(() => store.addKeys('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n', 'add'),
+    KeyInputError);
+  // A truncated stream after a good key: nothing of it is stored, not even the good key.
+  const truncated = Buffer.concat([blocks[1]!, blocks[2]!.subarray(0, blocks[2]!.length - 10)]);
+  assert.throws(() => store.addKeys(truncated, 'add'), KeyInputError);
+  assert.equal(store.getByFingerprint(GPG[1]!.fingerprint), undefined);
+  assert.equal(store.count(), 1);
+  assert.equal(store.changesSince(0, 100).length, seq);
+  // A secret key is refused as such (a key block starting with a secret-key packet, tag 5).
+  const pk = blocks[5]!;
+  const secretHeader = Buffer.from(pk);
+  secretHeader[0] = (secretHeader[0]! & 0x40) ? 0xc5 : (secretHeader[0]! & ~0x3c) | (5 << 2);
+  const refused = store.addKeys(secretHeader, 'add');
+  assert.equal(refused[0]!.status, 'rejected');
+  assert.equal(refused[0]!.reason, 'secret-key');
+  assert.equal(store.count(), 1);
+  assert.throws(() => store.addKeys(Buffer.alloc(0), 'add'), KeyInputError);
+  store.close();
+});
+
+test('a failing batch rolls back completely: no key, ID, word, change, tree element or progress is left', () => {
+  const { store, file } = open();
+  const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 20))));
+  const fileId = { path: '/dumps/a.pgp', size: 1000, mtimeMs: 1234.5 };
+  store.addKeyBlocks(groups.slice(0, 10), 'load', { file: fileId, offset: 100, counters: { read: 10 } });
+  const snapshot = () => ({
+    count: store.count(),
+    changes: store.changesSince(0, 10_000).length,
+    digests: [...store.digests()].length,
+    tree: store.tree.size(),
+    progress: store.loadProgress(fileId),
+    ids: store.db.prepare('SELECT count(*) FROM key_ids').pluck().get(),
+    emails: store.db.prepare('SELECT count(*) FROM key_emails').pluck().get(),
+  });
+  const before = snapshot();
+  // The last block of the batch is broken in a way only noticed after the other keys were written (its digest
+  // cannot enter the prefix tree), so the whole transaction must be undone.
+  const good = groups.slice(10).map((g) => prepareKey(g, store.policy));
+  const bad = prepareKey(groups[19]!, store.policy) as Extract<PreparedBlock, { ok: true }>;
+  const broken: PreparedBlock = { ok: true, key: { ...bad.key, fingerprint: '11'.repeat(20), digest: Buffer.alloc(15, 1) } };
+  assert.throws(() => store.addKeyBlocks([...good.slice(0, 9), broken], 'load', { file: fileId, offset: 200 }));
+  assert.deepEqual(snapshot(), before);
+  for (const g of GPG.slice(10, 19)) assert.equal(store.getByFingerprint(g.fingerprint), undefined);
+  assert.equal(store.searchText(GPG[12]!.uids[0]!.split(' ')[0]!, 100).keys.some((k) => k.fingerprint === GPG[12]!.fingerprint), false);
+  assertTreeMatches(store);
+  // The same batch without the broken block goes in, and progress moves on with it.
+  store.addKeyBlocks(good, 'load', { file: fileId, offset: 200, counters: { read: 10 } });
+  assert.equal(store.count(), 20);
+  assert.deepEqual(store.loadProgress(fileId)?.counters, { inserted: 20, read: 20 });
+  store.close();
+  const check = new Database(file, { readonly: true });
+  assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
+  check.close();
+});
+
+test('load progress is kept per file identity and counts outcomes by status and reason', () => {
+  const { store } = open();
+  const fileId = { path: '/dumps/b.pgp', size: 5000, mtimeMs: 99 };
+  assert.equal(store.loadProgress(fileId), undefined);
+  const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 5))));
+  store.addKeyBlocks([...groups, groups[0]!, [{ tag: 6, body: Buffer.from([4, 1, 2]) }]], 'load',
+    { file: fileId, offset: 4000, counters: { read: 7, bytes: 4000 } });
+  const p = store.loadProgress(fileId)!;
+  assert.equal(p.offset, 4000);
+  assert.deepEqual(p.file, fileId);
+  assert.equal(p.counters.inserted, 5);
+  assert.equal(p.counters.unchanged, 1);
+  assert.equal(p.counters.rejected, 1);
+  assert.equal(p.counters['rejected:malformed'], 1);
+  assert.equal(p.counters.read, 7);
+  // The same path with another size or mtime is another file: no progress, and a batch for it starts afresh.
+  assert.equal(store.loadProgress({ ...fileId, mtimeMs: 100 }), undefined);
+  assert.equal(store.loadProgress({ ...fileId, size: 5001 }), undefined);
+  store.addKeyBlocks([groups[1]!], 'load', { file: { ...fileId, size: 6000 }, offset: 10 });
+  assert.deepEqual(store.loadProgress({ ...fileId, size: 6000 })?.counters, { unchanged: 1 });
+  store.close();
+});
+
+test('read-only opening never creates or migrates, reads what writers committed, and refuses writes', () => {
+  const dir = makeTempDir('store-ro-');
+  const fresh = join(dir, 'none.sqlite');
+  assert.throws(() => KeyStore.open(fresh, { readonly: true }));
+  writeFileSync(join(dir, 'empty.sqlite'), '');
+  assert.throws(() => KeyStore.open(join(dir, 'empty.sqlite'), { readonly: true }), /not an initialised key store/);
+  const file = join(dir, 'keys.sqlite');
+  const writer = KeyStore.open(file);
+  const reader = KeyStore.open(file, { readonly: true });
+  assert.equal(reader.count(), 0);
+  writer.addKeys(Buffer.concat(blocks.slice(0, 3)), 'add');
+  assert.equal(reader.count(), 3, 'a reader sees committed writes');
+  assert.equal(reader.getByFingerprint(GPG[2]!.fingerprint)?.digest, SKS.get(GPG[2]!.fingerprint));
+  assert.throws(() => reader.addKeys(blocks[4]!, 'add'), /read-only/);
+  assert.throws(() => reader.block(GPG[0]!.fingerprint, 'x'), /read-only/);
+  assert.equal(reader.count(), 3);
+  reader.close();
+  writer.close();
+  // A database from a newer program is refused rather than misread.
+  const db = new Database(file);
+  db.pragma('user_version = 99');
+  db.close();
+  assert.throws(() => KeyStore.open(file), /newer/);
+  assert.throws(() => KeyStore.open(file, { readonly: true }), /version 99/);
+});
