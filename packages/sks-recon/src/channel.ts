@@ -22,6 +22,9 @@ export interface ChannelLimits {
 export class Channel {
   bytesIn = 0;
   bytesOut = 0;
+  /** Messages by type, both ways (for the session summary and the tests). */
+  readonly sent: Record<string, number> = {};
+  readonly received: Record<string, number> = {};
   private chunks: Buffer[] = [];
   private buffered = 0;
   private ended?: SessionError;
@@ -51,6 +54,7 @@ export class Channel {
   }
 
   sendMessage(msg: ReconMessage): void {
+    this.sent[msg.type] = (this.sent[msg.type] ?? 0) + 1;
     this.send(encodeMessage(msg));
   }
 
@@ -96,7 +100,9 @@ export class Channel {
   async readMessage(): Promise<ReconMessage> {
     const body = await this.readFrame();
     try {
-      return decodeBody(body);
+      const msg = decodeBody(body);
+      this.received[msg.type] = (this.received[msg.type] ?? 0) + 1;
+      return msg;
     } catch (e) {
       throw new SessionError('protocol', `malformed message from peer: ${(e as Error).message}`);
     }

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { PrefixTree, readMembership, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
+import { readMembership, type PrefixTree, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
 import { hashquery } from './fetch.js';
@@ -17,7 +17,7 @@ export interface ReconServerOptions {
   /** Path of the membership file (SKS format). */
   membershipFile: string;
   logger: Logger;
-  /** Defaults to a tree over the store's database. */
+  /** Defaults to the store's own tree (updated in every key write transaction). */
   tree?: PrefixTree;
 }
 
@@ -40,6 +40,9 @@ export interface SessionSummary {
   refused: number;
   bytesIn: number;
   bytesOut: number;
+  /** Recon messages by type each way (absent when the session failed). */
+  sent?: Record<string, number>;
+  received?: Record<string, number>;
   ms: number;
 }
 
@@ -63,7 +66,7 @@ export class ReconServer extends EventEmitter {
 
   constructor(readonly opts: ReconServerOptions) {
     super();
-    this.tree = opts.tree ?? new PrefixTree(opts.store.db);
+    this.tree = opts.tree ?? opts.store.tree;
     this.refused = new RefusedDigests(opts.store.db, opts.settings.refused_backoff_s);
   }
 
@@ -230,7 +233,9 @@ export class ReconServer extends EventEmitter {
         : await answer(ch, this.tree, this.sessionConfig());
       ch.close();
     } catch (e) {
-      ch.destroy();
+      // A refused configuration was explained to the peer ("failed" and the reason): let those bytes go out.
+      if (e instanceof SessionError && e.kind === 'config') ch.close();
+      else ch.destroy();
       return this.finish(this.failedSummary(label, role, t0, e, ch));
     } finally {
       clearTimeout(limit);
@@ -244,7 +249,7 @@ export class ReconServer extends EventEmitter {
     t0: number): Promise<SessionSummary> {
     const summary: SessionSummary = {
       peer: label, role, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
-      refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, ms: 0,
+      refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, sent: res.sent, received: res.received, ms: 0,
     };
     this.refused.prune();
     const { fetch, skipped } = this.refused.partition(res.missing);
@@ -275,7 +280,7 @@ export class ReconServer extends EventEmitter {
           for (const o of this.opts.store.addKeys(Buffer.concat(keys), 'recon')) {
             if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
             if (o.status === 'rejected') reasons.add(o.reason ?? 'rejected');
-            for (const c of o.cuts ?? []) reasons.add(`cut: ${(c as { reason?: string }).reason ?? 'policy'}`);
+            for (const c of o.cuts ?? []) reasons.add(`cut by policy: ${c.rule} (${c.detail})`);
           }
         } catch (e) {
           // A batch the store cannot take at all (e.g. unparsable): nothing was written; remember it as refused.

@@ -37,6 +37,9 @@ export interface SessionResult {
   bytesIn: number;
   bytesOut: number;
   messages: number;
+  /** Messages by type each way. */
+  sent: Record<string, number>;
+  received: Record<string, number>;
 }
 
 export function configPairs(c: SessionConfig): Array<[string, string]> {
@@ -150,6 +153,8 @@ function result(ch: Channel, remote: Map<string, string>, missing: MissingSet, m
     bytesIn: ch.bytesIn,
     bytesOut: ch.bytesOut,
     messages,
+    sent: { ...ch.sent },
+    received: { ...ch.received },
   };
 }
 
