@@ -173,7 +173,8 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
       if (s.bad) blocks.push({ ok: false, reason: s.bad.reason, detail: s.bad.detail });
       else blocks.push(...results[s.block!]!);
     }
-    const outcomes = store.addKeyBlocks(blocks, 'load', { file: b.file, offset: b.endOffset, counters: { read: b.slots.length } });
+    const outcomes = store.addKeyBlocks(blocks, 'load',
+      { file: b.file, offset: b.endOffset, counters: b.slots.length ? { read: b.slots.length } : {} });
     bump('read', b.slots.length);
     for (const o of outcomes) {
       bump(o.status);
@@ -195,10 +196,12 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
         break;
       }
       if (starts[f]! >= id.size && store.loadProgress(id)) {
+        // done by an earlier run (binary files end at their size; armored ones are marked with it when done)
         skippedFiles++;
         continue;
       }
       const scanner = openScanner(id.path, id.size, starts[f]!, policy.maxInputKeyBytes);
+      let lastQueuedOffset = store.loadProgress(id) ? starts[f]! : -1;
       // armored files count decoded bytes; progress uses the file size as the unit either way
       const scale = scanner.size > 0 ? id.size / scanner.size : 1;
       try {
@@ -224,12 +227,16 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
           }
           const endOffset = scanner.offset;
           if (slots.length === 0) {
-            if (endOffset > startOff || !store.loadProgress(id)) {
-              // trailing bytes without keys (or an empty file): record the file as done
-              store.addKeyBlocks([], 'load', { file: id, offset: endOffset });
+            // End of the file. An armored file's offsets count decoded bytes, so mark it done with its file size;
+            // trailing bytes without keys or an empty file are recorded too. Queued behind the file's batches, so
+            // the file is never marked done before all its keys are committed.
+            const doneOffset = scanner.decoded ? id.size : endOffset;
+            if (doneOffset !== lastQueuedOffset) {
+              queue.push({ file: id, endOffset: doneOffset, slots: [], bytes: 0, prepared: Promise.resolve([]) });
             }
             break;
           }
+          lastQueuedOffset = endOffset;
           queue.push({ file: id, endOffset, slots, bytes: Math.round((endOffset - startOff) * scale), prepared: prepare(blocks) });
           while (queue.length >= maxInflight) await commit(queue.shift()!);
         }

@@ -24,7 +24,7 @@ import { Progress } from './progress.js';
 class UsageError extends Error {}
 
 const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
-  load [--dir DIR | --url URL | FILE...] [--workers N]
+  load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N]
   dump [--out DIR]
   gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--workers N]
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
       workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
       'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' },
-      reason: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      reason: { type: 'string' }, 'batch-keys': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
@@ -121,7 +121,8 @@ export async function main(argv: string[]): Promise<number> {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const s = await loadFiles({ store, files, policy: store.policy, workers, signal: ac.signal, progress: !o.quiet });
+        const batchKeys = o['batch-keys'] === undefined ? undefined : Math.max(1, int(o['batch-keys'], 'batch-keys', 2000));
+        const s = await loadFiles({ store, files, policy: store.policy, workers, batchKeys, signal: ac.signal, progress: !o.quiet });
         console.log(formatSummary(s));
         return s.interrupted ? 130 : 0;
       } finally {

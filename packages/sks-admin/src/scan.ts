@@ -82,10 +82,13 @@ export class KeyBlockScanner {
   private eof = false;
   private fd = -1;
   readonly size: number;
+  /** True when reading a decoded buffer (armored input) rather than a file. */
+  readonly decoded: boolean;
   private readonly readBytes: number;
 
   private constructor(source: { fd: number; size: number } | { data: Buffer }, start: number, private readonly opts: ScannerOptions) {
     this.readBytes = opts.readBytes ?? 8 << 20;
+    this.decoded = 'data' in source;
     if ('data' in source) {
       this.buf = source.data;
       this.size = source.data.length;
