@@ -118,7 +118,7 @@ test('kill -9 in the middle of a load, then rerun: consistent, every key once, s
     }
     try {
       const n = s.count();
-      if (n >= 400) {
+      if (n >= 100) {
         child.kill('SIGKILL');
         killedAt = n;
         break;
