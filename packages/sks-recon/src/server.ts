@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { readMembership, type PrefixTree, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
+import { readMembership, readPackets, sksDigest, type WriteOutcome, type PrefixTree, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
 import { hashquery } from './fetch.js';
@@ -274,28 +274,51 @@ export class ReconServer extends EventEmitter {
         break;
       }
       summary.fetched += keys.length;
-      const reasons = new Set<string>();
-      if (keys.length > 0) {
+      // One key at a time: a key the store cannot take must not cost the others, and each refusal gets its own
+      // reason, found under the digest the peer holds the key by (SKS's digest of the bytes it served).
+      const why = new Map<string, string>();
+      for (const key of keys) {
+        let served: string | undefined;
         try {
-          for (const o of this.opts.store.addKeys(Buffer.concat(keys), 'recon')) {
-            if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
-            if (o.status === 'rejected') reasons.add(o.reason ?? 'rejected');
-            for (const c of o.cuts ?? []) reasons.add(`cut by policy: ${c.rule} (${c.detail})`);
-          }
-        } catch (e) {
-          // A batch the store cannot take at all (e.g. unparsable): nothing was written; remember it as refused.
-          reasons.add(`store refused the batch: ${(e as Error).message.slice(0, 200)}`);
+          served = sksDigest(readPackets(key)).toString('hex');
+        } catch {
+          // Unreadable: the store says why below; the digest stays "not held".
         }
+        let reason: string;
+        try {
+          const outcomes = this.opts.store.addKeys(key, 'recon');
+          for (const o of outcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
+          reason = this.refusalReason(outcomes);
+        } catch (e) {
+          reason = `unreadable key: ${(e as Error).message.slice(0, 200)}`;
+        }
+        if (served) why.set(served, reason);
       }
-      if (keys.length < batch.length) reasons.add('not served by the peer');
       for (const d of batch) {
-        if (!this.tree.has(d)) notHeld.push({ digest: d, reason: [...reasons].join('; ') || 'stored under another digest' });
+        if (this.tree.has(d)) continue;
+        const reason = why.get(d.toString('hex')) ?? (keys.length < batch.length ? 'not served by the peer' : 'stored under another digest');
+        notHeld.push({ digest: d, reason });
       }
     }
     if (notHeld.length > 0) this.refused.record(notHeld, label);
     summary.refused = notHeld.length;
     summary.ms = Date.now() - t0;
     return summary;
+  }
+
+  /** Why a fetched key is not held under the peer's digest: refused, or cut or merged by our policy. */
+  private refusalReason(outcomes: WriteOutcome[]): string {
+    const parts: string[] = [];
+    for (const o of outcomes) {
+      if (o.status === 'rejected') {
+        parts.push(`${o.reason ?? 'rejected'}: ${o.detail ?? ''}`.trim());
+        continue;
+      }
+      const cuts = o.cuts ?? (o.fingerprint ? this.opts.store.getByFingerprint(o.fingerprint)?.cuts : undefined) ?? [];
+      if (cuts.length > 0) parts.push(cuts.map((c) => `cut by policy: ${c.rule} (${c.detail})`).join('; '));
+      else parts.push(`merged with our copy into digest ${o.digest ?? '?'}`);
+    }
+    return parts.join('; ') || 'no key in the answer';
   }
 
   private failedSummary(label: string, role: 'initiator' | 'acceptor', t0: number, e: unknown,
