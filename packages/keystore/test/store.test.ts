@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
-import { readPackets, splitKeys } from '../src/index.js';
+import { readPackets, splitKeys, describeKey, type KeyInfo } from '../src/index.js';
+import { decodeInfo, encodeInfo } from '../src/store/info-codec.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { gpgKeys, sksDigests, splitCopies } from './store-helpers.js';
@@ -354,4 +355,20 @@ test('read-only opening never creates or migrates, reads what writers committed,
   db.close();
   assert.throws(() => KeyStore.open(file), /newer/);
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 99/);
+});
+
+test('stored key descriptions read back exactly, including fields KeyInfo may gain later and "="-strings', () => {
+  for (const fp of [...SKS.keys()].slice(0, 300)) {
+    const k = full.store.getByFingerprint(fp)!;
+    const fresh = describeKey(readPackets(k.data));
+    assert.deepEqual(k.info, fresh, `info of ${fp}`);
+  }
+  const base = full.store.getByFingerprint(GPG[0]!.fingerprint)!.info;
+  const extended = {
+    ...base, futureField: { nested: ['=F', '==x', base.fingerprint], n: 1 },
+    userIds: base.userIds.map((u, i) => (i === 0 ? { ...u, text: '=weird', extra: true } : u)),
+  } as unknown as KeyInfo;
+  assert.deepEqual(decodeInfo(encodeInfo(extended)), extended);
+  assert.ok(encodeInfo(base).length < JSON.stringify(base).length * 0.7, 'smaller than plain JSON');
+  assert.deepEqual(decodeInfo(JSON.stringify(base)), base, 'plain JSON rows read too');
 });

@@ -15,6 +15,7 @@ import { describeKey, splitKeys } from '../openpgp/key.js';
 import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { migrate, checkVersion } from './schema.js';
+import { decodeInfo, encodeInfo } from './info-codec.js';
 import { prepareKey, primaryFingerprint } from './prepare.js';
 
 export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
@@ -422,7 +423,7 @@ export class KeyStore {
       const cuts = key.cuts.length > 0 ? key.cuts : undefined;
       let id: number;
       try {
-        id = Number(ws.insertKey.run(fpr, digest, key.info.version, toBuffer(key.data), JSON.stringify(key.info),
+        id = Number(ws.insertKey.run(fpr, digest, key.info.version, toBuffer(key.data), encodeInfo(key.info),
           cuts ? JSON.stringify(cuts) : null, tx.now, tx.now).lastInsertRowid);
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
@@ -452,11 +453,11 @@ export class KeyStore {
     }
     if (merged.digest.equals(head.digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
 
-    const oldInfo = JSON.parse(stored.info) as KeyInfo;
+    const oldInfo = decodeInfo(stored.info);
     const oldCuts = stored.cuts ? (JSON.parse(stored.cuts) as PolicyCut[]) : [];
     const cuts = combineCuts(oldCuts, key.cuts, merged.cuts);
     try {
-      ws.updateKey.run(merged.digest, merged.info.version, writePackets(merged.packets), JSON.stringify(merged.info),
+      ws.updateKey.run(merged.digest, merged.info.version, writePackets(merged.packets), encodeInfo(merged.info),
         cuts.length > 0 ? JSON.stringify(cuts) : null, tx.now, head.id);
     } catch (e) {
       if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
@@ -495,7 +496,7 @@ export class KeyStore {
     const ws = this.ws;
     const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
     if (!head) return false;
-    const info = JSON.parse(this.r.infoById.get(head.id) as string) as KeyInfo;
+    const info = decodeInfo(this.r.infoById.get(head.id) as string);
     this.unindexKey(head.id, info);
     ws.deleteKey.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now);
@@ -631,7 +632,7 @@ export class KeyStore {
     const ids: number[] = [];
     let total = 0;
     for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
-      const info = JSON.parse(this.r.infoById.get(id) as string) as KeyInfo;
+      const info = decodeInfo(this.r.infoById.get(id) as string);
       if (!info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
       total++;
       if (ids.length < lim) ids.push(id);
@@ -678,7 +679,7 @@ function ftsQuery(q: string): string | undefined {
 
 function toStored(row: KeyRow | undefined): StoredKey | undefined {
   if (!row) return undefined;
-  const info = JSON.parse(row.info) as KeyInfo;
+  const info = decodeInfo(row.info);
   return {
     fingerprint: row.fingerprint.toString('hex').toUpperCase(),
     keyId: info.keyId,

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS keys (
   digest BLOB NOT NULL UNIQUE,          -- 16-byte SKS digest of data (recon's set element)
   version INTEGER NOT NULL,
   data BLOB NOT NULL,                   -- canonical packets after policy, as writePackets writes them
-  info TEXT NOT NULL,                   -- KeyInfo as JSON
+  info TEXT NOT NULL,                   -- KeyInfo as compact JSON (info-codec.ts)
   cuts TEXT,                            -- PolicyCut[] as JSON: what policy removed; NULL when nothing
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
   updated INTEGER NOT NULL              -- unix seconds of the last change
