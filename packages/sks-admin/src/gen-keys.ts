@@ -330,6 +330,8 @@ export interface GenOptions {
   seed: string;
   /** RSA key pool, shared by all keys (see rsaPool). */
   rsaPool: RsaMaterial[];
+  /** Make some v6 keys (default true). SKS 1.1.6 aborts `sks build` on a v6 key, so SKS comparisons turn it off. */
+  v6?: boolean;
 }
 
 export interface GeneratedKey {
@@ -351,12 +353,12 @@ export interface KeySpec {
 }
 
 /** Which algorithm key `index` uses: mostly Ed25519 v4 like today's keyservers, some v6, P-256 and RSA. */
-export function algoOf(seed: string, index: number, flooded: boolean): GenAlgo {
+export function algoOf(seed: string, index: number, flooded: boolean, v6 = true): GenAlgo {
   if (flooded) return 'ed25519';
   const r = h256(seed, ':algo:', String(index)).readUInt16BE() % 100;
   if (r < 2) return 'rsa';
   if (r < 12) return 'p256';
-  if (r < 27) return 'v6';
+  if (r < 27 && v6) return 'v6';
   return 'ed25519';
 }
 
@@ -468,7 +470,7 @@ function floodSignerPool(seed: string): Signer[] {
 export function generateKey(spec: KeySpec, opts: GenOptions): GeneratedKey {
   const { index } = spec;
   const rng = new Drbg(`${opts.seed}:key:${index}`);
-  const algo = algoOf(opts.seed, index, spec.floodCerts > 0);
+  const algo = algoOf(opts.seed, index, spec.floodCerts > 0, opts.v6 ?? true);
   const created = 1262304000 + rng.int(500_000_000); // 2010 .. 2025
   const m = material(algo, rng, created, opts, index);
   const salt = () => (m.primary.version === 6 ? rng.bytes(16) : undefined);

@@ -8,7 +8,7 @@ const { isDup, isFlooded, partBAfter } = layout(params);
 let opts: GenOptions | undefined;
 
 parentPort!.on('message', (m: { chunk: number; start: number; end: number }) => {
-  opts ??= { seed: params.seed, rsaPool: rsaPool(params.seed) };
+  opts ??= { seed: params.seed, rsaPool: rsaPool(params.seed), v6: params.v6 ?? true };
   const blocks: Buffer[] = [];
   const algos: Record<string, number> = {};
   for (let i = m.start; i < m.end; i++) {

@@ -21,6 +21,8 @@ export interface GenParams {
   /** Keys written as two split copies that merge to the whole key. */
   dups: number;
   keysPerFile: number;
+  /** Include v6 keys (default true; SKS 1.1.6 cannot read them, so dumps for SKS comparisons leave them out). */
+  v6?: boolean;
 }
 
 export interface GenManifest extends GenParams {

@@ -3,7 +3,7 @@
 //   sks-admin init                                   base directory with sksconf, membership, web root, empty db
 //   sks-admin load [--dir DIR | --url URL | FILE...] load keydump files (resumable; rerun after an interruption)
 //   sks-admin dump [--out DIR]                       write the store as SKS dump files (dump_keys_per_file each)
-//   sks-admin gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N]
+//   sks-admin gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6]
 //   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
 //   sks-admin unblock FINGERPRINT
 //   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
@@ -26,7 +26,7 @@ class UsageError extends Error {}
 const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N]
   dump [--out DIR]
-  gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--workers N]
+  gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6] [--workers N]
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
 
 function int(v: string | undefined, name: string, dflt: number): number {
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
       basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
       workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
       'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' },
-      reason: { type: 'string' }, 'batch-keys': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
@@ -84,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
         floodCerts: int(o['flood-certs'], 'flood-certs', DEFAULT_GEN.floodCerts),
         dups: int(o.dups, 'dups', 0),
         keysPerFile: int(o['per-file'], 'per-file', base.settings.dump_keys_per_file),
+        v6: !o['no-v6'],
       };
       const progress = new Progress('gen', process.stderr, { quiet: o.quiet });
       const m = await generateDump(resolve(o.out), params, {
