@@ -15,7 +15,9 @@ esac
 pnpm install --frozen-lockfile
 # shellcheck disable=SC2046
 pnpm exec tsc -b $(for p in $pkgs; do printf 'packages/%s ' "$p"; done)
-# Drop the development dependencies (compilers, test clients) before copying node_modules.
+# A fresh production install (from the local store) without the development dependencies (compilers, test
+# clients); an in-place --prod install leaves them in the virtual store.
+rm -rf node_modules packages/*/node_modules
 pnpm install --frozen-lockfile --prod --config.confirmModulesPurge=false
 
 mkdir -p "$out/packages"
