@@ -40,6 +40,10 @@ export interface SessionSummary {
   refused: number;
   bytesIn: number;
   bytesOut: number;
+  /** Where the time went: the recon exchange, waiting for /pks/hashquery answers, storing the keys. */
+  sessionMs?: number;
+  fetchMs?: number;
+  storeMs?: number;
   /** Recon messages by type each way (absent when the session failed). */
   sent?: Record<string, number>;
   received?: Record<string, number>;
@@ -250,6 +254,7 @@ export class ReconServer extends EventEmitter {
     const summary: SessionSummary = {
       peer: label, role, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
       refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, sent: res.sent, received: res.received, ms: 0,
+      sessionMs: Date.now() - t0, fetchMs: 0, storeMs: 0,
     };
     this.refused.prune();
     const { fetch, skipped } = this.refused.partition(res.missing);
@@ -261,6 +266,7 @@ export class ReconServer extends EventEmitter {
     for (let i = 0; i < todo.length && !this.stopped; i += this.s.http_fetch_size) {
       const batch = todo.slice(i, i + this.s.http_fetch_size);
       let keys: Buffer[];
+      const tf = performance.now();
       try {
         keys = await hashquery(batch, {
           host: httpHost, port: res.peerHttpPort, localAddress,
@@ -274,31 +280,50 @@ export class ReconServer extends EventEmitter {
         break;
       }
       summary.fetched += keys.length;
-      // One key at a time: a key the store cannot take must not cost the others, and each refusal gets its own
-      // reason, found under the digest the peer holds the key by (SKS's digest of the bytes it served).
-      const why = new Map<string, string>();
-      for (const key of keys) {
-        let served: string | undefined;
+      const ts = performance.now();
+      summary.fetchMs! += Math.round(ts - tf);
+      // The batch goes into the store in one transaction; each digest not held afterwards is remembered with the
+      // reason of its own key, found under the digest the peer holds it by (SKS's digest of the bytes it served).
+      const served = keys.map((key) => {
         try {
-          served = sksDigest(readPackets(key)).toString('hex');
+          return sksDigest(readPackets(key)).toString('hex');
         } catch {
-          // Unreadable: the store says why below; the digest stays "not held".
+          return undefined; // unreadable: the store says why
         }
-        let reason: string;
-        try {
-          const outcomes = this.opts.store.addKeys(key, 'recon');
-          for (const o of outcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
-          reason = this.refusalReason(outcomes);
-        } catch (e) {
-          reason = `unreadable key: ${(e as Error).message.slice(0, 200)}`;
-        }
-        if (served) why.set(served, reason);
+      });
+      const why = new Map<string, WriteOutcome[] | string>();
+      const note = (i: number, outcomes: WriteOutcome[]) => {
+        for (const o of outcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
+        if (served[i]) why.set(served[i]!, outcomes);
+      };
+      let batchOutcomes: WriteOutcome[] | undefined;
+      try {
+        batchOutcomes = keys.length > 0 ? this.opts.store.addKeys(Buffer.concat(keys), 'recon') : [];
+      } catch {
+        // Some key cannot be read at all, so nothing of the batch was written: store them one by one below.
+      }
+      if (batchOutcomes && batchOutcomes.length === keys.length) {
+        batchOutcomes.forEach((o, i) => note(i, [o]));
+      } else if (batchOutcomes) {
+        // The answer did not split into one key per string (a string held several keys): count, no per-key reason.
+        for (const o of batchOutcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
+      } else {
+        keys.forEach((key, i) => {
+          try {
+            note(i, this.opts.store.addKeys(key, 'recon'));
+          } catch (e) {
+            if (served[i]) why.set(served[i]!, `unreadable key: ${(e as Error).message.slice(0, 200)}`);
+          }
+        });
       }
       for (const d of batch) {
         if (this.tree.has(d)) continue;
-        const reason = why.get(d.toString('hex')) ?? (keys.length < batch.length ? 'not served by the peer' : 'stored under another digest');
+        const w = why.get(d.toString('hex'));
+        const reason = typeof w === 'string' ? w : w ? this.refusalReason(w)
+          : keys.length < batch.length ? 'not served by the peer' : 'stored under another digest';
         notHeld.push({ digest: d, reason });
       }
+      summary.storeMs! += Math.round(performance.now() - ts);
     }
     if (notHeld.length > 0) this.refused.record(notHeld, label);
     summary.refused = notHeld.length;
