@@ -291,6 +291,7 @@ export class ReconServer extends EventEmitter {
           return undefined; // unreadable: the store says why
         }
       });
+      const unreadable = served.filter((d) => d === undefined).length;
       const why = new Map<string, WriteOutcome[] | string>();
       const note = (i: number, outcomes: WriteOutcome[]) => {
         for (const o of outcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
@@ -320,6 +321,7 @@ export class ReconServer extends EventEmitter {
         if (this.tree.has(d)) continue;
         const w = why.get(d.toString('hex'));
         const reason = typeof w === 'string' ? w : w ? this.refusalReason(w)
+          : unreadable > 0 ? `the peer served ${unreadable} unreadable key(s) in this batch`
           : keys.length < batch.length ? 'not served by the peer' : 'stored under another digest';
         notHeld.push({ digest: d, reason });
       }

@@ -1,6 +1,6 @@
 // Bad peers end their own session with a clear reason and change nothing: non-member, garbage, oversized message,
 // stalled peer, disconnect mid-session, another filter profile. Each leaves a clear line in sks-recon's log, and
-// after all of them the server still serves a well-behaved member.
+// after all of them the server still serves a well-behaved member. Then peers whose /pks/hashquery misbehaves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -11,12 +11,14 @@ import { KeyStore, createLogger } from '@sks/keystore';
 import { startRecon, type RunningRecon } from '../src/start.js';
 import type { SessionSummary } from '../src/server.js';
 import { encodeMessage, encodeString, frame, intString, splitFrames } from '../src/messages.js';
-import { collect } from './helpers.js';
+import { collect, debianDigests, treeOf } from './helpers.js';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { Channel } from '../src/channel.js';
 import { answer } from '../src/session.js';
 import { freePort } from '../../../test/support/ports.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { splitKeyring, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
+import { keyBlocks, splitKeyring, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
 
 let recon: RunningRecon;
 let basedir: string;
@@ -184,4 +186,64 @@ test('after all that, a well-behaved member still reconciles (nothing to fetch: 
   assert.equal(sum.ok, true, sum.error);
   assert.equal(sum.recovered, 0);
   assert.deepEqual(snapshot(), before_);
+});
+
+/** A peer that reconciles properly (its tree: ours plus `extra`) but whose HKP port answers with `reply`. */
+async function peerWithHashquery(extra: Buffer[], reply: (res: ServerResponse) => void): Promise<SessionSummary> {
+  const http = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => reply(res));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const httpPort = (http.address() as { port: number }).port;
+  const { db, tree } = treeOf([...recon.store.digests(), ...extra]);
+  try {
+    const ended = nextSession();
+    const s = await dial();
+    await answer(new Channel(s, { maxMessageBytes: 1 << 20, readTimeoutMs: 5000 }), tree, {
+      httpPort, filters: FILTERS, maxRecover: 100, configTimeoutMs: 5000, readTimeoutMs: 5000,
+    });
+    s.destroy();
+    return await ended;
+  } finally {
+    http.close();
+    db.close();
+  }
+}
+
+test('a peer whose /pks/hashquery fails: the session is logged as failed, nothing stored or remembered', async () => {
+  const sum = await peerWithHashquery([randomBytes(16)], (res) => res.writeHead(500).end('broken'));
+  assert.equal(sum.ok, false);
+  assert.equal(sum.errorKind, 'fetch');
+  assert.match(sum.error!, /hashquery answered HTTP 500/);
+  await logLine(/recon session ended: fetching from 127\.0\.0\.1:\d+ failed: hashquery answered HTTP 500/);
+  assert.deepEqual(snapshot(), before_);
+  assert.equal(recon.server.refused.count(), 0, 'a failed fetch is not a refusal: the next session tries again');
+});
+
+test('a peer serving an unreadable key beside a good one: the good key is stored, the other remembered', async () => {
+  const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING));
+  const good = blocks[1]!; // part 1 of the keyring: not held
+  const goodDigest = debianDigests()[1]!;
+  const bad = randomBytes(16);
+  const sum = await peerWithHashquery([goodDigest, bad], (res) => {
+    const garbage = Buffer.from('this is not an OpenPGP key');
+    const body = Buffer.alloc(4 + 4 + good.length + 4 + garbage.length);
+    let off = body.writeUInt32BE(2, 0);
+    off = body.writeUInt32BE(good.length, off);
+    off += good.copy(body, off);
+    off = body.writeUInt32BE(garbage.length, off);
+    garbage.copy(body, off);
+    res.writeHead(200, { 'content-type': 'pgp/keys' }).end(body);
+  });
+  assert.equal(sum.ok, true, sum.error);
+  assert.equal(sum.recovered, 2);
+  assert.equal(sum.stored, 1);
+  assert.equal(sum.refused, 1);
+  assert.equal(recon.store.count(), before_.count + 1);
+  assert.ok(recon.server.tree.has(goodDigest), 'the good key is stored under the digest the peer has');
+  const remembered = recon.server.refused.list();
+  assert.deepEqual(remembered.map((r) => r.digest), [bad.toString('hex')]);
+  assert.match(remembered[0]!.reason, /unreadable/);
+  assert.deepEqual(recon.server.tree.verify(), []);
 });
