@@ -25,7 +25,7 @@ export function gpgKeys(file: string): GpgKey[] {
   const home = mkdtempSync(join(tmpdir(), 'store-gpg-'));
   try {
     const out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--show-keys', file], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20,
+      encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20,
     });
     const keys: GpgKey[] = [];
     let last: 'pub' | 'sub' | undefined;

@@ -166,6 +166,29 @@ test('split copies inside one batch merge too (the loader meets both halves in o
   assert.equal(store.count(), 20);
   // Inside one transaction the intermediate digest never reached the tree or stayed in it.
   assertTreeMatches(store);
+  // Words and addresses of both halves are searchable, once each.
+  let mails = 0;
+  for (const o of outcomes.filter((x) => x.status === 'updated')) {
+    const g = GPG.find((x) => x.fingerprint === o.fingerprint)!;
+    for (const uid of g.uids) {
+      const m = /<([^<>\s]+@[^<>\s]+)>/.exec(uid);
+      if (!m) continue;
+      mails++;
+      assert.deepEqual(store.searchText(m[1]!, 10).keys.filter((k) => k.fingerprint === g.fingerprint).length, 1, m[1]);
+      const word = uid.split(/\s+/)[0]!;
+      assert.ok(store.searchText(word, 100).keys.some((k) => k.fingerprint === g.fingerprint), word);
+    }
+  }
+  assert.ok(mails > 40);
+  // Again in separate transactions, each half re-sent: words follow the merged key.
+  const again = open().store;
+  for (const g of groups) again.addKeyBlocks([g], 'recon');
+  for (const k of store.findByKeyId(GPG.find((x) => x.fingerprint === outcomes[1]!.fingerprint)!.keyId)) {
+    for (const u of k.info.userIds.filter((x) => x.kind === 'uid')) {
+      assert.ok(again.searchText(u.text, 10, true).keys.some((x) => x.fingerprint === k.fingerprint), u.text);
+    }
+  }
+  again.close();
   store.close();
 });
 

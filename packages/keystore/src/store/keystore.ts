@@ -224,6 +224,17 @@ interface TxState {
   now: number;
   tree: TreeDelta;
   countDelta: number;
+  /** Word-index changes, applied at the end of the transaction in rowid order: FTS5 flushes its pending index on
+   * every delete and every insert below the last rowid written, so doing them as they come would flush per key. */
+  words: Map<number, { inIndex: boolean; text: string }>;
+}
+
+/** Records that key `id` should end the transaction with `text` in the word index ('' = not indexed). `inIndex`
+ * says whether it is in the index now (only the first record of an id in a transaction counts). */
+function setWords(tx: TxState, id: number, inIndex: boolean, text: string): void {
+  const had = tx.words.get(id);
+  if (had) had.text = text;
+  else tx.words.set(id, { inIndex, text });
 }
 
 function readStatements(db: Database.Database) {
@@ -338,8 +349,16 @@ export class KeyStore {
   private write<T>(fn: (tx: TxState) => T): T {
     const ws = this.ws;
     return this.db.transaction(() => {
-      const tx: TxState = { now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0 };
+      const tx: TxState = { now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0, words: new Map() };
       const result = fn(tx);
+      if (tx.words.size > 0) {
+        const ids = [...tx.words.keys()].sort((a, b) => a - b);
+        for (const id of ids) if (tx.words.get(id)!.inIndex) ws.deleteWords.run(id);
+        for (const id of ids) {
+          const text = tx.words.get(id)!.text;
+          if (text !== '') ws.insertWords.run(id, text);
+        }
+      }
       if (tx.tree.removed.size > 0) this.prefixTree.removeMany(tx.tree.removed.values());
       if (tx.tree.added.size > 0) this.prefixTree.insertMany(tx.tree.added.values());
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
@@ -430,7 +449,7 @@ export class KeyStore {
         // Only the statement failed; the transaction goes on without this key.
         return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
       }
-      this.indexKey(id, key.info);
+      this.indexKey(id, key.info, tx);
       ws.logChange.run(1, digest, fpr, tx.now);
       tx.tree.add(digest);
       tx.countDelta++;
@@ -463,8 +482,7 @@ export class KeyStore {
       if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
       return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
     }
-    this.unindexKey(head.id, oldInfo);
-    this.indexKey(head.id, merged.info);
+    this.reindexKey(head.id, oldInfo, merged.info, tx);
     ws.logChange.run(0, head.digest, fpr, tx.now);
     ws.logChange.run(1, merged.digest, fpr, tx.now);
     tx.tree.remove(head.digest);
@@ -476,19 +494,43 @@ export class KeyStore {
     };
   }
 
-  private indexKey(id: number, info: KeyInfo): void {
+  private indexKey(id: number, info: KeyInfo, tx: TxState): void {
     const ws = this.ws;
     for (const [short, fpr, long] of keyIdsOf(info)) ws.insertKeyId.run(short, id, fpr, long);
     for (const email of emailsOf(info)) ws.insertEmail.run(email, id);
-    const text = uidText(info);
-    if (text !== '') ws.insertWords.run(id, text);
+    setWords(tx, id, false, uidText(info));
   }
 
-  private unindexKey(id: number, info: KeyInfo): void {
+  /** Brings a key's IDs, addresses and words from `before` to `after`, touching only what changed: most updates
+   * only add signatures, and an FTS5 delete is costly (it flushes the pending index of the whole transaction). */
+  private reindexKey(id: number, before: KeyInfo, after: KeyInfo, tx: TxState): void {
+    const ws = this.ws;
+    const idTag = (x: [number, Buffer, Buffer]) => `${x[0]}:${x[1].toString('hex')}`;
+    const oldIds = keyIdsOf(before);
+    const newIds = keyIdsOf(after);
+    const newTags = new Set(newIds.map(idTag));
+    const oldTags = new Set(oldIds.map(idTag));
+    if (oldIds.some((x) => !newTags.has(idTag(x)))) {
+      // A key ID went away (rare): rewrite them all, since rows are deleted per short ID.
+      for (const [short] of oldIds) ws.deleteKeyIds.run(short, id);
+      for (const [short, fpr, long] of newIds) ws.insertKeyId.run(short, id, fpr, long);
+    } else {
+      for (const x of newIds) if (!oldTags.has(idTag(x))) ws.insertKeyId.run(x[0], id, x[1], x[2]);
+    }
+    const oldMails = new Set(emailsOf(before));
+    const newMails = new Set(emailsOf(after));
+    for (const m of oldMails) if (!newMails.has(m)) ws.deleteEmail.run(m, id);
+    for (const m of newMails) if (!oldMails.has(m)) ws.insertEmail.run(m, id);
+    const oldText = uidText(before);
+    const newText = uidText(after);
+    if (oldText !== newText || tx.words.has(id)) setWords(tx, id, oldText !== '', newText);
+  }
+
+  private unindexKey(id: number, info: KeyInfo, tx: TxState): void {
     const ws = this.ws;
     for (const [short] of keyIdsOf(info)) ws.deleteKeyIds.run(short, id);
     for (const email of emailsOf(info)) ws.deleteEmail.run(email, id);
-    ws.deleteWords.run(id);
+    setWords(tx, id, uidText(info) !== '', '');
   }
 
   /** Removes the stored key with this fingerprint inside the current transaction. */
@@ -497,7 +539,7 @@ export class KeyStore {
     const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
     if (!head) return false;
     const info = decodeInfo(this.r.infoById.get(head.id) as string);
-    this.unindexKey(head.id, info);
+    this.unindexKey(head.id, info, tx);
     ws.deleteKey.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now);
     tx.tree.remove(head.digest);
