@@ -1,10 +1,11 @@
 // Test helpers of sks-db: a server of ours on a fresh base directory, real GnuPG homes, HTTP with raw control.
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { KeyStore, type Settings } from '@sks/keystore';
-import { startDb, type RunningDb } from '../src/index.js';
+import { KeyStore, SETTINGS, type Settings } from '@sks/keystore';
+import type { RunningDb } from '../src/index.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { freePort } from '../../../test/support/ports.js';
 
@@ -15,7 +16,29 @@ export interface Ours extends RunningDb {
   dbPath: string;
 }
 
-/** Loads key files into a fresh store (as `sks-admin load` would) and starts sks-db on a free port. */
+/** `settings` written in sksconf syntax (a true boolean is a bare `name:`, lists space separated). */
+function sksconfLines(settings: Partial<Settings>): string {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(settings)) {
+    const spec = (SETTINGS as Record<string, { type: string }>)[name];
+    if (!spec) throw new Error(`unknown setting ${name}`);
+    if (spec.type === 'bool') lines.push(value ? `${name}:` : `${name}: false`);
+    else if (spec.type === 'list') lines.push(`${name}: ${(value as string[]).join(' ')}`);
+    else lines.push(`${name}: ${String(value)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Loads key files into a fresh store (as `sks-admin load` would) and starts sks-db on a free port, the way an
+ * operator does: `sks-db --basedir DIR` in its own process (a cluster primary with `workers` workers, default 1),
+ * configured by the sksconf written here. Its own process also because the tests run gpg with spawnSync, which
+ * blocks this one while gpg's dirmngr waits for the server's answers. */
 export async function startOurs(opts: {
   keyFiles?: string[];
   keys?: Array<Buffer | string>;
@@ -25,7 +48,6 @@ export async function startOurs(opts: {
   membership?: string;
 } = {}): Promise<Ours> {
   const basedir = makeTempDir('sks-db-test-');
-  if (opts.sksconf) writeFileSync(join(basedir, 'sksconf'), opts.sksconf);
   if (opts.membership) writeFileSync(join(basedir, 'membership'), opts.membership);
   const dbPath = join(basedir, 'keys.sqlite');
   const store = KeyStore.open(dbPath);
@@ -33,12 +55,46 @@ export async function startOurs(opts: {
   for (const k of opts.keys ?? []) store.addKeys(k, 'load');
   store.close();
   const port = await freePort();
-  const db = await startDb({
-    basedir,
-    workers: opts.workers ?? 0,
-    settings: { hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', ...(opts.settings ?? {}) },
+  const settings: Partial<Settings> = {
+    hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', db_workers: opts.workers ?? 1, ...(opts.settings ?? {}),
+  };
+  writeFileSync(join(basedir, 'sksconf'), (opts.sksconf ?? '') + '\n' + sksconfLines(settings));
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, '--basedir', basedir], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKS_QUIET: '1' },
   });
-  return { ...db, basedir, dbPath };
+  children.add(child);
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sks-db did not start within 60 s:\n${stderr}`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/sks-db listening on/.test(stderr)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`sks-db exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  child.stderr!.resume();
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    basedir,
+    dbPath,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      children.delete(child);
+    },
+  };
 }
 
 /** Opens the store of a running server read-only, to check what is stored. */
