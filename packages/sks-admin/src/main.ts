@@ -163,10 +163,10 @@ export async function main(argv: string[]): Promise<number> {
       const store = openStore(base);
       try {
         const t0 = Date.now();
-        const digests = [...store.digests()];
-        store.db.transaction(() => store.tree.rebuild(digests)).immediate();
+        // one write transaction: nobody changes keys between reading the digests and writing the tree
+        store.db.transaction(() => store.tree.rebuild(store.digests())).immediate();
         const problems = store.tree.verify();
-        console.log(`prefix tree rebuilt from ${digests.length} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+        console.log(`prefix tree rebuilt from ${store.tree.size()} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
           (problems.length ? `; verify: ${problems.slice(0, 5).join('; ')}` : '; verify ok'));
         return problems.length ? 1 : 0;
       } finally {

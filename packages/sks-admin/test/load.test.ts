@@ -341,3 +341,30 @@ test('block removes the stored key and refuses it on load; unblock lets it in ag
   void policyFromSettings;
   void loadFiles;
 });
+
+test('init creates a base directory and never overwrites; rebuild-ptree and stats', () => {
+  const base = join(makeTempDir('load-init-'), 'sks');
+  const r = cli(base, ['init']);
+  assert.equal(r.status, 0, r.stderr);
+  for (const f of ['sksconf', 'membership', 'keys.sqlite', 'web', 'log', 'dump']) assert.ok(existsSync(join(base, f)), f);
+  writeFileSync(join(base, 'sksconf'), 'hostname: keys.example.org\n');
+  assert.match(cli(base, ['init']).stdout, /nothing created/);
+  assert.equal(readFileSync(join(base, 'sksconf'), 'utf8'), 'hostname: keys.example.org\n');
+  const dir = makeTempDir('load-init-keys-');
+  writeFileSync(join(dir, 'k.gpg'), Buffer.concat(keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 40)));
+  assert.equal(cli(base, ['load', '--dir', dir, '--quiet']).status, 0);
+  const rb = cli(base, ['rebuild-ptree']);
+  assert.equal(rb.status, 0, rb.stderr);
+  assert.match(rb.stdout, /rebuilt from 40 digests .*verify ok/);
+  const st = cli(base, ['stats']);
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /keys: 40\n/);
+  assert.match(st.stdout, /prefix tree elements: 40\n/);
+  const store = KeyStore.open(dbOf(base), { readonly: true });
+  try {
+    assertConsistent(store);
+  } finally {
+    store.close();
+  }
+  assert.equal(cli(base, ['frobnicate']).status, 2);
+});
