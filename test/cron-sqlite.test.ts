@@ -106,7 +106,9 @@ test('vacuum, checkpoint and optimize during uploads lose no key', async (t) => 
     }
     const v2 = lastDone(basedir, 'vacuum');
     assert.equal(v2.mode, 'incremental', JSON.stringify(v2));
-    assert.ok((v2.steps as number) >= 1);
+    // Uploads may have reused the freed pages before the job looked; if any were free, it gave them back in steps.
+    if ((v2.freeBefore as number) > 0) assert.ok((v2.steps as number) >= 1, JSON.stringify(v2));
+    t.diagnostic(`incremental vacuum: ${JSON.stringify(v2)}`);
     assert.equal(lastDone(basedir, 'integrity').result, 'ok');
     t.diagnostic(`uploads while the jobs ran: ${written - w0} of ${uploads.length}`);
   } finally {
