@@ -52,6 +52,11 @@ down:
 rebuild:
 	docker compose build --no-cache && docker compose up -d
 
+## lint-docker: validate docker-compose.yml and lint every Dockerfile (test/compose.test.ts does the same in make test)
+lint-docker: deps
+	docker-compose config -q
+	for f in docker/*.Dockerfile; do node_modules/.bin/dockerfile-utils lint "$$f" || exit 1; done
+
 ## test: everything .ci/run runs
 test: test-deps build
 	pnpm test
