@@ -26,13 +26,6 @@ export function evalPoly(a: Poly, x: bigint): bigint {
   return r;
 }
 
-function polyMul(a: Poly, b: Poly): Poly {
-  if (a.length === 0 || b.length === 0) return [];
-  const out = new Array<bigint>(a.length + b.length - 1).fill(0n);
-  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) out[i + j] = (out[i + j]! + a[i]! * b[j]!) % P;
-  return trim(out);
-}
-
 function polySub(a: Poly, b: Poly): Poly {
   const out = new Array<bigint>(Math.max(a.length, b.length));
   for (let i = 0; i < out.length; i++) out[i] = sub(a[i] ?? 0n, b[i] ?? 0n);
@@ -71,16 +64,54 @@ export function polyGcd(a: Poly, b: Poly): Poly {
   return monic(x);
 }
 
-/** base^e mod m. */
-function polyPowMod(base: Poly, e: bigint, m: Poly): Poly {
-  let result: Poly = [1n];
-  let b = polyDivMod(base, m).r;
-  while (e > 0n) {
-    if (e & 1n) result = polyDivMod(polyMul(result, b), m).r;
-    b = polyDivMod(polyMul(b, b), m).r;
-    e >>= 1n;
+/** (z + a)^e mod m, for monic m of degree >= 1: left-to-right square-and-multiply where multiplying by (z + a) is a
+ * shift and one scalar product. Recovery spends its time here (exponents of 128 bits), so the squaring sums its
+ * products unreduced and the reduction by m folds unreduced values too: reducing modulo p (BigInt division, the
+ * costly operation) happens once per folded coefficient and once per result coefficient. */
+function powLinearMod(a: bigint, e: bigint, m: Poly): Poly {
+  const n = m.length - 1; // deg m; m[n] === 1n
+  const r: bigint[] = new Array<bigint>(n).fill(0n);
+  r[0] = 1n;
+  const x = new Array<bigint>(2 * n - 1);
+  for (let bit = e.toString(2).length - 1; bit >= 0; bit--) {
+    // x = r^2, unreduced (each coefficient below n·p²)
+    x.fill(0n);
+    for (let i = 0; i < n; i++) {
+      const ri = r[i]!;
+      if (ri === 0n) continue;
+      x[2 * i] += ri * ri;
+      const d = ri << 1n;
+      for (let j = i + 1; j < n; j++) x[i + j] += d * r[j]!;
+    }
+    // fold degrees 2n-2 .. n back with z^n = -(m[0] + ... + m[n-1] z^(n-1))
+    for (let i = x.length - 1; i >= n; i--) {
+      const c = x[i]! % P;
+      if (c === 0n) continue;
+      for (let j = 0; j < n; j++) x[i - n + j] -= c * m[j]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const v = x[k]! % P;
+      r[k] = v < 0n ? v + P : v;
+    }
+    if ((e >> BigInt(bit)) & 1n) {
+      // r = r · (z + a) mod m: shift up, add a·r, fold the degree-n coefficient back with m.
+      const top = r[n - 1]!;
+      for (let k = n - 1; k > 0; k--) r[k] = r[k - 1]! + a * r[k]! - top * m[k]!;
+      r[0] = a * r[0]! - top * m[0]!;
+      for (let k = 0; k < n; k++) {
+        const v = r[k]! % P;
+        r[k] = v < 0n ? v + P : v;
+      }
+    }
   }
-  return result;
+  return trim(r);
+}
+
+/** Square root modulo p, or undefined for a non-residue. p ≡ 3 (mod 4), so a root is a^((p+1)/4). */
+function sqrtModP(a: bigint): bigint | undefined {
+  if (a === 0n) return 0n;
+  const r = zzp.pow(a, (P + 1n) / 4n);
+  return mul(r, r) === a ? r : undefined;
 }
 
 /** Solves the m × m system rows·x = rhs over F_p; a free unknown is set to zero. undefined if inconsistent. */
@@ -146,7 +177,13 @@ export function interpolate(values: bigint[], points: readonly bigint[], d: numb
 /** True when f splits into distinct linear factors over F_p: z^p ≡ z (mod f). */
 export function splitsCompletely(f: Poly): boolean {
   if (degree(f) <= 1) return true;
-  const zp = polyPowMod([0n, 1n], P, f);
+  if (degree(f) === 2) {
+    // Two distinct roots exactly when the discriminant is a non-zero square.
+    const t = monic(f);
+    const disc = sub(mul(t[1]!, t[1]!), mul(4n, t[0]!));
+    return disc !== 0n && sqrtModP(disc) !== undefined;
+  }
+  const zp = powLinearMod(0n, P, monic(f));
   return trim(polySub(zp, [0n, 1n])).length === 0;
 }
 
@@ -154,16 +191,25 @@ function randomElement(): bigint {
   return zzp.fromLE(randomBytes(17), 0, 17) % P;
 }
 
-/** The roots of a polynomial known to split into distinct linear factors (random splitting, Cantor–Zassenhaus). */
+/** The roots of a polynomial that splits into distinct linear factors (random splitting, Cantor–Zassenhaus, down to
+ * quadratics, which are solved with a square root). */
 export function roots(f: Poly): bigint[] {
   const t = monic(f);
   const deg = t.length - 1;
   if (deg <= 0) return [];
   if (deg === 1) return [neg(t[0]!)];
+  if (deg === 2) {
+    // z² + b z + c: (−b ± √(b² − 4c)) / 2
+    const [c, b] = [t[0]!, t[1]!];
+    const s = sqrtModP(sub(mul(b, b), mul(4n, c)));
+    if (s === undefined || s === 0n) throw new Error('quadratic factor without two distinct roots');
+    const half = inv(2n);
+    return [mul(sub(s, b), half), mul(sub(neg(s), b), half)];
+  }
   const half = (P - 1n) / 2n;
   for (let attempt = 0; attempt < 200; attempt++) {
     const a = randomElement();
-    const s = polySub(polyPowMod([a, 1n], half, t), [1n]);
+    const s = polySub(powLinearMod(a, half, t), [1n]);
     const g = polyGcd(s, t);
     const dg = g.length - 1;
     if (dg > 0 && dg < deg) return [...roots(g), ...roots(polyDivMod(t, g).q)];
