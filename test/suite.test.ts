@@ -241,6 +241,8 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
   const dbMetrics = (await get(metricsPort, '/metrics')).body;
   assert.ok(sample(dbMetrics, 'sks_http_requests_total', { route: 'lookup_get', status: '200' }) >= lookups / 3);
   assert.ok(sample(dbMetrics, 'sks_http_request_duration_seconds_count', { route: 'lookup_index' }) > 0);
+  assert.equal(sample(dbMetrics, 'sks_keys_written_total', { source: 'add' }), 1, 'the one upload is counted');
+  assert.ok(sample(dbMetrics, 'sks_http_requests_total', { route: 'add', status: '200' }) >= 1);
   const reconMetrics = (await get(metricsPort + 1, '/metrics')).body;
   assert.ok(sample(reconMetrics, 'sks_recon_sessions_total', { role: 'initiator', result: 'ok' }) >= 1, reconMetrics.slice(0, 2000));
   assert.equal(sample(reconMetrics, 'sks_recon_keys_recovered_total'), 5);
