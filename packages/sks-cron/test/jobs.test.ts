@@ -65,13 +65,24 @@ test('dump job writes SKS dump files that GnuPG reads back key for key, plus a m
 
 test('stats job writes the statistics file with the key count and database size', async () => {
   const { basedir } = basedirWithKeys('hostname: keys.example.org\n');
-  const r = await new JobRunner(quietContext(basedir)).run(findJob('stats')!);
+  const runner = new JobRunner(quietContext(basedir));
+  const r = await runner.run(findJob('stats')!);
   assert.equal(r.status, 'ok', JSON.stringify(r));
   const stats = JSON.parse(readFileSync(join(basedir, 'stats.json'), 'utf8'));
   assert.equal(stats.total_keys, KEYS.length);
   assert.equal(stats.hostname, 'keys.example.org');
   assert.equal(stats.daily.reduce((n: number, b: { added: number }) => n + b.added, 0), KEYS.length);
   assert.ok(stats.database.file_bytes > 0);
+
+  // The next run (same sks-cron process) sees keys added since.
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const more = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(40, 45);
+  for (const k of more) store.addKeys(k, 'load');
+  store.close();
+  assert.equal((await runner.run(findJob('stats')!)).status, 'ok');
+  const again = JSON.parse(readFileSync(join(basedir, 'stats.json'), 'utf8'));
+  assert.equal(again.total_keys, KEYS.length + more.length);
+  assert.equal(again.daily.reduce((n: number, b: { added: number }) => n + b.added, 0), KEYS.length + more.length);
 });
 
 test('blocklist job removes keys that were stored before they were blocked, and only those', async () => {
