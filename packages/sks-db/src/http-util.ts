@@ -60,7 +60,7 @@ export function sendSks(
   res.set('Expires', '0');
   res.set('Access-Control-Allow-Origin', '*');
   if (opts.count !== undefined && opts.count >= 0) res.set('X-HKP-Results-Count', String(opts.count));
-  res.set('Content-Type', opts.type);
+  res.setHeader('Content-Type', opts.type); // exactly as given (express's res.set would add a charset)
   if (opts.filename) res.set('Content-Disposition', `attachment; filename=${opts.filename}`);
   const body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
   // Written as two chunks under one Content-Length: a cached answer is sent without being copied.

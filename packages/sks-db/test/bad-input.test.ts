@@ -64,7 +64,10 @@ test('too many results is a clear 4xx, and limit= truncates instead', async () =
   // All debian keys carry "debian"; the server here answers at most 3.
   const res = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org`);
   assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
-  assert.match(await res.text(), /Too many/);
+  assert.match(await res.text(), /^Too many responses: \d+ keys match "debian\.org".*max_index_results/);
+  const html = await fetch(`${ours.url}/pks/lookup?op=index&search=debian.org`);
+  assert.equal(html.status, res.status);
+  assert.match(await html.text(), /<h1>Too many responses<\/h1>/);
   const lim = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org&limit=2`);
   assert.equal(lim.status, 200);
   assert.equal((await lim.text()).split('\n').filter((l) => l.startsWith('pub:')).length, 2);
@@ -74,7 +77,8 @@ test('invalid armor, truncated packets and a body without keytext are refused; n
   const good = armorOf(blocks[10]!);
   const cases: Array<[string | Buffer, string]> = [
     ['keytext=' + encodeURIComponent('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!notbase64@@@\n=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n'), 'application/x-www-form-urlencoded'],
-    ['keytext=' + encodeURIComponent(good.replace(/\n=?[A-Za-z0-9+/]{4}\n-----END/, '\n=ZZZZ\n-----END').replace(/^(.{40})/m, '$1')), 'application/x-www-form-urlencoded'],
+    // A correct key with a wrong armor checksum.
+    ['keytext=' + encodeURIComponent(good.replace('\n-----END', '\n=AAAA\n-----END')), 'application/x-www-form-urlencoded'],
     ['keytext=' + encodeURIComponent(armorOf(blocks[10]!.subarray(0, blocks[10]!.length - 37))), 'application/x-www-form-urlencoded'],
     [blocks[11]!.subarray(0, 100), 'application/pgp-keys'],
     ['keytext=hello', 'application/x-www-form-urlencoded'],
@@ -117,24 +121,49 @@ test('an oversized body gets 413 naming the limit; nothing stored changes', asyn
   assert.equal(state(), stateBefore);
 });
 
-test('a flooded key (CVE-2019-13050) is stored without the flood', async () => {
-  // A real key certified by 15 other keys; the server keeps at most max_certs_per_uid (10) of them.
+/** A fresh key certified by 15 other keys (a small CVE-2019-13050 flood), made once by real GnuPG. */
+let floodCache: { fp: string; flooded: string } | undefined;
+function floodedKey(): { fp: string; flooded: string } {
+  if (floodCache) return floodCache;
   const gpg = makeGpg(ours.url);
   try {
     const fp = genKey(gpg, 'Flooded <flood@example.org>');
-    const attackers: string[] = [];
-    for (let i = 0; i < 15; i++) attackers.push(genKeyQuick(gpg, i));
-    for (const a of attackers) {
+    for (let i = 0; i < 15; i++) {
+      const a = genKeyQuick(gpg, i);
       gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '-u', a, '--quick-sign-key', fp]);
     }
-    const flooded = gpg.run(['--armor', '--export', fp]).stdout;
-    const r = await add('keytext=' + encodeURIComponent(flooded));
-    assert.equal(r.status, 200, r.text);
-    const res = await fetch(`${ours.url}/pks/lookup?op=vindex&search=0x${fp}`);
-    const sigs = (await res.text()).split('\n').filter((l) => l.startsWith('sig ')).length;
-    assert.ok(sigs >= 2 && sigs <= 11, `${sigs} signatures kept; max_certs_per_uid is 10 (+1 self-signature)`);
+    floodCache = { fp, flooded: gpg.run(['--armor', '--export', fp]).stdout };
+    return floodCache;
   } finally {
     gpg.cleanup();
+  }
+}
+
+test('a flooded key (CVE-2019-13050) is stored without the flood', async () => {
+  // The server keeps at most max_certs_per_uid (10) third-party certifications per user ID.
+  const { fp, flooded } = floodedKey();
+  const r = await add('keytext=' + encodeURIComponent(flooded));
+  assert.equal(r.status, 200, r.text);
+  const res = await fetch(`${ours.url}/pks/lookup?op=vindex&search=0x${fp}`);
+  const sigs = (await res.text()).split('\n').filter((l) => l.startsWith('sig ')).length;
+  assert.ok(sigs >= 2 && sigs <= 11, `${sigs} signatures kept; max_certs_per_uid is 10 (+1 self-signature)`);
+});
+
+test('a key still too large after the per-user-ID cap is refused with 422 naming the reason; nothing stored', async () => {
+  const { fp, flooded } = floodedKey();
+  const small = await startOurs({ settings: { max_key_bytes: 1500 } });
+  try {
+    const before = withStore(small.dbPath, (s) => s.count());
+    const res = await fetch(`${small.url}/pks/add`, {
+      method: 'POST', body: 'keytext=' + encodeURIComponent(flooded), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const text = await res.text();
+    assert.equal(res.status, 422, text);
+    assert.match(text, /key-too-large/);
+    assert.equal(withStore(small.dbPath, (s) => s.count()), before);
+    assert.equal((await fetch(`${small.url}/pks/lookup?op=get&options=mr&search=0x${fp}`)).status, 404);
+  } finally {
+    await small.stop();
   }
 });
 
@@ -154,6 +183,21 @@ test('HTTP/1.0 without Host or User-Agent, and Expect: 100-continue, both work',
   assert.ok(r.status === 100 || r.status === 200, r.headers);
   if (r.status === 100) assert.match(r.body.toString('latin1'), /HTTP\/1\.1 200/);
   void fp;
+});
+
+test('a client that stalls inside its header or its body gets 408 and is disconnected', async () => {
+  const strict = await startOurs({ settings: { request_header_timeout_ms: 1000, request_timeout_ms: 2000 } });
+  try {
+    const header = await rawHttp(strict.port, 'GET /pks/lookup?op=stats HTTP/1.1\r\nHost: x\r\n', 15_000);
+    assert.equal(header.status, 408, header.headers);
+    const body = await rawHttp(strict.port,
+      'POST /pks/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nkeytext=', 15_000);
+    assert.equal(body.status, 408, body.headers);
+    // The server is still there for everyone else.
+    assert.equal((await fetch(`${strict.url}/pks/lookup?op=stats&options=mr`)).status, 200);
+  } finally {
+    await strict.stop();
+  }
 });
 
 test('lookups carry CORS headers', async () => {

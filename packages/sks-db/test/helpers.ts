@@ -116,7 +116,9 @@ export interface Gpg {
 /** A fresh GnuPG home whose dirmngr talks only to our server on 127.0.0.1 (no IPv6, no proxy). */
 export function makeGpg(keyserverUrl: string): Gpg {
   const home = makeTempDir('sks-db-gpg-');
-  writeFileSync(join(home, 'dirmngr.conf'), `keyserver ${keyserverUrl}\ndisable-ipv6\nstandard-resolver\n`);
+  // An http:// keyserver makes dirmngr fetch that very URL on --recv-keys; hkp:// is the HKP protocol.
+  const hkp = keyserverUrl.replace(/^http:/, 'hkp:');
+  writeFileSync(join(home, 'dirmngr.conf'), `keyserver ${hkp}\ndisable-ipv6\nstandard-resolver\n`);
   writeFileSync(join(home, 'gpg.conf'), 'no-auto-key-locate\ntrust-model always\n');
   const env = { ...process.env, GNUPGHOME: home, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '' };
   return {

@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
@@ -105,6 +106,47 @@ test('the operator\'s web root wins over the built-in pages', async () => {
   assert.equal((await fetch(`${ours.url}/..%2Fsksconf`)).status, 404);
 });
 
+/** One request on its own connection (no keep-alive), so the cluster may hand it to any worker. */
+function getFresh(port: number, path: string, form?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, agent: false, method: form === undefined ? 'GET' : 'POST',
+        headers: form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(form);
+  });
+}
+
+test('search terms and looked-up keys are not logged by default', async () => {
+  const s = await startOurs({ keys: [v6Armored], settings: { log_level: 'debug' } });
+  try {
+    const probes = [
+      `/pks/lookup?op=get&options=mr&search=0x${v6Fp}`,
+      '/pks/lookup?op=index&search=zebra-unlikely-word',
+      '/pks/lookup?op=index&options=mr&search=someone%40secret-domain.example',
+      '/vks/v1/by-email/someone%40secret-domain.example',
+      '/pks/lookup?op=get&search=0x123',
+    ];
+    for (const p of probes) await (await fetch(s.url + p)).text();
+    await s.stop();
+    await new Promise((r) => setTimeout(r, 500)); // let winston's file stream flush
+    const logFile = join(s.basedir, 'log', 'sks-db.log');
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    for (const secret of [v6Fp, v6Fp.slice(-16), 'zebra-unlikely-word', 'secret-domain', '0x123']) {
+      assert.ok(!log.includes(secret), `the log names ${secret}:\n${log.slice(0, 2000)}`);
+    }
+  } finally {
+    await s.stop().catch(() => {});
+  }
+});
+
 test('a cluster of 2 workers shares one port; 50 clients holding connections do not delay a lookup', async () => {
   const cl = await startOurs({ workers: 2, keys: [v6Armored] });
   const slow: net.Socket[] = [];
@@ -115,13 +157,21 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
       s.write('GET /pks/lookup?op=stats HTTP/1.1\r\nHost: x\r\n'); // never finishes its header
       slow.push(s);
     }
-    const pids = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const res = await fetch(`${cl.url}/pks/lookup?op=get&options=mr&search=0x${v6Fp}`);
       assert.equal(res.status, 200);
       await res.text();
     }
-    void pids;
+    // A key uploaded through one worker is found by every worker (each reads the shared database): fresh
+    // connections are handed to the workers in turn.
+    const armored = gpg.run(['--armor', '--export', v4Fp]).stdout;
+    const up = await getFresh(cl.port, '/pks/add', 'keytext=' + encodeURIComponent(armored));
+    assert.equal(up.status, 200, up.body);
+    for (let i = 0; i < 8; i++) {
+      const r = await getFresh(cl.port, `/pks/lookup?op=index&options=mr&search=0x${v4Fp}`);
+      assert.equal(r.status, 200, `request ${i}: ${r.body}`);
+      assert.match(r.body, new RegExp(`pub:${v4Fp}:`));
+    }
   } finally {
     for (const s of slow) s.destroy();
     await cl.stop();
