@@ -56,9 +56,15 @@ export const JOBS: Job[] = [
     schedule: 'cron_vacuum',
     describe: 'return free pages to the file system (incremental vacuum)',
     run: (ctx) =>
-      withStore(ctx, (s) => ({
-        ...vacuum(s.db, { stepPages: ctx.settings.vacuum_step_pages, minFreePercent: ctx.settings.vacuum_min_free_percent }),
-      })),
+      withStore(ctx, (s) => {
+        const r = vacuum(s.db, {
+          stepPages: ctx.settings.vacuum_step_pages,
+          minFreePercent: ctx.settings.vacuum_min_free_percent,
+          fullMaxBytes: ctx.settings.vacuum_full_max_bytes,
+        });
+        if (r.reason?.includes('vacuum_full_max_bytes')) ctx.logger.warn(`vacuum skipped: ${r.reason}`);
+        return { ...r };
+      }),
   },
   {
     name: 'integrity',

@@ -32,6 +32,8 @@ export function optimize(db: Db, analysisLimit: number): { analyzedBefore: boole
 
 export interface VacuumResult {
   mode: 'incremental' | 'full' | 'skipped';
+  /** Why nothing was done (mode skipped). */
+  reason?: string;
   pagesBefore: number;
   pagesAfter: number;
   freeBefore: number;
@@ -49,8 +51,10 @@ function pageCounts(db: Db): { pages: number; free: number } {
 /** Returns free pages to the file system. A database in incremental auto-vacuum mode gives them back in steps of
  * `stepPages`, each its own short transaction. Any other database is rebuilt once with VACUUM (switching it to
  * incremental mode) when at least `minFreePercent` of it is free; VACUUM holds the write lock while it runs. */
-export function vacuum(db: Db, opts: { stepPages: number; minFreePercent: number }): VacuumResult {
+export function vacuum(db: Db, opts: { stepPages: number; minFreePercent: number; fullMaxBytes: number }): VacuumResult {
   const before = pageCounts(db);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  let reason: string | undefined;
   const autoVacuum = db.pragma('auto_vacuum', { simple: true }) as number;
   const step = Math.max(1, Math.floor(opts.stepPages));
   let steps = 0;
@@ -64,14 +68,19 @@ export function vacuum(db: Db, opts: { stepPages: number; minFreePercent: number
       if (now >= free) break; // another writer freed pages as fast as we returned them
       free = now;
     }
-  } else if (before.pages > 0 && (before.free * 100) / before.pages >= opts.minFreePercent) {
+  } else if (before.pages === 0 || (before.free * 100) / before.pages < opts.minFreePercent) {
+    reason = `less than vacuum_min_free_percent (${opts.minFreePercent}%) of the database is free`;
+  } else if (before.pages * pageSize > opts.fullMaxBytes) {
+    reason = `the one-time rebuild to incremental auto-vacuum of ${before.pages * pageSize} bytes exceeds vacuum_full_max_bytes `
+      + `(${opts.fullMaxBytes}); run it while the services are stopped with that setting raised`;
+  } else {
     mode = 'full';
     db.pragma('auto_vacuum = INCREMENTAL');
     db.exec('VACUUM');
     steps = 1;
   }
   const after = pageCounts(db);
-  return { mode, pagesBefore: before.pages, pagesAfter: after.pages, freeBefore: before.free, freeAfter: after.free, steps };
+  return { mode, reason, pagesBefore: before.pages, pagesAfter: after.pages, freeBefore: before.free, freeAfter: after.free, steps };
 }
 
 /** PRAGMA integrity_check: ['ok'] or up to `maxErrors` descriptions of what is wrong. */

@@ -150,3 +150,20 @@ test('scheduled jobs fire on their sksconf schedule, and a slow run is never ove
   assert.match(log, /"message":"job skipped: its previous run is still going"/);
   assert.match(log, /"job":"stats","level":"info","message":"job done","ms":\d+/);
 });
+
+test('vacuum leaves the one-time rebuild of a database larger than vacuum_full_max_bytes to the operator', async () => {
+  const { basedir, fingerprints } = basedirWithKeys('vacuum_full_max_bytes: 4096\n');
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  for (const fp of fingerprints.slice(0, 30)) store.deleteKey(fp, 'test: free pages');
+  store.close();
+  const ctx = quietContext(basedir);
+  const r = await new JobRunner(ctx).run(findJob('vacuum')!);
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  assert.equal(r.status === 'ok' && r.result.mode, 'skipped');
+  assert.match(readFileSync(join(basedir, 'log/sks-cron.log'), 'utf8'), /"level":"warn","message":"vacuum skipped: .*vacuum_full_max_bytes/);
+  // With the limit raised (services stopped), the rebuild runs and the file shrinks.
+  const raised = cronContext({ basedir, settings: { vacuum_full_max_bytes: 1 << 30 }, logger: ctx.logger });
+  const full = await new JobRunner(raised).run(findJob('vacuum')!);
+  assert.equal(full.status === 'ok' && full.result.mode, 'full', JSON.stringify(full));
+  assert.ok(full.status === 'ok' && (full.result.pagesAfter as number) < (full.result.pagesBefore as number));
+});

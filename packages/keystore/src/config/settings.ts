@@ -137,6 +137,10 @@ export const SETTINGS = {
   vacuum_min_free_percent: { type: 'int', default: 10, usedBy: ['sks-cron'],
     doc: 'The vacuum job rebuilds a database without incremental auto-vacuum (once, switching it to incremental) '
       + 'only when at least this share of its pages is free.' },
+  vacuum_full_max_bytes: { type: 'int', default: 512 * 1024 * 1024, usedBy: ['sks-cron'],
+    doc: 'The one-time rebuild (VACUUM) that switches a database to incremental auto-vacuum holds the write lock '
+      + 'while it runs; the vacuum job skips it, with a warning, for a database larger than this (writers would wait '
+      + 'longer than db_busy_timeout_ms). Raise it for a run while the services are stopped.' },
   vacuum_step_pages: { type: 'int', default: 2000, usedBy: ['sks-cron'],
     doc: 'Free pages returned per incremental-vacuum transaction; small steps keep each write lock short so '
       + 'concurrent writers only wait, never fail.' },
