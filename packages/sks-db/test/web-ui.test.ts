@@ -3,7 +3,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { makeTempDir } from '../../../test/support/tmp.js';
 import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
 
 let ours: Ours;
@@ -16,10 +15,12 @@ before(async () => {
   ours = await startOurs();
   gpg = makeGpg(ours.url);
   fp = genKey(gpg, 'Web Person <web.person@example.org>');
+  // playwright gives the browser its own throwaway profile.
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${makeTempDir('chromium-')}`],
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
   });
   page = await browser.newPage();
 });
