@@ -40,7 +40,7 @@ export interface SessionSummary {
   refused: number;
   bytesIn: number;
   bytesOut: number;
-  /** Where the time went: the recon exchange, waiting for /pks/hashquery answers, storing the keys. */
+  /** Where the time went: the recon exchange, the /pks/hashquery requests (summed; they overlap the storing), storing. */
   sessionMs?: number;
   fetchMs?: number;
   storeMs?: number;
@@ -263,25 +263,32 @@ export class ReconServer extends EventEmitter {
     const local = this.s.recon_address[0];
     const localAddress = local && local !== '0.0.0.0' && local !== '::' ? local : undefined;
     const notHeld: Array<{ digest: Buffer; reason: string }> = [];
-    for (let i = 0; i < todo.length && !this.stopped; i += this.s.http_fetch_size) {
-      const batch = todo.slice(i, i + this.s.http_fetch_size);
-      let keys: Buffer[];
-      const tf = performance.now();
-      try {
-        keys = await hashquery(batch, {
-          host: httpHost, port: res.peerHttpPort, localAddress,
-          timeoutMs: this.s.missing_keys_timeout_s * 1000, maxBytes: this.s.recon_max_fetch_bytes,
-        });
-      } catch (e) {
+    // While one batch is merged into the store, the next is already on its way (the wait is the peer's).
+    const batches: Buffer[][] = [];
+    for (let i = 0; i < todo.length; i += this.s.http_fetch_size) batches.push(todo.slice(i, i + this.s.http_fetch_size));
+    const fetchBatch = (batch: Buffer[]) => {
+      const t = performance.now();
+      return hashquery(batch, {
+        host: httpHost, port: res.peerHttpPort, localAddress,
+        timeoutMs: this.s.missing_keys_timeout_s * 1000, maxBytes: this.s.recon_max_fetch_bytes,
+      }).then((keys) => ({ keys, ms: performance.now() - t }), (error: Error) => ({ error, ms: performance.now() - t }));
+    };
+    let next = batches.length > 0 ? fetchBatch(batches[0]!) : undefined;
+    for (let bi = 0; bi < batches.length && next && !this.stopped; bi++) {
+      const batch = batches[bi]!;
+      const got: { keys?: Buffer[]; error?: Error; ms: number } = await next;
+      next = bi + 1 < batches.length && !got.error ? fetchBatch(batches[bi + 1]!) : undefined;
+      summary.fetchMs! += Math.round(got.ms);
+      if (!got.keys) {
         // Not a refusal: the keys were never seen. The next session finds them again.
         summary.ok = false;
-        summary.error = `fetching from ${httpHost}:${res.peerHttpPort} failed: ${(e as Error).message}`;
+        summary.error = `fetching from ${httpHost}:${res.peerHttpPort} failed: ${got.error?.message}`;
         summary.errorKind = 'fetch';
         break;
       }
+      const keys = got.keys;
       summary.fetched += keys.length;
       const ts = performance.now();
-      summary.fetchMs! += Math.round(ts - tf);
       // The batch goes into the store in one transaction; each digest not held afterwards is remembered with the
       // reason of its own key, found under the digest the peer holds it by (SKS's digest of the bytes it served).
       const served = keys.map((key) => {
