@@ -151,7 +151,7 @@ test('scheduled jobs fire on their sksconf schedule, and a slow run is never ove
   assert.match(log, /"job":"stats","level":"info","message":"job done","ms":\d+/);
 });
 
-test('vacuum leaves the one-time rebuild of a database larger than vacuum_full_max_bytes to the operator', async () => {
+test('vacuum: no one-time rebuild above vacuum_full_max_bytes; below it the rebuild, then incremental steps', async () => {
   const { basedir, fingerprints } = basedirWithKeys('vacuum_full_max_bytes: 4096\n');
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
   for (const fp of fingerprints.slice(0, 30)) store.deleteKey(fp, 'test: free pages');
@@ -166,4 +166,18 @@ test('vacuum leaves the one-time rebuild of a database larger than vacuum_full_m
   const full = await new JobRunner(raised).run(findJob('vacuum')!);
   assert.equal(full.status === 'ok' && full.result.mode, 'full', JSON.stringify(full));
   assert.ok(full.status === 'ok' && (full.result.pagesAfter as number) < (full.result.pagesBefore as number));
+
+  // Now in incremental mode: freed pages go back in steps of vacuum_step_pages.
+  const s2 = KeyStore.open(join(basedir, 'keys.sqlite'));
+  for (const fp of fingerprints.slice(30)) s2.deleteKey(fp, 'test: more free pages');
+  s2.close();
+  const small = cronContext({ basedir, settings: { vacuum_step_pages: 3 }, logger: ctx.logger });
+  const inc = await new JobRunner(small).run(findJob('vacuum')!);
+  assert.equal(inc.status, 'ok', JSON.stringify(inc));
+  const res = inc.status === 'ok' ? inc.result : {};
+  assert.equal(res.mode, 'incremental', JSON.stringify(res));
+  assert.ok((res.freeBefore as number) > 3, JSON.stringify(res));
+  assert.equal(res.freeAfter, 0);
+  assert.equal(res.steps, Math.ceil((res.freeBefore as number) / 3));
+  assert.equal((res.pagesBefore as number) - (res.pagesAfter as number), res.freeBefore);
 });
