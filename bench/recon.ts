@@ -63,7 +63,7 @@ async function benchKeys(n: number, extra: number, log: (l: string) => void): Pr
   const want = n + extra;
   const { dir, manifest, cached } = await cachedDump({
     keys: Math.ceil(want * 1.02) + 10, seed: 'bench-recon', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, v6: false,
-  } as Parameters<typeof cachedDump>[0]);
+  });
   log(`bench recon: ${manifest.keys} generated keys in ${dir}${cached ? ' (cached)' : ` (${(manifest.ms / 1000).toFixed(0)} s)`}`);
   const blocks: Buffer[] = [];
   for (const f of manifest.files) {
