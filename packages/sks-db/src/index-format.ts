@@ -39,26 +39,53 @@ export function escapeMr(raw: Buffer): string {
   return out;
 }
 
-/** Raw bodies of the user ID and attribute packets of a stored key, in order (escaping works on bytes). */
-function userIdBodies(key: StoredKey): Array<{ tag: number; body: Buffer }> {
-  try {
-    return readPackets(key.data).filter((p) => p.tag === TAG.USER_ID || p.tag === TAG.USER_ATTRIBUTE);
-  } catch {
-    return [];
-  }
-}
-
 function t(v: number | null | undefined): string {
   return v === null || v === undefined || v === 0 ? '' : String(v);
+}
+
+/** Key size as SKS reports it: 256 for the 25519 curves, which GnuPG and our KeyInfo call 255. */
+export function sksKeyBits(k: { algorithm: number; bits: number }): number {
+  return (k.algorithm === 22 || k.algorithm === 18) && k.bits === 255 ? 256 : k.bits;
+}
+
+/** Key expiry as SKS's machine-readable index reports it (observed on SKS 1.1.6, and as its mRindex.ml reads):
+ * of all self-certifications (0x10..0x13) of user IDs that carry a key-expiration time, the one created last sets
+ * it, even when a newer self-certification without an expiry lifted it (GnuPG, and KeyInfo.expires, then say
+ * "never"). Without one, a v3 key's validity period counts. */
+export function sksKeyExpiry(info: KeyInfo, primaryBody: Buffer | undefined): number | null {
+  let newest = 0;
+  let delta: number | null = null;
+  for (const u of info.userIds) {
+    if (u.kind !== 'uid') continue;
+    for (const s of u.signatures) {
+      if (!s.self || s.type < 0x10 || s.type > 0x13 || s.keyExpires === null || s.created <= newest) continue;
+      newest = s.created;
+      delta = s.keyExpires;
+    }
+  }
+  if (delta !== null) return info.created + delta;
+  if (info.version <= 3 && primaryBody && primaryBody.length >= 7) {
+    const days = primaryBody.readUInt16BE(5);
+    return days > 0 ? info.created + days * 86400 : null;
+  }
+  return null;
 }
 
 /** Machine-readable lines of one key: `pub:` then one `uid:`/`uat:` line per user ID. */
 export function mrKeyLines(key: StoredKey): string[] {
   const info = key.info;
+  let packets: Array<{ tag: number; body: Buffer }> = [];
+  try {
+    packets = readPackets(key.data);
+  } catch {
+    // Stored keys always parse; if one does not, the lines come from KeyInfo alone.
+  }
+  // Raw user ID bytes, because the escaping works on bytes.
+  const raws = packets.filter((p) => p.tag === TAG.USER_ID || p.tag === TAG.USER_ATTRIBUTE);
   // v3 fingerprints do not contain the key ID, so SKS gives the long key ID for them.
   const id = info.fingerprint.length === 32 ? info.keyId : info.fingerprint;
-  const lines = [`pub:${id}:${info.algorithm}:${info.bits}:${info.created}:${t(info.expires)}:${info.revoked ? 'r' : ''}`];
-  const raws = userIdBodies(key);
+  const expiry = sksKeyExpiry(info, packets[0]?.body);
+  const lines = [`pub:${id}:${info.algorithm}:${sksKeyBits(info)}:${info.created}:${t(expiry)}:${info.revoked ? 'r' : ''}`];
   info.userIds.forEach((u, i) => {
     if (u.kind === 'uat') {
       lines.push('uat::::');
@@ -120,7 +147,7 @@ export function htmlIndexLines(key: StoredKey, o: IndexOptions): string[] {
   if (userids.length > 0) userids[0] = `<a href="${link('vindex', info.keyId, o)}">${userids[0]}</a>`;
   const revoked = info.revoked ? ' *** KEY REVOKED *** [not verified]\r\n                              ' : '';
   const keystr =
-    `pub  ${String(info.bits).padStart(4)}${algoLetter(info.algorithm)}/` +
+    `pub  ${String(sksKeyBits(info)).padStart(4)}${algoLetter(info.algorithm)}/` +
     `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${short.padStart(8)}</a> ` +
     `${date(info.created)}${revoked} ` +
     userids.join('\r\n                               ');
@@ -167,7 +194,7 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
   const info = key.info;
   const byTime = (a: SignatureInfo, b: SignatureInfo) => a.created - b.created;
   const pub =
-    `<strong>pub</strong>  ${String(info.bits).padStart(4)}${algoLetter(info.algorithm)}/` +
+    `<strong>pub</strong>  ${String(sksKeyBits(info)).padStart(4)}${algoLetter(info.algorithm)}/` +
     `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${info.keyId.slice(-8).padStart(8)}</a> ` +
     `${date(info.created)} ${info.version === 3 && info.expires ? date(info.expires) : '          '} `;
   const lines = ['</pre><hr /><pre>' + pub];
@@ -183,7 +210,7 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
   for (const sk of [...info.subkeys].sort((a, b) => a.created - b.created)) {
     lines.push('');
     lines.push(
-      `<strong>sub</strong>  ${String(sk.bits).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
+      `<strong>sub</strong>  ${String(sksKeyBits(sk)).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
         `${date(sk.created)} ${sk.expires ? date(sk.expires) : '          '} ` +
         (sk.revoked ? '<span class="warn">revoked</span>' : ''),
     );

@@ -73,7 +73,7 @@ test('mr index lines equal SKS for every fingerprint', async () => {
   assert.deepEqual(differ.slice(0, 3), [], `${differ.length} keys list differently`);
 });
 
-test('mr index by e-mail finds the same keys with the same lines as SKS', async () => {
+test('mr index by e-mail: the keys SKS lists that hold that address, with the same lines', async () => {
   // Addresses as SKS lists them, so the sample does not come from our code.
   const emails = new Set<string>();
   for (const fp of fingerprints.slice(0, 200).filter((_, i) => i % 5 === 0)) {
@@ -82,11 +82,18 @@ test('mr index by e-mail finds the same keys with the same lines as SKS', async 
     if (m) emails.add(m[1]!);
   }
   assert.ok(emails.size >= 20, `only ${emails.size} addresses`);
+  let looser = 0;
   for (const email of emails) {
     const q = `/pks/lookup?op=index&options=mr&search=${encodeURIComponent(email)}`;
     const [a, b] = await Promise.all([text(ours.url + q), text(sks.hkpUrl + q)]);
-    assert.equal(a.status, b.status, email);
-    const block = (body: string) => body.split(/\n(?=pub:)/).filter((s) => s.startsWith('pub:')).map((s) => mrLines(s).join('\n')).sort();
-    assert.deepEqual(block(a.body), block(b.body), email);
+    assert.equal(a.status, 200, email);
+    const blocks = (body: string) => body.split(/\n(?=pub:)/).filter((s) => s.startsWith('pub:')).map((s) => mrLines(s).join('\n')).sort();
+    // SKS searches the words of the address ("sebastien", "debian", "org"), so it also lists other people's keys;
+    // we list the keys with a user ID at exactly that address: SKS's answer minus those others.
+    const holders = blocks(b.body).filter((blk) => blk.toLowerCase().includes(`<${email.toLowerCase()}>`));
+    if (holders.length < blocks(b.body).length) looser++;
+    assert.ok(holders.length > 0, email);
+    assert.deepEqual(blocks(a.body), holders, email);
   }
+  assert.ok(looser < emails.size, 'most addresses give SKS and us the same answer');
 });
