@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // sks-admin: the operator's command line (SKS's `sks build`, `sks dump`, ... for this suite). Usage:
 //   sks-admin init                                   base directory with sksconf, membership, web root, empty db
-//   sks-admin load [--dir DIR | --url URL | FILE...] load keydump files (resumable; rerun after an interruption)
+//   sks-admin load [--dir DIR | --url URL | FILE...] load keydump files (resumable; rerun after an interruption);
+//                                                    without any, what an earlier --url run put in dump-download
 //   sks-admin dump [--out DIR]                       write the store as SKS dump files (dump_keys_per_file each)
 //   sks-admin gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6]
 //   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
@@ -108,6 +109,9 @@ export async function main(argv: string[]): Promise<number> {
         files = findDumpFiles(o.dir);
       } else if (positionals.length > 0) {
         files = positionals.map((p) => resolve(p));
+      } else if (existsSync(join(base.dir, 'dump-download'))) {
+        // an earlier --url run downloaded here: load (or resume loading) what it fetched
+        files = findDumpFiles(join(base.dir, 'dump-download'));
       } else {
         throw new UsageError('load needs --dir DIR (DUMP_DIR), --url URL (DUMP_URL) or files');
       }
