@@ -227,6 +227,17 @@ interface TxState {
   /** Word-index changes, applied at the end of the transaction in rowid order: FTS5 flushes its pending index on
    * every delete and every insert below the last rowid written, so doing them as they come would flush per key. */
   words: Map<number, { inIndex: boolean; text: string }>;
+  /** Key-ID and address rows to insert at the end of the transaction, sorted, so the inserts walk each index in
+   * order (one visit per page) instead of jumping around it once per key. Keyed by key row id and by
+   * `${email}\n${id}`; a delete in the same transaction drops pending rows. */
+  ids: Map<number, Array<[number, number, Buffer, Buffer]>>;
+  mails: Map<string, [string, number]>;
+}
+
+function addKeyId(tx: TxState, short: number, id: number, fpr: Buffer, long: Buffer): void {
+  const rows = tx.ids.get(id);
+  if (rows) rows.push([short, id, fpr, long]);
+  else tx.ids.set(id, [[short, id, fpr, long]]);
 }
 
 /** Records that key `id` should end the transaction with `text` in the word index ('' = not indexed). `inIndex`
@@ -349,8 +360,20 @@ export class KeyStore {
   private write<T>(fn: (tx: TxState) => T): T {
     const ws = this.ws;
     return this.db.transaction(() => {
-      const tx: TxState = { now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0, words: new Map() };
+      const tx: TxState = {
+        now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0, words: new Map(), ids: new Map(), mails: new Map(),
+      };
       const result = fn(tx);
+      if (tx.ids.size > 0) {
+        const rows = [...tx.ids.values()].flat();
+        rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        for (const [short, id, fpr, long] of rows) ws.insertKeyId.run(short, id, fpr, long);
+      }
+      if (tx.mails.size > 0) {
+        const rows = [...tx.mails.values()];
+        rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+        for (const [email, id] of rows) ws.insertEmail.run(email, id);
+      }
       if (tx.words.size > 0) {
         const ids = [...tx.words.keys()].sort((a, b) => a - b);
         for (const id of ids) if (tx.words.get(id)!.inIndex) ws.deleteWords.run(id);
@@ -359,8 +382,9 @@ export class KeyStore {
           if (text !== '') ws.insertWords.run(id, text);
         }
       }
-      if (tx.tree.removed.size > 0) this.prefixTree.removeMany(tx.tree.removed.values());
-      if (tx.tree.added.size > 0) this.prefixTree.insertMany(tx.tree.added.values());
+      // In byte order, so element inserts and node updates walk the tree in order.
+      if (tx.tree.removed.size > 0) this.prefixTree.removeMany([...tx.tree.removed.values()].sort(Buffer.compare));
+      if (tx.tree.added.size > 0) this.prefixTree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
       return result;
     }).immediate();
@@ -496,8 +520,8 @@ export class KeyStore {
 
   private indexKey(id: number, info: KeyInfo, tx: TxState): void {
     const ws = this.ws;
-    for (const [short, fpr, long] of keyIdsOf(info)) ws.insertKeyId.run(short, id, fpr, long);
-    for (const email of emailsOf(info)) ws.insertEmail.run(email, id);
+    for (const [short, fpr, long] of keyIdsOf(info)) addKeyId(tx, short, id, fpr, long);
+    for (const email of emailsOf(info)) tx.mails.set(`${email}\n${id}`, [email, id]);
     setWords(tx, id, false, uidText(info));
   }
 
@@ -512,24 +536,35 @@ export class KeyStore {
     const oldTags = new Set(oldIds.map(idTag));
     if (oldIds.some((x) => !newTags.has(idTag(x)))) {
       // A key ID went away (rare): rewrite them all, since rows are deleted per short ID.
-      for (const [short] of oldIds) ws.deleteKeyIds.run(short, id);
-      for (const [short, fpr, long] of newIds) ws.insertKeyId.run(short, id, fpr, long);
+      for (const [short] of oldIds) this.deleteKeyIds(tx, short, id);
+      for (const [short, fpr, long] of newIds) addKeyId(tx, short, id, fpr, long);
     } else {
-      for (const x of newIds) if (!oldTags.has(idTag(x))) ws.insertKeyId.run(x[0], id, x[1], x[2]);
+      for (const x of newIds) if (!oldTags.has(idTag(x))) addKeyId(tx, x[0], id, x[1], x[2]);
     }
     const oldMails = new Set(emailsOf(before));
     const newMails = new Set(emailsOf(after));
-    for (const m of oldMails) if (!newMails.has(m)) ws.deleteEmail.run(m, id);
-    for (const m of newMails) if (!oldMails.has(m)) ws.insertEmail.run(m, id);
+    for (const m of oldMails) if (!newMails.has(m)) this.deleteEmail(tx, m, id);
+    for (const m of newMails) if (!oldMails.has(m)) tx.mails.set(`${m}\n${id}`, [m, id]);
     const oldText = uidText(before);
     const newText = uidText(after);
     if (oldText !== newText || tx.words.has(id)) setWords(tx, id, oldText !== '', newText);
   }
 
+  private deleteKeyIds(tx: TxState, short: number, id: number): void {
+    const rows = tx.ids.get(id);
+    if (rows) tx.ids.set(id, rows.filter((r) => r[0] !== short));
+    this.ws.deleteKeyIds.run(short, id);
+  }
+
+  private deleteEmail(tx: TxState, email: string, id: number): void {
+    tx.mails.delete(`${email}\n${id}`);
+    this.ws.deleteEmail.run(email, id);
+  }
+
   private unindexKey(id: number, info: KeyInfo, tx: TxState): void {
     const ws = this.ws;
-    for (const [short] of keyIdsOf(info)) ws.deleteKeyIds.run(short, id);
-    for (const email of emailsOf(info)) ws.deleteEmail.run(email, id);
+    for (const [short] of keyIdsOf(info)) this.deleteKeyIds(tx, short, id);
+    for (const email of emailsOf(info)) this.deleteEmail(tx, email, id);
     setWords(tx, id, uidText(info) !== '', '');
   }
 
