@@ -395,3 +395,30 @@ test('stored key descriptions read back exactly, including fields KeyInfo may ga
   assert.ok(encodeInfo(base).length < JSON.stringify(base).length * 0.7, 'smaller than plain JSON');
   assert.deepEqual(decodeInfo(JSON.stringify(base)), base, 'plain JSON rows read too');
 });
+
+test('seqBefore finds where the changes of a time begin; pruneChanges forgets old entries', () => {
+  const { store } = open();
+  const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 12))));
+  for (const g of groups.slice(0, 6)) store.addKeyBlocks([g], 'recon');
+  // Back-date the first changes as if written a day and an hour ago (the log is the store's own table).
+  const now = Math.floor(Date.now() / 1000);
+  store.db.prepare('UPDATE changes SET at = ? WHERE seq <= 2').run(now - 86400);
+  store.db.prepare('UPDATE changes SET at = ? WHERE seq > 2 AND seq <= 4').run(now - 3600);
+  for (const g of groups.slice(6)) store.addKeyBlocks([g], 'recon');
+  const all = store.changesSince(0, 100);
+  assert.equal(all.length, 12);
+  assert.equal(store.seqBefore(now - 2 * 86400), 0);
+  assert.equal(store.seqBefore(now - 86400), 0);
+  assert.equal(store.seqBefore(now - 86399), 2);
+  assert.equal(store.seqBefore(now - 3600), 2);
+  assert.equal(store.seqBefore(now - 60), 4);
+  assert.equal(store.seqBefore(now + 60), 12);
+  assert.deepEqual(store.changesSince(store.seqBefore(now - 3600), 100).map((c) => c.seq), all.slice(2).map((c) => c.seq));
+  assert.equal(store.pruneChanges(4), 4);
+  assert.deepEqual(store.changesSince(0, 100).map((c) => c.seq), all.slice(4).map((c) => c.seq));
+  assert.equal(store.seqBefore(now - 86400), 4, 'pruned entries are gone');
+  // New changes keep counting up after a prune (AUTOINCREMENT never reuses a sequence number).
+  store.deleteKey(GPG[0]!.fingerprint, 'test');
+  assert.equal(store.changesSince(12, 10)[0]!.seq, 13);
+  store.close();
+});

@@ -268,6 +268,8 @@ function readStatements(db: Database.Database) {
     count: db.prepare("SELECT value FROM meta WHERE name = 'key_count'").pluck(),
     digests: db.prepare('SELECT digest FROM keys ORDER BY digest').pluck(),
     changes: db.prepare('SELECT seq, op, digest, fingerprint, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    seqBounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM changes'),
+    atOrAfter: db.prepare('SELECT seq, at FROM changes WHERE seq >= ? ORDER BY seq LIMIT 1'),
     progress: db.prepare('SELECT path, size, mtime_ms, offset, counters, updated FROM load_progress WHERE path = ?'),
   };
 }
@@ -291,6 +293,7 @@ function writeStatements(db: Database.Database) {
     addCount: db.prepare("UPDATE meta SET value = value + ? WHERE name = 'key_count'"),
     block: db.prepare('INSERT OR REPLACE INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)'),
     unblock: db.prepare('DELETE FROM blocklist WHERE fingerprint = ?'),
+    pruneChanges: db.prepare('DELETE FROM changes WHERE seq <= ?'),
     putProgress: db.prepare(
       'INSERT OR REPLACE INTO load_progress (path, size, mtime_ms, offset, counters, updated) VALUES (?, ?, ?, ?, ?, ?)'),
   };
@@ -724,6 +727,28 @@ export class KeyStore {
   /** Every stored digest (16-byte Buffers), in byte order. The connection is busy until the iteration ends. */
   *digests(): IterableIterator<Buffer> {
     yield* this.r.digests.iterate() as IterableIterator<Buffer>;
+  }
+
+  /** The sequence number to pass to changesSince() to read the changes made at or after `unixSeconds` (e.g. the
+   * last week for the stats page) without reading the whole log. Binary search on seq: change times follow seq
+   * order, except across a step back of the system clock. */
+  seqBefore(unixSeconds: number): number {
+    const b = this.r.seqBounds.get() as { lo: number | null; hi: number | null };
+    if (b.lo === null || b.hi === null) return 0;
+    let lo = b.lo;
+    let hi = b.hi + 1; // first seq whose change is at or after the time lies in [lo, hi]
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.r.atOrAfter.get(mid) as { seq: number; at: number } | undefined;
+      if (!row || row.at >= unixSeconds) hi = mid;
+      else lo = row.seq + 1;
+    }
+    return lo - 1;
+  }
+
+  /** Forgets change-log entries up to and including `seq` (for sks-cron, once every consumer is past them). */
+  pruneChanges(seq: number): number {
+    return this.write(() => this.ws.pruneChanges.run(seq).changes);
   }
 
   changesSince(seq: number, limit: number): Change[] {
