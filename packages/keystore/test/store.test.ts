@@ -422,3 +422,36 @@ test('seqBefore finds where the changes of a time begin; pruneChanges forgets ol
   assert.equal(store.changesSince(12, 10)[0]!.seq, 13);
   store.close();
 });
+
+test('keys cut by policy record the cut, and copies merged in any order end with the same digest as the whole', () => {
+  const file = join(makeTempDir('store-policy-'), 'keys.sqlite');
+  const strict = KeyStore.open(file, { policy: { maxCertsPerUid: 2 } });
+  const other = KeyStore.open(join(makeTempDir('store-policy-'), 'keys.sqlite'), { policy: { maxCertsPerUid: 2 } });
+  // Keys with many third-party certifications on some user ID.
+  const flooded = blocks
+    .map((b, i) => ({ b, i, parts: splitCopies(b) }))
+    .filter((x) => x.parts && (x.b.length > 20000))
+    .slice(0, 15);
+  assert.ok(flooded.length >= 10);
+  let cutKeys = 0;
+  for (const { b, parts } of flooded) {
+    const whole = strict.addKeys(b, 'load')[0]!;
+    assert.equal(whole.status, 'inserted');
+    const [a, c] = parts!;
+    other.addKeys(c, 'recon');
+    const merged = other.addKeys(a, 'recon')[0]!;
+    assert.equal(merged.digest, whole.digest, `halves of ${whole.fingerprint} merge to the digest of the whole under the same policy`);
+    const k = strict.getByFingerprint(whole.fingerprint!)!;
+    for (const u of k.info.userIds) assert.ok(u.signatures.filter((s) => !s.self).length <= 2, 'at most 2 third-party certifications');
+    if (whole.cuts) {
+      cutKeys++;
+      assert.deepEqual(k.cuts.map((x) => x.rule), whole.cuts.map((x) => x.rule));
+      assert.ok(k.cuts.every((x) => x.packets > 0));
+    }
+    // Sending the whole key again to the store that holds the merged halves changes nothing.
+    assert.equal(other.addKeys(b, 'add')[0]!.status, 'unchanged');
+  }
+  assert.ok(cutKeys >= 10, `${cutKeys} keys were cut`);
+  strict.close();
+  other.close();
+});
