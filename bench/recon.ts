@@ -11,7 +11,7 @@
 //   BENCH_RECON_KEYS=20000   keys each server holds (a generated v4-only dump, cached; see sks-admin gen)
 //   BENCH_RECON_D=10,100     differences to measure
 //   BENCH_RECON_SKS=0        skip the SKS pair
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
@@ -61,8 +61,9 @@ function keyVersion(block: Buffer): number {
 /** BENCH_RECON_KEYS base keys plus the extra keys of every round, all v4 (SKS 1.1.6 cannot build v6 keys). */
 async function benchKeys(n: number, extra: number, log: (l: string) => void): Promise<{ base: Buffer[]; extras: Buffer[] }> {
   const want = n + extra;
+  // The dump depends on n alone (so the cached stores and SKS builds of the base keys stay valid for any d).
   const { dir, manifest, cached } = await cachedDump({
-    keys: Math.ceil(want * 1.02) + 10, seed: 'bench-recon', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, v6: false,
+    keys: n + Math.max(2000, Math.ceil(extra * 1.05)), seed: 'bench-recon', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, v6: false,
   });
   log(`bench recon: ${manifest.keys} generated keys in ${dir}${cached ? ' (cached)' : ` (${(manifest.ms / 1000).toFixed(0)} s)`}`);
   const blocks: Buffer[] = [];
@@ -90,7 +91,7 @@ function baseStore(base: Buffer[], cacheDir: string, log: (l: string) => void): 
   for (let i = 0; i < base.length; i += 2000) store.addKeys(Buffer.concat(base.slice(i, i + 2000)), 'load');
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   store.close();
-  cpSync(tmp, file);
+  renameSync(tmp, file);
   log(`bench recon: our store of ${base.length} keys loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return file;
 }
@@ -118,7 +119,7 @@ async function startOurA(dbFile: string): Promise<OurA> {
   writeFileSync(join(basedir, 'membership'), '127.0.0.1 1\n');
   const env = { ...process.env, SKS_QUIET: '1' };
   const procs = ['sks-db', 'sks-recon'].map((pkg) =>
-    spawn(process.execPath, [...service(pkg), '--basedir', basedir], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    spawn(process.execPath, [...service(pkg), '--basedir', basedir], { env, stdio: 'ignore' }));
   await waitForPort(hkpPort, 60_000);
   await waitForPort(reconPort, 60_000);
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
@@ -221,7 +222,7 @@ async function sksPair(base: Buffer[], cacheDir: string, log: (l: string) => voi
     writeFileSync(keyFile, Buffer.concat(base));
     const tmp = `${built}.tmp-${process.pid}`;
     const r = await buildSks({ keyFiles: [keyFile], basedir: tmp });
-    cpSync(tmp, built, { recursive: true });
+    renameSync(tmp, built);
     log(`bench recon: SKS built with ${base.length} keys in ${(r.ms / 1000).toFixed(0)} s`);
   }
   const copy = (name: string) => {
@@ -268,9 +269,12 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   const cacheDir = join(process.env.SKS_GEN_CACHE ?? join(tmpdir(), 'sks-gen-cache'), 'bench-recon');
   mkdirSync(cacheDir, { recursive: true });
 
-  const { base, extras } = await benchKeys(n, ds.reduce((x, y) => x + y, 0), log);
+  // A first, unreported round of WARMUP keys on each side, so neither is measured cold (statements, JIT, caches).
+  const WARMUP = 5;
+  const { base, extras } = await benchKeys(n, WARMUP + ds.reduce((x, y) => x + y, 0), log);
+  const warmup = extras.slice(0, WARMUP);
   const rounds: Buffer[][] = [];
-  let off = 0;
+  let off = WARMUP;
   for (const d of ds) {
     rounds.push(extras.slice(off, off + d));
     off += d;
@@ -281,6 +285,7 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   const a = await startOurA(dbFile);
   const b = await startOurB(dbFile);
   try {
+    await measureOurs(a, b, warmup);
     for (const [i, d] of ds.entries()) {
       const m = await measureOurs(a, b, rounds[i]!);
       log(`bench recon: ours d=${d}: ${m.ms.toFixed(0)} ms (${m.detail}), ${m.bytes} bytes`);
@@ -296,6 +301,7 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
     const pair = await sksPair(base, cacheDir, log);
     const via = await relay(pair.a.reconPort);
     try {
+      await measureSks(pair.a, pair.b, via, warmup);
       for (const [i, d] of ds.entries()) {
         const m = await measureSks(pair.a, pair.b, via, rounds[i]!);
         log(`bench recon: SKS d=${d}: ${m.ms.toFixed(0)} ms, ${m.bytes} bytes`);
