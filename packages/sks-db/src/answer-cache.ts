@@ -34,6 +34,24 @@ export class AnswerCache<V extends { length: number } | string> {
   get size(): number {
     return this.map.size;
   }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+/** Whole answers to lookups, valid for one version of the database: `sync(version)` forgets everything as soon as
+ * any process has committed a change (SQLite's PRAGMA data_version moves), so an answer is never stale. */
+export class LookupCache<V extends { length: number }> extends AnswerCache<V> {
+  private version: number | undefined;
+
+  sync(version: number): void {
+    if (version !== this.version) {
+      this.clear();
+      this.version = version;
+    }
+  }
 }
 
 function sizeOf(v: { length: number } | string): number {

@@ -1,6 +1,7 @@
 // What every request handler of one worker shares: its store, settings and logger.
 import type { KeyStore, Settings, Logger } from '@sks/keystore';
-import type { AnswerCache } from './answer-cache.js';
+import type { AnswerCache, LookupCache } from './answer-cache.js';
+import type { LookupAnswer } from './lookup.js';
 
 export interface DbContext {
   /** Read-only store of this worker (each worker opens its own). */
@@ -17,4 +18,8 @@ export interface DbContext {
   startedAt: number;
   /** Ready-made per-key answers of this worker, keyed by digest (see answer-cache.ts). */
   answers: AnswerCache<Buffer | string>;
+  /** Whole lookup answers of this worker for the current database version (see lookup.ts). */
+  lookups: LookupCache<LookupAnswer>;
+  /** SQLite's data_version of the read connection: changes whenever another connection commits. */
+  dataVersion(): number;
 }

@@ -117,9 +117,12 @@ function describe(search: string): string {
 
 /** The keys ASCII-armored in one block, as SKS sends them. A single key's armor is cached by its digest. */
 export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
-  const make = () =>
-    Buffer.from(armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` }), 'utf8');
+  const make = () => armorKeys(ctx, keys);
   return keys.length === 1 ? (ctx.answers.get(`a:${keys[0]!.digest}`, make) as Buffer) : make();
+}
+
+function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
+  return Buffer.from(armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` }), 'utf8');
 }
 
 /** The machine-readable index (HKP draft §5.2) of `keys`, each key's lines cached by its digest. */
@@ -129,16 +132,28 @@ export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number):
   return out;
 }
 
-export async function handleLookup(ctx: DbContext, req: Request, res: Response): Promise<void> {
-  const r = parseLookup(req);
-  if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
-  if (r.op === 'stats') return handleStats(ctx, req, res, r);
+/** A lookup's answer as the lookup cache keeps it: a refusal, a body, or (op=get of one key, machine-readable) the
+ * digest whose armor the per-key cache holds, so the big armored bodies are not kept twice. `length` is the
+ * entry's size in bytes for the cache's budget. */
+export interface LookupAnswer {
+  length: number;
+  error?: HttpError;
+  status?: number;
+  type?: string;
+  body?: Buffer | string;
+  armoredDigest?: string;
+  count?: number;
+  filename?: string;
+}
+
+/** Computes the answer of a lookup (everything but op=stats) from the store. */
+function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   if (r.op === 'hget') {
     const hex = r.search.replace(/^0x/i, '');
     if (!/^[0-9a-f]{32}$/i.test(hex)) throw new HttpError(400, 'op=hget needs a 32 hex digit key digest as search=');
     const key = ctx.store.getByDigest(hex);
     if (!key) throw new HttpError(404, 'Requested hash not found');
-    return sendKeys(ctx, res, r, [key], 1, `hash ${hex.toUpperCase()}`);
+    return keysAnswer(ctx, r, [key], 1, `hash ${hex.toUpperCase()}`);
   }
 
   const term = classifySearch(r.search);
@@ -159,13 +174,10 @@ export async function handleLookup(ctx: DbContext, req: Request, res: Response):
     throw new HttpError(404, onlyV6 ? 'No keys found: only v6 keys match; ask for them by their 64-digit v6 fingerprint' : 'No keys found');
   }
   const count = found.total - (found.keys.length - keys.length);
-  if (r.op === 'get') return sendKeys(ctx, res, r, keys, count, describe(r.search));
+  if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search));
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
-  if (r.mr) {
-    sendSks(res, { type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
-    return;
-  }
+  if (r.mr) return bodyAnswer({ type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
   let lines: string[];
   if (r.op === 'vindex') {
@@ -184,15 +196,57 @@ export async function handleLookup(ctx: DbContext, req: Request, res: Response):
   } else {
     lines = keys.flatMap((k) => htmlIndexLines(k, opts));
   }
-  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, htmlListing(lines, r.op === 'vindex')), count });
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, htmlListing(lines, r.op === 'vindex')), count });
 }
 
-function sendKeys(ctx: DbContext, res: Response, r: LookupRequest, keys: StoredKey[], count: number, what: string): void {
-  const armored = armoredKeys(ctx, keys);
+function bodyAnswer(a: Omit<LookupAnswer, 'length'>): LookupAnswer {
+  const size = a.body === undefined ? 0 : typeof a.body === 'string' ? a.body.length * 2 : a.body.length;
+  return { ...a, length: 128 + size };
+}
+
+function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: number, what: string): LookupAnswer {
   if (r.mr) {
-    sendSks(res, { type: 'application/pgp-keys; charset=UTF-8', body: armored, count, filename: 'gpgkey.asc' });
-    return;
+    const type = 'application/pgp-keys; charset=UTF-8';
+    if (keys.length === 1) {
+      armoredKeys(ctx, keys);
+      return { length: 256, type, armoredDigest: keys[0]!.digest, count, filename: 'gpgkey.asc' };
+    }
+    return bodyAnswer({ type, body: armoredKeys(ctx, keys), count, filename: 'gpgkey.asc' });
   }
   const title = `Public Key Server -- Get ${htmlQuote(what)}`;
-  sendSks(res, { type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored.toString('utf8')}\r\n</pre>\r\n`), count });
+  const armored = armoredKeys(ctx, keys).toString('utf8');
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored}\r\n</pre>\r\n`), count });
+}
+
+/** The answer of a lookup from the worker's lookup cache, computed on a miss. Refusals (404, 413, ...) are
+ * cached too: GnuPG's refreshes ask again and again for keys a server does not have. */
+export function lookupAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
+  ctx.lookups.sync(ctx.dataVersion());
+  const key = `${r.op}|${r.mr ? 1 : 0}${r.exact ? 1 : 0}${r.fingerprint ? 1 : 0}${r.hash ? 1 : 0}|${r.limit}|${r.search}`;
+  return ctx.lookups.get(key, () => {
+    try {
+      return computeAnswer(ctx, r);
+    } catch (err) {
+      if (err instanceof HttpError) return { length: 256 + err.message.length * 2, error: err };
+      throw err;
+    }
+  });
+}
+
+export async function handleLookup(ctx: DbContext, req: Request, res: Response): Promise<void> {
+  const r = parseLookup(req);
+  if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
+  if (r.op === 'stats') return handleStats(ctx, req, res, r);
+  const a = lookupAnswer(ctx, r);
+  if (a.error) throw a.error;
+  let body = a.body;
+  if (a.armoredDigest !== undefined) {
+    const digest = a.armoredDigest;
+    body = ctx.answers.get(`a:${digest}`, () => {
+      const key = ctx.store.getByDigest(digest);
+      if (!key) throw new HttpError(404, 'No keys found'); // removed since; the next lookup sees the new version
+      return armorKeys(ctx, [key]);
+    });
+  }
+  sendSks(res, { status: a.status, type: a.type!, body: body!, count: a.count, filename: a.filename });
 }

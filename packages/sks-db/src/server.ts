@@ -18,7 +18,7 @@ import { startStats } from './stats.js';
 import { wkdRouter } from './wkd.js';
 import { vksRouter } from './vks.js';
 import { webRouter } from './web-pages.js';
-import { AnswerCache } from './answer-cache.js';
+import { AnswerCache, LookupCache } from './answer-cache.js';
 
 type Handler = (ctx: DbContext, req: Request, res: Response) => Promise<void>;
 
@@ -111,6 +111,7 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
   const policy = policyFromSettings(settings);
   const store = KeyStore.open(dbPath, { readonly: true, policy, logger });
+  const dataVersion = store.db.prepare('PRAGMA data_version').pluck();
   let writer: KeyStore | undefined;
   const ctx: DbContext = {
     store,
@@ -122,6 +123,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     membershipFile: base.path('membership'),
     startedAt: Date.now(),
     answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
+    lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
+    dataVersion: () => dataVersion.get() as number,
   };
   return {
     ctx,

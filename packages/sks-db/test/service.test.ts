@@ -162,8 +162,12 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
       assert.equal(res.status, 200);
       await res.text();
     }
-    // A key uploaded through one worker is found by every worker (each reads the shared database): fresh
-    // connections are handed to the workers in turn.
+    // A key uploaded through one worker is found by every worker (each reads the shared database; no cached answer
+    // outlives a change): fresh connections are handed to the workers in turn.
+    // Both workers first answer (and keep in their lookup caches) that the key is not there.
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await getFresh(cl.port, `/pks/lookup?op=index&options=mr&search=0x${v4Fp}`)).status, 404);
+    }
     const armored = gpg.run(['--armor', '--export', v4Fp]).stdout;
     const up = await getFresh(cl.port, '/pks/add', 'keytext=' + encodeURIComponent(armored));
     assert.equal(up.status, 200, up.body);
