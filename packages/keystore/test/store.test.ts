@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
@@ -454,4 +455,29 @@ test('keys cut by policy record the cut, and copies merged in any order end with
   assert.ok(cutKeys >= 10, `${cutKeys} keys were cut`);
   strict.close();
   other.close();
+});
+
+test('a v3 key: found by its 32-digit MD5 fingerprint and by its key ID (low 64 bits of the modulus)', () => {
+  const { store } = open();
+  // Built here from RFC 4880 §5.5.2 and §12.2: v3 RSA key packet, fingerprint = MD5(n || e), key ID = low 64 bits of n.
+  const n = randomBytes(128);
+  n[0]! |= 0x80;
+  n[127]! |= 1;
+  const e = Buffer.from([1, 0, 1]);
+  const mpi = (b: Buffer, bits: number) => Buffer.concat([Buffer.from([bits >> 8, bits & 0xff]), b]);
+  const body = Buffer.concat([Buffer.from([3, 0x40, 0, 0, 0, 0, 0, 1]), mpi(n, 1024), mpi(e, 17)]);
+  const uid = Buffer.from('Old Timer <old.timer@example.org>');
+  const key = Buffer.concat([Buffer.from([0x99, body.length >> 8, body.length & 0xff]), body, Buffer.from([0xb4, uid.length]), uid]);
+  const fp = createHash('md5').update(n).update(e).digest('hex').toUpperCase();
+  const keyId = n.subarray(120).toString('hex').toUpperCase();
+  const [o] = store.addKeys(key, 'add');
+  assert.equal(o!.status, 'inserted', o!.detail);
+  assert.equal(o!.fingerprint, fp);
+  assert.equal(store.getByFingerprint(fp)?.version, 3);
+  assert.equal(store.getByFingerprint(fp)?.keyId, keyId);
+  for (const q of [fp, fp.toLowerCase(), keyId, keyId.slice(8)]) {
+    assert.deepEqual(store.findByKeyId(q).map((k) => k.fingerprint), [fp], q);
+  }
+  assert.deepEqual(store.searchText('old.timer@example.org', 5).keys.map((k) => k.fingerprint), [fp]);
+  store.close();
 });
