@@ -1,6 +1,6 @@
 // Every tunable of the suite, in one table: name as written in `sksconf`, type, default and what it does.
-// docs/CONFIGURATION.md is generated from this table (`pnpm --filter @sks/sks-admin exec ... config-doc`),
-// so a setting that is not here does not exist.
+// docs/OPERATIONS.md's settings table is generated from it (packages/sks-cron/test/operations-doc.test.ts fails
+// when the two differ; UPDATE_DOCS=1 rewrites it), so a setting that is not here does not exist.
 
 export type SettingType = 'string' | 'int' | 'bool' | 'list';
 
