@@ -121,11 +121,17 @@ test('search by words (all must match, any case, any order) and by exact e-mail 
   const expected = GPG.filter((g) => g.uids.some((u) => /(^|[^\p{L}\p{N}])debian([^\p{L}\p{N}]|$)/iu.test(u))).length;
   assert.equal(many.keys.length, 5);
   assert.equal(many.total, expected, 'total counts every key with the word');
+  // Counting can stop early: enough to learn that there are more than one would serve.
+  assert.ok(expected > 20);
+  assert.deepEqual(full.store.searchText('debian', 5, false, 21).total, 21);
+  assert.deepEqual(full.store.searchText('debian', 5, false, 21).keys.map((k) => k.fingerprint), many.keys.map((k) => k.fingerprint));
+  assert.equal(full.store.searchText('debian', 5, false, 100_000).total, expected);
   // exact: a whole user ID, any case.
   const uid = target.uids.find((u) => /^Ian Jackson /.test(u))!;
   const exact = full.store.searchText(uid.toUpperCase(), 10, true);
   assert.deepEqual(exact.keys.map((k) => k.fingerprint), [target.fingerprint]);
   assert.equal(full.store.searchText('Ian Jackson', 10, true).total, 0);
+  assert.equal(full.store.searchText(`  ${uid.toLowerCase()} `, 10, true, 1).total, 1);
   assert.equal(full.store.searchText('  ---  ', 10).total, 0);
   assert.equal(full.store.searchText('"quoted" OR NOT', 10).total, 0, 'query syntax is not interpreted');
 });

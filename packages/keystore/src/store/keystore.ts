@@ -259,10 +259,9 @@ function readStatements(db: Database.Database) {
     idsByFpr: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
     idsByV3Fpr: db.prepare(
       'SELECT DISTINCT key FROM key_ids WHERE length(fingerprint) = 16 AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
-    idsByEmail: db.prepare('SELECT key FROM key_emails WHERE email = ? ORDER BY key').pluck(),
-    countByEmail: db.prepare('SELECT count(*) FROM key_emails WHERE email = ?').pluck(),
+    idsByEmail: db.prepare('SELECT key FROM key_emails WHERE email = ? ORDER BY key LIMIT ?').pluck(),
     idsByWords: db.prepare('SELECT rowid FROM uid_words WHERE uid_words MATCH ? ORDER BY rowid LIMIT ?').pluck(),
-    countByWords: db.prepare('SELECT count(*) FROM uid_words WHERE uid_words MATCH ?').pluck(),
+    countByWords: db.prepare('SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? LIMIT ?)').pluck(),
     isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
     blocklist: db.prepare('SELECT fingerprint, reason, added FROM blocklist ORDER BY added, fingerprint'),
     count: db.prepare("SELECT value FROM meta WHERE name = 'key_count'").pluck(),
@@ -689,33 +688,38 @@ export class KeyStore {
   }
 
   /** Keys with a user ID containing every word of `query` (case-insensitive), or exactly the e-mail address if
-   * query is one. `exact` requires a user ID equal to the query. Returns at most `limit` keys; `total` counts all. */
-  searchText(query: string, limit: number, exact = false): { keys: StoredKey[]; total: number } {
+   * query is one. `exact` requires a user ID equal to the query. Returns at most `limit` keys; `total` counts all,
+   * or stops counting at `countLimit` when given (a word in millions of keys costs seconds to count in full; pass
+   * the most results you would serve plus one to learn only whether there are more). */
+  searchText(query: string, limit: number, exact = false, countLimit = -1): { keys: StoredKey[]; total: number } {
     let q = query.trim();
     const bracketed = /^<([^<>\s]+@[^<>\s]+)>$/.exec(q);
     if (bracketed) q = bracketed[1]!;
     const lim = Math.max(0, Math.floor(limit));
+    const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
     if (EMAIL.test(q)) {
       const email = q.toLowerCase();
-      const total = this.r.countByEmail.get(email) as number;
-      const ids = (this.r.idsByEmail.all(email) as number[]).slice(0, lim);
-      return { keys: this.keysById(ids), total };
+      const ids = this.r.idsByEmail.all(email, countCap) as number[];
+      return { keys: this.keysById(ids.slice(0, lim)), total: ids.length };
     }
-    const match = ftsQuery(q);
-    if (match === undefined) return { keys: [], total: 0 };
     if (!exact) {
-      const total = this.r.countByWords.get(match) as number;
+      const match = ftsQuery(q);
+      if (match === undefined) return { keys: [], total: 0 };
+      const total = this.r.countByWords.get(match, countCap) as number;
       return { keys: this.keysById(this.r.idsByWords.all(match, lim) as number[]), total };
     }
-    // Exact: some user ID equals the query (case-insensitive); the word index narrows, the stored info decides.
+    // Exact: some user ID equals the query (case-insensitive). The word index finds the keys with the query's words
+    // in sequence (one phrase), the stored description decides.
+    if (!/[\p{L}\p{N}]/u.test(q)) return { keys: [], total: 0 };
     const want = q.toLowerCase();
     const ids: number[] = [];
     let total = 0;
-    for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
+    for (const id of this.r.idsByWords.iterate(`"${q.replace(/"/g, '""')}"`, -1) as Iterable<number>) {
       const info = decodeInfo(this.r.infoById.get(id) as string);
       if (!info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
       total++;
       if (ids.length < lim) ids.push(id);
+      if (total === countCap) break;
     }
     return { keys: this.keysById(ids), total };
   }
