@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by every route: SKS-style replies, bounded body reading, errors with a status.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ParsedUrlQuery } from 'node:querystring';
 
 /** An error that becomes an HTTP reply with this status and a human-readable message. */
 export class HttpError extends Error {
@@ -51,17 +52,18 @@ const CRLF = Buffer.from('\r\n');
 
 /** Sends a body the way SKS's wserver does: no-cache headers, CORS open, result count, body followed by CRLF. */
 export function sendSks(
-  res: Response,
+  res: ServerResponse,
   opts: { status?: number; type: string; body: string | Buffer; count?: number; filename?: string },
 ): void {
-  res.status(opts.status ?? 200);
-  res.set('Cache-Control', 'no-cache');
-  res.set('Pragma', 'no-cache');
-  res.set('Expires', '0');
-  res.set('Access-Control-Allow-Origin', '*');
-  if (opts.count !== undefined && opts.count >= 0) res.set('X-HKP-Results-Count', String(opts.count));
+  // Plain node calls (no express helpers): the lookup fast path (server.ts) answers without express.
+  res.statusCode = opts.status ?? 200;
+  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Expires', '0');
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  if (opts.count !== undefined && opts.count >= 0) res.setHeader('X-HKP-Results-Count', String(opts.count));
   res.setHeader('Content-Type', opts.type); // exactly as given (express's res.set would add a charset)
-  if (opts.filename) res.set('Content-Disposition', `attachment; filename=${opts.filename}`);
+  if (opts.filename) res.setHeader('Content-Disposition', `attachment; filename=${opts.filename}`);
   const body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
   // Written as two chunks under one Content-Length: a cached answer is sent without being copied.
   res.setHeader('Content-Length', body.length + CRLF.length);
@@ -70,7 +72,7 @@ export function sendSks(
 }
 
 /** Sends an error as SKS does (an HTML page), or as plain text for machine-readable requests. */
-export function sendError(res: Response, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
+export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -80,7 +82,7 @@ export function sendError(res: Response, status: number, message: string, machin
 }
 
 /** Reads a request body up to `limit` bytes; larger bodies end in a 413 before being buffered further. */
-export function readBody(req: Request, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -111,8 +113,8 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
 }
 
 /** Query parameters of a lookup as SKS reads them: the last value wins, keys are case-sensitive. */
-export function queryParam(req: Request, name: string): string | undefined {
-  const v = req.query[name];
+export function queryParam(query: ParsedUrlQuery | Record<string, unknown>, name: string): string | undefined {
+  const v = query[name];
   if (Array.isArray(v)) {
     const last = v[v.length - 1];
     return typeof last === 'string' ? last : undefined;

@@ -6,7 +6,8 @@
 // v6 keys (RFC 9580) and legacy clients: GnuPG 2.2 refuses a whole op=get answer when one key in it is v6. The rule:
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ParsedUrlQuery } from 'node:querystring';
 import { armor, type StoredKey } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, queryParam, sendSks } from './http-util.js';
@@ -27,15 +28,18 @@ export interface LookupRequest {
   limit: number;
 }
 
+/** A parsed query string (node's querystring, which express's 'simple' parser is too). */
+export type Query = ParsedUrlQuery | Record<string, unknown>;
+
 const OPS: Record<string, LookupOp> = {
   get: 'get', 'x-get': 'get', index: 'index', 'x-index': 'index', vindex: 'vindex', 'x-vindex': 'vindex',
   hget: 'hget', 'x-hget': 'hget', stats: 'stats', 'x-stats': 'stats',
 };
 
-function onOff(req: Request, ...names: string[]): boolean {
+function onOff(query: Query, ...names: string[]): boolean {
   let v = false;
   for (const n of names) {
-    const s = queryParam(req, n);
+    const s = queryParam(query, n);
     if (s === undefined) continue;
     if (/^(on|1|true|yes)$/i.test(s)) v = true;
     else if (/^(off|0|false|no)$/i.test(s)) v = false;
@@ -45,19 +49,19 @@ function onOff(req: Request, ...names: string[]): boolean {
 }
 
 /** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
-export function parseLookup(req: Request): LookupRequest {
-  const opRaw = queryParam(req, 'op');
+export function parseLookup(query: Query): LookupRequest {
+  const opRaw = queryParam(query, 'op');
   if (opRaw === undefined) throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
   const op = OPS[opRaw.toLowerCase()];
   if (!op) throw new HttpError(501, `op=${opRaw} is not supported; use get, index, vindex, hget or stats`);
-  const options = (queryParam(req, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());
-  const limitRaw = queryParam(req, 'limit');
+  const options = (queryParam(query, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());
+  const limitRaw = queryParam(query, 'limit');
   let limit = -1;
   if (limitRaw !== undefined && limitRaw !== '') {
     if (!/^-?\d{1,9}$/.test(limitRaw)) throw new HttpError(400, `limit=${limitRaw} is not a whole number`);
     limit = Number(limitRaw);
   }
-  const search = (queryParam(req, 'search') ?? '').trim();
+  const search = (queryParam(query, 'search') ?? '').trim();
   if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
   if (search.length > 1000) throw new HttpError(400, 'the search term is longer than 1000 characters');
   return {
@@ -65,9 +69,9 @@ export function parseLookup(req: Request): LookupRequest {
     search,
     mr: options.includes('mr'),
     json: options.includes('json'),
-    fingerprint: onOff(req, 'fingerprint', 'x-fingerprint'),
-    hash: onOff(req, 'hash', 'x-hash'),
-    exact: onOff(req, 'exact', 'x-exact'),
+    fingerprint: onOff(query, 'fingerprint', 'x-fingerprint'),
+    hash: onOff(query, 'hash', 'x-hash'),
+    exact: onOff(query, 'exact', 'x-exact'),
     limit,
   };
 }
@@ -233,10 +237,12 @@ export function lookupAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   });
 }
 
-export async function handleLookup(ctx: DbContext, req: Request, res: Response): Promise<void> {
-  const r = parseLookup(req);
+/** Answers GET /pks/lookup from its parsed query string; throws HttpError for refusals. Plain node response calls
+ * only, so the fast path in server.ts can call it without express. */
+export async function handleLookup(ctx: DbContext, query: Query, res: ServerResponse): Promise<void> {
+  const r = parseLookup(query);
   if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
-  if (r.op === 'stats') return handleStats(ctx, req, res, r);
+  if (r.op === 'stats') return handleStats(ctx, res, r);
   const a = lookupAnswer(ctx, r);
   if (a.error) throw a.error;
   let body = a.body;

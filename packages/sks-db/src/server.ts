@@ -3,6 +3,7 @@
 // query never holds up the others; /pks/add opens a writable store lazily (SQLite serialises the writers).
 import cluster from 'node:cluster';
 import http from 'node:http';
+import querystring from 'node:querystring';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
@@ -10,7 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { httpMetricsMiddleware, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { HttpError, sendError } from './http-util.js';
+import { HttpError, queryParam, sendError } from './http-util.js';
 import { handleLookup } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
@@ -35,6 +36,38 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
   };
 }
 
+const SERVER_HEADER = 'sks_www/1.1.6';
+const VIA_HEADER = '1.1 sks-ts';
+
+/** The request handler of one worker: GET/HEAD /pks/lookup, nearly all of a keyserver's traffic, is answered
+ * directly (express's routing costs about as much as a cached lookup itself: measured 4 600 req/s for an empty
+ * express route against 16 000 for plain node on this machine); everything else goes to the express app. */
+export function createHandler(ctx: DbContext): http.RequestListener {
+  const app = createApp(ctx);
+  const metrics = httpMetricsMiddleware();
+  return (req, res) => {
+    const url = req.url ?? '';
+    const isLookup = url.startsWith('/pks/lookup') && (url.length === 11 || url[11] === '?');
+    if (!isLookup || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      app(req, res);
+      return;
+    }
+    const query = querystring.parse(url.length > 12 ? url.slice(12) : '');
+    metrics({ method: req.method, path: '/pks/lookup', query }, res, () => {});
+    res.setHeader('Server', SERVER_HEADER);
+    res.setHeader('Via', VIA_HEADER);
+    handleLookup(ctx, query, res).catch((err) => {
+      const mr = /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
+      if (err instanceof HttpError) {
+        sendError(res, err.status, err.message, mr, err.title);
+        return;
+      }
+      ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
+      sendError(res, 500, 'internal error; see the server log', mr);
+    });
+  };
+}
+
 /** The express app of one worker. */
 export function createApp(ctx: DbContext): express.Express {
   const app = express();
@@ -45,8 +78,8 @@ export function createApp(ctx: DbContext): express.Express {
 
   app.use(httpMetricsMiddleware());
   app.use((req, res, next) => {
-    res.set('Server', 'sks_www/1.1.6');
-    res.set('Via', '1.1 sks-ts');
+    res.setHeader('Server', SERVER_HEADER);
+    res.setHeader('Via', VIA_HEADER);
     if (req.method === 'OPTIONS') {
       // CORS preflight: every lookup is public data.
       res.set('Access-Control-Allow-Origin', '*');
@@ -58,7 +91,7 @@ export function createApp(ctx: DbContext): express.Express {
     next();
   });
 
-  app.get('/pks/lookup', wrap(ctx, handleLookup));
+  app.get('/pks/lookup', wrap(ctx, (c, req, res) => handleLookup(c, req.query, res)));
   app.post('/pks/add', wrap(ctx, handleAdd));
   app.post('/pks/hashquery', wrap(ctx, handleHashquery, true));
   app.all('/pks/lookup', (_req, res) => sendError(res, 405, 'use GET for /pks/lookup'));
@@ -147,14 +180,14 @@ function applyTimeouts(server: http.Server, s: Settings): void {
 async function serveHere(opts: DbOptions): Promise<RunningDb> {
   const { ctx, close } = openContext(opts);
   const stopStats = startStats(ctx);
-  const app = createApp(ctx);
+  const handler = createHandler(ctx);
   const servers: http.Server[] = [];
   let port = ctx.settings.hkp_port;
   for (const address of ctx.settings.hkp_address) {
     // Node checks the header/request timeouts every connectionsCheckingInterval (30 s by default): check often
     // enough that a stalled client is cut off close to the configured limit.
     const check = Math.max(100, Math.min(1000, Math.floor(ctx.settings.request_header_timeout_ms / 4)));
-    const server = http.createServer({ connectionsCheckingInterval: check }, app);
+    const server = http.createServer({ connectionsCheckingInterval: check }, handler);
     applyTimeouts(server, ctx.settings);
     server.listen(port, address);
     await once(server, 'listening');

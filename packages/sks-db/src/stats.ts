@@ -1,6 +1,6 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { readMembership } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, sendSks } from './http-util.js';
@@ -187,7 +187,7 @@ export function statsHtml(ctx: DbContext): string {
   return page(title, body);
 }
 
-export async function handleStats(ctx: DbContext, _req: Request, res: Response, r: LookupRequest): Promise<void> {
+export async function handleStats(ctx: DbContext, res: ServerResponse, r: LookupRequest): Promise<void> {
   if (r.mr || r.json) {
     sendSks(res, { type: 'application/json; charset=UTF-8', body: JSON.stringify(statsJson(ctx)) });
     return;
