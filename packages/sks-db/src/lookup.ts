@@ -98,8 +98,9 @@ export function classifySearch(search: string): SearchTerm {
 }
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
-export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean): { keys: StoredKey[]; total: number } {
-  if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact);
+export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): { keys: StoredKey[]; total: number } {
+  // Counting stops at countUpTo: a common word may be in millions of keys, and we only need to know "more than".
+  if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact, countUpTo);
   if (term.kind === 'fingerprint' && (term.hex.length === 40 || term.hex.length === 64)) {
     const k = ctx.store.getByFingerprint(term.hex);
     if (k) return { keys: [k], total: 1 };
@@ -163,11 +164,11 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   const term = classifySearch(r.search);
   const cap = r.op === 'get' ? ctx.settings.max_get_results : ctx.settings.max_index_results;
   const wanted = r.limit > 0 ? Math.min(r.limit, cap) : cap;
-  const found = findKeys(ctx, term, wanted, r.exact);
+  const found = findKeys(ctx, term, wanted, r.exact, cap + 1);
   if (found.total > cap && !(r.limit > 0)) {
     throw new HttpError(
       413,
-      `${found.total} keys match ${describe(r.search)}, more than the ${cap} this server returns ` +
+      `more keys match ${describe(r.search)} than the ${cap} this server returns ` +
         `(${r.op === 'get' ? 'max_get_results' : 'max_index_results'}); give a more specific search or a limit=`,
       'Too many responses',
     );

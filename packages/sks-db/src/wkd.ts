@@ -74,7 +74,7 @@ export function keyForDomain(key: StoredKey, domain: string, wantHash?: string):
 /** Every key with a user ID at `domain` whose local part hashes to `hash` (`local` narrows the search). */
 export function wkdKeys(ctx: DbContext, domain: string, hash: string, local?: string): Buffer[] {
   const query = local ? `${local}@${domain}` : domain;
-  const { keys } = ctx.store.searchText(query, ctx.settings.max_index_results, false);
+  const { keys } = ctx.store.searchText(query, ctx.settings.max_index_results, false, ctx.settings.max_index_results);
   const out: Buffer[] = [];
   for (const k of keys) {
     const cut = keyForDomain(k, domain, hash);
