@@ -487,3 +487,41 @@ test('a v3 key: found by its 32-digit MD5 fingerprint and by its key ID (low 64 
   assert.deepEqual(store.searchText('old.timer@example.org', 5).keys.map((k) => k.fingerprint), [fp]);
   store.close();
 });
+
+test('a bulk load appends without the digest, key-ID and address indexes and ends with the same store', () => {
+  const dir = makeTempDir('store-bulk-');
+  const file = join(dir, 'keys.sqlite');
+  const indexes = (db: Database.Database) =>
+    new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").pluck().all() as string[]);
+  const groups = splitKeys(readPackets(keyring));
+  // A load that dies half way (closed without endBulkLoad): the next ordinary open builds the indexes.
+  let store = KeyStore.open(file, { bulkLoad: true });
+  assert.ok(!indexes(store.db).has('key_ids_short') && !indexes(store.db).has('keys_digest'));
+  store.addKeyBlocks(groups.slice(0, 400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 400 });
+  assert.equal(store.getByDigest(SKS.get(GPG[5]!.fingerprint)!)?.fingerprint, GPG[5]!.fingerprint, 'lookups still answer');
+  store.close();
+  store = KeyStore.open(file);
+  assert.ok(indexes(store.db).has('key_ids_short') && indexes(store.db).has('key_emails_email') && indexes(store.db).has('keys_digest'));
+  store.close();
+  // Resume in bulk mode and finish.
+  store = KeyStore.open(file, { bulkLoad: true });
+  const rest = store.addKeyBlocks(groups.slice(400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 905 });
+  assert.ok(rest.every((o) => o.status === 'inserted'));
+  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest']);
+  assert.deepEqual(store.endBulkLoad(), [], 'nothing left to build');
+  const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
+  assert.match(plan.map((p) => p.detail).join(' '), /key_ids_short/);
+  // Same content as the ordinary load of the same keys.
+  assert.equal(store.count(), 905);
+  assert.deepEqual([...store.digests()].map((d) => d.toString('hex')), [...full.store.digests()].map((d) => d.toString('hex')));
+  for (const g of GPG.slice(0, 60)) {
+    assert.deepEqual(store.findByKeyId(g.keyId).map((k) => k.fingerprint), full.store.findByKeyId(g.keyId).map((k) => k.fingerprint));
+    for (const s of g.subkeys) assert.ok(store.findByKeyId(s.fingerprint).some((k) => k.fingerprint === g.fingerprint));
+    const mail = g.uids.map((u) => /<([^<>\s]+@[^<>\s]+)>/.exec(u)?.[1]).find((x) => x);
+    if (mail) assert.deepEqual(store.searchText(mail, 10).keys.map((k) => k.fingerprint), full.store.searchText(mail, 10).keys.map((k) => k.fingerprint));
+  }
+  assertTreeMatches(store);
+  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+  store.close();
+  assert.throws(() => KeyStore.open(file, { readonly: true }).beginBulkLoad(), /read-only/);
+});

@@ -14,7 +14,7 @@ import { toBinary } from '../openpgp/armor.js';
 import { describeKey, splitKeys } from '../openpgp/key.js';
 import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
-import { migrate, checkVersion } from './schema.js';
+import { BULK_INDEXES, checkVersion, migrate, missingIndexes } from './schema.js';
 import { decodeInfo, encodeInfo } from './info-codec.js';
 import { prepareKey, primaryFingerprint } from './prepare.js';
 
@@ -66,6 +66,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache of this connection in MiB (default 64 writable, 16 read-only). The loader may raise it. */
   cacheMiB?: number;
+  /** Open for a bulk load: see beginBulkLoad(); the indexes it drops are not rebuilt on opening. */
+  bulkLoad?: boolean;
 }
 
 // --- bulk loading (sks-admin load) ------------------------------------------------------------------------------
@@ -174,11 +176,13 @@ export function emailsOf(info: KeyInfo): string[] {
   return [...out];
 }
 
-/** (short ID, fingerprint, long ID) of the primary key and every subkey. */
+/** (short ID, fingerprint, long ID) of the primary key and every subkey, each once. */
 function keyIdsOf(info: KeyInfo): Array<[number, Buffer, Buffer]> {
   const out: Array<[number, Buffer, Buffer]> = [];
+  const seen = new Set<string>();
   for (const k of [info, ...info.subkeys]) {
-    if (!/^[0-9A-Fa-f]{16}$/.test(k.keyId)) continue;
+    if (!/^[0-9A-Fa-f]{16}$/.test(k.keyId) || seen.has(k.fingerprint)) continue;
+    seen.add(k.fingerprint);
     out.push([shortOf(k.keyId), Buffer.from(k.fingerprint, 'hex'), Buffer.from(k.keyId, 'hex')]);
   }
   return out;
@@ -282,9 +286,9 @@ function writeStatements(db: Database.Database) {
       'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, info = ?, cuts = ?, updated = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
-    insertKeyId: db.prepare('INSERT OR IGNORE INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
+    insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
-    insertEmail: db.prepare('INSERT OR IGNORE INTO key_emails (email, key) VALUES (?, ?)'),
+    insertEmail: db.prepare('INSERT INTO key_emails (email, key) VALUES (?, ?)'),
     deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
     insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, ?)'),
     deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
@@ -330,12 +334,14 @@ export class KeyStore {
           throw new Error(`${file}: could not switch the database to WAL mode`);
         }
         db.pragma('synchronous = NORMAL');
-        migrate(db);
+        migrate(db, options.bulkLoad ?? false);
       }
       db.pragma('temp_store = MEMORY');
       db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMiB ?? (readonly ? 16 : 64))) * 1024}`);
       const policy = { ...policyFromSettings(settings), ...options.policy };
-      return new KeyStore(db, readonly, policy, options.logger);
+      const store = new KeyStore(db, readonly, policy, options.logger);
+      if (options.bulkLoad && !readonly) store.beginBulkLoad();
+      return store;
     } catch (e) {
       db.close();
       throw e;
@@ -344,6 +350,33 @@ export class KeyStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Starts a bulk load (sks-admin load of a keydump, before the store serves anyone): drops the indexes of
+   * digests, key IDs and e-mail addresses (schema.ts BULK_INDEXES), so each batch appends to those tables instead of
+   * inserting at random places in indexes larger than any cache; endBulkLoad() builds them again by sorting. Keys,
+   * prefix tree, words, change log and blocklist work as always. Meanwhile lookups by digest, key ID and address
+   * scan whole tables (slow, still correct). If the load dies, the next writable open (without bulkLoad) builds
+   * them, so nothing stays broken. */
+  beginBulkLoad(): void {
+    void this.ws; // throws when read-only
+    this.db.transaction(() => {
+      for (const i of BULK_INDEXES) this.db.exec(`DROP INDEX IF EXISTS ${i.name}`);
+    }).immediate();
+    this.logger?.info('bulk load: indexes dropped', { indexes: BULK_INDEXES.map((i) => i.name) });
+  }
+
+  /** Ends a bulk load: builds the indexes beginBulkLoad() dropped (one sort each). Returns the names it built. */
+  endBulkLoad(): string[] {
+    void this.ws; // throws when read-only
+    const built = this.db.transaction(() => {
+      const missing = missingIndexes(this.db);
+      for (const i of BULK_INDEXES) if (missing.includes(i.name)) this.db.exec(i.sql);
+      return missing;
+    }).immediate();
+    if (built.length > 0) this.db.pragma('optimize');
+    this.logger?.info('bulk load: indexes built', { indexes: built });
+    return built;
   }
 
   /** The prefix tree of the stored digests (same connection; updated in every write transaction). */

@@ -12,7 +12,7 @@ const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS keys (
   id INTEGER PRIMARY KEY,
   fingerprint BLOB NOT NULL UNIQUE,     -- primary key fingerprint: 16 (v3), 20 (v4) or 32 (v6) bytes
-  digest BLOB NOT NULL UNIQUE,          -- 16-byte SKS digest of data (recon's set element)
+  digest BLOB NOT NULL,                 -- 16-byte SKS digest of data (recon's set element); unique: keys_digest
   version INTEGER NOT NULL,
   data BLOB NOT NULL,                   -- canonical packets after policy, as writePackets writes them
   info TEXT NOT NULL,                   -- KeyInfo as compact JSON (info-codec.ts)
@@ -25,20 +25,18 @@ CREATE TABLE IF NOT EXISTS keys (
 -- answers short IDs, long IDs and v4/v6 fingerprints (whose key ID is part of the fingerprint); v3 fingerprints
 -- (MD5, unrelated to the key ID) through a partial index that holds only v3 rows.
 CREATE TABLE IF NOT EXISTS key_ids (
-  short_id INTEGER NOT NULL,            -- low 32 bits of the key ID
+  short_id INTEGER NOT NULL,            -- low 32 bits of the key ID; index: key_ids_short
   key INTEGER NOT NULL,                 -- keys.id
   fingerprint BLOB NOT NULL,            -- of this primary key or subkey
-  long_id BLOB NOT NULL,                -- the 8-byte key ID
-  PRIMARY KEY (short_id, key, fingerprint)
-) WITHOUT ROWID;
+  long_id BLOB NOT NULL                 -- the 8-byte key ID
+);
 CREATE INDEX IF NOT EXISTS key_ids_v3 ON key_ids (fingerprint) WHERE length(fingerprint) = 16;
 
 -- E-mail addresses of user IDs (the <...> part, lower case): exact address lookups (HKP, WKD, VKS).
 CREATE TABLE IF NOT EXISTS key_emails (
-  email TEXT NOT NULL,
-  key INTEGER NOT NULL,                 -- keys.id
-  PRIMARY KEY (email, key)
-) WITHOUT ROWID;
+  email TEXT NOT NULL,                  -- index: key_emails_email
+  key INTEGER NOT NULL                  -- keys.id
+);
 
 -- Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.info.
 CREATE VIRTUAL TABLE IF NOT EXISTS uid_words USING fts5(
@@ -79,9 +77,25 @@ CREATE TABLE IF NOT EXISTS load_progress (
 );
 `;
 
+/** The indexes a bulk load may drop while it appends (KeyStore.beginBulkLoad) and that are built again, by
+ * sorting, when it ends. Every writable open creates any that are missing, so a load that dies meanwhile leaves
+ * nothing broken behind. */
+export const BULK_INDEXES: ReadonlyArray<{ name: string; sql: string }> = [
+  { name: 'keys_digest', sql: 'CREATE UNIQUE INDEX IF NOT EXISTS keys_digest ON keys (digest)' },
+  { name: 'key_ids_short', sql: 'CREATE INDEX IF NOT EXISTS key_ids_short ON key_ids (short_id, key)' },
+  { name: 'key_emails_email', sql: 'CREATE INDEX IF NOT EXISTS key_emails_email ON key_emails (email, key)' },
+];
+
+/** Names of BULK_INDEXES that do not exist (dropped by a bulk load that has not ended). */
+export function missingIndexes(db: Database.Database): string[] {
+  const have = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").pluck().all() as string[]);
+  return BULK_INDEXES.filter((i) => !have.has(i.name)).map((i) => i.name);
+}
+
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
- * (the check and the migration run under one IMMEDIATE transaction). */
-export function migrate(db: Database.Database): void {
+ * (the check and the migration run under one IMMEDIATE transaction). Unless `bulk`, it also builds any index a
+ * bulk load dropped and did not build again. */
+export function migrate(db: Database.Database, bulk = false): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
@@ -92,6 +106,7 @@ export function migrate(db: Database.Database): void {
       db.exec(PTREE_SCHEMA_SQL);
     }
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
   }).immediate();
 }
 
