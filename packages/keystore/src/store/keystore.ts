@@ -443,7 +443,10 @@ export class KeyStore {
    * prepared by prepareKey) in ONE transaction, merging with stored copies and with earlier keys of the same batch,
    * checking the blocklist, updating the prefix tree and change log; and, when `progress` is given, records the
    * file's load progress in that same transaction, so after a crash loadProgress() tells exactly where to resume
-   * and nothing is loaded twice. One outcome per element of `keys`, in order. */
+   * and nothing is loaded twice. One outcome per element of `keys`, in order.
+   * Batch size matters: each commit rewrites every index page the batch touched, so large batches write far less
+   * per key (measured at 90k keys: 2.6 pages written per key with batches of 1000 keys, 0.86 with 5000, 0.51 with
+   * 20000). For a keydump use 10000-20000 keys per batch, cacheMiB of a few hundred, and bulkLoad. */
   addKeyBlocks(keys: Array<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
     const outcomes = this.write((tx) => {
       const out: WriteOutcome[] = [];
