@@ -191,30 +191,49 @@ function randomElement(): bigint {
   return zzp.fromLE(randomBytes(17), 0, 17) % P;
 }
 
-/** The roots of a polynomial that splits into distinct linear factors (random splitting, Cantor–Zassenhaus, down to
- * quadratics, which are solved with a square root). */
-export function roots(f: Poly): bigint[] {
+/** The roots of f when it splits into distinct linear factors over F_p, else undefined (SKS's check that
+ * z^p ≡ z mod f, and its factoring, in one pass). Quadratics are solved with a square root. Above that, one random
+ * a gives w = (z + a)^((p−1)/2) mod f; every root r of a squarefree, fully split f has w(r) ∈ {1, −1} or r = −a, so
+ * gcd(w − 1, f)·gcd(w + 1, f)·gcd(z + a, f) = f exactly then, while an irreducible factor of degree ≥ 2 or a
+ * repeated root always leaves degree missing. The parts are split further the same way (Cantor–Zassenhaus). */
+export function distinctRoots(f: Poly): bigint[] | undefined {
   const t = monic(f);
   const deg = t.length - 1;
   if (deg <= 0) return [];
   if (deg === 1) return [neg(t[0]!)];
   if (deg === 2) {
-    // z² + b z + c: (−b ± √(b² − 4c)) / 2
+    // z² + b z + c: (−b ± √(b² − 4c)) / 2, two distinct roots exactly when b² − 4c is a non-zero square.
     const [c, b] = [t[0]!, t[1]!];
     const s = sqrtModP(sub(mul(b, b), mul(4n, c)));
-    if (s === undefined || s === 0n) throw new Error('quadratic factor without two distinct roots');
+    if (s === undefined || s === 0n) return undefined;
     const half = inv(2n);
     return [mul(sub(s, b), half), mul(sub(neg(s), b), half)];
   }
-  const half = (P - 1n) / 2n;
-  for (let attempt = 0; attempt < 200; attempt++) {
+  const e = (P - 1n) / 2n;
+  for (let attempt = 0; attempt < 64; attempt++) {
     const a = randomElement();
-    const s = polySub(powLinearMod(a, half, t), [1n]);
-    const g = polyGcd(s, t);
-    const dg = g.length - 1;
-    if (dg > 0 && dg < deg) return [...roots(g), ...roots(polyDivMod(t, g).q)];
+    const w = powLinearMod(a, e, t);
+    const parts = [polyGcd([a, 1n], t), polyGcd(polySub(w, [1n]), t), polyGcd(polySub(w, [P - 1n]), t)];
+    const degrees = parts.map((g) => g.length - 1);
+    if (degrees[0]! + degrees[1]! + degrees[2]! !== deg) return undefined;
+    if (degrees.some((dg) => dg === deg)) continue; // all roots fell on one side: try another a
+    const out: bigint[] = [];
+    for (const g of parts) {
+      if (g.length <= 1) continue;
+      const r = distinctRoots(g);
+      if (!r) return undefined;
+      out.push(...r);
+    }
+    return out;
   }
-  throw new Error('root finding did not split the polynomial (it has repeated or non-linear factors)');
+  return undefined; // 64 unlucky draws in a row (probability below 2^-64 for degree ≥ 3)
+}
+
+/** The roots of a polynomial that splits into distinct linear factors; throws if it does not. */
+export function roots(f: Poly): bigint[] {
+  const r = distinctRoots(f);
+  if (!r) throw new Error('the polynomial does not split into distinct linear factors');
+  return r;
 }
 
 /** SKS `reconcile`: from the ratio values_i = remote_i / local_i at the 6 sample points and d = remote size −
@@ -228,12 +247,28 @@ export function reconcile(values: bigint[], points: readonly bigint[], d: number
   const qz = evalPoly(rf.den, points[last]!);
   if (qz === 0n) return undefined;
   if (mul(evalPoly(rf.num, points[last]!), inv(qz)) !== values[last]) return undefined;
-  if (!splitsCompletely(rf.num) || !splitsCompletely(rf.den)) return undefined;
-  return { remoteOnly: roots(rf.num), localOnly: roots(rf.den) };
+  const remoteOnly = distinctRoots(rf.num);
+  if (!remoteOnly) return undefined;
+  const localOnly = distinctRoots(rf.den);
+  if (!localOnly) return undefined;
+  return { remoteOnly, localOnly };
 }
 
 /** values_i = remote_i / local_i. */
 export function ratio(remote: readonly bigint[], local: readonly bigint[]): bigint[] {
-  return remote.map((r, i) => mul(r, inv(local[i]!)));
+  // One inversion for all of them (Montgomery's trick): inversions cost far more than products.
+  const prefix = new Array<bigint>(local.length);
+  let acc = 1n;
+  for (let i = 0; i < local.length; i++) {
+    prefix[i] = acc;
+    acc = mul(acc, local[i]!);
+  }
+  let accInv = inv(acc);
+  const out = new Array<bigint>(local.length);
+  for (let i = local.length - 1; i >= 0; i--) {
+    out[i] = mul(remote[i]!, mul(accInv, prefix[i]!));
+    accInv = mul(accInv, local[i]!);
+  }
+  return out;
 }
 
