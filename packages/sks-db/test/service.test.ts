@@ -97,6 +97,39 @@ test('stats as HTML and JSON: key count, version, contact, peers, additions this
   assert.equal(json.hourly.at(-1)!.added >= 1, true, 'the upload of this test is counted in the current hour');
 });
 
+test('x- aliases of ops and options, exact=on for a whole user ID', async () => {
+  const plain = await (await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=0x${v4Fp}`)).text();
+  const aliased = await fetch(`${ours.url}/pks/lookup?op=x-index&options=mr&search=0x${v4Fp}`);
+  assert.equal(aliased.status, 200);
+  assert.equal(await aliased.text(), plain);
+  assert.equal((await fetch(`${ours.url}/pks/lookup?op=x-get&options=mr&search=0x${v4Fp}`)).status, 200);
+  const exact = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&exact=on&search=${encodeURIComponent('Four <four@v6.example>')}`);
+  assert.equal(exact.status, 200);
+  assert.match(await exact.text(), new RegExp(`pub:${v4Fp}:`));
+  assert.equal((await fetch(`${ours.url}/pks/lookup?op=index&options=mr&x-exact=on&search=Four`)).status, 404);
+  assert.equal((await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=Four`)).status, 200);
+});
+
+test('statistics are refreshed every stat_interval_s (and computed at start with initial_stat)', async () => {
+  const s = await startOurs({ keys: [v6Armored], settings: { initial_stat: true, stat_interval_s: 1 } });
+  try {
+    const total = async () =>
+      ((await (await fetch(`${s.url}/pks/lookup?op=stats&options=json`)).json()) as { total_keys: number }).total_keys;
+    assert.equal(await total(), 1);
+    const armored = gpg.run(['--armor', '--export', v4Fp]).stdout;
+    const up = await fetch(`${s.url}/pks/add`, { method: 'POST', body: 'keytext=' + encodeURIComponent(armored), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(up.status, 200);
+    let seen = 0;
+    for (let i = 0; i < 100 && seen !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await total();
+    }
+    assert.equal(seen, 2, 'a later refresh counts the upload');
+  } finally {
+    await s.stop();
+  }
+});
+
 test('the operator\'s web root wins over the built-in pages', async () => {
   const web = join(ours.basedir, 'web');
   mkdirSync(web, { recursive: true });
