@@ -11,6 +11,7 @@
 //   BENCH_RECON_KEYS=20000   keys each server holds (a generated v4-only dump, cached; see sks-admin gen)
 //   BENCH_RECON_D=10,100     differences to measure
 //   BENCH_RECON_SKS=0        skip the SKS pair
+//   BENCH_RECON_REPEAT=3     rounds per d (the median is reported)
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ export interface ReconBenchOptions {
   keys?: number;
   ds?: number[];
   sks?: boolean;
+  /** Rounds per d; the median is reported. */
+  repeat?: number;
   log?: (line: string) => void;
 }
 
@@ -63,7 +66,7 @@ async function benchKeys(n: number, extra: number, log: (l: string) => void): Pr
   const want = n + extra;
   // The dump depends on n alone (so the cached stores and SKS builds of the base keys stay valid for any d).
   const { dir, manifest, cached } = await cachedDump({
-    keys: n + Math.max(2000, Math.ceil(extra * 1.05)), seed: 'bench-recon', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, v6: false,
+    keys: n + Math.max(5000, Math.ceil(extra * 1.05)), seed: 'bench-recon', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, v6: false,
   });
   log(`bench recon: ${manifest.keys} generated keys in ${dir}${cached ? ' (cached)' : ` (${(manifest.ms / 1000).toFixed(0)} s)`}`);
   const blocks: Buffer[] = [];
@@ -265,48 +268,51 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   const n = opts.keys ?? Number(process.env.BENCH_RECON_KEYS ?? 100_000);
   const ds = opts.ds ?? (process.env.BENCH_RECON_D ?? '10,100,1000').split(',').map(Number);
   const withSks = opts.sks ?? process.env.BENCH_RECON_SKS !== '0';
+  const repeat = opts.repeat ?? Number(process.env.BENCH_RECON_REPEAT ?? 3);
   const log = opts.log ?? ((l: string) => console.error(l));
   const cacheDir = join(process.env.SKS_GEN_CACHE ?? join(tmpdir(), 'sks-gen-cache'), 'bench-recon');
   mkdirSync(cacheDir, { recursive: true });
 
   // Unreported warm-up rounds of 2 keys on each side, so neither is measured cold (JIT, statements, caches), as a
-  // long-running server never is.
+  // long-running server never is. Then `repeat` rounds for each d, in turn; each figure is the median.
   const WARMUP = 6;
-  const { base, extras } = await benchKeys(n, WARMUP + ds.reduce((x, y) => x + y, 0), log);
+  const { base, extras } = await benchKeys(n, WARMUP + repeat * ds.reduce((x, y) => x + y, 0), log);
   const warmups = [0, 2, 4].map((i) => extras.slice(i, i + 2));
-  const rounds: Buffer[][] = [];
+  const rounds: Array<{ i: number; keys: Buffer[] }> = [];
   let off = WARMUP;
-  for (const d of ds) {
-    rounds.push(extras.slice(off, off + d));
-    off += d;
+  for (let r = 0; r < repeat; r++) {
+    for (const [i, d] of ds.entries()) {
+      rounds.push({ i, keys: extras.slice(off, off + d) });
+      off += d;
+    }
   }
 
-  const ours: Measured[] = [];
+  const ours: Measured[][] = ds.map(() => []);
   const dbFile = baseStore(base, cacheDir, log);
   const a = await startOurA(dbFile);
   const b = await startOurB(dbFile);
   try {
     for (const w of warmups) await measureOurs(a, b, w);
-    for (const [i, d] of ds.entries()) {
-      const m = await measureOurs(a, b, rounds[i]!);
-      log(`bench recon: ours d=${d}: ${m.ms.toFixed(0)} ms (${m.detail}), ${m.bytes} bytes`);
-      ours.push(m);
+    for (const { i, keys } of rounds) {
+      const m = await measureOurs(a, b, keys);
+      log(`bench recon: ours d=${keys.length}: ${m.ms.toFixed(0)} ms (${m.detail}), ${m.bytes} bytes`);
+      ours[i]!.push(m);
     }
   } finally {
     await a.stop();
     await b.stop();
   }
 
-  const sks: Array<Measured | undefined> = ds.map(() => undefined);
+  const sks: Measured[][] = ds.map(() => []);
   if (withSks) {
     const pair = await sksPair(base, cacheDir, log);
     const via = await relay(pair.a.reconPort);
     try {
       for (const w of warmups) await measureSks(pair.a, pair.b, via, w);
-      for (const [i, d] of ds.entries()) {
-        const m = await measureSks(pair.a, pair.b, via, rounds[i]!);
-        log(`bench recon: SKS d=${d}: ${m.ms.toFixed(0)} ms, ${m.bytes} bytes`);
-        sks[i] = m;
+      for (const { i, keys } of rounds) {
+        const m = await measureSks(pair.a, pair.b, via, keys);
+        log(`bench recon: SKS d=${keys.length}: ${m.ms.toFixed(0)} ms, ${m.bytes} bytes`);
+        sks[i]!.push(m);
       }
     } finally {
       via.server.close();
@@ -315,10 +321,17 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
     }
   }
 
-  const rows: Row[] = [{ metric: 'keys on each server', ours: n, sks: withSks ? n : 'skipped' }];
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((x, y) => x - y);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const rows: Row[] = [
+    { metric: 'keys on each server', ours: n, sks: withSks ? n : 'skipped' },
+    { metric: 'rounds per d (median shown)', ours: repeat, sks: withSks ? repeat : 'skipped' },
+  ];
   for (const [i, d] of ds.entries()) {
-    const o = ours[i]!;
-    const s = sks[i];
+    const o = { ms: median(ours[i]!.map((m) => m.ms)), bytes: median(ours[i]!.map((m) => m.bytes)) };
+    const s = sks[i]!.length ? { ms: median(sks[i]!.map((m) => m.ms)), bytes: median(sks[i]!.map((m) => m.bytes)) } : undefined;
     rows.push({
       metric: `converge d=${d}`, unit: 'ms', ours: o.ms, sks: s ? s.ms : 'skipped', ratio: s ? s.ms / o.ms : undefined,
       target: d === 100 ? '< 2000, >= 5x SKS' : undefined,
