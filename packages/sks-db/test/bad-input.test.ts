@@ -205,3 +205,19 @@ test('lookups carry CORS headers', async () => {
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
   void join;
 });
+
+test('a binary key posted as application/pgp-keys is stored; the JSON report names what happened to it', async () => {
+  const res = await fetch(`${ours.url}/pks/add`, {
+    method: 'POST', body: new Uint8Array(blocks[20]!), headers: { 'content-type': 'application/pgp-keys', accept: 'application/json' },
+  });
+  assert.equal(res.status, 200);
+  const report = (await res.json()) as { inserted: number; keys: Array<{ status: string; fingerprint: string }> };
+  assert.equal(report.inserted, 1);
+  assert.equal(report.keys[0]!.status, 'inserted');
+  const fp = report.keys[0]!.fingerprint;
+  const again = await fetch(`${ours.url}/pks/add`, {
+    method: 'POST', body: new Uint8Array(blocks[20]!), headers: { 'content-type': 'application/pgp-keys', accept: 'application/json' },
+  });
+  assert.equal(((await again.json()) as { unchanged: number }).unchanged, 1);
+  assert.equal((await fetch(`${ours.url}/pks/lookup?op=get&options=mr&search=0x${fp}`)).status, 200);
+});
