@@ -327,7 +327,7 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   };
   const rows: Row[] = [
     { metric: 'keys on each server', ours: n, sks: withSks ? n : 'skipped' },
-    { metric: 'rounds per d (median shown)', ours: repeat, sks: withSks ? repeat : 'skipped' },
+    { metric: 'rounds per d (median shown)', ours: String(repeat), sks: withSks ? String(repeat) : 'skipped' },
   ];
   for (const [i, d] of ds.entries()) {
     const o = { ms: median(ours[i]!.map((m) => m.ms)), bytes: median(ours[i]!.map((m) => m.bytes)) };
