@@ -39,6 +39,8 @@ class ChangeTally {
   /** Reads the change log from where the last call stopped. An `add` preceded in the same write by a `remove` of
    * the same fingerprint is an update (the key's digest changed); an `add` alone is a new key. */
   advance(ctx: DbContext): void {
+    // Start a week back, not at seq 0: after a bulk load the log holds millions of older entries nobody shows.
+    if (this.lastSeq === 0) this.lastSeq = ctx.store.seqBefore(Math.floor(Date.now() / 1000) - (DAYS_SHOWN + 1) * DAY);
     for (;;) {
       const changes = ctx.store.changesSince(this.lastSeq, CHANGE_PAGE);
       if (changes.length === 0) break;
