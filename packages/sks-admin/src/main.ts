@@ -25,7 +25,8 @@ import { Progress } from './progress.js';
 class UsageError extends Error {}
 
 const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
-  load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N]
+  load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
+       (bulk mode, the default into an empty store, builds the lookup indexes once at the end)
   dump [--out DIR]
   gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6] [--workers N]
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
@@ -36,10 +37,10 @@ function int(v: string | undefined, name: string, dflt: number): number {
   return Number(v);
 }
 
-function openStore(base: BaseDir): KeyStore {
+function openStore(base: BaseDir, extra: { cacheMiB?: number } = {}): KeyStore {
   if (!existsSync(base.dbPath)) initBasedir(base.dir);
   const logger = createLogger({ service: 'sks-admin', dir: base.path(base.settings.log_dir), level: base.settings.log_level, console: false });
-  return KeyStore.open(base.dbPath, { policy: policyFromSettings(base.settings), logger });
+  return KeyStore.open(base.dbPath, { policy: policyFromSettings(base.settings), logger, ...extra });
 }
 
 function fingerprintArg(v: string | undefined): string {
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
       workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
       'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' },
-      reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
@@ -116,7 +117,12 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError('load needs --dir DIR (DUMP_DIR), --url URL (DUMP_URL) or files');
       }
       if (files.length === 0) throw new UsageError('load: no *.pgp, *.gpg or *.asc files found');
-      const store = openStore(base);
+      // A keydump load writes millions of rows: a large page cache keeps the hot index pages in memory.
+      const store = openStore(base, { cacheMiB: base.settings.load_cache_mib });
+      // Into an empty store (the first `make install`, before anything serves from it) load in bulk mode: the
+      // lookup indexes are built once by sorting at the end instead of row by row (KeyStore.beginBulkLoad).
+      const bulk = o['no-bulk'] === undefined && (o.bulk !== undefined || store.count() === 0);
+      if (bulk) store.beginBulkLoad();
       const ac = new AbortController();
       const onSignal = () => {
         if (ac.signal.aborted) process.exit(130);
@@ -126,11 +132,18 @@ export async function main(argv: string[]): Promise<number> {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const batchKeys = o['batch-keys'] === undefined ? undefined : Math.max(1, int(o['batch-keys'], 'batch-keys', 2000));
-        const s = await loadFiles({ store, files, policy: store.policy, workers, batchKeys, signal: ac.signal, progress: !o.quiet });
+        const batchKeys = Math.max(1, int(o['batch-keys'], 'batch-keys', base.settings.load_batch_keys));
+        const s = await loadFiles({
+          store, files, policy: store.policy, workers, batchKeys, batchBytes: base.settings.load_batch_bytes,
+          signal: ac.signal, progress: !o.quiet,
+        });
         console.log(formatSummary(s));
         return s.interrupted ? 130 : 0;
       } finally {
+        if (bulk) {
+          if (!o.quiet) console.error('building the lookup indexes of the bulk load...');
+          store.endBulkLoad();
+        }
         store.close();
       }
     }
