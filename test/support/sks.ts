@@ -69,7 +69,13 @@ function run(args: string[], basedir: string, logName: string): { status: number
 }
 
 /** `sks build` + `sks cleandb` + `sks pbuild` from binary keyring or dump files into a fresh base directory. */
-export async function buildSks(opts: { keyFiles: string[]; basedir?: string }): Promise<{ basedir: string; ms: number; log: string }> {
+export async function buildSks(opts: {
+  keyFiles: string[];
+  basedir?: string;
+  /** Go on to pbuild when cleandb crashes mid-merge (Debian's cleandb aborts with "get_dups retrieved empty list"
+   * on large dumps with duplicates); the result then says so in `cleandbCrash`. */
+  tolerateCleandbCrash?: boolean;
+}): Promise<{ basedir: string; ms: number; log: string; cleandbCrash?: string }> {
   const basedir = opts.basedir ?? makeTempDir('sks-real-');
   makeTree(basedir);
   if (!existsSync(join(basedir, 'etc/sks/sksconf'))) writeSksConf(basedir, { hkpPort: 11371, reconPort: 11370 });
@@ -78,15 +84,20 @@ export async function buildSks(opts: { keyFiles: string[]; basedir?: string }): 
   if (b.status !== 0) throw new Error(`sks build failed (${b.status ?? b.signal}):\n${b.log.slice(-2000)}`);
   // Debian's cleandb segfaults on some inputs after its merge pass has completed (reproducible with
   // debian-keyring.gpg alone); sks_build.sh itself runs it twice. Accept that, but only after a completed merge.
+  let cleandbCrash: string | undefined;
   let c = run(['cleandb', '-basedir', basedir], basedir, 'cleandb.out');
   if (c.status !== 0) c = run(['cleandb', '-basedir', basedir], basedir, 'cleandb.out');
   if (c.status !== 0) {
     const cleanLog = readLog(basedir, 'clean.log');
-    if (!/Completed key merge/.test(cleanLog)) throw new Error(`sks cleandb failed before merging:\n${cleanLog.slice(-2000)}`);
+    if (!/Completed key merge/.test(cleanLog)) {
+      const why = `${c.log.trim().split('\n').slice(-2).join(' / ')}`;
+      if (!opts.tolerateCleandbCrash) throw new Error(`sks cleandb failed before merging: ${why}\n${cleanLog.slice(-2000)}`);
+      cleandbCrash = why;
+    }
   }
   const p = run(['pbuild', '-basedir', basedir, '-cache', '20', '-ptree_cache', '70'], basedir, 'pbuild.out');
   if (p.status !== 0) throw new Error(`sks pbuild failed (${p.status ?? p.signal}):\n${p.log.slice(-2000)}`);
-  return { basedir, ms: Date.now() - t0, log: b.log + c.log + p.log };
+  return { basedir, ms: Date.now() - t0, log: b.log + c.log + p.log, cleandbCrash };
 }
 
 function readLog(basedir: string, name: string): string {

@@ -128,12 +128,12 @@ export const SETTINGS = {
     doc: 'Where keydumps are written, relative to the base directory.' },
   dump_keys_per_file: { type: 'int', default: 15000, usedBy: ['sks-cron', 'load'],
     doc: 'Keys per keydump file, as SKS writes them.' },
-  load_batch_keys: { type: 'int', default: 20000, usedBy: ['load'],
+  load_batch_keys: { type: 'int', default: 10000, usedBy: ['load'],
     doc: 'Keys per transaction of a keydump load (sks-admin load). Larger batches write fewer pages per key; '
       + 'an interrupted load resumes after the last committed batch.' },
   load_batch_bytes: { type: 'int', default: 32 * 1024 * 1024, usedBy: ['load'],
     doc: 'Most bytes of key data in one load batch (bounds the loader\'s memory with large keys).' },
-  load_cache_mib: { type: 'int', default: 256, usedBy: ['load'],
+  load_cache_mib: { type: 'int', default: 128, usedBy: ['load'],
     doc: 'SQLite page cache of the loader, in MiB: keeps the indexes a load writes to in memory.' },
   log_rotate_grace_ms: { type: 'int', default: 2000, usedBy: ['sks-cron'],
     doc: 'After renaming a log file away, wait this long (services switch to a new file at their next line) '

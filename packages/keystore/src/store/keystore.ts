@@ -369,11 +369,14 @@ export class KeyStore {
   /** Ends a bulk load: builds the indexes beginBulkLoad() dropped (one sort each). Returns the names it built. */
   endBulkLoad(): string[] {
     void this.ws; // throws when read-only
+    // Index builds sort every row: on disk, not in memory (temp_store = MEMORY would hold the whole sort in RAM).
+    this.db.pragma('temp_store = FILE');
     const built = this.db.transaction(() => {
       const missing = missingIndexes(this.db);
       for (const i of BULK_INDEXES) if (missing.includes(i.name)) this.db.exec(i.sql);
       return missing;
     }).immediate();
+    this.db.pragma('temp_store = MEMORY');
     if (built.length > 0) this.db.pragma('optimize');
     this.logger?.info('bulk load: indexes built', { indexes: built });
     return built;
