@@ -12,15 +12,7 @@ import { cachedDump, type GenParams } from '../packages/sks-admin/src/gen.js';
 import { Progress } from '../packages/sks-admin/src/progress.js';
 import { buildSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
-
-interface Row {
-  metric: string;
-  ours: number | string;
-  sks: number | string;
-  ratio?: number;
-  unit?: string;
-  target?: string;
-}
+import type { Row } from './row.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

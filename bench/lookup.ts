@@ -13,15 +13,7 @@ import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
-
-export interface Row {
-  metric: string;
-  ours: number | string;
-  sks: number | string;
-  ratio?: number;
-  unit?: string;
-  target?: string;
-}
+import type { Row } from './row.js';
 
 export interface LookupBenchOptions {
   seconds?: number;

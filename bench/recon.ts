@@ -25,15 +25,7 @@ import { keyBlocks } from '../test/support/keyrings.js';
 import { buildSks, startSks, setSksMembership, type Sks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePortPair, waitForPort } from '../test/support/ports.js';
-
-export interface Row {
-  metric: string;
-  ours: number | string;
-  sks: number | string;
-  ratio?: number;
-  unit?: string;
-  target?: string;
-}
+import type { Row } from './row.js';
 
 export interface ReconBenchOptions {
   keys?: number;

@@ -2,16 +2,7 @@
 // Each part lives in its own file and exports a runner that returns its figures; this file only prints them.
 // BENCH_ONLY=load,lookup,recon picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
 import { cpus, totalmem } from 'node:os';
-
-interface Row {
-  metric: string;
-  ours: number | string;
-  sks: number | string;
-  /** ours/sks where bigger is better, sks/ours where smaller is better. */
-  ratio?: number;
-  unit?: string;
-  target?: string;
-}
+import type { Row } from './row.js';
 
 interface Part {
   name: string;
