@@ -4,11 +4,10 @@ import { join } from 'node:path';
 
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-keyring.gpg';
 
-/** Byte ranges of each top-level key (a primary key packet and what follows it) in a binary keyring.
- * Written here from RFC 9580 §4.2 independently of the key store, so tests do not lean on the code they test. */
-export function keyBlocks(data: Buffer): Buffer[] {
-  const blocks: Buffer[] = [];
-  let start = -1;
+/** Raw packets of a binary packet stream (header + body bytes each) with their tags. Written here from RFC 9580 §4.2
+ * independently of the key store, so tests do not lean on the code they test. */
+export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer }> {
+  const out: Array<{ tag: number; bytes: Buffer }> = [];
   let off = 0;
   while (off < data.length) {
     const hdr = data[off]!;
@@ -31,11 +30,23 @@ export function keyBlocks(data: Buffer): Buffer[] {
       else if (lt === 2) { len = data.readUInt32BE(off + 1); bodyOff = off + 5; }
       else throw new Error('indeterminate length');
     }
-    if (tag === 6) {
+    out.push({ tag, bytes: data.subarray(off, bodyOff + len) });
+    off = bodyOff + len;
+  }
+  return out;
+}
+
+/** Byte ranges of each top-level key (a primary key packet and what follows it) in a binary keyring. */
+export function keyBlocks(data: Buffer): Buffer[] {
+  const blocks: Buffer[] = [];
+  let start = -1;
+  let off = 0;
+  for (const p of rawPackets(data)) {
+    if (p.tag === 6) {
       if (start >= 0) blocks.push(data.subarray(start, off));
       start = off;
     }
-    off = bodyOff + len;
+    off += p.bytes.length;
   }
   if (start >= 0) blocks.push(data.subarray(start, off));
   return blocks;

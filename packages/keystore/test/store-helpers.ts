@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rawPackets } from '../../../test/support/keyrings.js';
 
 export const VECTORS_FILE = new URL('../../../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url);
 
@@ -53,34 +54,6 @@ export function gpgKeys(file: string): GpgKey[] {
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
-}
-
-/** Raw packets of a binary key block (header + body bytes each) with their tags; RFC 9580 §4.2, written here. */
-export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer }> {
-  const out: Array<{ tag: number; bytes: Buffer }> = [];
-  let off = 0;
-  while (off < data.length) {
-    const hdr = data[off]!;
-    let tag: number;
-    let len: number;
-    let bodyOff: number;
-    if (hdr & 0x40) {
-      tag = hdr & 0x3f;
-      const b0 = data[off + 1]!;
-      if (b0 < 192) { len = b0; bodyOff = off + 2; }
-      else if (b0 < 224) { len = ((b0 - 192) << 8) + data[off + 2]! + 192; bodyOff = off + 3; }
-      else { len = data.readUInt32BE(off + 2); bodyOff = off + 6; }
-    } else {
-      tag = (hdr >> 2) & 0x0f;
-      const lt = hdr & 3;
-      if (lt === 0) { len = data[off + 1]!; bodyOff = off + 2; }
-      else if (lt === 1) { len = data.readUInt16BE(off + 1); bodyOff = off + 3; }
-      else { len = data.readUInt32BE(off + 1); bodyOff = off + 5; }
-    }
-    out.push({ tag, bytes: data.subarray(off, bodyOff + len) });
-    off = bodyOff + len;
-  }
-  return out;
 }
 
 /** Splits a key block into two copies of the same key: the primary with its first user ID (and what precedes it),
