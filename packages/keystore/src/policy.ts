@@ -49,7 +49,9 @@ export type RefusalReason =
   | 'blocklisted';
 
 /** Applies the policy to one canonical key. Deterministic: the same input always gives the same packets, so two
- * servers with the same policy compute the same digest. Blocklist is checked by the store, not here. */
+ * servers with the same policy compute the same digest. Blocklist is checked by the store, not here. The cap on a key
+ * as received (maxInputKeyBytes) is checked where input arrives, before any parsing work (store/prepare.ts and the
+ * loader's scanner); here only the size after policy (maxKeyBytes) counts. */
 export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
   const first = key[0];
   if (!first) return { ok: false, reason: 'no-primary-key', detail: 'no packets' };
@@ -60,11 +62,6 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
   const version = first.body[0];
   if (version !== 2 && version !== 3 && version !== 4 && version !== 6) {
     return { ok: false, reason: 'unsupported-version', detail: `public key version ${version} is not supported` };
-  }
-  let inputBytes = 0;
-  for (const p of key) inputBytes += p.body.length + 6;
-  if (inputBytes > policy.maxInputKeyBytes) {
-    return { ok: false, reason: 'key-too-large', detail: `key of ${inputBytes} bytes exceeds max_input_key_bytes (${policy.maxInputKeyBytes})` };
   }
   if (first.body.length > policy.maxPacketBytes) {
     return { ok: false, reason: 'primary-packet-too-large', detail: `primary key packet of ${first.body.length} bytes exceeds max_packet_bytes` };
