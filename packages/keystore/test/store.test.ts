@@ -488,7 +488,7 @@ test('a v3 key: found by its 32-digit MD5 fingerprint and by its key ID (low 64 
   store.close();
 });
 
-test('a bulk load appends without the digest, key-ID and address indexes and ends with the same store', () => {
+test('a bulk load appends without the digest, key-ID and address indexes and the prefix tree, and ends with the same store', () => {
   const dir = makeTempDir('store-bulk-');
   const file = join(dir, 'keys.sqlite');
   const indexes = (db: Database.Database) =>
@@ -499,15 +499,26 @@ test('a bulk load appends without the digest, key-ID and address indexes and end
   assert.ok(!indexes(store.db).has('key_ids_short') && !indexes(store.db).has('keys_digest'));
   store.addKeyBlocks(groups.slice(0, 400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 400 });
   assert.equal(store.getByDigest(SKS.get(GPG[5]!.fingerprint)!)?.fingerprint, GPG[5]!.fingerprint, 'lookups still answer');
+  assert.equal(store.tree.size(), 0, 'the tree waits for the end of the load');
   store.close();
+  {
+    // What a reader sees of the dead load: the tree is marked stale in the database.
+    const ro = KeyStore.open(file, { readonly: true });
+    assert.equal(ro.db.prepare("SELECT value FROM meta WHERE name = 'ptree_stale'").pluck().get(), 1);
+    ro.close();
+  }
   store = KeyStore.open(file);
   assert.ok(indexes(store.db).has('key_ids_short') && indexes(store.db).has('key_emails_email') && indexes(store.db).has('keys_digest'));
+  assert.equal(store.tree.size(), 400, 'the next writable open builds the tree');
+  assertTreeMatches(store);
+  assert.equal(store.db.prepare("SELECT count(*) FROM meta WHERE name = 'ptree_stale'").pluck().get(), 0);
   store.close();
   // Resume in bulk mode and finish.
   store = KeyStore.open(file, { bulkLoad: true });
   const rest = store.addKeyBlocks(groups.slice(400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 905 });
   assert.ok(rest.every((o) => o.status === 'inserted'));
-  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest']);
+  assert.equal(store.tree.size(), 400, 'the tree waits for the end of the load');
+  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'ptree']);
   assert.deepEqual(store.endBulkLoad(), [], 'nothing left to build');
   const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
   assert.match(plan.map((p) => p.detail).join(' '), /key_ids_short/);

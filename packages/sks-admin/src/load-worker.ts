@@ -1,7 +1,8 @@
 // Worker thread of `load`: parses, canonicalizes, applies policy to and digests the key blocks of one batch
-// (prepareKey), so the main thread only writes to SQLite.
+// (prepareKey), and derives the rows the store writes for each key (storedForm: encoded description, key IDs,
+// addresses, words), so the main thread only binds SQL parameters.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readPackets, splitKeys, prepareKey, type Policy, type PreparedBlock } from '@sks/keystore';
+import { readPackets, splitKeys, prepareKey, storedForm, type Policy, type PreparedBlock } from '@sks/keystore';
 
 export interface PrepareRequest {
   batch: number;
@@ -18,7 +19,9 @@ export interface PrepareReply {
 
 const policy = (workerData as { policy: Policy } | null)?.policy as Policy;
 
-export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy): PreparedBlock[][] {
+/** Prepares each block of `data`. With `lean`, each key carries its stored form instead of its description (the
+ * description is a large object graph, slow to copy between threads; the store needs only the stored form). */
+export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean = false): PreparedBlock[][] {
   const results: PreparedBlock[][] = [];
   let off = 0;
   for (const len of lengths) {
@@ -37,24 +40,63 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy): Pre
     }
     results.push(groups.map((g) => {
       const r = prepareKey(g, pol);
-      if (r.ok) delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
+      if (r.ok) {
+        delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
+        if (lean) {
+          r.key.stored = storedForm(r.key.info!);
+          delete r.key.info;
+        }
+      }
       return r;
     }));
   }
   return results;
 }
 
+/** Moves every byte array of the results (digest, data, packed key IDs) into one new ArrayBuffer, each replaced by
+ * a view of it: a message then carries one buffer, transferred without copy, instead of thousands of small ones
+ * (copying the pooled slabs many small Buffers share). Returns that buffer. */
+export function packBuffers(results: PreparedBlock[][]): ArrayBuffer {
+  let total = 0;
+  for (const group of results) {
+    for (const r of group) {
+      if (!r.ok) continue;
+      total += r.key.digest.byteLength + r.key.data.byteLength + (r.key.stored?.keyIds.byteLength ?? 0);
+    }
+  }
+  const ab = new ArrayBuffer(total);
+  const all = new Uint8Array(ab);
+  let o = 0;
+  const move = (u: Uint8Array): Uint8Array => {
+    all.set(u, o);
+    const v = new Uint8Array(ab, o, u.byteLength);
+    o += u.byteLength;
+    return v;
+  };
+  for (const group of results) {
+    for (const r of group) {
+      if (!r.ok) continue;
+      r.key.digest = move(r.key.digest);
+      r.key.data = move(r.key.data);
+      if (r.key.stored) r.key.stored.keyIds = move(r.key.stored.keyIds);
+    }
+  }
+  return ab;
+}
+
 if (parentPort) {
   parentPort.on('message', (m: PrepareRequest) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let results: PreparedBlock[][];
+    let transfer: ArrayBuffer[] = [];
     try {
-      results = prepareBlocks(data, m.lengths, policy);
+      results = prepareBlocks(data, m.lengths, policy, true);
+      transfer = [packBuffers(results)];
     } catch (e) {
       // never expected (prepareKey catches per key); report the whole batch as malformed rather than die
       results = m.lengths.map(() => [{ ok: false, reason: 'malformed', detail: (e as Error).message }]);
     }
     const reply: PrepareReply = { batch: m.batch, results };
-    parentPort!.postMessage(reply);
+    parentPort!.postMessage(reply, transfer);
   });
 }

@@ -248,6 +248,26 @@ export class PrefixTree {
     })();
   }
 
+  /** Replaces the tree by the digests a query on this connection returns (a 16-byte BLOB column named digest; e.g. the key
+   * store's digest column at the end of a bulk load): the elements are copied inside SQLite in one statement, then
+   * the nodes are built in one sorted pass. Call inside the caller's write transaction. */
+  rebuildFromQuery(selectSql: string): void {
+    const s = this.s;
+    s.clearNodes.run();
+    s.clearElements.run();
+    this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
+    const n = this.db.prepare('SELECT count(*) FROM ptree_element').pluck().get() as number;
+    const buf = Buffer.alloc(n * DIGEST_BYTES);
+    let r = 0;
+    for (const d of s.allElements.iterate() as Iterable<Buffer>) {
+      checkDigest(d);
+      d.copy(buf, r * DIGEST_BYTES);
+      r++;
+    }
+    if (r !== n) throw new Error(`prefix tree rebuild: counted ${n} elements, read ${r}`);
+    this.buildSubtree('', buf, 0, n);
+  }
+
   // --- reads --------------------------------------------------------------------------------------------------
 
   /** The node with this bit prefix. A prefix below a leaf is answered with a computed leaf-like node of the

@@ -16,7 +16,7 @@ import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { BULK_INDEXES, checkVersion, migrate, missingIndexes } from './schema.js';
 import { decodeInfo, encodeInfo } from './info-codec.js';
-import { prepareKey, primaryFingerprint } from './prepare.js';
+import { emailsOf, keyIdsOf, prepareKey, primaryFingerprint, shortOf, storedForm, uidText, unpackKeyIds } from './prepare.js';
 
 export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
 
@@ -82,10 +82,28 @@ export interface PreparedKey {
   digest: Uint8Array;
   /** The canonical key after policy, as written by writePackets. */
   data: Uint8Array;
-  info: KeyInfo;
+  /** Its description. May be left out when `stored` is given (the loader's workers send only that). */
+  info?: KeyInfo;
   cuts: PolicyCut[];
+  /** What the store writes for a new key, derived from `info` (storedForm()): computed by the loader's worker
+   * threads so the thread that owns the store only binds parameters. Computed from `info` when absent. */
+  stored?: StoredForm;
   /** The packets of `data`, when the caller has them anyway (saves a re-parse when merging with a stored copy). */
   packets?: Packet[];
+}
+
+/** The rows the store derives from a key's description (KeyInfo) when it inserts the key. Plain data. */
+export interface StoredForm {
+  version: number;
+  /** encodeInfo(info): keys.info. */
+  info: string;
+  /** key_ids rows packed: per row a 32-bit big-endian short ID, the fingerprint length (1 byte), the fingerprint,
+   * and the 8-byte long ID. */
+  keyIds: Uint8Array;
+  /** key_emails rows: lower-case addresses, each once. */
+  emails: string[];
+  /** The user IDs' text for the word index, '' when none. */
+  words: string;
 }
 
 /** Result of preparing one key block: ready to store, or refused with a reason (stored by addKeyBlocks as a
@@ -122,7 +140,7 @@ export interface LoadProgress {
   updated: number;
 }
 
-export { prepareKey };
+export { prepareKey, storedForm, emailsOf };
 
 /** Input the store cannot read at all (bad armor, CRC mismatch, truncated packet stream): nothing was written.
  * HTTP callers answer 400. A readable key that is refused gives a 'rejected' outcome instead. */
@@ -132,6 +150,9 @@ export class KeyInputError extends Error {
     this.name = 'KeyInputError';
   }
 }
+
+/** meta row present while the prefix tree lags behind the stored digests (a bulk load defers it to its end). */
+const PTREE_STALE = 'ptree_stale';
 
 const HEX_FPR = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
@@ -158,40 +179,6 @@ function fprBlob(hex: string): Buffer | undefined {
   return HEX_FPR.test(hex) ? Buffer.from(hex, 'hex') : undefined;
 }
 
-/** The short ID (low 32 bits) of a 16-hex key ID, as stored in key_ids.short_id. */
-function shortOf(hex16: string): number {
-  return parseInt(hex16.slice(8), 16);
-}
-
-/** Lower-case addresses of a key's user IDs: the last <...> of each, or the whole user ID if it is an address. */
-export function emailsOf(info: KeyInfo): string[] {
-  const out = new Set<string>();
-  for (const u of info.userIds) {
-    if (u.kind !== 'uid') continue;
-    const all = [...u.text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
-    const last = all[all.length - 1];
-    if (last) out.add(last[1]!.toLowerCase());
-    else if (EMAIL.test(u.text.trim())) out.add(u.text.trim().toLowerCase());
-  }
-  return [...out];
-}
-
-/** (short ID, fingerprint, long ID) of the primary key and every subkey, each once. */
-function keyIdsOf(info: KeyInfo): Array<[number, Buffer, Buffer]> {
-  const out: Array<[number, Buffer, Buffer]> = [];
-  const seen = new Set<string>();
-  for (const k of [info, ...info.subkeys]) {
-    if (!/^[0-9A-Fa-f]{16}$/.test(k.keyId) || seen.has(k.fingerprint)) continue;
-    seen.add(k.fingerprint);
-    out.push([shortOf(k.keyId), Buffer.from(k.fingerprint, 'hex'), Buffer.from(k.keyId, 'hex')]);
-  }
-  return out;
-}
-
-function uidText(info: KeyInfo): string {
-  return info.userIds.filter((u) => u.kind === 'uid').map((u) => u.text).join('\n');
-}
-
 /** Adds cut records of the same rule together. */
 function combineCuts(...lists: PolicyCut[][]): PolicyCut[] {
   const byRule = new Map<string, PolicyCut>();
@@ -209,14 +196,22 @@ function combineCuts(...lists: PolicyCut[][]): PolicyCut[] {
 class TreeDelta {
   readonly added = new Map<string, Buffer>();
   readonly removed = new Map<string, Buffer>();
+  /** Bulk load: only remember that the tree changed (it is built at the end). */
+  touched = false;
+
+  constructor(private readonly onlyTouch: boolean) {}
 
   add(d: Buffer): void {
+    this.touched = true;
+    if (this.onlyTouch) return;
     const k = d.toString('hex');
     if (this.removed.has(k)) this.removed.delete(k);
     else this.added.set(k, d);
   }
 
   remove(d: Buffer): void {
+    this.touched = true;
+    if (this.onlyTouch) return;
     const k = d.toString('hex');
     if (this.added.has(k)) this.added.delete(k);
     else this.removed.set(k, d);
@@ -226,6 +221,8 @@ class TreeDelta {
 /** State of one write transaction. */
 interface TxState {
   now: number;
+  /** Whether the blocklist has any entry (read once per transaction: it is empty on most servers). */
+  anyBlocked: boolean;
   tree: TreeDelta;
   countDelta: number;
   /** Word-index changes, applied at the end of the transaction in rowid order: FTS5 flushes its pending index on
@@ -284,6 +281,15 @@ function writeStatements(db: Database.Database) {
     dataById: db.prepare('SELECT data, info, cuts FROM keys WHERE id = ?'),
     insertKey: db.prepare(
       'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    /** Bulk loads: insert unless the fingerprint is stored (changes = 0), one index walk instead of a lookup and an
+     * insert for each new key. */
+    insertKeyIfNew: db.prepare(
+      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (fingerprint) DO NOTHING'),
+    anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
+    getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
+    setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
+    deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
     updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, info = ?, cuts = ?, updated = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
@@ -310,6 +316,8 @@ export class KeyStore {
   private readonly r: ReturnType<typeof readStatements>;
   private w?: ReturnType<typeof writeStatements>;
   private readonly prefixTree: PrefixTree;
+  /** In a bulk load (beginBulkLoad .. endBulkLoad): the prefix tree waits for the end. */
+  private bulk = false;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: Logger) {
     this.db = db;
@@ -341,6 +349,7 @@ export class KeyStore {
       const policy = { ...policyFromSettings(settings), ...options.policy };
       const store = new KeyStore(db, readonly, policy, options.logger);
       if (options.bulkLoad && !readonly) store.beginBulkLoad();
+      else if (!readonly) store.finishBulkWork();
       return store;
     } catch (e) {
       db.close();
@@ -363,20 +372,42 @@ export class KeyStore {
     this.db.transaction(() => {
       for (const i of BULK_INDEXES) this.db.exec(`DROP INDEX IF EXISTS ${i.name}`);
     }).immediate();
+    this.bulk = true;
     this.logger?.info('bulk load: indexes dropped', { indexes: BULK_INDEXES.map((i) => i.name) });
   }
 
-  /** Ends a bulk load: builds the indexes beginBulkLoad() dropped (one sort each). Returns the names it built. */
+  /** Ends a bulk load: builds the indexes beginBulkLoad() dropped (one sort each) and the prefix tree of the
+   * stored digests (one sorted pass), if the load changed any. Returns the names of what it built ('ptree' for the
+   * tree). Also what the next writable open does after a load that died. */
   endBulkLoad(): string[] {
     void this.ws; // throws when read-only
+    this.bulk = false;
+    return this.finishBulkWork();
+  }
+
+  /** Builds what a bulk load left to its end (dropped indexes, a stale prefix tree), if anything. */
+  private finishBulkWork(): string[] {
+    const ws = this.ws;
+    const stale = () => ws.getMeta.get(PTREE_STALE) !== undefined;
+    if (missingIndexes(this.db).length === 0 && !stale()) return [];
     // Index builds sort every row: on disk, not in memory (temp_store = MEMORY would hold the whole sort in RAM).
     this.db.pragma('temp_store = FILE');
-    const built = this.db.transaction(() => {
-      const missing = missingIndexes(this.db);
-      for (const i of BULK_INDEXES) if (missing.includes(i.name)) this.db.exec(i.sql);
-      return missing;
-    }).immediate();
-    this.db.pragma('temp_store = MEMORY');
+    let built: string[];
+    try {
+      built = this.db.transaction(() => {
+        // checked again under the write lock: another process may have finished meanwhile
+        const missing = missingIndexes(this.db);
+        for (const i of BULK_INDEXES) if (missing.includes(i.name)) this.db.exec(i.sql);
+        if (stale()) {
+          this.prefixTree.rebuildFromQuery('SELECT digest FROM keys');
+          ws.deleteMeta.run(PTREE_STALE);
+          missing.push('ptree');
+        }
+        return missing;
+      }).immediate();
+    } finally {
+      this.db.pragma('temp_store = MEMORY');
+    }
     if (built.length > 0) this.db.pragma('optimize');
     this.logger?.info('bulk load: indexes built', { indexes: built });
     return built;
@@ -399,7 +430,8 @@ export class KeyStore {
     const ws = this.ws;
     return this.db.transaction(() => {
       const tx: TxState = {
-        now: Math.floor(Date.now() / 1000), tree: new TreeDelta(), countDelta: 0, words: new Map(), ids: new Map(), mails: new Map(),
+        now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(this.bulk), countDelta: 0,
+        words: new Map(), ids: new Map(), mails: new Map(),
       };
       const result = fn(tx);
       if (tx.ids.size > 0) {
@@ -420,9 +452,15 @@ export class KeyStore {
           if (text !== '') ws.insertWords.run(id, text);
         }
       }
-      // In byte order, so element inserts and node updates walk the tree in order.
-      if (tx.tree.removed.size > 0) this.prefixTree.removeMany([...tx.tree.removed.values()].sort(Buffer.compare));
-      if (tx.tree.added.size > 0) this.prefixTree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
+      if (this.bulk) {
+        // Bulk load: the tree is built once from the stored digests when the load ends (endBulkLoad), or by the next
+        // writable open if the load dies. Marked in the same transaction, so no commit leaves a stale tree unmarked.
+        if (tx.tree.touched) ws.setMeta.run(PTREE_STALE, 1);
+      } else {
+        // In byte order, so element inserts and node updates walk the tree in order.
+        if (tx.tree.removed.size > 0) this.prefixTree.removeMany([...tx.tree.removed.values()].sort(Buffer.compare));
+        if (tx.tree.added.size > 0) this.prefixTree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
+      }
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
       return result;
     }).immediate();
@@ -486,7 +524,7 @@ export class KeyStore {
     let block: PreparedBlock;
     if (Array.isArray(input)) {
       const fp = primaryFingerprint(input);
-      if (fp !== undefined && this.isBlockedBlob(Buffer.from(fp, 'hex'))) {
+      if (fp !== undefined && tx.anyBlocked && this.isBlockedBlob(Buffer.from(fp, 'hex'))) {
         return { status: 'rejected', fingerprint: fp, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
       }
       block = prepareKey(input, this.policy);
@@ -497,28 +535,36 @@ export class KeyStore {
     const key = block.key;
     const fingerprint = key.fingerprint.toUpperCase();
     const fpr = Buffer.from(fingerprint, 'hex');
-    if (this.isBlockedBlob(fpr)) {
+    if (tx.anyBlocked && this.isBlockedBlob(fpr)) {
       return { status: 'rejected', fingerprint, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
     }
     const digest = toBuffer(key.digest);
-    const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer; first_seen: number } | undefined;
+    // A bulk load meets few stored copies: try the insert first and look the stored copy up only when it refuses.
+    let head = this.bulk ? undefined : (ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined);
 
     if (!head) {
+      if (!key.stored && !key.info) throw new TypeError('a prepared key needs info or stored');
+      const form = key.stored ?? storedForm(key.info!);
       const cuts = key.cuts.length > 0 ? key.cuts : undefined;
-      let id: number;
+      let id = 0;
       try {
-        id = Number(ws.insertKey.run(fpr, digest, key.info.version, toBuffer(key.data), encodeInfo(key.info),
-          cuts ? JSON.stringify(cuts) : null, tx.now, tx.now).lastInsertRowid);
+        const r = (this.bulk ? ws.insertKeyIfNew : ws.insertKey).run(fpr, digest, form.version, toBuffer(key.data), form.info,
+          cuts ? JSON.stringify(cuts) : null, tx.now, tx.now);
+        if (r.changes === 1) id = Number(r.lastInsertRowid);
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
         // Only the statement failed; the transaction goes on without this key.
         return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
       }
-      this.indexKey(id, key.info, tx);
-      ws.logChange.run(1, digest, fpr, tx.now);
-      tx.tree.add(digest);
-      tx.countDelta++;
-      return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
+      if (id !== 0) {
+        this.indexStored(id, form, tx);
+        ws.logChange.run(1, digest, fpr, tx.now);
+        tx.tree.add(digest);
+        tx.countDelta++;
+        return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
+      }
+      head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
+      if (!head) throw new Error(`key ${fingerprint}: neither inserted nor stored`);
     }
 
     const oldDigest = head.digest.toString('hex');
@@ -559,11 +605,10 @@ export class KeyStore {
     };
   }
 
-  private indexKey(id: number, info: KeyInfo, tx: TxState): void {
-    const ws = this.ws;
-    for (const [short, fpr, long] of keyIdsOf(info)) addKeyId(tx, short, id, fpr, long);
-    for (const email of emailsOf(info)) tx.mails.set(`${email}\n${id}`, [email, id]);
-    setWords(tx, id, false, uidText(info));
+  private indexStored(id: number, form: StoredForm, tx: TxState): void {
+    for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
+    for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
+    setWords(tx, id, false, form.words);
   }
 
   /** Brings a key's IDs, addresses and words from `before` to `after`, touching only what changed: most updates

@@ -1,13 +1,95 @@
 // Preparing a key for the store without the database: canonical form, policy, digest, description. Pure, so the
 // bulk loader can run it in worker threads and hand the results to the thread that owns the store.
-import type { Packet } from '../openpgp/types.js';
+import type { KeyInfo, Packet } from '../openpgp/types.js';
 import { TAG } from '../openpgp/types.js';
 import { canonicalizeKey } from '../openpgp/merge.js';
 import { describeKey, fingerprintOf } from '../openpgp/key.js';
 import { writePackets } from '../openpgp/packet.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy } from '../policy.js';
-import type { PreparedBlock } from './keystore.js';
+import type { PreparedBlock, StoredForm } from './keystore.js';
+import { encodeInfo } from './info-codec.js';
+
+const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
+const HEX16 = /^[0-9A-Fa-f]{16}$/;
+
+/** Lower-case addresses of a key's user IDs: the last <...> of each, or the whole user ID if it is an address. */
+export function emailsOf(info: KeyInfo): string[] {
+  const out = new Set<string>();
+  for (const u of info.userIds) {
+    if (u.kind !== 'uid') continue;
+    const all = [...u.text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
+    const last = all[all.length - 1];
+    if (last) out.add(last[1]!.toLowerCase());
+    else if (EMAIL.test(u.text.trim())) out.add(u.text.trim().toLowerCase());
+  }
+  return [...out];
+}
+
+/** The short ID (low 32 bits) of a 16-hex key ID, as stored in key_ids.short_id. */
+export function shortOf(hex16: string): number {
+  return parseInt(hex16.slice(8), 16);
+}
+
+/** (short ID, fingerprint, long ID) of the primary key and every subkey, each once. */
+export function keyIdsOf(info: KeyInfo): Array<[number, Buffer, Buffer]> {
+  const out: Array<[number, Buffer, Buffer]> = [];
+  const seen = new Set<string>();
+  for (const k of [info, ...info.subkeys]) {
+    if (!HEX16.test(k.keyId) || seen.has(k.fingerprint)) continue;
+    seen.add(k.fingerprint);
+    out.push([shortOf(k.keyId), Buffer.from(k.fingerprint, 'hex'), Buffer.from(k.keyId, 'hex')]);
+  }
+  return out;
+}
+
+/** The text of a key's user IDs for the word index. */
+export function uidText(info: KeyInfo): string {
+  return info.userIds.filter((u) => u.kind === 'uid').map((u) => u.text).join('\n');
+}
+
+/** key_ids rows in StoredForm's packed layout. */
+export function packKeyIds(rows: Array<[number, Buffer, Buffer]>): Buffer {
+  let size = 0;
+  for (const [, fpr] of rows) size += 4 + 1 + fpr.length + 8;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const [short, fpr, long] of rows) {
+    o = out.writeUInt32BE(short >>> 0, o);
+    o = out.writeUInt8(fpr.length, o);
+    o += fpr.copy(out, o);
+    o += long.copy(out, o, 0, 8);
+  }
+  return out;
+}
+
+/** Reads StoredForm.keyIds back into rows (the Buffers are views of `packed`). */
+export function unpackKeyIds(packed: Uint8Array): Array<[number, Buffer, Buffer]> {
+  const b = Buffer.isBuffer(packed) ? packed : Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  const out: Array<[number, Buffer, Buffer]> = [];
+  let o = 0;
+  while (o < b.length) {
+    if (o + 5 > b.length) throw new Error('packed key IDs are truncated');
+    const short = b.readUInt32BE(o);
+    const len = b[o + 4]!;
+    const end = o + 5 + len + 8;
+    if (end > b.length) throw new Error('packed key IDs are truncated');
+    out.push([short, b.subarray(o + 5, o + 5 + len), b.subarray(o + 5 + len, end)]);
+    o = end;
+  }
+  return out;
+}
+
+/** What the store writes for a new key with this description (see StoredForm). */
+export function storedForm(info: KeyInfo): StoredForm {
+  return {
+    version: info.version,
+    info: encodeInfo(info),
+    keyIds: packKeyIds(keyIdsOf(info)),
+    emails: emailsOf(info),
+    words: uidText(info),
+  };
+}
 
 /** Fingerprint of a key block's primary key, or undefined if it has none that can be read. */
 export function primaryFingerprint(packets: Packet[]): string | undefined {
