@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       // Into an empty store (the first `make install`, before anything serves from it) load in bulk mode: the
       // lookup indexes are built once by sorting at the end instead of row by row (KeyStore.beginBulkLoad).
       const bulk = o['no-bulk'] === undefined && (o.bulk !== undefined || store.count() === 0);
-      if (bulk) store.beginBulkLoad();
+      if (bulk) store.beginBulkLoad({ synchronousOff: base.settings.load_synchronous_off });
       const ac = new AbortController();
       const onSignal = () => {
         if (ac.signal.aborted) process.exit(130);

@@ -135,6 +135,11 @@ export const SETTINGS = {
     doc: 'Most bytes of key data in one load batch (bounds the loader\'s memory with large keys).' },
   load_cache_mib: { type: 'int', default: 128, usedBy: ['load'],
     doc: 'SQLite page cache of the loader, in MiB: keeps the indexes a load writes to in memory.' },
+  load_synchronous_off: { type: 'bool', default: true, usedBy: ['load'],
+    doc: 'A bulk load (sks-admin load into an empty store) commits its batches without waiting for the disk '
+      + '(SQLite synchronous=OFF until the load ends, then everything is written out). A killed or crashed loader '
+      + 'loses nothing it committed and resumes; an operating-system crash or power loss during the load may damage '
+      + 'the database file: delete it and load again. "load_synchronous_off: false" syncs every batch (slower).' },
   log_rotate_grace_ms: { type: 'int', default: 2000, usedBy: ['sks-cron'],
     doc: 'After renaming a log file away, wait this long (services switch to a new file at their next line) '
       + 'before compressing it; compression is repeated until the renamed file stops growing.' },
