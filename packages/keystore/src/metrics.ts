@@ -111,18 +111,33 @@ interface ResLike {
   once(event: 'finish' | 'close', fn: () => void): unknown;
 }
 
+// Label children cached by their values: prom-client hashes the label object on every inc()/observe() otherwise,
+// which on the lookup path cost more than answering from the cache (measured with wrk).
+const requestCounters = new Map<string, client.Counter.Internal>();
+const durationObservers = new Map<string, client.Histogram.Internal<string>>();
+
+/** Counts one answered HTTP request and its latency (route is a routeClass, never the search term). */
+export function recordHttpRequest(route: string, method: string, status: number, seconds: number): void {
+  const key = `${route} ${method} ${status}`;
+  let counter = requestCounters.get(key);
+  if (!counter) requestCounters.set(key, (counter = httpRequests.labels(route, method, String(status))));
+  counter.inc();
+  let observer = durationObservers.get(route);
+  if (!observer) durationObservers.set(route, (observer = httpDuration.labels(route)));
+  observer.observe(seconds);
+}
+
 /** Middleware (express or plain node) counting each request and its latency once the answer is finished. */
 export function httpMetricsMiddleware() {
   return (req: ReqLike, res: ResLike, next: () => void): void => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     const path = req.path ?? (req.url ?? '/').split('?')[0] ?? '/';
     const route = routeClass(path, req.query);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      httpRequests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
-      httpDuration.observe({ route }, Number(process.hrtime.bigint() - start) / 1e9);
+      recordHttpRequest(route, req.method ?? 'GET', res.statusCode, (performance.now() - start) / 1000);
     };
     res.once('finish', finish);
     res.once('close', finish);
