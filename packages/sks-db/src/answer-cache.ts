@@ -31,6 +31,14 @@ export class AnswerCache<V extends { length: number } | string> {
     return value;
   }
 
+  /** Forgets one entry. */
+  delete(key: string): void {
+    const had = this.map.get(key);
+    if (had === undefined) return;
+    this.map.delete(key);
+    this.bytes -= sizeOf(had) + key.length;
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -50,35 +50,63 @@ export function page(title: string, body: string): string {
 
 const CRLF = Buffer.from('\r\n');
 
-/** Sends a body the way SKS's wserver does: no-cache headers, CORS open, result count, body followed by CRLF. */
-export function sendSks(
-  res: ServerResponse,
-  opts: { status?: number; type: string; body: string | Buffer; count?: number; filename?: string },
-): void {
-  // Plain node calls (no express helpers): the lookup fast path (server.ts) answers without express.
-  res.statusCode = opts.status ?? 200;
-  res.setHeader('Cache-Control', 'no-cache');
-  res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Expires', '0');
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  if (opts.count !== undefined && opts.count >= 0) res.setHeader('X-HKP-Results-Count', String(opts.count));
-  res.setHeader('Content-Type', opts.type); // exactly as given (express's res.set would add a charset)
-  if (opts.filename) res.setHeader('Content-Disposition', `attachment; filename=${opts.filename}`);
-  const body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
-  // Written as two chunks under one Content-Length: a cached answer is sent without being copied.
-  res.setHeader('Content-Length', body.length + CRLF.length);
-  res.write(body);
-  res.end(CRLF);
+/** An answer as SKS's wserver sends it: a body of a type, with the HKP result count and a download name. Both the
+ * lookup front (hkp-front.ts, raw sockets) and node's http responses (sendSks) write it. */
+export interface SksReply {
+  status?: number;
+  type: string;
+  body: string | Buffer;
+  count?: number;
+  filename?: string;
 }
 
-/** Sends an error as SKS does (an HTML page), or as plain text for machine-readable requests. */
+export const SERVER_HEADER = 'sks_www/1.1.6';
+export const VIA_HEADER = '1.1 sks-ts';
+
+/** The headers of a reply besides Server, Via, Content-Length, Date and Connection, in the order they are sent. */
+export function replyHeaders(r: SksReply): Array<[string, string]> {
+  const h: Array<[string, string]> = [
+    ['Cache-Control', 'no-cache'],
+    ['Pragma', 'no-cache'],
+    ['Expires', '0'],
+    ['Access-Control-Allow-Origin', '*'],
+  ];
+  if (r.count !== undefined && r.count >= 0) h.push(['X-HKP-Results-Count', String(r.count)]);
+  h.push(['Content-Type', r.type]); // exactly as given (express's res.set would add a charset)
+  if (r.filename) h.push(['Content-Disposition', `attachment; filename=${r.filename}`]);
+  return h;
+}
+
+/** The body of a reply as sent: SKS ends every body with CRLF. One buffer, so it goes out in the same write as the
+ * header (a write() before end() costs a second syscall and TCP segment per answer). */
+export function replyBody(r: SksReply): Buffer {
+  const body = Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body, 'utf8');
+  return Buffer.concat([body, CRLF], body.length + CRLF.length);
+}
+
+/** Sends a reply the way SKS's wserver does: no-cache headers, CORS open, result count, body followed by CRLF. */
+export function sendSks(res: ServerResponse, reply: SksReply): void {
+  // Plain node calls (no express helpers), usable from any handler.
+  res.statusCode = reply.status ?? 200;
+  for (const [name, value] of replyHeaders(reply)) res.setHeader(name, value);
+  const body = replyBody(reply);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/** An error as SKS sends it (an HTML page), or as plain text for machine-readable requests. */
+export function errorReply(status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): SksReply {
+  if (machineReadable) return { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` };
+  return { status, type: 'text/html; charset=UTF-8', body: page(title, `${title}: ${htmlQuote(message)}`) };
+}
+
+/** Sends an error (see errorReply); a response already under way is cut off instead. */
 export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  if (machineReadable) sendSks(res, { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` });
-  else sendSks(res, { status, type: 'text/html; charset=UTF-8', body: page(title, `${title}: ${htmlQuote(message)}`) });
+  sendSks(res, errorReply(status, message, machineReadable, title));
 }
 
 /** Reads a request body up to `limit` bytes; larger bodies end in a 413 before being buffered further. */

@@ -10,9 +10,9 @@ import type { ServerResponse } from 'node:http';
 import type { ParsedUrlQuery } from 'node:querystring';
 import { armor, type StoredKey } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { HttpError, htmlQuote, page, queryParam, sendSks } from './http-util.js';
+import { HttpError, htmlQuote, page, queryParam, sendSks, type SksReply } from './http-util.js';
 import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from './index-format.js';
-import { handleStats } from './stats.js';
+import { statsReply } from './stats.js';
 
 export type LookupOp = 'get' | 'index' | 'vindex' | 'hget' | 'stats';
 
@@ -238,12 +238,12 @@ export function lookupAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   });
 }
 
-/** Answers GET /pks/lookup from its parsed query string; throws HttpError for refusals. Plain node response calls
- * only, so the fast path in server.ts can call it without express. */
-export async function handleLookup(ctx: DbContext, query: Query, res: ServerResponse): Promise<void> {
+/** The reply to GET /pks/lookup from its parsed query string; throws HttpError for refusals. Synchronous and free of
+ * HTTP objects, so the lookup front (hkp-front.ts) and node's http responses both send it. */
+export function lookupReply(ctx: DbContext, query: Query): SksReply {
   const r = parseLookup(query);
   if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
-  if (r.op === 'stats') return handleStats(ctx, res, r);
+  if (r.op === 'stats') return statsReply(ctx, r);
   const a = lookupAnswer(ctx, r);
   if (a.error) throw a.error;
   let body = a.body;
@@ -255,5 +255,10 @@ export async function handleLookup(ctx: DbContext, query: Query, res: ServerResp
       return armorKeys(ctx, [key]);
     });
   }
-  sendSks(res, { status: a.status, type: a.type!, body: body!, count: a.count, filename: a.filename });
+  return { status: a.status, type: a.type!, body: body!, count: a.count, filename: a.filename };
+}
+
+/** Answers GET /pks/lookup on a node http response (express routes); throws HttpError for refusals. */
+export async function handleLookup(ctx: DbContext, query: Query, res: ServerResponse): Promise<void> {
+  sendSks(res, lookupReply(ctx, query));
 }

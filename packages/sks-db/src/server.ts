@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
-import { httpMetricsMiddleware, startMetricsServer, type MetricsServer } from '@sks/keystore';
+import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { HttpError, queryParam, sendError } from './http-util.js';
-import { handleLookup } from './lookup.js';
+import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, queryParam, replyHeaders, sendError, type SksReply } from './http-util.js';
+import { createFront, type Front, type FrontReply } from './hkp-front.js';
+import { handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { startStats } from './stats.js';
@@ -35,9 +36,6 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
     });
   };
 }
-
-const SERVER_HEADER = 'sks_www/1.1.6';
-const VIA_HEADER = '1.1 sks-ts';
 
 /** The request handler of one worker: GET/HEAD /pks/lookup, nearly all of a keyserver's traffic, is answered
  * directly (express's routing costs about as much as a cached lookup itself: measured 4 600 req/s for an empty
@@ -65,6 +63,71 @@ export function createHandler(ctx: DbContext): http.RequestListener {
       ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
       sendError(res, 500, 'internal error; see the server log', mr);
     });
+  };
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** A FrontReply as the ready cache keeps it. */
+interface ReadyReply extends FrontReply {
+  /** Route class for the metrics. */
+  route: string;
+  /** Bytes held (for the cache's budget). */
+  length: number;
+}
+
+function readyReply(reply: SksReply, route: string): ReadyReply {
+  const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body, 'utf8');
+  let headers = '';
+  for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
+  headers += `Content-Length: ${body.length + CRLF.length}\r\n`;
+  return {
+    status: reply.status ?? 200, headers, body: [body, CRLF], route,
+    // counted whole even when the body is a key's armor shared with the per-key cache, which may let it go first
+    length: 128 + headers.length + body.length,
+  };
+}
+
+/** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
+ * handleLookup sends through node's http server, refusals included, counted in the metrics. Replies are kept
+ * ready to send by query string for the current database version (as ctx.lookups keeps answers), so a repeated
+ * lookup costs a map access. */
+export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
+  const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4));
+  let versionChecked = false;
+  const compute = (qs: string): ReadyReply => {
+    const query = querystring.parse(qs);
+    const route = routeClass('/pks/lookup', query);
+    try {
+      return readyReply(lookupReply(ctx, query), route);
+    } catch (err) {
+      const mr = /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
+      if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title), route);
+      ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
+      // a negative length marks it as not to be kept
+      return { ...readyReply(errorReply(500, 'internal error; see the server log', mr), route), length: -1 };
+    }
+  };
+  return (qs) => {
+    const start = performance.now();
+    let reply: ReadyReply;
+    if (ctx.settings.log_lookups) {
+      reply = compute(qs); // each lookup is logged, so none is answered from the cache
+    } else {
+      // One look at the database version per turn of the event loop: the requests read in one turn all arrived
+      // before the look, so none is answered from before a change that its client could have seen completed.
+      if (!versionChecked) {
+        versionChecked = true;
+        ready.sync(ctx.dataVersion());
+        setImmediate(() => (versionChecked = false));
+      }
+      reply = ready.get(qs, () => compute(qs));
+      // Statistics change without a database change (refreshed on a schedule); refusals of the server's own are
+      // not kept either.
+      if (reply.route === 'lookup_stats' || reply.length < 0) ready.delete(qs);
+    }
+    recordHttpRequest(reply.route, 'GET', reply.status, (performance.now() - start) / 1000);
+    return reply;
   };
 }
 
@@ -155,7 +218,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     webRoot: base.path(settings.web_root),
     membershipFile: base.path('membership'),
     startedAt: Date.now(),
-    answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
+    // lookup_cache_bytes in all: half per key, a quarter for whole answers, a quarter for the front's ready replies
+    answers: new AnswerCache<Buffer | string>(Math.floor(settings.lookup_cache_bytes / 2)),
     lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
     dataVersion: () => dataVersion.get() as number,
   };
@@ -181,19 +245,30 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
   const { ctx, close } = openContext(opts);
   const stopStats = startStats(ctx);
   const handler = createHandler(ctx);
-  const servers: http.Server[] = [];
+  const fronts: Front[] = [];
+  // Connections start at the lookup front; whatever it does not serve goes on to node's http server (`fallback`),
+  // which listens on no port of its own.
+  // Node checks the header/request timeouts every connectionsCheckingInterval (30 s by default): check often
+  // enough that a stalled client is cut off close to the configured limit.
+  const check = Math.max(100, Math.min(1000, Math.floor(ctx.settings.request_header_timeout_ms / 4)));
+  const fallback = http.createServer({ connectionsCheckingInterval: check }, handler);
+  applyTimeouts(fallback, ctx.settings);
+  // node's server tracks its connections' header and body timeouts from its 'listening' event on.
+  fallback.emit('listening');
+  const answer = frontAnswer(ctx);
   let port = ctx.settings.hkp_port;
   for (const address of ctx.settings.hkp_address) {
-    // Node checks the header/request timeouts every connectionsCheckingInterval (30 s by default): check often
-    // enough that a stalled client is cut off close to the configured limit.
-    const check = Math.max(100, Math.min(1000, Math.floor(ctx.settings.request_header_timeout_ms / 4)));
-    const server = http.createServer({ connectionsCheckingInterval: check }, handler);
-    applyTimeouts(server, ctx.settings);
-    server.listen(port, address);
-    await once(server, 'listening');
-    const a = server.address();
+    const front = createFront({
+      answer,
+      fallback,
+      headerTimeoutMs: ctx.settings.request_header_timeout_ms,
+      keepAliveTimeoutMs: ctx.settings.keepalive_timeout_ms,
+    });
+    front.server.listen(port, address);
+    await once(front.server, 'listening');
+    const a = front.server.address();
     if (a && typeof a === 'object') port = a.port;
-    servers.push(server);
+    fronts.push(front);
   }
   const host = ctx.settings.hkp_address[0] ?? '127.0.0.1';
   let stopped = false;
@@ -204,15 +279,9 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
       if (stopped) return;
       stopped = true;
       stopStats();
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((r) => {
-              s.close(() => r());
-              s.closeAllConnections();
-            }),
-        ),
-      );
+      await Promise.all(fronts.map((f) => f.close()));
+      fallback.close(() => undefined); // not listening: this stops its timeout checks
+      fallback.closeAllConnections();
       close();
     },
   };

@@ -1,9 +1,8 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
-import type { ServerResponse } from 'node:http';
 import { readMembership } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { htmlQuote, page, sendSks } from './http-util.js';
+import { htmlQuote, page, type SksReply } from './http-util.js';
 import type { LookupRequest } from './lookup.js';
 
 export const VERSION = '1.1.6';
@@ -189,10 +188,8 @@ export function statsHtml(ctx: DbContext): string {
   return page(title, body);
 }
 
-export async function handleStats(ctx: DbContext, res: ServerResponse, r: LookupRequest): Promise<void> {
-  if (r.mr || r.json) {
-    sendSks(res, { type: 'application/json; charset=UTF-8', body: JSON.stringify(statsJson(ctx)) });
-    return;
-  }
-  sendSks(res, { type: 'text/html; charset=UTF-8', body: statsHtml(ctx) });
+/** The reply to op=stats: JSON for options=mr or json, else SKS's HTML page. */
+export function statsReply(ctx: DbContext, r: LookupRequest): SksReply {
+  if (r.mr || r.json) return { type: 'application/json; charset=UTF-8', body: JSON.stringify(statsJson(ctx)) };
+  return { type: 'text/html; charset=UTF-8', body: statsHtml(ctx) };
 }

@@ -1,0 +1,218 @@
+// The lookup front (src/hkp-front.ts) on raw sockets: keep-alive and pipelining, HTTP/1.0, hand-over of a
+// connection to node's http server at the first request the front does not serve, answers that follow the
+// database as soon as any process writes, idle and oversized-header connections.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import * as openpgp from 'openpgp';
+import { startOurs, withStore, type Ours } from './helpers.js';
+import { KeyStore } from '@sks/keystore';
+
+interface Reply {
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+/** One client connection that reads replies one after another (Content-Length framed, as every answer is). */
+class Client {
+  private readonly socket: net.Socket;
+  private buf = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.socket.on('error', () => undefined);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(raw: string): void {
+    this.socket.write(raw);
+  }
+
+  /** The next reply; `head`: the request was HEAD (no body follows the header). */
+  async reply(head = false, timeoutMs = 10_000): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        const lines = this.buf.subarray(0, end).toString('latin1').split('\r\n');
+        const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0]!)?.[1]);
+        const headers = new Map<string, string>();
+        for (const l of lines.slice(1)) {
+          const i = l.indexOf(':');
+          headers.set(l.slice(0, i).toLowerCase(), l.slice(i + 1).trim());
+        }
+        const length = head ? 0 : Number(headers.get('content-length') ?? 0);
+        if (this.buf.length >= end + 4 + length) {
+          const body = this.buf.subarray(end + 4, end + 4 + length);
+          this.buf = this.buf.subarray(end + 4 + length);
+          return { status, headers, body };
+        }
+      }
+      if (this.closed) throw new Error(`connection closed before a whole reply (${this.buf.length} bytes pending)`);
+      if (Date.now() > deadline) throw new Error('no reply in time');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  }
+
+  /** Resolves when the server has closed the connection (or rejects after timeoutMs). */
+  async closedByServer(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('the server kept the connection open');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  end(): void {
+    this.socket.destroy();
+  }
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: front.test\r\n${extra}\r\n`;
+
+let ours: Ours;
+const keys: Array<{ armored: string; fp: string; email: string }> = [];
+
+before(async () => {
+  for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
+    const { publicKey } = await openpgp.generateKey({
+      type: 'curve25519', userIDs: [{ name, email: `${name}@front.test` }], format: 'armored',
+    });
+    const fp = (await openpgp.readKey({ armoredKey: publicKey })).getFingerprint().toUpperCase();
+    keys.push({ armored: publicKey, fp, email: `${name}@front.test` });
+  }
+  // alpha and beta stored; gamma and delta come later (by upload, by another process)
+  ours = await startOurs({ keys: [keys[0]!.armored, keys[1]!.armored], workers: 2, settings: { keepalive_timeout_ms: 1000 } });
+});
+
+after(async () => {
+  await ours?.stop();
+});
+
+test('pipelined lookups on one connection are answered in order; HEAD gets the header alone', async () => {
+  const viaFetch = await (await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=${keys[1]!.email}`)).text();
+  const c = new Client(ours.port);
+  try {
+    c.send(
+      get(`/pks/lookup?op=get&options=mr&search=0x${keys[0]!.fp}`) +
+      `HEAD /pks/lookup?op=get&options=mr&search=0x${keys[0]!.fp} HTTP/1.1\r\nHost: x\r\n\r\n` +
+      get(`/pks/lookup?op=index&options=mr&search=${keys[1]!.email}`) +
+      get('/pks/lookup?op=index&options=mr&search=nobody@front.test'),
+    );
+    const a = await c.reply();
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get('content-type'), 'application/pgp-keys; charset=UTF-8');
+    const key = await openpgp.readKey({ armoredKey: a.body.toString() });
+    assert.equal(key.getFingerprint().toUpperCase(), keys[0]!.fp);
+    const h = await c.reply(true);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('content-length'), String(a.body.length));
+    const b = await c.reply();
+    assert.equal(b.status, 200);
+    assert.equal(b.body.toString(), viaFetch);
+    assert.match(b.body.toString(), new RegExp(`^info:1:1\npub:${keys[1]!.fp}:`));
+    const none = await c.reply();
+    assert.equal(none.status, 404);
+    assert.equal(none.headers.get('connection'), 'keep-alive');
+    assert.equal(none.headers.get('access-control-allow-origin'), '*');
+  } finally {
+    c.end();
+  }
+});
+
+test('an upload after lookups on the same connection is served, and the next lookup finds the key', async () => {
+  const gamma = keys[2]!;
+  const c = new Client(ours.port);
+  try {
+    c.send(get(`/pks/lookup?op=get&options=mr&search=0x${gamma.fp}`));
+    assert.equal((await c.reply()).status, 404);
+    const form = `keytext=${encodeURIComponent(gamma.armored)}`;
+    c.send(`POST /pks/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+      `Content-Length: ${Buffer.byteLength(form)}\r\n\r\n${form}`);
+    const added = await c.reply();
+    assert.equal(added.status, 200, added.body.toString());
+    // (not pipelined behind the upload: a client may not expect a request queued behind a POST to see its effect)
+    c.send(get(`/pks/lookup?op=get&options=mr&search=0x${gamma.fp}`));
+    const found = await c.reply();
+    assert.equal(found.status, 200);
+    assert.equal((await openpgp.readKey({ armoredKey: found.body.toString() })).getFingerprint().toUpperCase(), gamma.fp);
+  } finally {
+    c.end();
+  }
+  withStore(ours.dbPath, (s) => assert.ok(s.getByFingerprint(gamma.fp)));
+});
+
+test('a key another process stores is found by every worker at once (answers follow the database version)', async () => {
+  const delta = keys[3]!;
+  const path = `/pks/lookup?op=index&options=mr&search=${delta.email}`;
+  // Ask often enough that both workers have the 404 ready.
+  for (let i = 0; i < 6; i++) assert.equal((await fetch(`${ours.url}${path}`)).status, 404);
+  const writer = KeyStore.open(ours.dbPath);
+  try {
+    assert.equal(writer.addKeys(delta.armored, 'admin')[0]!.status, 'inserted');
+  } finally {
+    writer.close();
+  }
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${ours.url}${path}`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), new RegExp(`pub:${delta.fp}:`));
+  }
+});
+
+test('HTTP/1.0 is closed after the answer unless it asks for keep-alive; Connection: close is honoured', async () => {
+  const path = `/pks/lookup?op=index&options=mr&search=0x${keys[0]!.fp}`;
+  const plain = new Client(ours.port);
+  plain.send(`GET ${path} HTTP/1.0\r\n\r\n`);
+  const r1 = await plain.reply();
+  assert.equal(r1.status, 200);
+  assert.equal(r1.headers.get('connection'), 'close');
+  await plain.closedByServer(2000);
+
+  const kept = new Client(ours.port);
+  try {
+    kept.send(`GET ${path} HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n`);
+    assert.equal((await kept.reply()).headers.get('connection'), 'keep-alive');
+    kept.send(`GET ${path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`);
+    assert.equal((await kept.reply()).status, 200);
+    kept.send(get(path, 'Connection: close\r\n'));
+    assert.equal((await kept.reply()).headers.get('connection'), 'close');
+    await kept.closedByServer(2000);
+  } finally {
+    kept.end();
+  }
+});
+
+test('an idle keep-alive connection is closed after keepalive_timeout_ms; a header over 16 KiB gets 431', async () => {
+  const idle = new Client(ours.port);
+  idle.send(get(`/pks/lookup?op=index&options=mr&search=0x${keys[0]!.fp}`));
+  assert.equal((await idle.reply()).status, 200);
+  await idle.closedByServer(5000); // keepalive_timeout_ms is 1000 here
+
+  const big = new Client(ours.port);
+  try {
+    big.send(get('/pks/lookup?op=stats', `X-Filler: ${'a'.repeat(20_000)}\r\n`));
+    assert.equal((await big.reply()).status, 431);
+  } finally {
+    big.end();
+  }
+});
