@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
-import { KeyStore, KeyInputError, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
+import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
 import { readPackets, splitKeys, describeKey, type KeyInfo } from '../src/index.js';
 import { decodeInfo, encodeInfo } from '../src/store/info-codec.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
@@ -535,4 +535,46 @@ test('a bulk load appends without the digest, key-ID and address indexes and the
   assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
   store.close();
   assert.throws(() => KeyStore.open(file, { readonly: true }).beginBulkLoad(), /read-only/);
+});
+
+test('keys packed as the loader\'s workers send them (stored form, one buffer) store exactly as the whole keys do', () => {
+  const { store } = open();
+  const groups = splitKeys(readPackets(keyring));
+  // what a worker sends: each key's stored form instead of its description, refused blocks with their reason
+  const results: PreparedBlock[][] = groups.map((g) => {
+    const r = prepareKey(g, store.policy);
+    if (r.ok) {
+      r.key.stored = storedForm(r.key.info!);
+      delete r.key.info;
+      delete r.key.packets;
+    }
+    return [r];
+  });
+  results.splice(7, 0, [{ ok: false, reason: 'malformed', detail: 'a "bad" block ✓', fingerprint: 'AB' }]);
+  const reader = new PackedBlockReader(packPreparedBlocks(results));
+  const read: PreparedBlock[] = [];
+  while (!reader.done) read.push(...reader.next());
+  assert.equal(read.length, groups.length + 1);
+  assert.deepEqual(read[7], { ok: false, reason: 'malformed', detail: 'a "bad" block ✓', fingerprint: 'AB' });
+  store.beginBulkLoad();
+  const outcomes = store.addKeyBlocks(read, 'load');
+  store.endBulkLoad();
+  assert.deepEqual(outcomes.filter((o) => o.status !== 'rejected').map((o) => [o.fingerprint, o.digest]),
+    fullOutcomes.filter((o) => o.status !== 'rejected').map((o) => [o.fingerprint, o.digest]));
+  assert.equal(store.db.prepare("SELECT count(*) FROM keys WHERE typeof(info) <> 'text'").pluck().get(), 0, 'info stored as text');
+  for (const g of GPG.slice(0, 80)) {
+    const mine = store.getByFingerprint(g.fingerprint)!;
+    const theirs = full.store.getByFingerprint(g.fingerprint)!;
+    assert.deepEqual(mine.info, theirs.info);
+    assert.equal(mine.digest, SKS.get(g.fingerprint));
+    assert.deepEqual(store.findByKeyId(g.keyId).map((k) => k.fingerprint), full.store.findByKeyId(g.keyId).map((k) => k.fingerprint));
+    const word = g.uids[0]?.split(/\s+/)[0];
+    if (word && /^[\p{L}\p{N}]+$/u.test(word)) {
+      assert.deepEqual(store.searchText(word, 50).keys.map((k) => k.fingerprint), full.store.searchText(word, 50).keys.map((k) => k.fingerprint), word);
+    }
+    const mail = g.uids.map((u) => /<([^<>\s]+@[^<>\s]+)>/.exec(u)?.[1]).find((x) => x);
+    if (mail) assert.deepEqual(store.searchText(mail, 10).keys.map((k) => k.fingerprint), full.store.searchText(mail, 10).keys.map((k) => k.fingerprint));
+  }
+  assertTreeMatches(store);
+  store.close();
 });

@@ -2,7 +2,7 @@
 // (prepareKey), and derives the rows the store writes for each key (storedForm: encoded description, key IDs,
 // addresses, words), so the main thread only binds SQL parameters.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readPackets, splitKeys, prepareKey, storedForm, type Policy, type PreparedBlock } from '@sks/keystore';
+import { readPackets, splitKeys, prepareKey, storedForm, packPreparedBlocks, type Policy, type PreparedBlock } from '@sks/keystore';
 
 export interface PrepareRequest {
   batch: number;
@@ -13,8 +13,9 @@ export interface PrepareRequest {
 
 export interface PrepareReply {
   batch: number;
-  /** One entry per input block: its prepared keys (normally one). */
-  results: PreparedBlock[][];
+  /** One entry per input block, its prepared keys (normally one), in packPreparedBlocks' layout (read them with
+   * PackedBlockReader): one transferred buffer instead of thousands of objects to copy. */
+  packed: Uint8Array;
 }
 
 const policy = (workerData as { policy: Policy } | null)?.policy as Policy;
@@ -53,50 +54,17 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean
   return results;
 }
 
-/** Moves every byte array of the results (digest, data, packed key IDs) into one new ArrayBuffer, each replaced by
- * a view of it: a message then carries one buffer, transferred without copy, instead of thousands of small ones
- * (copying the pooled slabs many small Buffers share). Returns that buffer. */
-export function packBuffers(results: PreparedBlock[][]): ArrayBuffer {
-  let total = 0;
-  for (const group of results) {
-    for (const r of group) {
-      if (!r.ok) continue;
-      total += r.key.digest.byteLength + r.key.data.byteLength + (r.key.stored?.keyIds.byteLength ?? 0);
-    }
-  }
-  const ab = new ArrayBuffer(total);
-  const all = new Uint8Array(ab);
-  let o = 0;
-  const move = (u: Uint8Array): Uint8Array => {
-    all.set(u, o);
-    const v = new Uint8Array(ab, o, u.byteLength);
-    o += u.byteLength;
-    return v;
-  };
-  for (const group of results) {
-    for (const r of group) {
-      if (!r.ok) continue;
-      r.key.digest = move(r.key.digest);
-      r.key.data = move(r.key.data);
-      if (r.key.stored) r.key.stored.keyIds = move(r.key.stored.keyIds);
-    }
-  }
-  return ab;
-}
-
 if (parentPort) {
   parentPort.on('message', (m: PrepareRequest) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    let results: PreparedBlock[][];
-    let transfer: ArrayBuffer[] = [];
+    let packed: Uint8Array;
     try {
-      results = prepareBlocks(data, m.lengths, policy, true);
-      transfer = [packBuffers(results)];
+      packed = packPreparedBlocks(prepareBlocks(data, m.lengths, policy, true));
     } catch (e) {
       // never expected (prepareKey catches per key); report the whole batch as malformed rather than die
-      results = m.lengths.map(() => [{ ok: false, reason: 'malformed', detail: (e as Error).message }]);
+      packed = packPreparedBlocks(m.lengths.map(() => [{ ok: false, reason: 'malformed', detail: (e as Error).message }]));
     }
-    const reply: PrepareReply = { batch: m.batch, results };
-    parentPort!.postMessage(reply, transfer);
+    const reply: PrepareReply = { batch: m.batch, packed };
+    parentPort!.postMessage(reply, [packed.buffer as ArrayBuffer]);
   });
 }

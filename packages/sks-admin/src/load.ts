@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync, realpathSync, openSync, readSync, 
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { toBinary, type FileIdentity, type KeyStore, type Logger, type Policy, type PreparedBlock } from '@sks/keystore';
+import { toBinary, PackedBlockReader, type FileIdentity, type KeyStore, type Logger, type Policy, type PreparedBlock } from '@sks/keystore';
 import { KeyBlockScanner, type ScanItem } from './scan.js';
 import { prepareBlocks, type PrepareReply, type PrepareRequest } from './load-worker.js';
 import { startWorker } from './workers.js';
@@ -86,9 +86,13 @@ function readHead(path: string, n: number): Buffer {
 }
 
 interface Slot {
-  /** Index into the worker's results, or a bad region found by the scanner. */
-  block?: number;
+  /** A bad region found by the scanner; otherwise the next block of the prepared results. */
   bad?: Extract<ScanItem, { kind: 'bad' }>;
+}
+
+/** The prepared blocks of a batch, read in order, one block (its keys) per call. */
+interface Prepared {
+  next(): PreparedBlock[];
 }
 
 interface Batch {
@@ -96,7 +100,15 @@ interface Batch {
   endOffset: number;
   slots: Slot[];
   bytes: number;
-  prepared: Promise<PreparedBlock[][]>;
+  prepared: Promise<Prepared>;
+}
+
+/** A batch's key blocks in file order, made one at a time as the store takes them (so each dies young). */
+function* batchBlocks(slots: Slot[], prepared: Prepared): Generator<PreparedBlock> {
+  for (const s of slots) {
+    if (s.bad) yield { ok: false, reason: s.bad.reason, detail: s.bad.detail };
+    else yield* prepared.next();
+  }
 }
 
 export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
@@ -111,14 +123,14 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
 
   // workers
   const workers: Worker[] = [];
-  const waiting = new Map<number, { resolve: (r: PreparedBlock[][]) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (r: Prepared) => void; reject: (e: Error) => void }>();
   let workerError: Error | undefined;
   for (let i = 0; i < nWorkers; i++) {
     const w = startWorker(import.meta.url, 'load-worker', { policy });
     w.on('message', (r: PrepareReply) => {
       const p = waiting.get(r.batch);
       waiting.delete(r.batch);
-      p?.resolve(r.results);
+      p?.resolve(new PackedBlockReader(r.packed));
     });
     w.on('error', (e) => {
       workerError = e;
@@ -128,11 +140,13 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
     workers.push(w);
   }
   let batchNo = 0;
-  const prepare = (blocks: Buffer[]): Promise<PreparedBlock[][]> => {
+  const prepare = (blocks: Buffer[]): Promise<Prepared> => {
     const lengths = blocks.map((b) => b.length);
     const total = lengths.reduce((a, b) => a + b, 0);
     if (workers.length === 0) {
-      return Promise.resolve(prepareBlocks(Buffer.concat(blocks, total), lengths, policy));
+      const results = prepareBlocks(Buffer.concat(blocks, total), lengths, policy);
+      let i = 0;
+      return Promise.resolve({ next: () => results[i++]! });
     }
     if (workerError) return Promise.reject(workerError);
     const data = new Uint8Array(total); // an ArrayBuffer of its own, transferred without copy
@@ -167,13 +181,8 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
   const queue: Batch[] = [];
 
   const commit = async (b: Batch) => {
-    const results = await b.prepared;
-    const blocks: PreparedBlock[] = [];
-    for (const s of b.slots) {
-      if (s.bad) blocks.push({ ok: false, reason: s.bad.reason, detail: s.bad.detail });
-      else blocks.push(...results[s.block!]!);
-    }
-    const outcomes = store.addKeyBlocks(blocks, 'load',
+    const prepared = await b.prepared;
+    const outcomes = store.addKeyBlocks(batchBlocks(b.slots, prepared), 'load',
       { file: b.file, offset: b.endOffset, counters: b.slots.length ? { read: b.slots.length } : {} });
     bump('read', b.slots.length);
     for (const o of outcomes) {
@@ -218,7 +227,7 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
             const it = scanner.next();
             if (!it) break;
             if (it.kind === 'block') {
-              slots.push({ block: blocks.length });
+              slots.push({});
               blocks.push(it.data);
               bytes += it.data.length;
             } else {
@@ -232,7 +241,7 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
             // the file is never marked done before all its keys are committed.
             const doneOffset = scanner.decoded ? id.size : endOffset;
             if (doneOffset !== lastQueuedOffset) {
-              queue.push({ file: id, endOffset: doneOffset, slots: [], bytes: 0, prepared: Promise.resolve([]) });
+              queue.push({ file: id, endOffset: doneOffset, slots: [], bytes: 0, prepared: Promise.resolve({ next: () => [] }) });
             }
             break;
           }

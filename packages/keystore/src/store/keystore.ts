@@ -78,6 +78,8 @@ export interface OpenOptions {
 export interface PreparedKey {
   /** Upper-case hex fingerprint of the primary key. */
   fingerprint: string;
+  /** The same fingerprint as bytes, when the caller has them. */
+  fprBytes?: Uint8Array;
   /** 16-byte SKS digest of `data`. */
   digest: Uint8Array;
   /** The canonical key after policy, as written by writePackets. */
@@ -95,15 +97,15 @@ export interface PreparedKey {
 /** The rows the store derives from a key's description (KeyInfo) when it inserts the key. Plain data. */
 export interface StoredForm {
   version: number;
-  /** encodeInfo(info): keys.info. */
-  info: string;
+  /** encodeInfo(info): keys.info; or its UTF-8 bytes (packed batches). */
+  info: string | Uint8Array;
   /** key_ids rows packed: per row a 32-bit big-endian short ID, the fingerprint length (1 byte), the fingerprint,
    * and the 8-byte long ID. */
   keyIds: Uint8Array;
   /** key_emails rows: lower-case addresses, each once. */
   emails: string[];
-  /** The user IDs' text for the word index, '' when none. */
-  words: string;
+  /** The user IDs' text for the word index, '' when none; or its UTF-8 bytes. */
+  words: string | Uint8Array;
 }
 
 /** Result of preparing one key block: ready to store, or refused with a reason (stored by addKeyBlocks as a
@@ -141,6 +143,7 @@ export interface LoadProgress {
 }
 
 export { prepareKey, storedForm, emailsOf };
+export { packPreparedBlocks, PackedBlockReader } from './packed.js';
 
 /** Input the store cannot read at all (bad armor, CRC mismatch, truncated packet stream): nothing was written.
  * HTTP callers answer 400. A readable key that is refused gives a 'rejected' outcome instead. */
@@ -229,7 +232,7 @@ interface TxState {
   countDelta: number;
   /** Word-index changes, applied at the end of the transaction in rowid order: FTS5 flushes its pending index on
    * every delete and every insert below the last rowid written, so doing them as they come would flush per key. */
-  words: Map<number, { inIndex: boolean; text: string }>;
+  words: Map<number, { inIndex: boolean; text: string | Uint8Array }>;
   /** Key-ID and address rows to insert at the end of the transaction, sorted, so the inserts walk each index in
    * order (one visit per page) instead of jumping around it once per key. Keyed by key row id and by
    * `${email}\n${id}`; a delete in the same transaction drops pending rows. */
@@ -245,7 +248,7 @@ function addKeyId(tx: TxState, short: number, id: number, fpr: Buffer, long: Buf
 
 /** Records that key `id` should end the transaction with `text` in the word index ('' = not indexed). `inIndex`
  * says whether it is in the index now (only the first record of an id in a transaction counts). */
-function setWords(tx: TxState, id: number, inIndex: boolean, text: string): void {
+function setWords(tx: TxState, id: number, inIndex: boolean, text: string | Uint8Array): void {
   const had = tx.words.get(id);
   if (had) had.text = text;
   else tx.words.set(id, { inIndex, text });
@@ -281,13 +284,14 @@ function writeStatements(db: Database.Database) {
     digestById: db.prepare('SELECT digest FROM keys WHERE id = ?').pluck(),
     headByFpr: db.prepare('SELECT id, digest, first_seen FROM keys WHERE fingerprint = ?'),
     dataById: db.prepare('SELECT data, info, cuts FROM keys WHERE id = ?'),
+    // info and words may be bound as UTF-8 bytes (StoredForm): CAST stores them as text either way
     insertKey: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?)'),
     /** Bulk loads: insert unless the fingerprint is stored (changes = 0), one index walk instead of a lookup and an
      * insert for each new key. */
     insertKeyIfNew: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
-      'ON CONFLICT (fingerprint) DO NOTHING'),
+      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) ' +
+      'VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
@@ -298,7 +302,7 @@ function writeStatements(db: Database.Database) {
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
     insertEmail: db.prepare('INSERT INTO key_emails (email, key) VALUES (?, ?)'),
     deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
-    insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, ?)'),
+    insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, CAST(? AS TEXT))'),
     deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
     logChange: db.prepare('INSERT INTO changes (op, digest, fingerprint, at) VALUES (?, ?, ?, ?)'),
     addCount: db.prepare("UPDATE meta SET value = value + ? WHERE name = 'key_count'"),
@@ -466,7 +470,7 @@ export class KeyStore {
         for (const id of ids) if (tx.words.get(id)!.inIndex) ws.deleteWords.run(id);
         for (const id of ids) {
           const text = tx.words.get(id)!.text;
-          if (text !== '') ws.insertWords.run(id, text);
+          if (text.length > 0) ws.insertWords.run(id, typeof text === 'string' ? text : toBuffer(text));
         }
       }
       if (this.bulk) {
@@ -505,7 +509,7 @@ export class KeyStore {
    * Batch size matters: each commit rewrites every index page the batch touched, so large batches write far less
    * per key (measured at 90k keys: 2.6 pages written per key with batches of 1000 keys, 0.86 with 5000, 0.51 with
    * 20000). For a keydump use 10000-20000 keys per batch, cacheMiB of a few hundred, and bulkLoad. */
-  addKeyBlocks(keys: Array<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
+  addKeyBlocks(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
     const outcomes = this.write((tx) => {
       const out: WriteOutcome[] = [];
       for (const k of keys) out.push(this.storeOne(k, tx));
@@ -551,7 +555,7 @@ export class KeyStore {
     if (!block.ok) return { status: 'rejected', fingerprint: block.fingerprint, reason: block.reason, detail: block.detail };
     const key = block.key;
     const fingerprint = key.fingerprint.toUpperCase();
-    const fpr = Buffer.from(fingerprint, 'hex');
+    const fpr = key.fprBytes ? toBuffer(key.fprBytes) : Buffer.from(fingerprint, 'hex');
     if (tx.anyBlocked && this.isBlockedBlob(fpr)) {
       return { status: 'rejected', fingerprint, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
     }
@@ -565,7 +569,8 @@ export class KeyStore {
       const cuts = key.cuts.length > 0 ? key.cuts : undefined;
       let id = 0;
       try {
-        const r = (this.bulk ? ws.insertKeyIfNew : ws.insertKey).run(fpr, digest, form.version, toBuffer(key.data), form.info,
+        const info = typeof form.info === 'string' ? form.info : toBuffer(form.info);
+        const r = (this.bulk ? ws.insertKeyIfNew : ws.insertKey).run(fpr, digest, form.version, toBuffer(key.data), info,
           cuts ? JSON.stringify(cuts) : null, tx.now, tx.now);
         if (r.changes === 1) id = Number(r.lastInsertRowid);
       } catch (e) {
@@ -623,8 +628,15 @@ export class KeyStore {
   }
 
   private indexStored(id: number, form: StoredForm, tx: TxState): void {
-    for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
-    for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
+    if (this.bulk) {
+      // No index on these tables during a bulk load: rows append in any order, so they need not wait and be sorted.
+      const ws = this.ws;
+      for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) ws.insertKeyId.run(short, id, fpr, long);
+      for (const email of form.emails) ws.insertEmail.run(email, id);
+    } else {
+      for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
+      for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
+    }
     setWords(tx, id, false, form.words);
   }
 

@@ -1,0 +1,176 @@
+// Prepared key blocks packed into one byte buffer: how the loader's worker threads hand a batch to the thread that
+// owns the store. A structured clone of thousands of small objects and strings costs the receiving thread more
+// (deserialisation, then garbage collection of objects that live until their batch commits) than reading them
+// from one transferred buffer just before each key is stored, so that every object dies young.
+//
+// Layout, all integers big-endian: per block a u32 count of keys, then per key
+//   u8 1 (ready to store): u8 fingerprint length, fingerprint, 16-byte digest, u8 version, u32 length + data,
+//     u32 length + encoded info (UTF-8), u32 length + cuts JSON (0: none), u32 length + packed key IDs,
+//     u16 count of addresses, each u16 length + UTF-8, u32 length + words (UTF-8)
+//   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
+import type { PolicyCut, RefusalReason } from '../policy.js';
+import type { PreparedBlock } from './keystore.js';
+
+const DIGEST_BYTES = 16;
+
+class Writer {
+  buf: Buffer;
+  o = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
+  private room(n: number): void {
+    if (this.o + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.o + n));
+    this.buf.copy(bigger, 0, 0, this.o);
+    this.buf = bigger;
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.o++] = v;
+  }
+
+  u16(v: number): void {
+    this.room(2);
+    this.o = this.buf.writeUInt16BE(v, this.o);
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.o = this.buf.writeUInt32BE(v, this.o);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.o);
+    this.o += b.length;
+  }
+
+  /** u32 (or u16) length, then the UTF-8 of s. */
+  text(s: string, short = false): void {
+    const max = Buffer.byteLength(s);
+    if (short) {
+      if (max > 0xffff) throw new RangeError('text too long for a u16 length');
+      this.u16(max);
+    } else {
+      this.u32(max);
+    }
+    this.room(max);
+    this.o += this.buf.write(s, this.o, 'utf8');
+  }
+}
+
+/** Packs the prepared keys of a batch (one entry per input block) into one buffer of its own (transferable). Keys
+ * must carry their stored form (PreparedKey.stored). */
+export function packPreparedBlocks(results: PreparedBlock[][]): Uint8Array {
+  let guess = 64;
+  for (const group of results) {
+    for (const r of group) guess += 64 + (r.ok ? r.key.data.length + (r.key.stored?.info.length ?? 0) * 2 : 256);
+  }
+  const w = new Writer(guess);
+  for (const group of results) {
+    w.u32(group.length);
+    for (const r of group) {
+      if (!r.ok) {
+        w.u8(0);
+        w.text(JSON.stringify({ reason: r.reason, detail: r.detail, fingerprint: r.fingerprint }));
+        continue;
+      }
+      const k = r.key;
+      const s = k.stored;
+      if (!s || typeof s.info !== 'string') throw new TypeError('packPreparedBlocks: a key without its stored form');
+      if (k.digest.length !== DIGEST_BYTES) throw new TypeError('packPreparedBlocks: a digest is 16 bytes');
+      const fpr = Buffer.from(k.fingerprint, 'hex');
+      w.u8(1);
+      w.u8(fpr.length);
+      w.bytes(fpr);
+      w.bytes(k.digest);
+      w.u8(s.version);
+      w.u32(k.data.length);
+      w.bytes(k.data);
+      w.text(s.info);
+      w.text(k.cuts.length > 0 ? JSON.stringify(k.cuts) : '');
+      w.u32(s.keyIds.length);
+      w.bytes(s.keyIds);
+      w.u16(s.emails.length);
+      for (const e of s.emails) w.text(e, true);
+      w.text(typeof s.words === 'string' ? s.words : Buffer.from(s.words).toString('utf8'));
+    }
+  }
+  // a copy of the used part only: the transfer then moves no unused capacity
+  return new Uint8Array(w.buf.buffer.slice(w.buf.byteOffset, w.buf.byteOffset + w.o));
+}
+
+/** Reads packed blocks back one at a time, in order. The keys' byte fields are views of the buffer; the encoded
+ * info and the words stay UTF-8 bytes (the store binds them as text without making strings of them). */
+export class PackedBlockReader {
+  private readonly b: Buffer;
+  private o = 0;
+
+  constructor(packed: Uint8Array) {
+    this.b = Buffer.isBuffer(packed) ? packed : Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  }
+
+  get done(): boolean {
+    return this.o >= this.b.length;
+  }
+
+  /** The keys of the next block (normally one). */
+  next(): PreparedBlock[] {
+    const b = this.b;
+    if (this.o + 4 > b.length) throw new RangeError('packed blocks: read past the end');
+    const n = b.readUInt32BE(this.o);
+    this.o += 4;
+    const out: PreparedBlock[] = [];
+    for (let i = 0; i < n; i++) out.push(this.key());
+    return out;
+  }
+
+  private view(len: number): Buffer {
+    const v = this.b.subarray(this.o, this.o + len);
+    if (v.length !== len) throw new RangeError('packed blocks: truncated');
+    this.o += len;
+    return v;
+  }
+
+  private u32(): number {
+    const v = this.b.readUInt32BE(this.o);
+    this.o += 4;
+    return v;
+  }
+
+  private key(): PreparedBlock {
+    const b = this.b;
+    const tag = b[this.o++];
+    if (tag === 0) {
+      const j = JSON.parse(this.view(this.u32()).toString('utf8')) as { reason: RefusalReason; detail: string; fingerprint?: string };
+      return { ok: false, reason: j.reason, detail: j.detail, fingerprint: j.fingerprint };
+    }
+    if (tag !== 1) throw new RangeError(`packed blocks: unknown record ${String(tag)}`);
+    const fprLen = b[this.o++]!;
+    const fpr = this.view(fprLen);
+    const digest = this.view(DIGEST_BYTES);
+    const version = b[this.o++]!;
+    const data = this.view(this.u32());
+    const info = this.view(this.u32());
+    const cutsLen = this.u32();
+    const cuts = cutsLen > 0 ? (JSON.parse(this.view(cutsLen).toString('utf8')) as PolicyCut[]) : [];
+    const keyIds = this.view(this.u32());
+    const nEmails = b.readUInt16BE(this.o);
+    this.o += 2;
+    const emails: string[] = [];
+    for (let i = 0; i < nEmails; i++) {
+      const len = b.readUInt16BE(this.o);
+      this.o += 2;
+      emails.push(this.view(len).toString('utf8'));
+    }
+    const words = this.view(this.u32());
+    return {
+      ok: true,
+      key: { fingerprint: fpr.toString('hex').toUpperCase(), fprBytes: fpr, digest, data, cuts, stored: { version, info, keyIds, emails, words } },
+    };
+  }
+}
