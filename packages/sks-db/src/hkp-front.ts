@@ -162,7 +162,8 @@ export function createFront(opts: FrontOptions): Front {
     }
   };
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
     const c: Conn = {
       socket, pending: undefined, requestStartMs: 0, idleSinceMs: Date.now(),
       onData: () => {}, onDrain: () => {}, onError: () => {}, onClose: () => {},

@@ -58,6 +58,9 @@ export interface SksReply {
   body: string | Buffer;
   count?: number;
   filename?: string;
+  /** Set when the body is the armor of one key, kept in the per-key cache under this digest: caches of whole
+   * replies keep the digest, not the bytes a second time. */
+  armoredDigest?: string;
 }
 
 export const SERVER_HEADER = 'sks_www/1.1.6';

@@ -246,16 +246,17 @@ export function lookupReply(ctx: DbContext, query: Query): SksReply {
   if (r.op === 'stats') return statsReply(ctx, r);
   const a = lookupAnswer(ctx, r);
   if (a.error) throw a.error;
-  let body = a.body;
-  if (a.armoredDigest !== undefined) {
-    const digest = a.armoredDigest;
-    body = ctx.answers.get(`a:${digest}`, () => {
-      const key = ctx.store.getByDigest(digest);
-      if (!key) throw new HttpError(404, 'No keys found'); // removed since; the next lookup sees the new version
-      return armorKeys(ctx, [key]);
-    });
-  }
-  return { status: a.status, type: a.type!, body: body!, count: a.count, filename: a.filename };
+  const body = a.armoredDigest !== undefined ? armoredKeyBody(ctx, a.armoredDigest) : a.body!;
+  return { status: a.status, type: a.type!, body, count: a.count, filename: a.filename, armoredDigest: a.armoredDigest };
+}
+
+/** The armor of the stored key with this digest, from the per-key cache (computed on a miss). */
+export function armoredKeyBody(ctx: DbContext, digest: string): Buffer {
+  return ctx.answers.get(`a:${digest}`, () => {
+    const key = ctx.store.getByDigest(digest);
+    if (!key) throw new HttpError(404, 'No keys found'); // removed since; the next lookup sees the new version
+    return armorKeys(ctx, [key]);
+  }) as Buffer;
 }
 
 /** Answers GET /pks/lookup on a node http response (express routes); throws HttpError for refusals. */

@@ -13,7 +13,7 @@ import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServe
 import type { DbContext } from './context.js';
 import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, queryParam, replyHeaders, sendError, type SksReply } from './http-util.js';
 import { createFront, type Front, type FrontReply } from './hkp-front.js';
-import { handleLookup, lookupReply } from './lookup.js';
+import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { startStats } from './stats.js';
@@ -68,8 +68,9 @@ export function createHandler(ctx: DbContext): http.RequestListener {
 
 const CRLF = Buffer.from('\r\n');
 
-/** A FrontReply as the ready cache keeps it. */
+/** A reply as the ready cache keeps it: a FrontReply, or for one key's armor its digest in the per-key cache. */
 interface ReadyReply extends FrontReply {
+  armoredDigest?: string;
   /** Route class for the metrics. */
   route: string;
   /** Bytes held (for the cache's budget). */
@@ -81,11 +82,11 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   let headers = '';
   for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
   headers += `Content-Length: ${body.length + CRLF.length}\r\n`;
-  return {
-    status: reply.status ?? 200, headers, body: [body, CRLF], route,
-    // counted whole even when the body is a key's armor shared with the per-key cache, which may let it go first
-    length: 128 + headers.length + body.length,
-  };
+  if (reply.armoredDigest !== undefined) {
+    // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
+    return { status: reply.status ?? 200, headers, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + headers.length };
+  }
+  return { status: reply.status ?? 200, headers, body: [body, CRLF], route, length: 128 + headers.length + body.length };
 }
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
@@ -108,6 +109,20 @@ export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
       return { ...readyReply(errorReply(500, 'internal error; see the server log', mr), route), length: -1 };
     }
   };
+  /** The reply with its body: a key's armor comes from the per-key cache. */
+  const withBody = (qs: string, reply: ReadyReply): ReadyReply => {
+    if (reply.armoredDigest === undefined) return reply;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return { ...reply, body: [armoredKeyBody(ctx, reply.armoredDigest!), CRLF] };
+      } catch {
+        ready.delete(qs); // the key changed or went away since: answer afresh
+        reply = compute(qs);
+        if (reply.armoredDigest === undefined) return reply;
+      }
+    }
+    return readyReply(errorReply(404, 'No keys found', true), reply.route);
+  };
   return (qs) => {
     const start = performance.now();
     let reply: ReadyReply;
@@ -126,6 +141,7 @@ export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
       // not kept either.
       if (reply.route === 'lookup_stats' || reply.length < 0) ready.delete(qs);
     }
+    reply = withBody(qs, reply);
     recordHttpRequest(reply.route, 'GET', reply.status, (performance.now() - start) / 1000);
     return reply;
   };
@@ -218,8 +234,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     webRoot: base.path(settings.web_root),
     membershipFile: base.path('membership'),
     startedAt: Date.now(),
-    // lookup_cache_bytes in all: half per key, a quarter for whole answers, a quarter for the front's ready replies
-    answers: new AnswerCache<Buffer | string>(Math.floor(settings.lookup_cache_bytes / 2)),
+    // lookup_cache_bytes per key; a quarter of it more for whole answers, another for the front's ready replies
+    answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
     lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
     dataVersion: () => dataVersion.get() as number,
   };
