@@ -57,7 +57,8 @@ export const SETTINGS = {
     doc: 'Idle keep-alive connections are closed after this time.' },
   lookup_cache_bytes: { type: 'int', default: 64 * 1024 * 1024, usedBy: ['sks-db'],
     doc: 'Memory per sks-db worker for ready-made key answers (armored keys, index lines), keyed by key digest so a ' +
-      'changed key is never served stale; 0 disables.' },
+      'changed key is never served stale; whole lookup answers and ready-to-send replies, dropped whenever the ' +
+      'database changes, take up to a quarter of this more each; 0 disables.' },
   initial_stat: { type: 'bool', default: false, usedBy: ['sks-db'],
     doc: 'Compute the statistics page when sks-db starts (SKS option of the same name).' },
   stat_interval_s: { type: 'int', default: 3600, usedBy: ['sks-db'],
