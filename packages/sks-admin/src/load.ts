@@ -124,10 +124,14 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
   // workers
   const workers: Worker[] = [];
   const waiting = new Map<number, { resolve: (r: Prepared) => void; reject: (e: Error) => void }>();
+  /** Batches sent to each worker and not answered yet. */
+  const pending: number[] = [];
   let workerError: Error | undefined;
   for (let i = 0; i < nWorkers; i++) {
     const w = startWorker(import.meta.url, 'load-worker', { policy });
+    pending.push(0);
     w.on('message', (r: PrepareReply) => {
+      pending[i]!--;
       const p = waiting.get(r.batch);
       waiting.delete(r.batch);
       p?.resolve(new PackedBlockReader(r.packed));
@@ -156,7 +160,12 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
       o += b.length;
     }
     const id = batchNo++;
-    const w = workers[id % workers.length]!;
+    // The worker with the fewest batches waiting (a batch with a flooded key can take a worker far longer than the
+    // others; round robin would queue more batches behind it while the other worker idles).
+    let wi = id % workers.length;
+    for (let i = 0; i < workers.length; i++) if (pending[i]! < pending[wi]!) wi = i;
+    pending[wi]!++;
+    const w = workers[wi]!;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
       const msg: PrepareRequest = { batch: id, data, lengths };

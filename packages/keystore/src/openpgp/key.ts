@@ -1,6 +1,6 @@
 // Keys from packets: split a stream into keys, describe a key (fingerprints, key IDs, user IDs, dates, revocation).
 // Nothing here verifies signatures (SKS does not either): a keyserver stores what it is given and lets clients judge.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { TAG, type KeyInfo, type Packet, type SignatureInfo, type SubkeyInfo, type UserIdInfo } from './types.js';
 import { PacketError } from './packet.js';
 
@@ -29,18 +29,25 @@ function mpiEnd(body: Buffer, at: number): { bits: number; end: number } {
   return { bits, end };
 }
 
+/** Hex digest of head + body: one-shot crypto.hash where there is one (about half the cost of a Hash object for
+ * inputs this small; the loader computes several per key). */
+function hexHash(algorithm: string, head: Buffer, body: Buffer): string {
+  if (typeof hash === 'function') return hash(algorithm, Buffer.concat([head, body]), 'hex');
+  return createHash(algorithm).update(head).update(body).digest('hex');
+}
+
 /** Fingerprint (upper-case hex) of a public key or subkey packet body, v3/v4/v6. */
 export function fingerprintOf(keyPacketBody: Buffer): string {
   const version = keyPacketBody[0];
   if (version === 4) {
     const head = Buffer.from([0x99, keyPacketBody.length >> 8, keyPacketBody.length & 0xff]);
-    return createHash('sha1').update(head).update(keyPacketBody).digest('hex').toUpperCase();
+    return hexHash('sha1', head, keyPacketBody).toUpperCase();
   }
   if (version === 6 || version === 5) {
     const head = Buffer.alloc(5);
     head[0] = version === 6 ? 0x9b : 0x9a;
     head.writeUInt32BE(keyPacketBody.length, 1);
-    return createHash('sha256').update(head).update(keyPacketBody).digest('hex').toUpperCase();
+    return hexHash('sha256', head, keyPacketBody).toUpperCase();
   }
   if (version === 2 || version === 3) {
     // v3: MD5 over the bodies of the RSA modulus and exponent, without their length prefixes.
@@ -55,14 +62,14 @@ export function fingerprintOf(keyPacketBody: Buffer): string {
   throw new PacketError(`unsupported key version ${version}`, 0);
 }
 
-/** Long key ID (16 upper-case hex) of a key packet body. */
-export function keyIdOf(keyPacketBody: Buffer): string {
+/** Long key ID (16 upper-case hex) of a key packet body (pass its fingerprint when known: saves hashing again). */
+export function keyIdOf(keyPacketBody: Buffer, fingerprint?: string): string {
   const version = keyPacketBody[0];
   if (version === 2 || version === 3) {
     const n = mpiEnd(keyPacketBody, 8);
     return keyPacketBody.subarray(n.end - 8, n.end).toString('hex').toUpperCase();
   }
-  const fp = fingerprintOf(keyPacketBody);
+  const fp = fingerprint ?? fingerprintOf(keyPacketBody);
   return version === 4 ? fp.slice(-16) : fp.slice(0, 16);
 }
 
@@ -197,7 +204,7 @@ export function describeKey(key: Packet[]): KeyInfo {
   }
   const kp = parseKeyPacket(primary.body);
   const fingerprint = fingerprintOf(primary.body);
-  const keyId = keyIdOf(primary.body);
+  const keyId = keyIdOf(primary.body, fingerprint);
   const info: KeyInfo = {
     version: kp.version, fingerprint, keyId, algorithm: kp.algorithm, bits: kp.bits, created: kp.created,
     expires: kp.v3ValidDays ? kp.created + kp.v3ValidDays * 86400 : null, revoked: false,
@@ -221,8 +228,9 @@ export function describeKey(key: Packet[]): KeyInfo {
       } catch {
         continue;
       }
+      const subFingerprint = fingerprintOf(p.body);
       sub = {
-        version: skp.version, fingerprint: fingerprintOf(p.body), keyId: keyIdOf(p.body), algorithm: skp.algorithm,
+        version: skp.version, fingerprint: subFingerprint, keyId: keyIdOf(p.body, subFingerprint), algorithm: skp.algorithm,
         bits: skp.bits, created: skp.created, expires: null, revoked: false,
       };
       subBindingTime = -1;

@@ -105,25 +105,25 @@ export function primaryFingerprint(packets: Packet[]): string | undefined {
 /** Canonicalizes one key, applies policy, computes digest, data and description. Pure (no database), so it can
  * run in worker threads. The blocklist is not checked here: the store does that in addKeyBlocks. */
 export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
-  let fingerprint: string | undefined;
+  // The fingerprint only matters for a refusal (a stored key's comes from its description): computed then.
+  const fingerprintIfAny = () => primaryFingerprint(packets);
   try {
     if (packets.length === 0) return { ok: false, reason: 'no-primary-key', detail: 'an empty key block' };
-    fingerprint = primaryFingerprint(packets);
     let size = 0;
     for (const p of packets) size += p.body.length;
     if (size > policy.maxInputKeyBytes) {
       return {
-        ok: false, reason: 'key-too-large', fingerprint,
+        ok: false, reason: 'key-too-large', fingerprint: fingerprintIfAny(),
         detail: `${size} bytes of packets as received, more than max_input_key_bytes ${policy.maxInputKeyBytes}`,
       };
     }
     if (packets[0]!.tag !== TAG.PUBLIC_KEY || packets.some((p) => p.tag === TAG.SECRET_KEY || p.tag === TAG.SECRET_SUBKEY)) {
       // Not a public key at all (secret key, stray packets): policy names the reason before canonical form is tried.
       const refused = applyPolicy(packets, policy);
-      if (!refused.ok) return { ok: false, reason: refused.reason, detail: refused.detail, fingerprint };
+      if (!refused.ok) return { ok: false, reason: refused.reason, detail: refused.detail, fingerprint: fingerprintIfAny() };
     }
     const outcome = applyPolicy(canonicalizeKey(packets), policy);
-    if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: outcome.detail, fingerprint };
+    if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: outcome.detail, fingerprint: fingerprintIfAny() };
     const info = describeKey(outcome.key);
     return {
       ok: true,
@@ -137,6 +137,6 @@ export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
       },
     };
   } catch (e) {
-    return { ok: false, reason: 'malformed', detail: (e as Error).message, fingerprint };
+    return { ok: false, reason: 'malformed', detail: (e as Error).message, fingerprint: fingerprintIfAny() };
   }
 }
