@@ -17,8 +17,8 @@ import { SERVER_HEADER, VIA_HEADER } from './http-util.js';
 /** An answer ready to send: everything but the Date and Connection headers, which the front adds. */
 export interface FrontReply {
   status: number;
-  /** Header lines after Server and Via, Content-Length included, each ending in CRLF. */
-  headers: string;
+  /** Status line and header lines, Content-Length included, up to Date (see replyHead). */
+  head: Buffer;
   /** The body, in chunks written as they are (cached buffers are not copied). */
   body: Buffer[];
 }
@@ -60,28 +60,29 @@ interface Conn {
   idleSinceMs: number;
 }
 
-/** The Date header value, rebuilt once per second at most. */
-let dateSecond = 0;
-let dateValue = '';
-function httpDate(nowMs: number): string {
-  const s = Math.floor(nowMs / 1000);
-  if (s !== dateSecond) {
-    dateSecond = s;
-    dateValue = new Date(s * 1000).toUTCString();
-  }
-  return dateValue;
+/** The head of an answer up to the Date header: status line, Server, Via, then `headers` (lines ending in CRLF,
+ * Content-Length included). Built once per cached reply, so answering does not encode strings. */
+export function replyHead(status: number, headers: string): Buffer {
+  return Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nServer: ${SERVER_HEADER}\r\nVia: ${VIA_HEADER}\r\n${headers}`, 'latin1');
 }
 
-const STATUS_LINES = new Map<number, string>();
-/** The status line and the headers every answer starts with. */
-function statusLine(status: number): string {
-  let line = STATUS_LINES.get(status);
-  if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nServer: ${SERVER_HEADER}\r\nVia: ${VIA_HEADER}\r\n`;
-    STATUS_LINES.set(status, line);
+/** The end of every head: Date and Connection headers, rebuilt once per second. */
+let tailSecond = -1;
+let tailKeepAlive = Buffer.alloc(0);
+let tailClose = Buffer.alloc(0);
+function headTail(nowMs: number, keepAlive: boolean, keepAliveS: number): Buffer {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== tailSecond) {
+    tailSecond = second;
+    const date = `Date: ${new Date(second * 1000).toUTCString()}\r\n`;
+    tailKeepAlive = Buffer.from(`${date}Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveS}\r\n\r\n`, 'latin1');
+    tailClose = Buffer.from(`${date}Connection: close\r\n\r\n`, 'latin1');
   }
-  return line;
+  return keepAlive ? tailKeepAlive : tailClose;
 }
+
+/** Answers up to this size are copied into one buffer and sent with one write; larger ones go out as they are. */
+const COPY_BELOW_BYTES = 16 * 1024;
 
 export interface Front {
   server: net.Server;
@@ -144,11 +145,17 @@ export function createFront(opts: FrontOptions): Front {
       c.pending = end + 4 < buf.length ? buf.subarray(end + 4) : undefined;
       c.requestStartMs = c.pending ? Date.now() : 0;
       const now = Date.now();
-      s.cork();
-      s.write(statusLine(reply.status) + reply.headers + `Date: ${httpDate(now)}\r\n` +
-        (keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveS}\r\n\r\n` : 'Connection: close\r\n\r\n'), 'latin1');
-      if (m[1] === 'GET') for (const chunk of reply.body) s.write(chunk);
-      s.uncork();
+      const tail = headTail(now, keepAlive, keepAliveS);
+      const chunks = m[1] === 'GET' ? [reply.head, tail, ...reply.body] : [reply.head, tail];
+      let total = 0;
+      for (const b of chunks) total += b.length;
+      if (total <= COPY_BELOW_BYTES) {
+        s.write(Buffer.concat(chunks, total));
+      } else {
+        s.cork();
+        for (const b of chunks) s.write(b);
+        s.uncork();
+      }
       c.idleSinceMs = now;
       if (!keepAlive) {
         conns.delete(c);

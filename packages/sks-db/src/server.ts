@@ -12,7 +12,7 @@ import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSetting
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, queryParam, replyHeaders, sendError, type SksReply } from './http-util.js';
-import { createFront, type Front, type FrontReply } from './hkp-front.js';
+import { createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
@@ -82,11 +82,13 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   let headers = '';
   for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
   headers += `Content-Length: ${body.length + CRLF.length}\r\n`;
+  const status = reply.status ?? 200;
+  const head = replyHead(status, headers);
   if (reply.armoredDigest !== undefined) {
     // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
-    return { status: reply.status ?? 200, headers, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + headers.length };
+    return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length };
   }
-  return { status: reply.status ?? 200, headers, body: [body, CRLF], route, length: 128 + headers.length + body.length };
+  return { status, head, body: [body, CRLF], route, length: 128 + head.length + body.length };
 }
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
