@@ -1,10 +1,17 @@
 // Ready-made answers per key: the armored key and its machine-readable index lines, computed once per worker and
 // reused. Entries are keyed by the key's SKS digest, which changes with every change of the key, so a cached answer
 // is never stale: a new version of a key simply has a new key in the cache, and the old entry ages out.
-// Bounded in bytes (setting lookup_cache_bytes); least recently used entries go first.
+// Bounded in bytes (setting lookup_cache_bytes). Eviction is CLOCK (second chance): a hit only marks its entry, and
+// the eviction scan moves marked entries to the young end instead of dropping them. An exact LRU would move the
+// entry on every hit (a Map delete and set), which on the lookup path cost more than the rest of a cached answer.
+
+interface Entry<V> {
+  value: V;
+  used: boolean;
+}
 
 export class AnswerCache<V extends { length: number } | string> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<string, Entry<V>>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -13,20 +20,28 @@ export class AnswerCache<V extends { length: number } | string> {
   get(key: string, make: () => V): V {
     const hit = this.map.get(key);
     if (hit !== undefined) {
-      // Refresh its place in the LRU order (Map keeps insertion order).
-      this.map.delete(key);
-      this.map.set(key, hit);
-      return hit;
+      hit.used = true;
+      return hit.value;
     }
     const value = make();
     const size = sizeOf(value) + key.length;
     if (this.maxBytes <= 0 || size > this.maxBytes / 4) return value;
-    this.map.set(key, value);
+    this.map.set(key, { value, used: false });
     this.bytes += size;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
+    // Scan from the oldest: used entries get a second chance at the young end, unused ones go. Every entry is
+    // looked at at most twice, so the scan ends.
+    let budget = this.map.size * 2;
+    for (const [k, e] of this.map) {
+      if (this.bytes <= this.maxBytes || budget-- <= 0) break;
       this.map.delete(k);
-      this.bytes -= sizeOf(v) + k.length;
+      if (e.used && k !== key) {
+        e.used = false;
+        this.map.set(k, e);
+      } else if (k !== key) {
+        this.bytes -= sizeOf(e.value) + k.length;
+      } else {
+        this.map.set(k, e); // the entry just added stays
+      }
     }
     return value;
   }
@@ -36,7 +51,7 @@ export class AnswerCache<V extends { length: number } | string> {
     const had = this.map.get(key);
     if (had === undefined) return;
     this.map.delete(key);
-    this.bytes -= sizeOf(had) + key.length;
+    this.bytes -= sizeOf(had.value) + key.length;
   }
 
   get size(): number {
