@@ -70,9 +70,9 @@ function openScanner(path: string, size: number, start: number, maxBlockBytes: n
   }
   if (armored) {
     const data = toBinary(readFileSync(path, 'utf8'));
-    return KeyBlockScanner.buffer(data, start, { maxBlockBytes });
+    return KeyBlockScanner.buffer(data, start, { maxBlockBytes, views: true });
   }
-  return KeyBlockScanner.file(path, start, { maxBlockBytes });
+  return KeyBlockScanner.file(path, start, { maxBlockBytes, views: true });
 }
 
 function readHead(path: string, n: number): Buffer {
@@ -144,21 +144,14 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
     workers.push(w);
   }
   let batchNo = 0;
-  const prepare = (blocks: Buffer[]): Promise<Prepared> => {
-    const lengths = blocks.map((b) => b.length);
-    const total = lengths.reduce((a, b) => a + b, 0);
+  /** Sends a batch's blocks (data: their bytes one after another, in an ArrayBuffer of its own) to a worker. */
+  const prepare = (data: Uint8Array, lengths: number[]): Promise<Prepared> => {
     if (workers.length === 0) {
-      const results = prepareBlocks(Buffer.concat(blocks, total), lengths, policy);
+      const results = prepareBlocks(Buffer.from(data.buffer, data.byteOffset, data.byteLength), lengths, policy);
       let i = 0;
       return Promise.resolve({ next: () => results[i++]! });
     }
     if (workerError) return Promise.reject(workerError);
-    const data = new Uint8Array(total); // an ArrayBuffer of its own, transferred without copy
-    let o = 0;
-    for (const b of blocks) {
-      data.set(b, o);
-      o += b.length;
-    }
     const id = batchNo++;
     // The worker with the fewest batches waiting (a batch with a flooded key can take a worker far longer than the
     // others; round robin would queue more batches behind it while the other worker idles).
@@ -169,7 +162,7 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
       const msg: PrepareRequest = { batch: id, data, lengths };
-      w.postMessage(msg, [data.buffer]);
+      w.postMessage(msg, [data.buffer as ArrayBuffer]);
     });
   };
 
@@ -230,14 +223,22 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
           }
           const startOff = scanner.offset;
           const slots: Slot[] = [];
-          const blocks: Buffer[] = [];
+          const lengths: number[] = [];
+          // the blocks' bytes, copied here as they are scanned (the scanner's data are views of its window)
+          let data = new Uint8Array(Math.min(batchBytes, 4 << 20) + 1024);
           let bytes = 0;
           while (slots.length < batchKeys && bytes < batchBytes) {
             const it = scanner.next();
             if (!it) break;
             if (it.kind === 'block') {
               slots.push({});
-              blocks.push(it.data);
+              if (bytes + it.data.length > data.length) {
+                const bigger = new Uint8Array(Math.max(data.length * 2, bytes + it.data.length));
+                bigger.set(data.subarray(0, bytes));
+                data = bigger;
+              }
+              data.set(it.data, bytes);
+              lengths.push(it.data.length);
               bytes += it.data.length;
             } else {
               slots.push({ bad: it });
@@ -255,7 +256,9 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
             break;
           }
           lastQueuedOffset = endOffset;
-          queue.push({ file: id, endOffset, slots, bytes: Math.round((endOffset - startOff) * scale), prepared: prepare(blocks) });
+          queue.push({
+            file: id, endOffset, slots, bytes: Math.round((endOffset - startOff) * scale), prepared: prepare(data.subarray(0, bytes), lengths),
+          });
           while (queue.length >= maxInflight) await commit(queue.shift()!);
         }
       } finally {

@@ -70,6 +70,9 @@ export interface ScannerOptions {
   readBytes?: number;
   /** Key blocks larger than this are skipped without being held, and reported as 'key-too-large'. */
   maxBlockBytes: number;
+  /** A block's data is a view of the scanner's window, valid only until the next call (the caller copies it where
+   * it needs it: one copy less per key). Default: a copy of its own. */
+  views?: boolean;
 }
 
 /** Reads key blocks of a binary stream, from a file (streamed) or from a buffer. */
@@ -190,7 +193,8 @@ export class KeyBlockScanner {
       len += h.total;
     }
     if (len === 0) return this.resync('truncated packet');
-    const data = Buffer.from(this.buf.subarray(this.pos, this.pos + len));
+    const view = this.buf.subarray(this.pos, this.pos + len);
+    const data = this.opts.views ? view : Buffer.from(view);
     this.pos += len;
     return { kind: 'block', data, offset };
   }
