@@ -33,6 +33,8 @@ export interface FrontOptions {
   headerTimeoutMs: number;
   /** Idle keep-alive connections are closed after this time (keepalive_timeout_ms). */
   keepAliveTimeoutMs: number;
+  /** Called when answer() throws (the client gets a 500 and the connection is closed). */
+  onError?(err: unknown): void;
 }
 
 /** Header blocks longer than this go to node's server (whose limit, 16 KiB, answers 431). */
@@ -54,6 +56,9 @@ interface Conn {
   onClose(): void;
   /** Bytes received and not yet answered. */
   pending: Buffer | undefined;
+  /** Chunks of a request header that arrives in pieces, joined once its end is seen (no copying per piece). */
+  pieces: Buffer[];
+  piecesBytes: number;
   /** When the first byte of the request being received arrived (0: none under way). */
   requestStartMs: number;
   /** When the last answer was sent or the connection opened. */
@@ -138,7 +143,15 @@ export function createFront(opts: FrontOptions): Front {
           }
         }
       }
-      const reply = opts.answer(m[2] ?? '');
+      let reply: FrontReply | undefined;
+      try {
+        reply = opts.answer(m[2] ?? '');
+      } catch (err) {
+        opts.onError?.(err);
+        conns.delete(c);
+        s.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       if (!reply) return handOff(c);
       const http10 = m[3] === '0';
       const keepAlive = http10 ? /(^|[\s,])keep-alive\s*,/.test(connection) : !/(^|[\s,])close\s*,/.test(connection);
@@ -172,16 +185,26 @@ export function createFront(opts: FrontOptions): Front {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const c: Conn = {
-      socket, pending: undefined, requestStartMs: 0, idleSinceMs: Date.now(),
+      socket, pending: undefined, pieces: [], piecesBytes: 0, requestStartMs: 0, idleSinceMs: Date.now(),
       onData: () => {}, onDrain: () => {}, onError: () => {}, onClose: () => {},
     };
     c.onData = (d: Buffer) => {
       if (!c.pending) {
         c.pending = d;
         c.requestStartMs = Date.now();
-      } else {
-        c.pending = Buffer.concat([c.pending, d]);
+        serve(c);
+        return;
       }
+      // The header so far had no end: keep the piece, and join only once the end has come or the size cap is
+      // passed (a header sent a byte at a time would otherwise be copied again with every byte).
+      const prev = c.pieces.length > 0 ? c.pieces[c.pieces.length - 1]! : c.pending;
+      const seam = Buffer.concat([prev.subarray(Math.max(0, prev.length - 3)), d]);
+      c.pieces.push(d);
+      c.piecesBytes += d.length;
+      if (seam.indexOf(HEADER_END) < 0 && c.pending.length + c.piecesBytes <= MAX_HEADER_BYTES) return;
+      c.pending = Buffer.concat([c.pending, ...c.pieces], c.pending.length + c.piecesBytes);
+      c.pieces = [];
+      c.piecesBytes = 0;
       serve(c);
     };
     c.onDrain = () => {
@@ -204,6 +227,8 @@ export function createFront(opts: FrontOptions): Front {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of conns) {
+      // A connection still sending an answer is neither idle nor late with its request.
+      if (c.socket.writableLength > 0) continue;
       if (c.requestStartMs > 0 && opts.headerTimeoutMs > 0 && now - c.requestStartMs > opts.headerTimeoutMs) {
         conns.delete(c);
         c.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -281,6 +281,7 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
       fallback,
       headerTimeoutMs: ctx.settings.request_header_timeout_ms,
       keepAliveTimeoutMs: ctx.settings.keepalive_timeout_ms,
+      onError: (err) => ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) }),
     });
     front.server.listen(port, address);
     await once(front.server, 'listening');

@@ -216,3 +216,19 @@ test('an idle keep-alive connection is closed after keepalive_timeout_ms; a head
     big.end();
   }
 });
+
+test('a request that arrives a few bytes at a time is answered once its header is complete', async () => {
+  const c = new Client(ours.port);
+  try {
+    const raw = get(`/pks/lookup?op=index&options=mr&search=${keys[0]!.email}`);
+    for (let i = 0; i < raw.length; i += 3) {
+      c.send(raw.slice(i, i + 3));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const r = await c.reply();
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), new RegExp(`pub:${keys[0]!.fp}:`));
+  } finally {
+    c.end();
+  }
+});
