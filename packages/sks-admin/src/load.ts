@@ -224,8 +224,9 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
           const startOff = scanner.offset;
           const slots: Slot[] = [];
           const lengths: number[] = [];
-          // the blocks' bytes, copied here as they are scanned (the scanner's data are views of its window)
-          let data = new Uint8Array(Math.min(batchBytes, 4 << 20) + 1024);
+          // The blocks' bytes, copied here as they are scanned (the scanner's data are views of its window). Room for
+          // a whole batch at once: pages never written are never touched, and the buffer is transferred, not copied.
+          let data = new Uint8Array(Math.min(batchBytes, 64 << 20) + 65536);
           let bytes = 0;
           while (slots.length < batchKeys && bytes < batchBytes) {
             const it = scanner.next();
