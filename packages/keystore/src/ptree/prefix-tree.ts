@@ -101,7 +101,15 @@ function isPrefixString(prefix: string): boolean {
 /** Sample values of a set of digests held as consecutive 16-byte records in `buf[start..end)`. */
 function leafValues(buf: Buffer, start: number, end: number): bigint[] {
   const v = Array.from({ length: NUM_SAMPLES }, () => 1n);
-  for (let r = start; r < end; r++) {
+  let r = start;
+  // Two elements per reduction: (s - x)(s - y) < p², times v < p³, one `% P` instead of two (same values; bulk
+  // builds spend most of their time here).
+  for (; r + 1 < end; r += 2) {
+    const fx = factorsOf(digestToZ(buf, r * DIGEST_BYTES));
+    const fy = factorsOf(digestToZ(buf, (r + 1) * DIGEST_BYTES));
+    for (let i = 0; i < NUM_SAMPLES; i++) v[i] = (v[i]! * fx[i]! * fy[i]!) % P;
+  }
+  if (r < end) {
     const f = factorsOf(digestToZ(buf, r * DIGEST_BYTES));
     for (let i = 0; i < NUM_SAMPLES; i++) v[i] = (v[i]! * f[i]!) % P;
   }
@@ -257,12 +265,27 @@ export class PrefixTree {
     s.clearElements.run();
     this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
     const n = this.db.prepare('SELECT count(*) FROM ptree_element').pluck().get() as number;
+    const bad = this.db.prepare(`SELECT count(*) FROM ptree_element WHERE length(digest) <> ${DIGEST_BYTES}`).pluck().get() as number;
+    if (bad > 0) throw new TypeError(`prefix tree rebuild: ${bad} elements are not ${DIGEST_BYTES}-byte digests`);
+    // Read in chunks of hex text (one string per 65 536 digests) rather than one Buffer per row: 1M digests take a
+    // fifth of the time. Checked: the chunks must give every element, in strictly increasing order.
     const buf = Buffer.alloc(n * DIGEST_BYTES);
+    const chunk = this.db.prepare(
+      'SELECT group_concat(h, \'\') FROM (SELECT hex(digest) AS h FROM ptree_element WHERE digest > ? ORDER BY digest LIMIT 65536)').pluck();
     let r = 0;
-    for (const d of s.allElements.iterate() as Iterable<Buffer>) {
-      checkDigest(d);
-      d.copy(buf, r * DIGEST_BYTES);
-      r++;
+    let last = Buffer.alloc(0);
+    while (r < n) {
+      const hex = chunk.get(last) as string | null;
+      if (!hex) break;
+      const got = buf.write(hex, r * DIGEST_BYTES, 'hex') / DIGEST_BYTES;
+      if (got * DIGEST_BYTES * 2 !== hex.length || r + got > n) throw new Error('prefix tree rebuild: unexpected element chunk');
+      for (let i = Math.max(1, r); i < r + got; i++) {
+        if (buf.compare(buf, (i - 1) * DIGEST_BYTES, i * DIGEST_BYTES, i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) <= 0) {
+          throw new Error('prefix tree rebuild: elements read out of order');
+        }
+      }
+      r += got;
+      last = buf.subarray((r - 1) * DIGEST_BYTES, r * DIGEST_BYTES);
     }
     if (r !== n) throw new Error(`prefix tree rebuild: counted ${n} elements, read ${r}`);
     this.buildSubtree('', buf, 0, n);
