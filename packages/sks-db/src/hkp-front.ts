@@ -26,7 +26,7 @@ export interface FrontReply {
 export interface FrontOptions {
   /** Answers the query string (without '?') of a GET/HEAD /pks/lookup; refusals come back as error replies.
    * `undefined` leaves the request to node's http server. */
-  answer(query: string): FrontReply | undefined;
+  answer(query: string, method: 'GET' | 'HEAD'): FrontReply | undefined;
   /** The node http server that takes over connections the front does not serve. Not listening itself. */
   fallback: http.Server;
   /** A request's header must arrive within this time (request_header_timeout_ms). */
@@ -145,7 +145,7 @@ export function createFront(opts: FrontOptions): Front {
       }
       let reply: FrontReply | undefined;
       try {
-        reply = opts.answer(m[2] ?? '');
+        reply = opts.answer(m[2] ?? '', m[1] as 'GET' | 'HEAD');
       } catch (err) {
         opts.onError?.(err);
         conns.delete(c);

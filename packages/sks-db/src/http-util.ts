@@ -143,6 +143,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** Whether a request asked for machine-readable output (options=mr, alone or in a list), so errors come as text. */
+export function wantsMachineReadable(query: ParsedUrlQuery | Record<string, unknown>): boolean {
+  return /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
+}
+
 /** Query parameters of a lookup as SKS reads them: the last value wins, keys are case-sensitive. */
 export function queryParam(query: ParsedUrlQuery | Record<string, unknown>, name: string): string | undefined {
   const v = query[name];

@@ -11,7 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, queryParam, replyHeaders, sendError, type SksReply } from './http-util.js';
+import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
@@ -28,7 +28,7 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
   return (req: Request, res: Response, next: NextFunction) => {
     h(ctx, req, res).catch((err) => {
       if (err instanceof HttpError) {
-        const mr = machineReadable || /(^|,)mr(,|$)/i.test(String(req.query.options ?? ''));
+        const mr = machineReadable || wantsMachineReadable(req.query);
         sendError(res, err.status, err.message, mr, err.title);
         // A refused body that was not read must not be left on a keep-alive connection.
         if (err.status === 413) res.once('finish', () => req.socket.destroySoon?.());
@@ -55,7 +55,7 @@ export function createHandler(ctx: DbContext): http.RequestListener {
     res.setHeader('Server', SERVER_HEADER);
     res.setHeader('Via', VIA_HEADER);
     handleLookup(ctx, query, res).catch((err) => {
-      const mr = /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
+      const mr = wantsMachineReadable(query);
       if (err instanceof HttpError) {
         sendError(res, err.status, err.message, mr, err.title);
         return;
@@ -95,7 +95,7 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
  * handleLookup sends through node's http server, refusals included, counted in the metrics. Replies are kept
  * ready to send by query string for the current database version (as ctx.lookups keeps answers), so a repeated
  * lookup costs a map access. */
-export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
+export function frontAnswer(ctx: DbContext): (qs: string, method: string) => FrontReply {
   const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4));
   let versionChecked = false;
   const compute = (qs: string): ReadyReply => {
@@ -104,7 +104,7 @@ export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
     try {
       return readyReply(lookupReply(ctx, query), route);
     } catch (err) {
-      const mr = /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
+      const mr = wantsMachineReadable(query);
       if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title), route);
       ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
       // a negative length marks it as not to be kept
@@ -125,7 +125,7 @@ export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
     }
     return readyReply(errorReply(404, 'No keys found', true), reply.route);
   };
-  return (qs) => {
+  return (qs, method) => {
     const start = performance.now();
     let reply: ReadyReply;
     if (ctx.settings.log_lookups) {
@@ -144,7 +144,7 @@ export function frontAnswer(ctx: DbContext): (qs: string) => FrontReply {
       if (reply.route === 'lookup_stats' || reply.length < 0) ready.delete(qs);
     }
     reply = withBody(qs, reply);
-    recordHttpRequest(reply.route, 'GET', reply.status, (performance.now() - start) / 1000);
+    recordHttpRequest(reply.route, method, reply.status, (performance.now() - start) / 1000);
     return reply;
   };
 }
