@@ -48,7 +48,8 @@ export function page(title: string, body: string): string {
   );
 }
 
-const CRLF = Buffer.from('\r\n');
+/** What SKS ends every answer's body with; its length is part of Content-Length. */
+export const BODY_END = Buffer.from('\r\n');
 
 /** An answer as SKS's wserver sends it: a body of a type, with the HKP result count and a download name. Both the
  * lookup front (hkp-front.ts, raw sockets) and node's http responses (sendSks) write it. */
@@ -82,9 +83,9 @@ export function replyHeaders(r: SksReply): Array<[string, string]> {
 
 /** The body of a reply as sent: SKS ends every body with CRLF. One buffer, so it goes out in the same write as the
  * header (a write() before end() costs a second syscall and TCP segment per answer). */
-export function replyBody(r: SksReply): Buffer {
+function replyBody(r: SksReply): Buffer {
   const body = Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body, 'utf8');
-  return Buffer.concat([body, CRLF], body.length + CRLF.length);
+  return Buffer.concat([body, BODY_END], body.length + BODY_END.length);
 }
 
 /** Sends a reply the way SKS's wserver does: no-cache headers, CORS open, result count, body followed by CRLF. */

@@ -11,7 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
+import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
@@ -66,8 +66,6 @@ export function createHandler(ctx: DbContext): http.RequestListener {
   };
 }
 
-const CRLF = Buffer.from('\r\n');
-
 /** A reply as the ready cache keeps it: a FrontReply, or for one key's armor its digest in the per-key cache. */
 interface ReadyReply extends FrontReply {
   armoredDigest?: string;
@@ -81,14 +79,14 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body, 'utf8');
   let headers = '';
   for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
-  headers += `Content-Length: ${body.length + CRLF.length}\r\n`;
+  headers += `Content-Length: ${body.length + BODY_END.length}\r\n`;
   const status = reply.status ?? 200;
   const head = replyHead(status, headers);
   if (reply.armoredDigest !== undefined) {
     // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
     return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length };
   }
-  return { status, head, body: [body, CRLF], route, length: 128 + head.length + body.length };
+  return { status, head, body: [body, BODY_END], route, length: 128 + head.length + body.length };
 }
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
@@ -116,7 +114,7 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     if (reply.armoredDigest === undefined) return reply;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return { ...reply, body: [armoredKeyBody(ctx, reply.armoredDigest!), CRLF] };
+        return { ...reply, body: [armoredKeyBody(ctx, reply.armoredDigest!), BODY_END] };
       } catch {
         ready.delete(qs); // the key changed or went away since: answer afresh
         reply = compute(qs);
