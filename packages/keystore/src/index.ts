@@ -7,6 +7,7 @@ export * from './openpgp/merge.js';
 export * from './openpgp/digest.js';
 export * from './policy.js';
 export * from './store/keystore.js';
+export * from './store/domain-index.js';
 export * from './ptree/prefix-tree.js';
 export * from './config/settings.js';
 export * from './config/sksconf.js';

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import { KeyStore, createLogger, defaultSettings, ensureDomainIndexes, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
@@ -307,7 +307,13 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
 /** Creates and migrates the database once, before any worker opens it read-only. */
 function prepareDatabase(opts: DbOptions): void {
   const { settings, dbPath } = resolveRun(opts);
-  KeyStore.open(dbPath, { policy: policyFromSettings(settings) }).close();
+  const store = KeyStore.open(dbPath, { policy: policyFromSettings(settings) });
+  try {
+    // WKD requests without ?l= read every address at their domain: one small index per domain makes that cheap.
+    ensureDomainIndexes(store.db, settings.wkd_domains);
+  } finally {
+    store.close();
+  }
 }
 
 const WORKER_ENV = 'SKS_DB_WORKER_OPTIONS';

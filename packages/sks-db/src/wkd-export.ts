@@ -5,8 +5,8 @@
 // Each file holds the non-revoked keys with a user ID at that address, cut to the domain's user IDs.
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyStore } from '@sks/keystore';
-import { emailOf, keyForDomain, wkdHash } from './wkd.js';
+import { KeyStore, addressesAtDomain, checkDomain } from '@sks/keystore';
+import { keyForDomain, wkdHash } from './wkd.js';
 
 export interface WkdExportResult {
   addresses: number;
@@ -14,28 +14,24 @@ export interface WkdExportResult {
   files: string[];
 }
 
-/** Writes the WKD tree for `domain` under `out`. `maxKeys` bounds the search of the store. */
-export function exportWkd(store: KeyStore, domain: string, out: string, maxKeys = 1_000_000): WkdExportResult {
-  const d = domain.toLowerCase();
-  const byHash = new Map<string, Buffer[]>();
+/** Writes the WKD tree for `domain` under `out`: every address stored at the domain (see addressesAtDomain), the
+ * keys holding each, cut to the domain's user IDs. `maxKeysPerAddress` bounds the keys read for one address. */
+export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysPerAddress = 10_000): WkdExportResult {
+  const d = checkDomain(domain);
+  const byHash = new Map<string, Map<string, Buffer>>();
   const addresses = new Set<string>();
-  let keyCount = 0;
-  for (const key of store.searchText(d, maxKeys, false).keys) {
-    const hashes = new Set<string>();
-    for (const u of key.info.userIds) {
-      const addr = u.kind === 'uid' && !u.revoked ? emailOf(u.text) : undefined;
-      if (!addr || addr.slice(addr.lastIndexOf('@') + 1).toLowerCase() !== d) continue;
-      hashes.add(wkdHash(addr.slice(0, addr.lastIndexOf('@'))));
-      addresses.add(addr.toLowerCase());
-    }
-    let used = false;
-    for (const h of hashes) {
+  const keys = new Set<string>();
+  for (const address of addressesAtDomain(store.db, d)) {
+    const h = wkdHash(address.slice(0, address.lastIndexOf('@')));
+    for (const key of store.searchText(address, maxKeysPerAddress).keys) {
       const cut = keyForDomain(key, d, h);
-      if (!cut) continue;
-      used = true;
-      byHash.set(h, [...(byHash.get(h) ?? []), cut]);
+      if (!cut) continue; // revoked, or the address is on a revoked user ID only
+      addresses.add(address);
+      keys.add(key.fingerprint);
+      let files = byHash.get(h);
+      if (!files) byHash.set(h, (files = new Map()));
+      files.set(key.fingerprint, cut);
     }
-    if (used) keyCount++;
   }
   const adv = join(out, '.well-known/openpgpkey', d);
   const direct = join(out, '.well-known/openpgpkey');
@@ -46,14 +42,14 @@ export function exportWkd(store: KeyStore, domain: string, out: string, maxKeys 
   const files: string[] = [];
   writeFileSync(join(adv, 'policy'), '');
   writeFileSync(join(direct, 'policy'), '');
-  for (const [h, keys] of byHash) {
+  for (const [h, cuts] of byHash) {
     for (const dir of [adv, direct]) {
       const f = join(dir, 'hu', h);
-      writeFileSync(f, Buffer.concat(keys));
+      writeFileSync(f, Buffer.concat([...cuts.values()]));
       files.push(f);
     }
   }
-  return { addresses: addresses.size, keys: keyCount, files };
+  return { addresses: addresses.size, keys: keys.size, files };
 }
 
 /** CLI: sks-wkd-export --domain example.org --out DIR [--basedir DIR] */

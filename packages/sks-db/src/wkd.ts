@@ -5,7 +5,7 @@
 // user ID at that address, cut down to the user IDs of that domain (with their certifications), binary.
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
+import { addressesAtDomain, readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { sendError } from './http-util.js';
 
@@ -71,14 +71,44 @@ export function keyForDomain(key: StoredKey, domain: string, wantHash?: string):
   return kept > 0 ? writePackets(out) : undefined;
 }
 
-/** Every key with a user ID at `domain` whose local part hashes to `hash` (`local` narrows the search). */
+/** Per sks-db worker: the addresses at each WKD domain by hash, as read at one database version. */
+const hashesByContext = new WeakMap<DbContext, Map<string, { version: number; byHash: Map<string, string[]> }>>();
+
+/** The stored addresses at `domain` whose local part hashes to `hash`. Every address at the domain is read and
+ * hashed once per database version (through the domain's partial index, see ensureDomainIndexes), so a domain's
+ * lookups cost a map access until the store changes. */
+function addressesWithHash(ctx: DbContext, domain: string, hash: string): string[] {
+  let domains = hashesByContext.get(ctx);
+  if (!domains) hashesByContext.set(ctx, (domains = new Map()));
+  const version = ctx.dataVersion();
+  let entry = domains.get(domain);
+  if (!entry || entry.version !== version) {
+    const byHash = new Map<string, string[]>();
+    for (const addr of addressesAtDomain(ctx.store.db, domain)) {
+      const h = wkdHash(addr.slice(0, addr.lastIndexOf('@')));
+      const list = byHash.get(h);
+      if (list) list.push(addr);
+      else byHash.set(h, [addr]);
+    }
+    entry = { version, byHash };
+    domains.set(domain, entry);
+  }
+  return entry.byHash.get(hash) ?? [];
+}
+
+/** Every key with a user ID at `domain` whose local part hashes to `hash` (`local`, when the client sent it and it
+ * hashes to `hash`, names the address directly). */
 export function wkdKeys(ctx: DbContext, domain: string, hash: string, local?: string): Buffer[] {
-  const query = local ? `${local}@${domain}` : domain;
-  const { keys } = ctx.store.searchText(query, ctx.settings.max_index_results, false, ctx.settings.max_index_results);
+  const addresses = local ? [`${local}@${domain}`] : addressesWithHash(ctx, domain, hash);
   const out: Buffer[] = [];
-  for (const k of keys) {
-    const cut = keyForDomain(k, domain, hash);
-    if (cut) out.push(cut);
+  const seen = new Set<string>();
+  for (const address of addresses) {
+    for (const k of ctx.store.searchText(address, ctx.settings.max_index_results).keys) {
+      if (seen.has(k.fingerprint)) continue;
+      seen.add(k.fingerprint);
+      const cut = keyForDomain(k, domain, hash);
+      if (cut) out.push(cut);
+    }
   }
   return out;
 }

@@ -64,7 +64,9 @@ export const SETTINGS = {
   stat_interval_s: { type: 'int', default: 3600, usedBy: ['sks-db'],
     doc: 'How often sks-db refreshes the statistics page.' },
   wkd_domains: { type: 'list', default: [], usedBy: ['sks-db'],
-    doc: 'Domains for which sks-db answers Web Key Directory requests (space separated).' },
+    doc: 'Domains for which sks-db answers Web Key Directory requests (space separated DNS names). At start sks-db '
+      + 'gives each one a small index of the addresses at that domain, so a request that names only the hash finds '
+      + 'every key of the domain, however many there are.' },
   metrics_port: { type: 'int', default: 0, usedBy: ['sks-db', 'sks-recon'],
     doc: 'Prometheus metrics port for sks-db (sks-recon uses metrics_port + 1); 0 disables.' },
   metrics_address: { type: 'string', default: '127.0.0.1', usedBy: ['sks-db', 'sks-recon'],

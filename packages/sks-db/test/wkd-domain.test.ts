@@ -1,0 +1,101 @@
+// WKD requests that carry only the hash (no ?l=, as the draft allows and some clients send) must find the key
+// however many keys the domain has: the server reads the domain's addresses through a partial index and hashes
+// them, instead of a word search capped at max_index_results. Hashes are computed by GnuPG's gpg-wks-client.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyStore, domainIndexUsed } from '@sks/keystore';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { startOurs, makeGpg, genKey, type Ours, type Gpg } from './helpers.js';
+
+const DOMAIN = 'many.example';
+const USERS = 5;
+let ours: Ours;
+let gpg: Gpg;
+const fps: string[] = [];
+
+function wkdHash(addr: string): string {
+  const r = spawnSync('/usr/lib/gnupg/gpg-wks-client', ['--print-wkd-hash', addr]);
+  return r.stdout.toString().split(' ')[0]!.trim();
+}
+
+function uidsOf(data: Buffer): string[] {
+  const home = makeTempDir('uids-');
+  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys'], { input: data });
+  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  return r.stdout.toString().split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9]!);
+}
+
+async function wkdGet(domain: string, addr: string): Promise<{ status: number; body: Buffer }> {
+  const res = await fetch(`${ours.url}/.well-known/openpgpkey/${domain}/hu/${wkdHash(addr)}`);
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+before(async () => {
+  gpg = makeGpg('hkp://127.0.0.1:1');
+  // Mixed case in the address: WKD hashes the local part lower-cased, the server must too.
+  for (let i = 1; i <= USERS; i++) fps.push(genKey(gpg, `User ${i} <User${i}@${DOMAIN}>`));
+  // An address at a subdomain ends with the domain's name but is not at the domain.
+  fps.push(genKey(gpg, `Sub <user1@sub.${DOMAIN}>`));
+  const exported = (fp: string) => gpg.run(['--armor', '--export', fp]).stdout;
+  // All but the last user are stored before the start; the cap on index results is far below the domain's size.
+  ours = await startOurs({
+    keys: [...fps.slice(0, USERS - 1), fps[USERS]!].map(exported),
+    settings: { wkd_domains: [DOMAIN], max_index_results: 2 },
+  });
+});
+
+after(async () => {
+  gpg?.cleanup();
+  await ours?.stop();
+});
+
+test('every address of a domain larger than max_index_results is found by its hash alone', async () => {
+  for (let i = 1; i < USERS; i++) {
+    const r = await wkdGet(DOMAIN, `user${i}@${DOMAIN}`);
+    assert.equal(r.status, 200, `user${i}`);
+    assert.deepEqual(uidsOf(r.body), [`User ${i} <User${i}@${DOMAIN}>`]);
+  }
+  // the subdomain's address has the hash of user1 but belongs to another domain
+  const r1 = await wkdGet(DOMAIN, `user1@${DOMAIN}`);
+  assert.ok(!uidsOf(r1.body).some((u) => u.includes(`sub.${DOMAIN}`)));
+  assert.equal((await wkdGet(DOMAIN, `nobody@${DOMAIN}`)).status, 404);
+});
+
+test('sks-db indexes the configured domain, and the lookup reads that index', () => {
+  const store = KeyStore.open(ours.dbPath, { readonly: true });
+  try {
+    assert.equal(domainIndexUsed(store.db, DOMAIN), true);
+    assert.equal(domainIndexUsed(store.db, `sub.${DOMAIN}`), false);
+  } finally {
+    store.close();
+  }
+});
+
+test('a key added after lookups is found by hash at once (the per-worker address map follows the store)', async () => {
+  const last = `user${USERS}@${DOMAIN}`;
+  assert.equal((await wkdGet(DOMAIN, last)).status, 404);
+  const armored = gpg.run(['--armor', '--export', fps[USERS - 1]!]).stdout;
+  const add = await fetch(`${ours.url}/pks/add`, { method: 'POST', body: new URLSearchParams({ keytext: armored }) });
+  assert.equal(add.status, 200);
+  const r = await wkdGet(DOMAIN, last);
+  assert.equal(r.status, 200);
+  assert.deepEqual(uidsOf(r.body), [`User ${USERS} <User${USERS}@${DOMAIN}>`]);
+});
+
+test('wkd-export writes one file per address of the domain, none for the subdomain', () => {
+  const out = makeTempDir('wkd-many-');
+  const main = new URL('../src/main.ts', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'wkd-export', '--basedir', ours.basedir, '--domain', DOMAIN, '--out', out], {
+    env: { ...process.env, SKS_QUIET: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const want = Array.from({ length: USERS }, (_, i) => wkdHash(`user${i + 1}@${DOMAIN}`)).sort();
+  assert.deepEqual(readdirSync(join(out, '.well-known/openpgpkey', DOMAIN, 'hu')).sort(), want);
+});
+
+test('a wkd_domains entry that is not a domain name stops sks-db with a message naming it', async () => {
+  await assert.rejects(startOurs({ settings: { wkd_domains: ["evil.example'--"] } }), /not a domain name: "evil\.example'--"/);
+});
