@@ -3,13 +3,12 @@
 // GnuPG's gpg-wks-client, not by our code.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
+import { startOurs, makeGpg, genKey, dearmorAll, runWkdExport, uidsOf, wkdHashOf, type Ours, type Gpg } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const HKP = require('@openpgp/hkp-client') as new (url: string) => {
@@ -24,18 +23,7 @@ let gpg: Gpg;
 let annFp: string;
 let revFp: string;
 
-function wkdHash(addr: string): string {
-  const r = spawnSync('/usr/lib/gnupg/gpg-wks-client', ['--print-wkd-hash', addr]);
-  return r.stdout.toString().split(' ')[0]!.trim();
-}
 
-/** User IDs of binary key data, as GnuPG reads them. */
-function uidsOf(data: Buffer | Uint8Array): string[] {
-  const home = makeTempDir('uids-');
-  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys'], { input: Buffer.from(data) });
-  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
-  return r.stdout.toString().split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9]!);
-}
 
 before(async () => {
   ours = await startOurs({ settings: { wkd_domains: [DOMAIN] } });
@@ -86,14 +74,14 @@ function getWithHost(path: string, host: string): Promise<{ status: number; body
 }
 
 test('WKD direct mode by Host header, policy file, revoked keys and other domains excluded', async () => {
-  const direct = await getWithHost(`/.well-known/openpgpkey/hu/${wkdHash(`ann@${DOMAIN}`)}`, DOMAIN);
+  const direct = await getWithHost(`/.well-known/openpgpkey/hu/${wkdHashOf(`ann@${DOMAIN}`)}`, DOMAIN);
   assert.equal(direct.status, 200);
   assert.deepEqual(uidsOf(direct.body), [`Ann <ann@${DOMAIN}>`]);
   assert.equal((await getWithHost('/.well-known/openpgpkey/policy', DOMAIN)).status, 200);
-  assert.equal((await getWithHost(`/.well-known/openpgpkey/hu/${wkdHash(`ann@${DOMAIN}`)}`, 'other.example')).status, 404);
-  const revoked = await fetch(`${ours.url}/.well-known/openpgpkey/${DOMAIN}/hu/${wkdHash(`rev@${DOMAIN}`)}?l=rev`);
+  assert.equal((await getWithHost(`/.well-known/openpgpkey/hu/${wkdHashOf(`ann@${DOMAIN}`)}`, 'other.example')).status, 404);
+  const revoked = await fetch(`${ours.url}/.well-known/openpgpkey/${DOMAIN}/hu/${wkdHashOf(`rev@${DOMAIN}`)}?l=rev`);
   assert.equal(revoked.status, 404);
-  const foreign = await fetch(`${ours.url}/.well-known/openpgpkey/other.example/hu/${wkdHash('ann@other.example')}`);
+  const foreign = await fetch(`${ours.url}/.well-known/openpgpkey/other.example/hu/${wkdHashOf('ann@other.example')}`);
   assert.equal(foreign.status, 404);
 });
 
@@ -109,15 +97,11 @@ test('VKS by-fingerprint, by-keyid and by-email', async () => {
 
 test('wkd-export writes a static directory with both layouts and policy files', () => {
   const out = makeTempDir('wkd-out-');
-  const main = new URL('../src/main.ts', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'wkd-export', '--basedir', ours.basedir, '--domain', DOMAIN, '--out', out], {
-    env: { ...process.env, SKS_QUIET: '1' },
-  });
-  assert.equal(r.status, 0, r.stderr.toString());
+  runWkdExport(ours.basedir, DOMAIN, out);
   const adv = join(out, '.well-known/openpgpkey', DOMAIN);
   assert.ok(existsSync(join(adv, 'policy')));
   assert.ok(existsSync(join(out, '.well-known/openpgpkey/policy')));
-  assert.deepEqual(readdirSync(join(adv, 'hu')), [wkdHash(`ann@${DOMAIN}`)]);
-  assert.deepEqual(uidsOf(readFileSync(join(adv, 'hu', wkdHash(`ann@${DOMAIN}`)))), [`Ann <ann@${DOMAIN}>`]);
-  assert.ok(existsSync(join(out, '.well-known/openpgpkey/hu', wkdHash(`ann@${DOMAIN}`))));
+  assert.deepEqual(readdirSync(join(adv, 'hu')), [wkdHashOf(`ann@${DOMAIN}`)]);
+  assert.deepEqual(uidsOf(readFileSync(join(adv, 'hu', wkdHashOf(`ann@${DOMAIN}`)))), [`Ann <ann@${DOMAIN}>`]);
+  assert.ok(existsSync(join(out, '.well-known/openpgpkey/hu', wkdHashOf(`ann@${DOMAIN}`))));
 });

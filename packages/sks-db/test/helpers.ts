@@ -213,3 +213,25 @@ export function dearmorAll(text: string): Buffer {
   }
   return Buffer.concat(out);
 }
+
+/** The WKD hash of an address as GnuPG's gpg-wks-client computes it (not by our code). */
+export function wkdHashOf(addr: string): string {
+  const r = spawnSync('/usr/lib/gnupg/gpg-wks-client', ['--print-wkd-hash', addr]);
+  return r.stdout.toString().split(' ')[0]!.trim();
+}
+
+/** User IDs of binary key data, as GnuPG reads them. */
+export function uidsOf(data: Buffer | Uint8Array): string[] {
+  const home = makeTempDir('uids-');
+  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys'], { input: Buffer.from(data) });
+  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  return r.stdout.toString().split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9]!);
+}
+
+/** Runs the `sks-db wkd-export` CLI for `domain` into `out`; fails the test if it does not exit 0. */
+export function runWkdExport(basedir: string, domain: string, out: string): void {
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'wkd-export', '--basedir', basedir, '--domain', domain, '--out', out], {
+    env: { ...process.env, SKS_QUIET: '1' },
+  });
+  if (r.status !== 0) throw new Error(`wkd-export exited ${r.status}: ${r.stderr}`);
+}

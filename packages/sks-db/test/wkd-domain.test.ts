@@ -3,12 +3,11 @@
 // them, instead of a word search capped at max_index_results. Hashes are computed by GnuPG's gpg-wks-client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyStore, domainIndexUsed } from '@sks/keystore';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { startOurs, makeGpg, genKey, type Ours, type Gpg } from './helpers.js';
+import { startOurs, makeGpg, genKey, runWkdExport, uidsOf, wkdHashOf, type Ours, type Gpg } from './helpers.js';
 
 const DOMAIN = 'many.example';
 const USERS = 5;
@@ -16,20 +15,10 @@ let ours: Ours;
 let gpg: Gpg;
 const fps: string[] = [];
 
-function wkdHash(addr: string): string {
-  const r = spawnSync('/usr/lib/gnupg/gpg-wks-client', ['--print-wkd-hash', addr]);
-  return r.stdout.toString().split(' ')[0]!.trim();
-}
 
-function uidsOf(data: Buffer): string[] {
-  const home = makeTempDir('uids-');
-  const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys'], { input: data });
-  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
-  return r.stdout.toString().split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9]!);
-}
 
 async function wkdGet(domain: string, addr: string): Promise<{ status: number; body: Buffer }> {
-  const res = await fetch(`${ours.url}/.well-known/openpgpkey/${domain}/hu/${wkdHash(addr)}`);
+  const res = await fetch(`${ours.url}/.well-known/openpgpkey/${domain}/hu/${wkdHashOf(addr)}`);
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
 
@@ -87,12 +76,8 @@ test('a key added after lookups is found by hash at once (the per-worker address
 
 test('wkd-export writes one file per address of the domain, none for the subdomain', () => {
   const out = makeTempDir('wkd-many-');
-  const main = new URL('../src/main.ts', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'wkd-export', '--basedir', ours.basedir, '--domain', DOMAIN, '--out', out], {
-    env: { ...process.env, SKS_QUIET: '1' },
-  });
-  assert.equal(r.status, 0, r.stderr.toString());
-  const want = Array.from({ length: USERS }, (_, i) => wkdHash(`user${i + 1}@${DOMAIN}`)).sort();
+  runWkdExport(ours.basedir, DOMAIN, out);
+  const want = Array.from({ length: USERS }, (_, i) => wkdHashOf(`user${i + 1}@${DOMAIN}`)).sort();
   assert.deepEqual(readdirSync(join(out, '.well-known/openpgpkey', DOMAIN, 'hu')).sort(), want);
 });
 
