@@ -2,7 +2,7 @@
 // (prepareKey), and derives the rows the store writes for each key (storedForm: encoded description, key IDs,
 // addresses, words), so the main thread only binds SQL parameters.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readPackets, splitKeys, prepareKey, storedForm, packPreparedBlocks, type Policy, type PreparedBlock } from '@sks/keystore';
+import { readPackets, splitKeys, prepareKey, storedForm, PackedWriter, type Policy, type PreparedBlock } from '@sks/keystore';
 
 export interface PrepareRequest {
   batch: number;
@@ -11,11 +11,20 @@ export interface PrepareRequest {
   lengths: number[];
 }
 
+/** Buffers of earlier replies, committed and handed back for the worker to pack into again (their pages are mapped
+ * already: a fresh buffer per batch cost a page fault per 4 KiB written, on both threads). */
+export interface RecycleMessage {
+  recycle: ArrayBuffer;
+}
+
 export interface PrepareReply {
   batch: number;
-  /** One entry per input block, its prepared keys (normally one), in packPreparedBlocks' layout (read them with
-   * PackedBlockReader): one transferred buffer instead of thousands of objects to copy. */
+  /** One entry per input block, its prepared keys (normally one), in PackedWriter's layout (read them with
+   * PackedBlockReader): one transferred buffer instead of thousands of objects to copy. A view of a larger
+   * ArrayBuffer: hand that back (RecycleMessage) once the batch is stored. */
   packed: Uint8Array;
+  /** The request's data buffer, transferred back for the next batch's blocks. */
+  input: ArrayBuffer;
 }
 
 const policy = (workerData as { policy: Policy } | null)?.policy as Policy;
@@ -54,17 +63,60 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean
   return results;
 }
 
+/** Prepares each block of `data` and packs it as soon as it is prepared (no object of a key outlives it). */
+export function prepareAndPack(data: Buffer, lengths: number[], pol: Policy, reuse?: ArrayBuffer): Uint8Array {
+  const w = new PackedWriter(data.length * 2 + 65536, reuse);
+  let off = 0;
+  for (const len of lengths) {
+    const block = data.subarray(off, off + len);
+    off += len;
+    let groups;
+    try {
+      groups = splitKeys(readPackets(block));
+    } catch (e) {
+      w.block(1);
+      w.key({ ok: false, reason: 'malformed', detail: (e as Error).message });
+      continue;
+    }
+    if (groups.length === 0) {
+      w.block(1);
+      w.key({ ok: false, reason: 'no-primary-key', detail: 'a key block without a primary key packet' });
+      continue;
+    }
+    w.block(groups.length);
+    for (const g of groups) {
+      const r = prepareKey(g, pol);
+      if (r.ok) r.key.stored = storedForm(r.key.info!);
+      w.key(r);
+    }
+  }
+  return w.finish();
+}
+
 if (parentPort) {
-  parentPort.on('message', (m: PrepareRequest) => {
+  /** Buffers handed back by the main thread, largest last. */
+  const spare: ArrayBuffer[] = [];
+  parentPort.on('message', (m: PrepareRequest | RecycleMessage) => {
+    if ('recycle' in m) {
+      spare.push(m.recycle);
+      spare.sort((a, b) => a.byteLength - b.byteLength);
+      if (spare.length > 4) spare.shift();
+      return;
+    }
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let packed: Uint8Array;
     try {
-      packed = packPreparedBlocks(prepareBlocks(data, m.lengths, policy, true));
+      packed = prepareAndPack(data, m.lengths, policy, spare.pop());
     } catch (e) {
       // never expected (prepareKey catches per key); report the whole batch as malformed rather than die
-      packed = packPreparedBlocks(m.lengths.map(() => [{ ok: false, reason: 'malformed', detail: (e as Error).message }]));
+      const w = new PackedWriter();
+      for (const _ of m.lengths) {
+        w.block(1);
+        w.key({ ok: false, reason: 'malformed', detail: (e as Error).message });
+      }
+      packed = w.finish();
     }
-    const reply: PrepareReply = { batch: m.batch, packed };
-    parentPort!.postMessage(reply, [packed.buffer as ArrayBuffer]);
+    const reply: PrepareReply = { batch: m.batch, packed, input: m.data.buffer as ArrayBuffer };
+    parentPort!.postMessage(reply, [packed.buffer as ArrayBuffer, m.data.buffer as ArrayBuffer]);
   });
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { toBinary, PackedBlockReader, type FileIdentity, type KeyStore, type Logger, type Policy, type PreparedBlock } from '@sks/keystore';
 import { KeyBlockScanner, type ScanItem } from './scan.js';
-import { prepareBlocks, type PrepareReply, type PrepareRequest } from './load-worker.js';
+import { prepareBlocks, type PrepareReply, type PrepareRequest, type RecycleMessage } from './load-worker.js';
 import { startWorker } from './workers.js';
 import { Progress } from './progress.js';
 
@@ -62,7 +62,7 @@ function fileIdentity(path: string): FileIdentity {
 
 /** Opens a scanner over a file: binary files are streamed; armored files (.asc, or starting with "-----BEGIN")
  * are decoded whole and their offsets count decoded bytes. */
-function openScanner(path: string, size: number, start: number, maxBlockBytes: number): KeyBlockScanner {
+function openScanner(path: string, size: number, start: number, maxBlockBytes: number, window?: Buffer): KeyBlockScanner {
   let armored = /\.asc$/i.test(path);
   if (!armored && size > 0) {
     const head = readHead(path, 64);
@@ -72,7 +72,7 @@ function openScanner(path: string, size: number, start: number, maxBlockBytes: n
     const data = toBinary(readFileSync(path, 'utf8'));
     return KeyBlockScanner.buffer(data, start, { maxBlockBytes, views: true });
   }
-  return KeyBlockScanner.file(path, start, { maxBlockBytes, views: true });
+  return KeyBlockScanner.file(path, start, { maxBlockBytes, views: true, window });
 }
 
 function readHead(path: string, n: number): Buffer {
@@ -93,6 +93,8 @@ interface Slot {
 /** The prepared blocks of a batch, read in order, one block (its keys) per call. */
 interface Prepared {
   next(): PreparedBlock[];
+  /** Called once the batch is stored: nothing reads the prepared blocks after that. */
+  release?(): void;
 }
 
 interface Batch {
@@ -123,6 +125,8 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
 
   // workers
   const workers: Worker[] = [];
+  /** Batch data buffers the workers handed back, to fill again (their pages are mapped already). */
+  const inputs: ArrayBuffer[] = [];
   const waiting = new Map<number, { resolve: (r: Prepared) => void; reject: (e: Error) => void }>();
   /** Batches sent to each worker and not answered yet. */
   const pending: number[] = [];
@@ -132,9 +136,18 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
     pending.push(0);
     w.on('message', (r: PrepareReply) => {
       pending[i]!--;
+      if (inputs.length < maxInflight + 1) inputs.push(r.input);
       const p = waiting.get(r.batch);
       waiting.delete(r.batch);
-      p?.resolve(new PackedBlockReader(r.packed));
+      const reader = new PackedBlockReader(r.packed);
+      p?.resolve({
+        next: () => reader.next(),
+        // the packed buffer goes back to its worker for a later batch (no view of it outlives the commit)
+        release: () => {
+          const m: RecycleMessage = { recycle: r.packed.buffer as ArrayBuffer };
+          if (!workerError) w.postMessage(m, [m.recycle]);
+        },
+      });
     });
     w.on('error', (e) => {
       workerError = e;
@@ -181,11 +194,14 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
   let committed = 0;
   let skippedFiles = 0;
   const queue: Batch[] = [];
+  /** The scanners' read window, passed from file to file. */
+  let window: Buffer | undefined;
 
   const commit = async (b: Batch) => {
     const prepared = await b.prepared;
     const outcomes = store.addKeyBlocks(batchBlocks(b.slots, prepared), 'load',
       { file: b.file, offset: b.endOffset, counters: b.slots.length ? { read: b.slots.length } : {} });
+    prepared.release?.();
     bump('read', b.slots.length);
     for (const o of outcomes) {
       bump(o.status);
@@ -211,7 +227,7 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
         skippedFiles++;
         continue;
       }
-      const scanner = openScanner(id.path, id.size, starts[f]!, policy.maxInputKeyBytes);
+      const scanner = openScanner(id.path, id.size, starts[f]!, policy.maxInputKeyBytes, window);
       let lastQueuedOffset = store.loadProgress(id) ? starts[f]! : -1;
       // armored files count decoded bytes; progress uses the file size as the unit either way
       const scale = scanner.size > 0 ? id.size / scanner.size : 1;
@@ -226,7 +242,9 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
           const lengths: number[] = [];
           // The blocks' bytes, copied here as they are scanned (the scanner's data are views of its window). Room for
           // a whole batch at once: pages never written are never touched, and the buffer is transferred, not copied.
-          let data = new Uint8Array(Math.min(batchBytes, 64 << 20) + 65536);
+          const room = Math.min(batchBytes, 64 << 20) + 65536;
+          const spare = inputs.pop();
+          let data = spare && spare.byteLength >= room ? new Uint8Array(spare) : new Uint8Array(room);
           let bytes = 0;
           while (slots.length < batchKeys && bytes < batchBytes) {
             const it = scanner.next();
@@ -264,6 +282,7 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
         }
       } finally {
         scanner.close();
+        window = scanner.window ?? window;
       }
       if (interrupted) break;
     }

@@ -73,6 +73,9 @@ export interface ScannerOptions {
   /** A block's data is a view of the scanner's window, valid only until the next call (the caller copies it where
    * it needs it: one copy less per key). Default: a copy of its own. */
   views?: boolean;
+  /** A window to read into (e.g. the previous file's, see `window`), used when at least readBytes long: its pages
+   * are mapped already. */
+  window?: Buffer;
 }
 
 /** Reads key blocks of a binary stream, from a file (streamed) or from a buffer. */
@@ -102,7 +105,7 @@ export class KeyBlockScanner {
     } else {
       this.fd = source.fd;
       this.size = source.size;
-      this.buf = Buffer.allocUnsafe(this.readBytes);
+      this.buf = opts.window && opts.window.length >= this.readBytes ? opts.window : Buffer.allocUnsafe(this.readBytes);
       this.base = start;
     }
   }
@@ -119,6 +122,11 @@ export class KeyBlockScanner {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+
+  /** The read window (to hand to the next file's scanner once this one is done with it). */
+  get window(): Buffer | undefined {
+    return this.decoded ? undefined : this.buf;
   }
 
   /** Absolute offset of the next unread byte. */

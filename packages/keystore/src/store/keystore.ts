@@ -144,7 +144,7 @@ export interface LoadProgress {
 }
 
 export { prepareKey, storedForm, emailsOf };
-export { packPreparedBlocks, PackedBlockReader } from './packed.js';
+export { packPreparedBlocks, PackedBlockReader, PackedWriter } from './packed.js';
 
 /** Input the store cannot read at all (bad armor, CRC mismatch, truncated packet stream): nothing was written.
  * HTTP callers answer 400. A readable key that is refused gives a 'rejected' outcome instead. */

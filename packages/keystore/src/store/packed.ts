@@ -17,8 +17,8 @@ class Writer {
   buf: Buffer;
   o = 0;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafeSlow(size);
+  constructor(size: number, reuse?: ArrayBuffer) {
+    this.buf = reuse && reuse.byteLength >= size ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(size);
   }
 
   private room(n: number): void {
@@ -49,17 +49,95 @@ class Writer {
     this.o += b.length;
   }
 
+  /** The bytes of a hex string (an even number of hex digits: a fingerprint we computed). */
+  hex(s: string): void {
+    this.room(s.length >> 1);
+    const n = this.buf.write(s, this.o, 'hex');
+    if (n !== s.length >> 1) throw new TypeError('packPreparedBlocks: a fingerprint is not hex');
+    this.o += n;
+  }
+
   /** u32 (or u16) length, then the UTF-8 of s. */
   text(s: string, short = false): void {
-    const max = Buffer.byteLength(s);
+    // at most 3 bytes per UTF-16 unit: write first, then fill in the length (no separate byteLength pass)
+    this.room((short ? 2 : 4) + s.length * 3);
+    const at = this.o;
+    this.o += short ? 2 : 4;
+    const n = this.buf.write(s, this.o, 'utf8');
     if (short) {
-      if (max > 0xffff) throw new RangeError('text too long for a u16 length');
-      this.u16(max);
+      if (n > 0xffff) throw new RangeError('text too long for a u16 length');
+      this.buf.writeUInt16BE(n, at);
     } else {
-      this.u32(max);
+      this.buf.writeUInt32BE(n, at);
     }
-    this.room(max);
-    this.o += this.buf.write(s, this.o, 'utf8');
+    this.o += n;
+  }
+}
+
+/** Packs prepared key blocks one at a time into one buffer (see the layout above), so that a key's objects die as
+ * soon as it is written. The buffer may be one handed back by the reader's side (recycled: its pages are already
+ * mapped); finish() returns a view of the used part, whose whole ArrayBuffer is what to transfer. */
+export class PackedWriter {
+  private readonly w: Writer;
+
+  constructor(sizeHint = 1 << 20, reuse?: ArrayBuffer) {
+    this.w = new Writer(sizeHint, reuse);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.w.o;
+  }
+
+  /** Starts a block of `keys` keys (normally 1); that many key() calls follow. */
+  block(keys: number): void {
+    this.w.u32(keys);
+  }
+
+  /** One prepared key (it must carry its stored form, PreparedKey.stored) or refusal. */
+  key(r: PreparedBlock): void {
+    const w = this.w;
+    if (!r.ok) {
+      w.u8(0);
+      w.text(JSON.stringify({ reason: r.reason, detail: r.detail, fingerprint: r.fingerprint }));
+      return;
+    }
+    const k = r.key;
+    const s = k.stored;
+    if (!s) throw new TypeError('packPreparedBlocks: a key without its stored form');
+    if (k.digest.length !== DIGEST_BYTES) throw new TypeError('packPreparedBlocks: a digest is 16 bytes');
+    w.u8(1);
+    if (k.fprBytes) {
+      w.u8(k.fprBytes.length);
+      w.bytes(k.fprBytes);
+    } else {
+      w.u8(k.fingerprint.length >> 1);
+      w.hex(k.fingerprint);
+    }
+    w.bytes(k.digest);
+    w.u8(s.version);
+    w.u32(k.data.length);
+    w.bytes(k.data);
+    if (typeof s.info === 'string') w.text(s.info);
+    else {
+      w.u32(s.info.length);
+      w.bytes(s.info);
+    }
+    w.text(k.cuts.length > 0 ? JSON.stringify(k.cuts) : '');
+    w.u32(s.keyIds.length);
+    w.bytes(s.keyIds);
+    w.u16(s.emails.length);
+    for (const e of s.emails) w.text(e, true);
+    if (typeof s.words === 'string') w.text(s.words);
+    else {
+      w.u32(s.words.length);
+      w.bytes(s.words);
+    }
+  }
+
+  /** The packed bytes: a view of the writer's buffer (transfer its ArrayBuffer, or copy the view). */
+  finish(): Uint8Array {
+    return new Uint8Array(this.w.buf.buffer, this.w.buf.byteOffset, this.w.o);
   }
 }
 
@@ -70,38 +148,14 @@ export function packPreparedBlocks(results: PreparedBlock[][]): Uint8Array {
   for (const group of results) {
     for (const r of group) guess += 64 + (r.ok ? r.key.data.length + (r.key.stored?.info.length ?? 0) * 2 : 256);
   }
-  const w = new Writer(guess);
+  const w = new PackedWriter(guess);
   for (const group of results) {
-    w.u32(group.length);
-    for (const r of group) {
-      if (!r.ok) {
-        w.u8(0);
-        w.text(JSON.stringify({ reason: r.reason, detail: r.detail, fingerprint: r.fingerprint }));
-        continue;
-      }
-      const k = r.key;
-      const s = k.stored;
-      if (!s || typeof s.info !== 'string') throw new TypeError('packPreparedBlocks: a key without its stored form');
-      if (k.digest.length !== DIGEST_BYTES) throw new TypeError('packPreparedBlocks: a digest is 16 bytes');
-      const fpr = Buffer.from(k.fingerprint, 'hex');
-      w.u8(1);
-      w.u8(fpr.length);
-      w.bytes(fpr);
-      w.bytes(k.digest);
-      w.u8(s.version);
-      w.u32(k.data.length);
-      w.bytes(k.data);
-      w.text(s.info);
-      w.text(k.cuts.length > 0 ? JSON.stringify(k.cuts) : '');
-      w.u32(s.keyIds.length);
-      w.bytes(s.keyIds);
-      w.u16(s.emails.length);
-      for (const e of s.emails) w.text(e, true);
-      w.text(typeof s.words === 'string' ? s.words : Buffer.from(s.words).toString('utf8'));
-    }
+    w.block(group.length);
+    for (const r of group) w.key(r);
   }
   // a copy of the used part only: the transfer then moves no unused capacity
-  return new Uint8Array(w.buf.buffer.slice(w.buf.byteOffset, w.buf.byteOffset + w.o));
+  const v = w.finish();
+  return new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
 }
 
 /** Reads packed blocks back one at a time, in order. The keys' byte fields are views of the buffer; the encoded
