@@ -21,6 +21,10 @@ export interface FrontReply {
   head: Buffer;
   /** The body, in chunks written as they are (cached buffers are not copied). */
   body: Buffer[];
+  /** The whole small answer as last sent, and the Date/Connection tail it was sent with: a reply kept in a cache
+   * and asked for again within the same second goes out without being copied together again. */
+  wire?: Buffer;
+  wireTail?: Buffer;
 }
 
 export interface FrontOptions {
@@ -87,7 +91,7 @@ function headTail(nowMs: number, keepAlive: boolean, keepAliveS: number): Buffer
 }
 
 /** Answers up to this size are copied into one buffer and sent with one write; larger ones go out as they are. */
-const COPY_BELOW_BYTES = 16 * 1024;
+export const COPY_BELOW_BYTES = 16 * 1024;
 
 export interface Front {
   server: net.Server;
@@ -162,8 +166,15 @@ export function createFront(opts: FrontOptions): Front {
       const chunks = m[1] === 'GET' ? [reply.head, tail, ...reply.body] : [reply.head, tail];
       let total = 0;
       for (const b of chunks) total += b.length;
-      if (total <= COPY_BELOW_BYTES) {
-        s.write(Buffer.concat(chunks, total));
+      if (m[1] === 'GET' && reply.wireTail === tail) {
+        s.write(reply.wire!);
+      } else if (total <= COPY_BELOW_BYTES) {
+        const wire = Buffer.concat(chunks, total);
+        if (m[1] === 'GET') {
+          reply.wire = wire;
+          reply.wireTail = tail;
+        }
+        s.write(wire);
       } else {
         s.cork();
         for (const b of chunks) s.write(b);

@@ -12,7 +12,7 @@ import { KeyStore, createLogger, defaultSettings, ensureDomainIndexes, loadBased
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
-import { createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
+import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
@@ -86,7 +86,9 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
     // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
     return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length };
   }
-  return { status, head, body: [body, BODY_END], route, length: 128 + head.length + body.length };
+  const bytes = head.length + body.length;
+  // a small reply also keeps its whole wire form once sent (FrontReply.wire)
+  return { status, head, body: [body, BODY_END], route, length: 128 + (bytes <= COPY_BELOW_BYTES ? 2 * bytes : bytes) };
 }
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
@@ -123,8 +125,10 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     }
     return readyReply(errorReply(404, 'No keys found', true), reply.route);
   };
+  // The request counters and latencies are only read by the metrics endpoint: without one, skip them.
+  const counted = ctx.settings.metrics_port > 0;
   return (qs, method) => {
-    const start = performance.now();
+    const start = counted ? performance.now() : 0;
     let reply: ReadyReply;
     if (ctx.settings.log_lookups) {
       reply = compute(qs); // each lookup is logged, so none is answered from the cache
@@ -142,7 +146,7 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
       if (reply.route === 'lookup_stats' || reply.length < 0) ready.delete(qs);
     }
     reply = withBody(qs, reply);
-    recordHttpRequest(reply.route, method, reply.status, (performance.now() - start) / 1000);
+    if (counted) recordHttpRequest(reply.route, method, reply.status, (performance.now() - start) / 1000);
     return reply;
   };
 }

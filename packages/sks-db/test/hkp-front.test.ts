@@ -108,6 +108,29 @@ after(async () => {
   await ours?.stop();
 });
 
+test('a reply sent again from the cache carries the current Date and the Connection header of its request', async () => {
+  const path = `/pks/lookup?op=index&options=mr&search=${keys[0]!.email}`;
+  const c = new Client(ours.port);
+  try {
+    c.send(get(path));
+    const first = await c.reply();
+    // wait into the next second of the clock (Date has whole seconds)
+    await new Promise((r) => setTimeout(r, 1100));
+    c.send(get(path));
+    const again = await c.reply();
+    assert.equal(again.body.toString(), first.body.toString());
+    assert.ok(Date.parse(again.headers.get('date')!) > Date.parse(first.headers.get('date')!), 'a later Date');
+    assert.equal(again.headers.get('connection'), 'keep-alive');
+    c.send(get(path, 'Connection: close\r\n'));
+    const last = await c.reply();
+    assert.equal(last.headers.get('connection'), 'close');
+    assert.equal(last.body.toString(), first.body.toString());
+    await c.closedByServer(5000);
+  } finally {
+    c.end();
+  }
+});
+
 test('pipelined lookups on one connection are answered in order; HEAD gets the header alone', async () => {
   const viaFetch = await (await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=${keys[1]!.email}`)).text();
   const c = new Client(ours.port);
