@@ -84,11 +84,15 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   const head = replyHead(status, headers);
   if (reply.armoredDigest !== undefined) {
     // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
-    return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length };
+    return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length, wire: undefined, wireTail: undefined };
   }
   const bytes = head.length + body.length;
   // a small reply also keeps its whole wire form once sent (FrontReply.wire)
-  return { status, head, body: [body, BODY_END], route, length: 128 + (bytes <= COPY_BELOW_BYTES ? 2 * bytes : bytes) };
+  // every reply has the same fields, the front's hot path sees one object shape
+  return {
+    status, head, body: [body, BODY_END], armoredDigest: undefined, route,
+    length: 128 + (bytes <= COPY_BELOW_BYTES ? 2 * bytes : bytes), wire: undefined, wireTail: undefined,
+  };
 }
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
