@@ -18,7 +18,7 @@ if (argv.includes('--install-web')) {
   const files = installWeb(target);
   console.log(`installed ${files.length} web files into ${target}`);
 } else if (argv[0] === 'wkd-export') {
-  process.exitCode = wkdExportMain(argv.slice(1), base.dbPath);
+  process.exitCode = wkdExportMain(argv.slice(1), base.dbPath, base.settings.max_index_results);
 } else {
   const db = await startDb({ basedir: base.dir });
   console.error(`sks-db listening on ${db.url}`);

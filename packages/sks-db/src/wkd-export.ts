@@ -15,8 +15,9 @@ export interface WkdExportResult {
 }
 
 /** Writes the WKD tree for `domain` under `out`: every address stored at the domain (see addressesAtDomain), the
- * keys holding each, cut to the domain's user IDs. `maxKeysPerAddress` bounds the keys read for one address. */
-export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysPerAddress = 10_000): WkdExportResult {
+ * keys holding each, cut to the domain's user IDs. `maxKeysPerAddress` bounds the keys read for one address, as
+ * max_index_results bounds them for the server's WKD answers. */
+export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysPerAddress: number): WkdExportResult {
   const d = checkDomain(domain);
   const byHash = new Map<string, Map<string, Buffer>>();
   const addresses = new Set<string>();
@@ -53,7 +54,7 @@ export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysP
 }
 
 /** CLI: sks-wkd-export --domain example.org --out DIR [--basedir DIR] */
-export function wkdExportMain(argv: string[], dbPath: string): number {
+export function wkdExportMain(argv: string[], dbPath: string, maxKeysPerAddress: number): number {
   const arg = (n: string) => {
     const i = argv.indexOf(n);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -66,7 +67,7 @@ export function wkdExportMain(argv: string[], dbPath: string): number {
   }
   const store = KeyStore.open(dbPath, { readonly: true });
   try {
-    const r = exportWkd(store, domain, out);
+    const r = exportWkd(store, domain, out, maxKeysPerAddress);
     console.log(`WKD for ${domain}: ${r.addresses} addresses, ${r.keys} keys, ${r.files.length} files under ${out}`);
     return 0;
   } finally {
