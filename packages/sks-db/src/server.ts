@@ -87,8 +87,8 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
     return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length, wire: undefined, wireTail: undefined };
   }
   const bytes = head.length + body.length;
-  // a small reply also keeps its whole wire form once sent (FrontReply.wire)
-  // every reply has the same fields, the front's hot path sees one object shape
+  // A small reply also keeps its whole wire form once sent (FrontReply.wire), hence counted twice. Every reply has
+  // the same fields, so the front's hot path sees one object shape.
   return {
     status, head, body: [body, BODY_END], armoredDigest: undefined, route,
     length: 128 + (bytes <= COPY_BELOW_BYTES ? 2 * bytes : bytes), wire: undefined, wireTail: undefined,

@@ -65,6 +65,12 @@ export function wkdExportMain(argv: string[], dbPath: string, maxKeysPerAddress:
     console.error('usage: sks-db wkd-export --domain <domain> --out <dir> [--basedir <dir>]');
     return 2;
   }
+  try {
+    checkDomain(domain);
+  } catch (err) {
+    console.error(`sks-db wkd-export: ${(err as Error).message}`);
+    return 2;
+  }
   const store = KeyStore.open(dbPath, { readonly: true });
   try {
     const r = exportWkd(store, domain, out, maxKeysPerAddress);

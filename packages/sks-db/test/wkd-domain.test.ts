@@ -81,6 +81,10 @@ test('wkd-export writes one file per address of the domain, none for the subdoma
   assert.deepEqual(readdirSync(join(out, '.well-known/openpgpkey', DOMAIN, 'hu')).sort(), want);
 });
 
+test('wkd-export refuses a --domain that is not a domain name, with a message naming it', () => {
+  assert.throws(() => runWkdExport(ours.basedir, 'no domain', makeTempDir('wkd-bad-')), /exited 2: .*not a domain name: "no domain"/s);
+});
+
 test('a wkd_domains entry that is not a domain name stops sks-db with a message naming it', async () => {
   await assert.rejects(startOurs({ settings: { wkd_domains: ["evil.example'--"] } }), /not a domain name: "evil\.example'--"/);
 });
