@@ -8,6 +8,7 @@ export * from './openpgp/digest.js';
 export * from './policy.js';
 export * from './store/keystore.js';
 export * from './store/domain-index.js';
+export { uidEmail } from './store/prepare.js';
 export * from './ptree/prefix-tree.js';
 export * from './config/settings.js';
 export * from './config/sksconf.js';

@@ -5,7 +5,7 @@
 // user ID at that address, cut down to the user IDs of that domain (with their certifications), binary.
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { addressesAtDomain, readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
+import { addressesAtDomain, uidEmail, readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { sendError } from './http-util.js';
 
@@ -33,12 +33,6 @@ export function wkdHash(local: string): string {
   return zbase32(createHash('sha1').update(lowered, 'utf8').digest());
 }
 
-/** The e-mail address of a user ID ("Name <a@b>" or a bare "a@b"), or undefined. */
-export function emailOf(uid: string): string | undefined {
-  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(uid) ?? /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(uid);
-  return m ? m[1] : undefined;
-}
-
 function domainOf(addr: string): string {
   return addr.slice(addr.lastIndexOf('@') + 1).toLowerCase();
 }
@@ -56,7 +50,7 @@ export function keyForDomain(key: StoredKey, domain: string, wantHash?: string):
     if (p.tag === TAG.USER_ID || p.tag === TAG.USER_ATTRIBUTE) {
       uidIndex++;
       const info = key.info.userIds[uidIndex];
-      const addr = p.tag === TAG.USER_ID ? emailOf(p.body.toString('utf8')) : undefined;
+      const addr = p.tag === TAG.USER_ID ? uidEmail(p.body.toString('utf8')) : undefined;
       keep =
         addr !== undefined &&
         domainOf(addr) === domain &&

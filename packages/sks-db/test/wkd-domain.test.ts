@@ -28,10 +28,12 @@ before(async () => {
   for (let i = 1; i <= USERS; i++) fps.push(genKey(gpg, `User ${i} <User${i}@${DOMAIN}>`));
   // An address at a subdomain ends with the domain's name but is not at the domain.
   fps.push(genKey(gpg, `Sub <user1@sub.${DOMAIN}>`));
+  // A user ID with two addresses: the last one is its address (as the e-mail index reads it).
+  fps.push(genKey(gpg, `Multi <multi@other.example> <multi@${DOMAIN}>`));
   const exported = (fp: string) => gpg.run(['--armor', '--export', fp]).stdout;
   // All but the last user are stored before the start; the cap on index results is far below the domain's size.
   ours = await startOurs({
-    keys: [...fps.slice(0, USERS - 1), fps[USERS]!].map(exported),
+    keys: [...fps.slice(0, USERS - 1), ...fps.slice(USERS)].map(exported),
     settings: { wkd_domains: [DOMAIN], max_index_results: 2 },
   });
 });
@@ -51,6 +53,9 @@ test('every address of a domain larger than max_index_results is found by its ha
   const r1 = await wkdGet(DOMAIN, `user1@${DOMAIN}`);
   assert.ok(!uidsOf(r1.body).some((u) => u.includes(`sub.${DOMAIN}`)));
   assert.equal((await wkdGet(DOMAIN, `nobody@${DOMAIN}`)).status, 404);
+  const multi = await wkdGet(DOMAIN, `multi@${DOMAIN}`);
+  assert.equal(multi.status, 200);
+  assert.deepEqual(uidsOf(multi.body), [`Multi <multi@other.example> <multi@${DOMAIN}>`]);
 });
 
 test('sks-db indexes the configured domain, and the lookup reads that index', () => {
@@ -77,7 +82,7 @@ test('a key added after lookups is found by hash at once (the per-worker address
 test('wkd-export writes one file per address of the domain, none for the subdomain', () => {
   const out = makeTempDir('wkd-many-');
   runWkdExport(ours.basedir, DOMAIN, out);
-  const want = Array.from({ length: USERS }, (_, i) => wkdHashOf(`user${i + 1}@${DOMAIN}`)).sort();
+  const want = [...Array.from({ length: USERS }, (_, i) => `user${i + 1}@${DOMAIN}`), `multi@${DOMAIN}`].map(wkdHashOf).sort();
   assert.deepEqual(readdirSync(join(out, '.well-known/openpgpkey', DOMAIN, 'hu')).sort(), want);
 });
 

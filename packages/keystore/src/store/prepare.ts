@@ -13,15 +13,21 @@ import { encodeInfo } from './info-codec.js';
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;
 
-/** Lower-case addresses of a key's user IDs: the last <...> of each, or the whole user ID if it is an address. */
+/** The address of a user ID, as written: the last <...> in it, or the whole user ID if it is an address. */
+export function uidEmail(text: string): string | undefined {
+  const all = [...text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
+  const last = all[all.length - 1];
+  if (last) return last[1]!;
+  return EMAIL.test(text.trim()) ? text.trim() : undefined;
+}
+
+/** Lower-case addresses of a key's user IDs (see uidEmail). */
 export function emailsOf(info: KeyInfo): string[] {
   const out = new Set<string>();
   for (const u of info.userIds) {
     if (u.kind !== 'uid') continue;
-    const all = [...u.text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
-    const last = all[all.length - 1];
-    if (last) out.add(last[1]!.toLowerCase());
-    else if (EMAIL.test(u.text.trim())) out.add(u.text.trim().toLowerCase());
+    const address = uidEmail(u.text);
+    if (address) out.add(address.toLowerCase());
   }
   return [...out];
 }
