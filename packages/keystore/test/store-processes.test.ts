@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -25,6 +25,16 @@ if (process.env.STORE_CHILD) {
 /** The child roles. */
 async function child(role: string): Promise<void> {
   const db = process.env.STORE_DB!;
+  if (role === 'bulk-die') {
+    // A bulk load that commits one batch, then is killed in the middle of its next transaction.
+    const bulk = KeyStore.open(db, { bulkLoad: true });
+    const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 100);
+    bulk.addKeyBlocks(blocks.map((b) => splitKeys(readPackets(b))[0]!), 'load');
+    bulk.db.exec('BEGIN IMMEDIATE');
+    bulk.db.exec('DELETE FROM keys');
+    process.stdout.write('inside\n');
+    await new Promise(() => setInterval(() => undefined, 1000));
+  }
   const store = KeyStore.open(db, { busyTimeoutMs: 60000 });
   const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, KEYS);
   if (role === 'writer-a' || role === 'writer-b') {
@@ -168,4 +178,26 @@ test('a loader killed with SIGKILL resumes where its last batch committed: every
   assert.equal(again.count(), KEYS);
   assert.equal(again.loadProgress({ path: dump, size: st.size, mtimeMs: st.mtimeMs })!.counters.inserted, KEYS);
   again.close();
+});
+
+test('a bulk load killed inside a transaction (rollback journal left behind): readers and the next writer see its last commit', async () => {
+  const dir = makeTempDir('store-bulk-kill-');
+  const db = join(dir, 'keys.sqlite');
+  KeyStore.open(db).close();
+  const c = runChild('bulk-die', { STORE_DB: db });
+  while (!c.output().includes('inside')) await new Promise((r) => setTimeout(r, 5));
+  c.kill();
+  await c.done;
+  assert.ok(existsSync(`${db}-journal`) && statSync(`${db}-journal`).size > 0, 'the dead load left a hot rollback journal');
+  // A read-only opener (sks-db) first: the journal is rolled back, the committed batch is there, the rest is not.
+  const ro = KeyStore.open(db, { readonly: true });
+  assert.equal(ro.count(), 100);
+  assert.equal(ro.db.prepare('SELECT count(*) FROM keys').pluck().get(), 100);
+  assert.equal(ro.db.pragma('integrity_check', { simple: true }), 'ok');
+  ro.close();
+  const store = KeyStore.open(db);
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(store.count(), 100);
+  assertConsistent(store);
+  store.close();
 });

@@ -325,6 +325,8 @@ export class KeyStore {
   private readonly prefixTree: PrefixTree;
   /** In a bulk load (beginBulkLoad .. endBulkLoad): the prefix tree waits for the end. */
   private bulk = false;
+  /** The bulk load switched the database to a rollback journal (back to WAL at its end). */
+  private bulkJournal = false;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: Logger) {
     this.db = db;
@@ -337,6 +339,24 @@ export class KeyStore {
 
   /** Opens (creating and migrating when writable) the database at `file`, WAL mode, busy timeout set. */
   static open(file: string, options: OpenOptions = {}): KeyStore {
+    try {
+      return KeyStore.openOnce(file, options);
+    } catch (e) {
+      if (!options.readonly || (e as { code?: string }).code !== 'SQLITE_READONLY_ROLLBACK') throw e;
+    }
+    // A bulk load killed mid-batch left its rollback journal (beginBulkLoad): a read-only connection cannot roll it
+    // back. Reading through a writable connection does (it changes nothing the load had committed); then open again.
+    const w = new Database(file, { fileMustExist: true });
+    try {
+      w.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? defaultSettings().db_busy_timeout_ms))}`);
+      w.pragma('user_version');
+    } finally {
+      w.close();
+    }
+    return KeyStore.openOnce(file, options);
+  }
+
+  private static openOnce(file: string, options: OpenOptions): KeyStore {
     const settings = defaultSettings();
     const readonly = options.readonly ?? false;
     const db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
@@ -374,8 +394,9 @@ export class KeyStore {
    * builds the prefix tree once from the sorted digests (each batch only marks it stale, meta 'ptree_stale').
    * Keys, words, change log and blocklist work as always. Meanwhile lookups by digest, key ID and address scan whole
    * tables (slow, still correct) and the tree lags behind. With `synchronousOff` (default; setting
-   * load_synchronous_off) commits do not wait for the disk: a killed process loses nothing committed, an OS crash
-   * or power loss may damage the file. If the load dies, the next writable open (without bulkLoad) builds the
+   * load_synchronous_off) commits do not wait for the disk and go through a rollback journal instead of the WAL
+   * while no other connection is open (see below): a killed process loses nothing committed, an OS crash or power
+   * loss may damage the file. If the load dies, the next writable open (without bulkLoad) builds the
    * indexes and the tree, so nothing stays broken. */
   beginBulkLoad(options: { synchronousOff?: boolean } = {}): void {
     void this.ws; // throws when read-only
@@ -387,6 +408,14 @@ export class KeyStore {
       // No fsync per batch: a crash of the process loses nothing committed (the WAL is written before each commit
       // returns), but an OS crash or power loss during the load may leave a damaged file; load again from scratch.
       this.db.pragma('synchronous = OFF');
+      // A rollback journal instead of the WAL while the load appends: pages added at the end of the file (most of
+      // what a load writes) go to the database once, where the WAL wrote each twice (WAL, then checkpoint) and read it
+      // back once. Pages that existed before a batch are copied to the journal first, so a killed loader still
+      // leaves the last committed batch (the next open rolls the journal back). Only possible while no other
+      // connection has the database open; otherwise the load stays in WAL mode. endBulkLoad (or the next writable
+      // open) switches back to WAL. 1M generated keys: 6 instead of 12 s of commits.
+      const mode = this.db.pragma('journal_mode = TRUNCATE', { simple: true }) as string;
+      this.bulkJournal = mode.toLowerCase() === 'truncate';
     }
     // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten by several batches are copied once.
     this.db.pragma(`wal_autocheckpoint = ${BULK_WAL_AUTOCHECKPOINT}`);
@@ -400,6 +429,12 @@ export class KeyStore {
     void this.ws; // throws when read-only
     this.bulk = false;
     const built = this.finishBulkWork();
+    if (this.bulkJournal) {
+      if ((this.db.pragma('journal_mode = WAL', { simple: true }) as string).toLowerCase() !== 'wal') {
+        throw new Error('could not switch the database back to WAL mode after the bulk load (the next writable open will)');
+      }
+      this.bulkJournal = false;
+    }
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 1000');
     // Everything the load wrote goes to the database file and to disk now (synchronous again).
