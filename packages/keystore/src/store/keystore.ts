@@ -239,6 +239,48 @@ interface TxState {
    * `${email}\n${id}`; a delete in the same transaction drops pending rows. */
   ids: Map<number, Array<[number, number, Buffer, Buffer]>>;
   mails: Map<string, [string, number]>;
+  /** Bulk load: rows of new keys for the key_ids, key_emails and changes tables, in the order they come (flat
+   * parameter lists), written BULK_ROWS rows per statement (see RowBuffer). */
+  rows?: { ids: RowBuffer; mails: RowBuffer; changes: RowBuffer };
+}
+
+/** Rows per multi-row INSERT of a bulk load: one statement call instead of one per row. */
+const BULK_ROWS = 64;
+
+/** Parameters of rows waiting to be inserted into one table, in order, BULK_ROWS at a time with `many` (a statement
+ * of BULK_ROWS rows); flush() writes what is left with `one`. Order is kept, so the rows (and their rowids) are the
+ * same as inserted one by one. */
+class RowBuffer {
+  private readonly params: unknown[] = [];
+
+  constructor(private readonly cols: number, private readonly one: Database.Statement, private readonly many: Database.Statement) {}
+
+  push(...values: unknown[]): void {
+    for (const v of values) this.params.push(v);
+    if (this.params.length >= BULK_ROWS * this.cols) {
+      this.many.run(this.params);
+      this.params.length = 0;
+    }
+  }
+
+  flush(): void {
+    const p = this.params;
+    for (let i = 0; i < p.length; i += this.cols) this.one.run(p.slice(i, i + this.cols));
+    p.length = 0;
+  }
+}
+
+function multiRow(db: Database.Database, head: string, cols: number): Database.Statement {
+  const row = `(${Array.from({ length: cols }, () => '?').join(', ')})`;
+  return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
+}
+
+/** Writes the bulk rows still waiting: before anything reads or deletes rows of those tables, and at the end. */
+function flushRows(tx: TxState): void {
+  if (!tx.rows) return;
+  tx.rows.ids.flush();
+  tx.rows.mails.flush();
+  tx.rows.changes.flush();
 }
 
 function addKeyId(tx: TxState, short: number, id: number, fpr: Buffer, long: Buffer): void {
@@ -302,6 +344,9 @@ function writeStatements(db: Database.Database) {
     insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
     insertEmail: db.prepare('INSERT INTO key_emails (email, key) VALUES (?, ?)'),
+    insertKeyIdMany: multiRow(db, 'INSERT INTO key_ids (short_id, key, fingerprint, long_id)', 4),
+    insertEmailMany: multiRow(db, 'INSERT INTO key_emails (email, key)', 2),
+    logChangeMany: multiRow(db, 'INSERT INTO changes (op, digest, fingerprint, at)', 4),
     deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
     insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, CAST(? AS TEXT))'),
     deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
@@ -493,7 +538,15 @@ export class KeyStore {
         now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(this.bulk), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(),
       };
+      if (this.bulk) {
+        tx.rows = {
+          ids: new RowBuffer(4, ws.insertKeyId, ws.insertKeyIdMany),
+          mails: new RowBuffer(2, ws.insertEmail, ws.insertEmailMany),
+          changes: new RowBuffer(4, ws.logChange, ws.logChangeMany),
+        };
+      }
       const result = fn(tx);
+      flushRows(tx);
       if (tx.ids.size > 0) {
         const rows = [...tx.ids.values()].flat();
         rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -619,13 +672,16 @@ export class KeyStore {
       }
       if (id !== 0) {
         this.indexStored(id, form, tx);
-        ws.logChange.run(1, digest, fpr, tx.now);
+        if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now);
+        else ws.logChange.run(1, digest, fpr, tx.now);
         tx.tree.add(digest);
         tx.countDelta++;
         return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
       }
       head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
       if (!head) throw new Error(`key ${fingerprint}: neither inserted nor stored`);
+      // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
+      flushRows(tx);
     }
 
     const oldDigest = head.digest.toString('hex');
@@ -670,8 +726,9 @@ export class KeyStore {
     if (this.bulk) {
       // No index on these tables during a bulk load: rows append in any order, so they need not wait and be sorted.
       const ws = this.ws;
-      for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) ws.insertKeyId.run(short, id, fpr, long);
-      for (const email of form.emails) ws.insertEmail.run(email, id);
+      const rows = tx.rows!;
+      for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) rows.ids.push(short, id, fpr, long);
+      for (const email of form.emails) rows.mails.push(email, id);
     } else {
       for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
       for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
@@ -724,6 +781,7 @@ export class KeyStore {
 
   /** Removes the stored key with this fingerprint inside the current transaction. */
   private removeStored(fpr: Buffer, tx: TxState): boolean {
+    flushRows(tx);
     const ws = this.ws;
     const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
     if (!head) return false;
