@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS ptree_node (
 INSERT OR IGNORE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES ('', 0, X'${ONES.toString('hex')}', 1);
 `;
 
-interface NodeRow {
+export interface NodeRow {
   num: number;
   values: bigint[];
   leaf: boolean;
@@ -96,6 +96,40 @@ export function digestPrefix(digest: Buffer, bits: number): string {
 
 function isPrefixString(prefix: string): boolean {
   return /^[01]*$/.test(prefix) && prefix.length <= DIGEST_BYTES * 8;
+}
+
+/** n 16-byte records of buf sorted in byte order into a new buffer: a counting sort on the first two bytes, then
+ * insertion sort inside each of the 65 536 buckets (a few records each for random digests). Throws on duplicates. */
+export function sortDigests(buf: Buffer, n: number): Buffer {
+  const D = DIGEST_BYTES;
+  const start = new Uint32Array(65537);
+  for (let i = 0; i < n; i++) start[((buf[i * D]! << 8) | buf[i * D + 1]!) + 1]!++;
+  for (let b = 0; b < 65536; b++) start[b + 1]! += start[b]!;
+  const fill = start.slice(0, 65536);
+  const out = Buffer.alloc(n * D);
+  for (let i = 0; i < n; i++) {
+    const b = (buf[i * D]! << 8) | buf[i * D + 1]!;
+    buf.copy(out, fill[b]! * D, i * D, (i + 1) * D);
+    fill[b]!++;
+  }
+  const tmp = Buffer.alloc(D);
+  for (let b = 0; b < 65536; b++) {
+    const lo = start[b]!;
+    const hi = start[b + 1]!;
+    for (let i = lo + 1; i < hi; i++) {
+      let j = i;
+      while (j > lo && out.compare(out, (j - 1) * D, j * D, j * D, (j + 1) * D) > 0) {
+        out.copy(tmp, 0, j * D, (j + 1) * D);
+        out.copy(out, j * D, (j - 1) * D, j * D);
+        tmp.copy(out, (j - 1) * D);
+        j--;
+      }
+    }
+  }
+  for (let i = 1; i < n; i++) {
+    if (out.compare(out, (i - 1) * D, i * D, i * D, (i + 1) * D) === 0) throw new Error('prefix tree: a digest occurs twice');
+  }
+  return out;
 }
 
 /** Sample values of a set of digests held as consecutive 16-byte records in `buf[start..end)`. */
@@ -254,6 +288,75 @@ export class PrefixTree {
       const sorted = this.collect(s.allElements.iterate() as Iterable<Buffer>);
       this.buildSubtree('', sorted.buf, 0, sorted.n);
     })();
+  }
+
+  /** The digests of `table`.`column` in byte order through an index on that column, read as hex chunks of 65 536
+   * (see rebuildFromQuery), checked strictly increasing and 16 bytes each. */
+  readSortedDigests(table: string, column: string): { buf: Buffer; n: number } {
+    const n = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    const buf = Buffer.alloc(n * DIGEST_BYTES);
+    const chunk = this.db.prepare(`SELECT group_concat(h, '') FROM (SELECT hex(${column}) AS h FROM ${table} ` +
+      `WHERE ${column} > ? ORDER BY ${column} LIMIT 65536)`).pluck();
+    let r = 0;
+    let last = Buffer.alloc(0);
+    while (r < n) {
+      const hex = chunk.get(last) as string | null;
+      if (!hex) break;
+      if (hex.length % (DIGEST_BYTES * 2) !== 0) throw new TypeError(`prefix tree: ${table}.${column} holds values that are not ${DIGEST_BYTES}-byte digests`);
+      const got = hex.length / (DIGEST_BYTES * 2);
+      if (r + got > n) throw new Error('prefix tree: more digests than counted (changed while read)');
+      buf.write(hex, r * DIGEST_BYTES, 'hex');
+      for (let i = Math.max(1, r); i < r + got; i++) {
+        if (buf.compare(buf, (i - 1) * DIGEST_BYTES, i * DIGEST_BYTES, i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) <= 0) {
+          throw new Error('prefix tree: digests read out of order');
+        }
+      }
+      r += got;
+      last = buf.subarray((r - 1) * DIGEST_BYTES, r * DIGEST_BYTES);
+    }
+    if (r !== n) throw new Error(`prefix tree: counted ${n} digests, read ${r}`);
+    return { buf, n };
+  }
+
+  /** The digests of `table`.`column` read in rowid order (a table scan: no index needed), then sorted; checked
+   * 16 bytes each and distinct. */
+  readDigestsUnordered(table: string, column: string): { buf: Buffer; n: number } {
+    const n = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    const raw = Buffer.alloc(n * DIGEST_BYTES);
+    const chunk = this.db.prepare(`SELECT max(rowid) AS last, group_concat(h, '') AS hex FROM (SELECT rowid, hex(${column}) AS h ` +
+      `FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 65536)`);
+    let r = 0;
+    let last = -1;
+    while (r < n) {
+      const c = chunk.get(last) as { last: number | null; hex: string | null };
+      if (c.last === null || !c.hex) break;
+      if (c.hex.length % (DIGEST_BYTES * 2) !== 0) throw new TypeError(`prefix tree: ${table}.${column} holds values that are not ${DIGEST_BYTES}-byte digests`);
+      const got = c.hex.length / (DIGEST_BYTES * 2);
+      if (r + got > n) throw new Error('prefix tree: more digests than counted (changed while read)');
+      raw.write(c.hex, r * DIGEST_BYTES, 'hex');
+      r += got;
+      last = c.last;
+    }
+    if (r !== n) throw new Error(`prefix tree: counted ${n} digests, read ${r}`);
+    return { buf: sortDigests(raw, n), n };
+  }
+
+  /** The node rows of the tree of n sorted, distinct digests (computed only: no database access, so it can run while
+   * another connection writes). Write them with writeBuilt. */
+  computeRows(buf: Buffer, n: number): Array<{ prefix: string; row: NodeRow }> {
+    const rows: Array<{ prefix: string; row: NodeRow }> = [];
+    this.buildSubtree('', buf, 0, n, (prefix, row) => rows.push({ prefix, row }));
+    return rows;
+  }
+
+  /** Replaces the tree by computed rows (computeRows) of the digests `selectSql` returns, which must be the ones the
+   * rows were computed from (the caller checks, inside its write transaction). */
+  writeBuilt(selectSql: string, rows: Array<{ prefix: string; row: NodeRow }>): void {
+    const s = this.s;
+    s.clearNodes.run();
+    s.clearElements.run();
+    this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
+    for (const { prefix, row } of rows) this.writeRow(prefix, row);
   }
 
   /** Replaces the tree by the digests a query on this connection returns (a 16-byte BLOB column named digest; e.g. the key
@@ -431,11 +534,12 @@ export class PrefixTree {
 
   /** Writes the node for `prefix` over the sorted records buf[start..end) and, if it must be internal, its
    * subtree; returns its sample values. Bottom-up, so each element costs six multiplications in all. */
-  private buildSubtree(prefix: string, buf: Buffer, start: number, end: number): bigint[] {
+  private buildSubtree(prefix: string, buf: Buffer, start: number, end: number,
+    sink: (prefix: string, row: NodeRow) => void = (p, row) => this.writeRow(p, row)): bigint[] {
     const count = end - start;
     if (count <= PTREE_SPLIT_THRESHOLD || prefix.length >= DIGEST_BYTES * 8) {
       const values = leafValues(buf, start, end);
-      this.writeRow(prefix, { num: count, values, leaf: true });
+      sink(prefix, { num: count, values, leaf: true });
       return values;
     }
     const values = Array.from({ length: NUM_SAMPLES }, () => 1n);
@@ -443,10 +547,10 @@ export class PrefixTree {
     for (let c = 0; c < 4; c++) {
       const from = r;
       while (r < end && childIndex(buf, r * DIGEST_BYTES, prefix.length) === c) r++;
-      const cv = this.buildSubtree(prefix + CHILD_BITS[c], buf, from, r);
+      const cv = this.buildSubtree(prefix + CHILD_BITS[c], buf, from, r, sink);
       for (let i = 0; i < NUM_SAMPLES; i++) values[i] = (values[i]! * cv[i]!) % P;
     }
-    this.writeRow(prefix, { num: count, values, leaf: false });
+    sink(prefix, { num: count, values, leaf: false });
     return values;
   }
 

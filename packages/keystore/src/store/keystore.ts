@@ -5,6 +5,8 @@
 // (ptree/) and the change log, so the tree can never drift from the stored keys.
 import Database from 'better-sqlite3';
 import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { KeyInfo, Packet } from '../openpgp/types.js';
 import { PrefixTree } from '../ptree/prefix-tree.js';
 import { applyPolicy, policyFromSettings, type Policy, type PolicyCut, type RefusalReason } from '../policy.js';
@@ -175,6 +177,8 @@ interface KeyRow {
   updated: number;
 }
 
+const requireHere = createRequire(import.meta.url);
+
 const KEY_COLUMNS = 'id, fingerprint, digest, version, data, info, cuts, first_seen, updated';
 
 function toBuffer(u: Uint8Array): Buffer {
@@ -183,6 +187,60 @@ function toBuffer(u: Uint8Array): Buffer {
 
 function fprBlob(hex: string): Buffer | undefined {
   return HEX_FPR.test(hex) ? Buffer.from(hex, 'hex') : undefined;
+}
+
+/** Runs CREATE INDEX statements in one transaction on a connection of a worker thread of its own (plain JavaScript
+ * with better-sqlite3: nothing to compile), so this thread can compute meanwhile. wait() blocks until the worker has
+ * committed or failed and returns its error message, if any. */
+function startIndexWorker(file: string, sql: string[], cacheSize: number): { wait(): string | undefined } {
+  const state = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const code = `
+    const { workerData } = require('node:worker_threads');
+    const { state, port } = workerData;
+    let db;
+    try {
+      db = new (require(workerData.sqlite))(workerData.file);
+      db.pragma('busy_timeout = 60000');
+      db.pragma('synchronous = OFF');
+      db.pragma('temp_store = FILE');
+      db.pragma('cache_size = ' + workerData.cacheSize);
+      db.exec('BEGIN IMMEDIATE');
+      for (const s of workerData.sql) db.exec(s);
+      db.exec('COMMIT');
+      Atomics.store(state, 0, 1);
+    } catch (e) {
+      port.postMessage(String(e && e.message || e));
+      Atomics.store(state, 0, 2);
+    } finally {
+      try { if (db) db.close(); } catch {}
+      Atomics.notify(state, 0);
+      port.close();
+    }`;
+  let worker: Worker;
+  try {
+    worker = new Worker(code, {
+      eval: true, workerData: { file, sql, cacheSize, state, port: port2, sqlite: requireHere.resolve('better-sqlite3') }, transferList: [port2],
+    });
+  } catch (e) {
+    return { wait: () => String((e as Error).message) };
+  }
+  worker.unref();
+  worker.on('error', () => undefined); // reported through `state`; an error before the try still ends the wait below
+  worker.on('exit', () => {
+    if (Atomics.load(state, 0) === 0) {
+      Atomics.store(state, 0, 2);
+      Atomics.notify(state, 0);
+    }
+  });
+  return {
+    wait: () => {
+      while (Atomics.load(state, 0) === 0) Atomics.wait(state, 0, 0, 200);
+      const m = Atomics.load(state, 0) === 1 ? undefined : (receiveMessageOnPort(port1)?.message ?? 'the index worker died');
+      port1.close();
+      return m === undefined ? undefined : String(m);
+    },
+  };
 }
 
 /** Adds cut records of the same rule together. */
@@ -473,13 +531,14 @@ export class KeyStore {
   endBulkLoad(): string[] {
     void this.ws; // throws when read-only
     this.bulk = false;
-    const built = this.finishBulkWork();
+    // WAL again before the indexes are built: the tree is read while another connection builds indexes
     if (this.bulkJournal) {
       if ((this.db.pragma('journal_mode = WAL', { simple: true }) as string).toLowerCase() !== 'wal') {
         throw new Error('could not switch the database back to WAL mode after the bulk load (the next writable open will)');
       }
       this.bulkJournal = false;
     }
+    const built = this.finishBulkWork();
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 1000');
     // Everything the load wrote goes to the database file and to disk now (synchronous again).
@@ -498,6 +557,7 @@ export class KeyStore {
     this.db.pragma(`threads = ${Math.min(4, availableParallelism())}`);
     let built: string[];
     try {
+      const early = this.finishInParallel(stale);
       built = this.db.transaction(() => {
         // checked again under the write lock: another process may have finished meanwhile
         const missing = missingIndexes(this.db);
@@ -507,7 +567,7 @@ export class KeyStore {
           ws.deleteMeta.run(PTREE_STALE);
           missing.push('ptree');
         }
-        return missing;
+        return [...early, ...missing];
       }).immediate();
     } finally {
       this.db.pragma('temp_store = MEMORY');
@@ -515,6 +575,49 @@ export class KeyStore {
     }
     if (built.length > 0) this.db.pragma('optimize');
     this.logger?.info('bulk load: indexes built', { indexes: built });
+    return built;
+  }
+
+  /** finishBulkWork on two threads, when the tree is stale and the database a file in WAL mode:  a worker thread
+   * with a connection of its own builds the indexes while this one reads the digests (a table scan), sorts them and
+   * computes the tree's nodes, and writes them once the worker has committed (if, under the write lock, no key was
+   * written meanwhile). Returns what it built; what
+   * it leaves (e.g. a worker that failed) is built by the caller, one thing after another. */
+  private finishInParallel(stale: () => boolean): string[] {
+    const file = this.db.name;
+    if (this.db.memory || !file || !stale()) return [];
+    if ((this.db.pragma('journal_mode', { simple: true }) as string).toLowerCase() !== 'wal') return [];
+    const missing = BULK_INDEXES.filter((i) => missingIndexes(this.db).includes(i.name));
+    // Every write of a key logs a change in its transaction: an unchanged AUTOINCREMENT counter means unchanged keys.
+    const changeCounter = this.db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), -1)").pluck();
+    const before = changeCounter.get() as number;
+    const job = missing.length > 0
+      ? startIndexWorker(file, missing.map((i) => i.sql), this.db.pragma('cache_size', { simple: true }) as number)
+      : undefined;
+    const built: string[] = [];
+    let rows: ReturnType<PrefixTree['computeRows']> | undefined;
+    try {
+      const digests = this.prefixTree.readDigestsUnordered('keys', 'digest');
+      rows = this.prefixTree.computeRows(digests.buf, digests.n);
+    } catch (e) {
+      // e.g. duplicate digests: the ordinary build below reports it (and the worker's unique index fails too)
+      this.logger?.warn('bulk load: computing the prefix tree beside the index builds failed', { error: (e as Error).message });
+    } finally {
+      const err = job?.wait();
+      if (err) this.logger?.warn('bulk load: index build on a second connection failed, building here', { error: err });
+      else built.push(...missing.map((i) => i.name));
+    }
+    if (!rows) return built;
+    this.db.transaction(() => {
+      if (!stale()) return;
+      if (changeCounter.get() !== before) {
+        // another process wrote keys meanwhile: left to the ordinary build
+        return;
+      }
+      this.prefixTree.writeBuilt('SELECT digest FROM keys', rows!);
+      this.ws.deleteMeta.run(PTREE_STALE);
+      built.push('ptree');
+    }).immediate();
     return built;
   }
 
