@@ -517,8 +517,7 @@ export class KeyStore {
       // leaves the last committed batch (the next open rolls the journal back). Only possible while no other
       // connection has the database open; otherwise the load stays in WAL mode. endBulkLoad (or the next writable
       // open) switches back to WAL. 1M generated keys: 6 instead of 12 s of commits.
-      const mode = this.db.pragma('journal_mode = TRUNCATE', { simple: true }) as string;
-      this.bulkJournal = mode.toLowerCase() === 'truncate';
+      this.bulkJournal = this.trySetJournal('TRUNCATE', 0);
     }
     // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten by several batches are copied once.
     this.db.pragma(`wal_autocheckpoint = ${BULK_WAL_AUTOCHECKPOINT}`);
@@ -531,12 +530,12 @@ export class KeyStore {
   endBulkLoad(): string[] {
     void this.ws; // throws when read-only
     this.bulk = false;
-    // WAL again before the indexes are built: the tree is read while another connection builds indexes
+    // WAL again before the indexes are built: the tree is read while another connection builds indexes. Readers
+    // that opened meanwhile may hold it up; if they do for longer than the busy timeout, the indexes are built in
+    // rollback mode and the next writable open switches.
     if (this.bulkJournal) {
-      if ((this.db.pragma('journal_mode = WAL', { simple: true }) as string).toLowerCase() !== 'wal') {
-        throw new Error('could not switch the database back to WAL mode after the bulk load (the next writable open will)');
-      }
-      this.bulkJournal = false;
+      if (this.trySetJournal('WAL')) this.bulkJournal = false;
+      else this.logger?.warn('bulk load: readers kept the database from switching back to WAL; the next writable open will');
     }
     const built = this.finishBulkWork();
     this.db.pragma('synchronous = NORMAL');
@@ -544,6 +543,21 @@ export class KeyStore {
     // Everything the load wrote goes to the database file and to disk now (synchronous again).
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     return built;
+  }
+
+  /** Sets the journal mode if SQLite can (a switch needs the database to itself), waiting at most `waitMs` (default:
+   * the busy timeout) for other connections; true when the mode is set. */
+  private trySetJournal(mode: 'TRUNCATE' | 'WAL', waitMs?: number): boolean {
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${waitMs ?? timeout}`);
+    try {
+      return (this.db.pragma(`journal_mode = ${mode}`, { simple: true }) as string).toLowerCase() === mode.toLowerCase();
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('SQLITE_BUSY')) return false;
+      throw e;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
   }
 
   /** Builds what a bulk load left to its end (dropped indexes, a stale prefix tree), if anything. */
