@@ -142,7 +142,10 @@ export const SETTINGS = {
     doc: 'A bulk load (sks-admin load into an empty store) commits its batches without waiting for the disk '
       + '(SQLite synchronous=OFF until the load ends, then everything is written out). A killed or crashed loader '
       + 'loses nothing it committed and resumes; an operating-system crash or power loss during the load may damage '
-      + 'the database file: delete it and load again. "load_synchronous_off: false" syncs every batch (slower).' },
+      + 'the database file: delete it and load again. While no other process has the database open, the load also '
+      + 'commits through a rollback journal instead of the WAL and switches back at its end; a read-only process '
+      + 'that opens the store after a killed load briefly opens it writable to roll that journal back. '
+      + '"load_synchronous_off: false" syncs every batch through the WAL (slower).' },
   log_rotate_grace_ms: { type: 'int', default: 2000, usedBy: ['sks-cron'],
     doc: 'After renaming a log file away, wait this long (services switch to a new file at their next line) '
       + 'before compressing it; compression is repeated until the renamed file stops growing.' },
