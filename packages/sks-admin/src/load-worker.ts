@@ -29,27 +29,25 @@ export interface PrepareReply {
 
 const policy = (workerData as { policy: Policy } | null)?.policy as Policy;
 
+/** The prepared keys of one key block: one per primary key in it, or one refusal for a block that is no key. */
+function prepareBlock(block: Buffer, pol: Policy): PreparedBlock[] {
+  let groups;
+  try {
+    groups = splitKeys(readPackets(block));
+  } catch (e) {
+    return [{ ok: false, reason: 'malformed', detail: (e as Error).message }];
+  }
+  if (groups.length === 0) return [{ ok: false, reason: 'no-primary-key', detail: 'a key block without a primary key packet' }];
+  return groups.map((g) => prepareKey(g, pol));
+}
+
 /** Prepares each block of `data`. With `lean`, each key carries its stored form instead of its description (the
  * description is a large object graph, slow to copy between threads; the store needs only the stored form). */
 export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean = false): PreparedBlock[][] {
   const results: PreparedBlock[][] = [];
   let off = 0;
   for (const len of lengths) {
-    const block = data.subarray(off, off + len);
-    off += len;
-    let groups;
-    try {
-      groups = splitKeys(readPackets(block));
-    } catch (e) {
-      results.push([{ ok: false, reason: 'malformed', detail: (e as Error).message }]);
-      continue;
-    }
-    if (groups.length === 0) {
-      results.push([{ ok: false, reason: 'no-primary-key', detail: 'a key block without a primary key packet' }]);
-      continue;
-    }
-    results.push(groups.map((g) => {
-      const r = prepareKey(g, pol);
+    results.push(prepareBlock(data.subarray(off, off + len), pol).map((r) => {
       if (r.ok) {
         delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
         if (lean) {
@@ -59,33 +57,20 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean
       }
       return r;
     }));
+    off += len;
   }
   return results;
 }
 
-/** Prepares each block of `data` and packs it as soon as it is prepared (no object of a key outlives it). */
+/** Prepares each block of `data` and packs it as soon as it is prepared (no object of a key outlives its block). */
 export function prepareAndPack(data: Buffer, lengths: number[], pol: Policy, reuse?: ArrayBuffer): Uint8Array {
   const w = new PackedWriter(data.length * 2 + 65536, reuse);
   let off = 0;
   for (const len of lengths) {
-    const block = data.subarray(off, off + len);
+    const keys = prepareBlock(data.subarray(off, off + len), pol);
     off += len;
-    let groups;
-    try {
-      groups = splitKeys(readPackets(block));
-    } catch (e) {
-      w.block(1);
-      w.key({ ok: false, reason: 'malformed', detail: (e as Error).message });
-      continue;
-    }
-    if (groups.length === 0) {
-      w.block(1);
-      w.key({ ok: false, reason: 'no-primary-key', detail: 'a key block without a primary key packet' });
-      continue;
-    }
-    w.block(groups.length);
-    for (const g of groups) {
-      const r = prepareKey(g, pol);
+    w.block(keys.length);
+    for (const r of keys) {
       if (r.ok) r.key.stored = storedForm(r.key.info!);
       w.key(r);
     }
