@@ -290,8 +290,9 @@ export class PrefixTree {
     })();
   }
 
-  /** The digests of `table`.`column` in byte order through an index on that column, read as hex chunks of 65 536
-   * (see rebuildFromQuery), checked strictly increasing and 16 bytes each. */
+  /** The digests of `table`.`column` in byte order through an index on that column. Read in chunks of hex text (one
+   * string per 65 536 digests) rather than one Buffer per row: 1M digests take a fifth of the time. Checked: every
+   * digest read, 16 bytes each, strictly increasing. */
   readSortedDigests(table: string, column: string): { buf: Buffer; n: number } {
     const n = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
     const buf = Buffer.alloc(n * DIGEST_BYTES);
@@ -367,30 +368,9 @@ export class PrefixTree {
     s.clearNodes.run();
     s.clearElements.run();
     this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
-    const n = this.db.prepare('SELECT count(*) FROM ptree_element').pluck().get() as number;
     const bad = this.db.prepare(`SELECT count(*) FROM ptree_element WHERE length(digest) <> ${DIGEST_BYTES}`).pluck().get() as number;
     if (bad > 0) throw new TypeError(`prefix tree rebuild: ${bad} elements are not ${DIGEST_BYTES}-byte digests`);
-    // Read in chunks of hex text (one string per 65 536 digests) rather than one Buffer per row: 1M digests take a
-    // fifth of the time. Checked: the chunks must give every element, in strictly increasing order.
-    const buf = Buffer.alloc(n * DIGEST_BYTES);
-    const chunk = this.db.prepare(
-      'SELECT group_concat(h, \'\') FROM (SELECT hex(digest) AS h FROM ptree_element WHERE digest > ? ORDER BY digest LIMIT 65536)').pluck();
-    let r = 0;
-    let last = Buffer.alloc(0);
-    while (r < n) {
-      const hex = chunk.get(last) as string | null;
-      if (!hex) break;
-      const got = buf.write(hex, r * DIGEST_BYTES, 'hex') / DIGEST_BYTES;
-      if (got * DIGEST_BYTES * 2 !== hex.length || r + got > n) throw new Error('prefix tree rebuild: unexpected element chunk');
-      for (let i = Math.max(1, r); i < r + got; i++) {
-        if (buf.compare(buf, (i - 1) * DIGEST_BYTES, i * DIGEST_BYTES, i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) <= 0) {
-          throw new Error('prefix tree rebuild: elements read out of order');
-        }
-      }
-      r += got;
-      last = buf.subarray((r - 1) * DIGEST_BYTES, r * DIGEST_BYTES);
-    }
-    if (r !== n) throw new Error(`prefix tree rebuild: counted ${n} elements, read ${r}`);
+    const { buf, n } = this.readSortedDigests('ptree_element', 'digest');
     this.buildSubtree('', buf, 0, n);
   }
 
