@@ -12,13 +12,13 @@ import { PrefixTree } from '../ptree/prefix-tree.js';
 import { applyPolicy, policyFromSettings, type Policy, type PolicyCut, type RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
 import { defaultSettings } from '../config/settings.js';
-import { readPackets, writePackets } from '../openpgp/packet.js';
+import { readPacketAt, readPackets, writePackets } from '../openpgp/packet.js';
 import { toBinary } from '../openpgp/armor.js';
-import { describeKey, splitKeys } from '../openpgp/key.js';
+import { describeKey, keyIdOf, splitKeys } from '../openpgp/key.js';
 import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { BULK_INDEXES, checkVersion, migrate, missingIndexes } from './schema.js';
-import { decodeInfo, encodeInfo } from './info-codec.js';
+import { FingerprintTable } from './fingerprint-table.js';
 import { emailsOf, keyIdsOf, prepareKey, primaryFingerprint, shortOf, storedForm, uidText, unpackKeyIds } from './prepare.js';
 
 export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
@@ -33,6 +33,7 @@ export interface StoredKey {
   digest: string;
   /** The key as binary packets, exactly the bytes SKS would serve for it. */
   data: Buffer;
+  /** Its description, parsed from data on first use (op=get never needs it). */
   info: KeyInfo;
   /** Unix seconds of first store and of last change. */
   firstSeen: number;
@@ -100,8 +101,6 @@ export interface PreparedKey {
 /** The rows the store derives from a key's description (KeyInfo) when it inserts the key. Plain data. */
 export interface StoredForm {
   version: number;
-  /** encodeInfo(info): keys.info; or its UTF-8 bytes (packed batches). */
-  info: string | Uint8Array;
   /** key_ids rows packed: per row a 32-bit big-endian short ID, the fingerprint length (1 byte), the fingerprint,
    * and the 8-byte long ID. */
   keyIds: Uint8Array;
@@ -171,7 +170,6 @@ interface KeyRow {
   digest: Buffer;
   version: number;
   data: Buffer;
-  info: string;
   cuts: string | null;
   first_seen: number;
   updated: number;
@@ -179,7 +177,7 @@ interface KeyRow {
 
 const requireHere = createRequire(import.meta.url);
 
-const KEY_COLUMNS = 'id, fingerprint, digest, version, data, info, cuts, first_seen, updated';
+const KEY_COLUMNS = 'id, fingerprint, digest, version, data, cuts, first_seen, updated';
 
 function toBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -360,7 +358,6 @@ function readStatements(db: Database.Database) {
     byFpr: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint = ?`),
     byDigest: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE digest = ?`),
     byId: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = ?`),
-    infoById: db.prepare('SELECT info FROM keys WHERE id = ?').pluck(),
     idsByLong: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND long_id = ? ORDER BY key LIMIT ?').pluck(),
     idsByShort: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? ORDER BY key LIMIT ?').pluck(),
     idsByFpr: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
@@ -383,21 +380,17 @@ function readStatements(db: Database.Database) {
 function writeStatements(db: Database.Database) {
   return {
     digestById: db.prepare('SELECT digest FROM keys WHERE id = ?').pluck(),
-    headByFpr: db.prepare('SELECT id, digest, first_seen FROM keys WHERE fingerprint = ?'),
-    dataById: db.prepare('SELECT data, info, cuts FROM keys WHERE id = ?'),
-    // info and words may be bound as UTF-8 bytes (StoredForm): CAST stores them as text either way
+    headByFpr: db.prepare('SELECT id, digest FROM keys WHERE fingerprint = ?'),
+    /** A bulk load's check of a row the fingerprint table points at (FingerprintTable.find). */
+    headById: db.prepare('SELECT id, digest, fingerprint FROM keys WHERE id = ?'),
+    dataById: db.prepare('SELECT data, cuts FROM keys WHERE id = ?'),
     insertKey: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?)'),
-    /** Bulk loads: insert unless the fingerprint is stored (changes = 0), one index walk instead of a lookup and an
-     * insert for each new key. */
-    insertKeyIfNew: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, info, cuts, first_seen, updated) ' +
-      'VALUES (?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING'),
+      'INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
     deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
-    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, info = ?, cuts = ?, updated = ? WHERE id = ?'),
+    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
@@ -406,6 +399,7 @@ function writeStatements(db: Database.Database) {
     insertEmailMany: multiRow(db, 'INSERT INTO key_emails (email, key)', 2),
     logChangeMany: multiRow(db, 'INSERT INTO changes (op, digest, fingerprint, at)', 4),
     deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
+    // words may be bound as UTF-8 bytes (StoredForm): CAST indexes them as text either way
     insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, CAST(? AS TEXT))'),
     deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
     logChange: db.prepare('INSERT INTO changes (op, digest, fingerprint, at) VALUES (?, ?, ?, ?)'),
@@ -430,6 +424,11 @@ export class KeyStore {
   private bulk = false;
   /** The bulk load switched the database to a rollback journal (back to WAL at its end). */
   private bulkJournal = false;
+  /** In a bulk load, while keys_fingerprint is dropped: where each stored key's row is (see FingerprintTable). */
+  private fprTable?: FingerprintTable;
+  /** PRAGMA data_version when this connection last wrote: another value means another connection wrote since. */
+  private dataVersion?: Database.Statement;
+  private lastDataVersion = -1;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: Logger) {
     this.db = db;
@@ -492,8 +491,9 @@ export class KeyStore {
   }
 
   /** Starts a bulk load (sks-admin load of a keydump, before the store serves anyone): drops the indexes of
-   * digests, key IDs and e-mail addresses (schema.ts BULK_INDEXES), so each batch appends to those tables instead of
-   * inserting at random places in indexes larger than any cache; endBulkLoad() builds them again by sorting, and
+   * fingerprints, digests, key IDs and e-mail addresses (schema.ts BULK_INDEXES), so each batch appends to those
+   * tables instead of inserting at random places in indexes larger than any cache (stored copies of keys are found
+   * through a FingerprintTable in memory meanwhile); endBulkLoad() builds them again by sorting, and
    * builds the prefix tree once from the sorted digests (each batch only marks it stale, meta 'ptree_stale').
    * Keys, words, change log and blocklist work as always. Meanwhile lookups by digest, key ID and address scan whole
    * tables (slow, still correct) and the tree lags behind. With `synchronousOff` (default; setting
@@ -521,6 +521,16 @@ export class KeyStore {
     }
     // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten by several batches are copied once.
     this.db.pragma(`wal_autocheckpoint = ${BULK_WAL_AUTOCHECKPOINT}`);
+    this.db.transaction(() => {
+      // The stored copies of keys, found without keys_fingerprint (none for a first load; a resumed one reads the
+      // fingerprints of the rows it has). After the journal switch, which counts as a change of the file.
+      const n = this.db.prepare('SELECT count(*) FROM keys').pluck().get() as number;
+      this.fprTable = new FingerprintTable(Math.max(n * 2, 1 << 16));
+      for (const row of this.db.prepare('SELECT id, fingerprint FROM keys').raw().iterate() as Iterable<[number, Buffer]>) {
+        this.fprTable.add(row[1], row[0]);
+      }
+      this.lastDataVersion = this.readDataVersion();
+    }).immediate();
     this.logger?.info('bulk load: indexes dropped', { indexes: BULK_INDEXES.map((i) => i.name) });
   }
 
@@ -530,6 +540,7 @@ export class KeyStore {
   endBulkLoad(): string[] {
     void this.ws; // throws when read-only
     this.bulk = false;
+    this.fprTable = undefined;
     // WAL again before the indexes are built: the tree is read while another connection builds indexes. Readers
     // that opened meanwhile may hold it up; if they do for longer than the busy timeout, the indexes are built in
     // rollback mode and the next writable open switches.
@@ -651,6 +662,7 @@ export class KeyStore {
   private write<T>(fn: (tx: TxState) => T): T {
     const ws = this.ws;
     return this.db.transaction(() => {
+      if (this.fprTable) this.checkForeignWrites();
       const tx: TxState = {
         now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(this.bulk), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(),
@@ -692,8 +704,26 @@ export class KeyStore {
         if (tx.tree.added.size > 0) this.prefixTree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
       }
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
+      if (this.fprTable) this.lastDataVersion = this.readDataVersion();
       return result;
     }).immediate();
+  }
+
+  private readDataVersion(): number {
+    return (this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck()).get() as number;
+  }
+
+  /** In a bulk load: if another connection committed since our last write (its keys are not in the fingerprint
+   * table, and the rows may even have moved), give up the table and build keys_fingerprint now, inside this
+   * transaction; the rest of the load finds stored copies by the index. Bulk loads are meant for a store nobody
+   * else writes to yet, so this is the exception. */
+  private checkForeignWrites(): void {
+    if (this.readDataVersion() === this.lastDataVersion) return;
+    this.fprTable = undefined;
+    const t0 = Date.now();
+    this.db.exec(BULK_INDEXES.find((i) => i.name === 'keys_fingerprint')!.sql);
+    this.logger?.warn('bulk load: another connection wrote to the store; stored copies are found by keys_fingerprint from now on',
+      { ms: Date.now() - t0 });
   }
 
   /** Parses `input` (binary or armored, any number of keys), applies policy and blocklist, merges each key with
@@ -769,47 +799,44 @@ export class KeyStore {
       return { status: 'rejected', fingerprint, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
     }
     const digest = toBuffer(key.digest);
-    // A bulk load meets few stored copies: try the insert first and look the stored copy up only when it refuses.
-    let head = this.bulk ? undefined : (ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined);
+    let head = this.headOf(fpr);
 
     if (!head) {
       if (!key.stored && !key.info) throw new TypeError('a prepared key needs info or stored');
       const form = key.stored ?? storedForm(key.info!);
       const cuts = key.cuts.length > 0 ? key.cuts : undefined;
-      let id = 0;
+      let id: number;
       try {
-        const info = typeof form.info === 'string' ? form.info : toBuffer(form.info);
-        const r = (this.bulk ? ws.insertKeyIfNew : ws.insertKey).run(fpr, digest, form.version, toBuffer(key.data), info,
-          cuts ? JSON.stringify(cuts) : null, tx.now, tx.now);
-        if (r.changes === 1) id = Number(r.lastInsertRowid);
+        const r = ws.insertKey.run(fpr, digest, form.version, toBuffer(key.data), cuts ? JSON.stringify(cuts) : null, tx.now, tx.now);
+        id = Number(r.lastInsertRowid);
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
         // Only the statement failed; the transaction goes on without this key.
         return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
       }
-      if (id !== 0) {
-        this.indexStored(id, form, tx);
-        if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now);
-        else ws.logChange.run(1, digest, fpr, tx.now);
-        tx.tree.add(digest);
-        tx.countDelta++;
-        return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
-      }
-      head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
-      if (!head) throw new Error(`key ${fingerprint}: neither inserted nor stored`);
-      // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
-      flushRows(tx);
+      this.fprTable?.add(fpr, id);
+      this.indexStored(id, form, tx);
+      if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now);
+      else ws.logChange.run(1, digest, fpr, tx.now);
+      tx.tree.add(digest);
+      tx.countDelta++;
+      return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
     }
+    // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
+    flushRows(tx);
 
     const oldDigest = head.digest.toString('hex');
     if (head.digest.equals(digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
 
     // Merge with the stored copy, then apply policy again to the merged key (deterministic, so peers agree).
     let merged: { packets: Packet[]; info: KeyInfo; digest: Buffer; cuts: PolicyCut[] };
-    const stored = ws.dataById.get(head.id) as { data: Buffer; info: string; cuts: string | null };
+    const stored = ws.dataById.get(head.id) as { data: Buffer; cuts: string | null };
+    let oldInfo: KeyInfo;
     try {
       const incoming = key.packets?.map((p) => ({ tag: p.tag, body: toBuffer(p.body) })) ?? readPackets(toBuffer(key.data));
-      const outcome = applyPolicy(mergeKeys(readPackets(stored.data), incoming), this.policy);
+      const storedPackets = readPackets(stored.data);
+      oldInfo = describeKey(storedPackets);
+      const outcome = applyPolicy(mergeKeys(storedPackets, incoming), this.policy);
       if (!outcome.ok) return { status: 'rejected', fingerprint, reason: outcome.reason, detail: `merged with the stored copy: ${outcome.detail}` };
       merged = { packets: outcome.key, info: describeKey(outcome.key), digest: sksDigest(outcome.key), cuts: outcome.cuts };
     } catch (e) {
@@ -817,11 +844,10 @@ export class KeyStore {
     }
     if (merged.digest.equals(head.digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
 
-    const oldInfo = decodeInfo(stored.info);
     const oldCuts = stored.cuts ? (JSON.parse(stored.cuts) as PolicyCut[]) : [];
     const cuts = combineCuts(oldCuts, key.cuts, merged.cuts);
     try {
-      ws.updateKey.run(merged.digest, merged.info.version, writePackets(merged.packets), encodeInfo(merged.info),
+      ws.updateKey.run(merged.digest, merged.info.version, writePackets(merged.packets),
         cuts.length > 0 ? JSON.stringify(cuts) : null, tx.now, head.id);
     } catch (e) {
       if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
@@ -837,6 +863,21 @@ export class KeyStore {
       status: 'updated', fingerprint, digest: merged.digest.toString('hex'), oldDigest,
       cuts: newCuts.length > 0 ? newCuts : undefined,
     };
+  }
+
+  /** The stored row of this primary fingerprint: by the keys_fingerprint index, or in a bulk load (index dropped)
+   * through the fingerprint table, whose every "maybe" is checked against the row. */
+  private headOf(fpr: Buffer): { id: number; digest: Buffer } | undefined {
+    const ws = this.ws;
+    if (!this.fprTable) return ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
+    let head: { id: number; digest: Buffer } | undefined;
+    this.fprTable.find(fpr, (id) => {
+      const row = ws.headById.get(id) as { id: number; digest: Buffer; fingerprint: Buffer } | undefined;
+      if (!row || !row.fingerprint.equals(fpr)) return false; // a hash collision, or a row deleted since
+      head = { id: row.id, digest: row.digest };
+      return true;
+    });
+    return head;
   }
 
   private indexStored(id: number, form: StoredForm, tx: TxState): void {
@@ -900,9 +941,9 @@ export class KeyStore {
   private removeStored(fpr: Buffer, tx: TxState): boolean {
     flushRows(tx);
     const ws = this.ws;
-    const head = ws.headByFpr.get(fpr) as { id: number; digest: Buffer } | undefined;
+    const head = this.headOf(fpr);
     if (!head) return false;
-    const info = decodeInfo(this.r.infoById.get(head.id) as string);
+    const info = describeKey(readPackets((ws.dataById.get(head.id) as { data: Buffer }).data));
     this.unindexKey(head.id, info, tx);
     ws.deleteKey.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now);
@@ -1039,16 +1080,16 @@ export class KeyStore {
     // in sequence (one phrase), the stored description decides.
     if (!/[\p{L}\p{N}]/u.test(q)) return { keys: [], total: 0 };
     const want = q.toLowerCase();
-    const ids: number[] = [];
+    const keys: StoredKey[] = [];
     let total = 0;
     for (const id of this.r.idsByWords.iterate(`"${q.replace(/"/g, '""')}"`, -1) as Iterable<number>) {
-      const info = decodeInfo(this.r.infoById.get(id) as string);
-      if (!info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
+      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      if (!k || !k.info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
       total++;
-      if (ids.length < lim) ids.push(id);
+      if (keys.length < lim) keys.push(k);
       if (total === countCap) break;
     }
-    return { keys: this.keysById(ids), total };
+    return { keys, total };
   }
 
   count(): number {
@@ -1112,16 +1153,32 @@ function ftsQuery(q: string): string | undefined {
 
 function toStored(row: KeyRow | undefined): StoredKey | undefined {
   if (!row) return undefined;
-  const info = decodeInfo(row.info);
-  return {
-    fingerprint: row.fingerprint.toString('hex').toUpperCase(),
-    keyId: info.keyId,
+  const fingerprint = row.fingerprint.toString('hex').toUpperCase();
+  const primary = readPacketAt(row.data, 0);
+  if (!primary) throw new Error(`stored key ${fingerprint} has no primary key packet`);
+  const key = {
+    fingerprint,
+    keyId: keyIdOf(primary.packet.body, fingerprint),
     version: row.version,
     digest: row.digest.toString('hex'),
     data: row.data,
-    info,
     firstSeen: row.first_seen,
     updated: row.updated,
     cuts: row.cuts ? (JSON.parse(row.cuts) as PolicyCut[]) : [],
-  };
+  } as StoredKey;
+  // The description is parsed from the stored packets on first use, then kept (an own, enumerable property, so
+  // spreading or cloning the key carries it).
+  Object.defineProperty(key, 'info', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const info = describeKey(readPackets(row.data));
+      Object.defineProperty(key, 'info', { value: info, enumerable: true, configurable: true, writable: true });
+      return info;
+    },
+    set(info: KeyInfo) {
+      Object.defineProperty(key, 'info', { value: info, enumerable: true, configurable: true, writable: true });
+    },
+  });
+  return key;
 }

@@ -5,8 +5,8 @@
 //
 // Layout, all integers big-endian: per block a u32 count of keys, then per key
 //   u8 1 (ready to store): u8 fingerprint length, fingerprint, 16-byte digest, u8 version, u32 length + data,
-//     u32 length + encoded info (UTF-8), u32 length + cuts JSON (0: none), u32 length + packed key IDs,
-//     u16 count of addresses, each u16 length + UTF-8, u32 length + words (UTF-8)
+//     u32 length + cuts JSON (0: none), u32 length + packed key IDs, u16 count of addresses, each u16 length +
+//     UTF-8, u32 length + words (UTF-8)
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
 import type { PreparedBlock } from './keystore.js';
@@ -118,11 +118,6 @@ export class PackedWriter {
     w.u8(s.version);
     w.u32(k.data.length);
     w.bytes(k.data);
-    if (typeof s.info === 'string') w.text(s.info);
-    else {
-      w.u32(s.info.length);
-      w.bytes(s.info);
-    }
     w.text(k.cuts.length > 0 ? JSON.stringify(k.cuts) : '');
     w.u32(s.keyIds.length);
     w.bytes(s.keyIds);
@@ -146,7 +141,7 @@ export class PackedWriter {
 export function packPreparedBlocks(results: PreparedBlock[][]): Uint8Array {
   let guess = 64;
   for (const group of results) {
-    for (const r of group) guess += 64 + (r.ok ? r.key.data.length + (r.key.stored?.info.length ?? 0) * 2 : 256);
+    for (const r of group) guess += 64 + (r.ok ? r.key.data.length * 2 : 256);
   }
   const w = new PackedWriter(guess);
   for (const group of results) {
@@ -158,8 +153,8 @@ export function packPreparedBlocks(results: PreparedBlock[][]): Uint8Array {
   return new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
 }
 
-/** Reads packed blocks back one at a time, in order. The keys' byte fields are views of the buffer; the encoded
- * info and the words stay UTF-8 bytes (the store binds them as text without making strings of them). */
+/** Reads packed blocks back one at a time, in order. The keys' byte fields are views of the buffer; the words stay
+ * UTF-8 bytes (the store binds them as text without making strings of them). */
 export class PackedBlockReader {
   private readonly b: Buffer;
   private o = 0;
@@ -209,7 +204,6 @@ export class PackedBlockReader {
     const digest = this.view(DIGEST_BYTES);
     const version = b[this.o++]!;
     const data = this.view(this.u32());
-    const info = this.view(this.u32());
     const cutsLen = this.u32();
     const cuts = cutsLen > 0 ? (JSON.parse(this.view(cutsLen).toString('utf8')) as PolicyCut[]) : [];
     const keyIds = this.view(this.u32());
@@ -224,7 +218,7 @@ export class PackedBlockReader {
     const words = this.view(this.u32());
     return {
       ok: true,
-      key: { fingerprint: fpr.toString('hex').toUpperCase(), fprBytes: fpr, digest, data, cuts, stored: { version, info, keyIds, emails, words } },
+      key: { fingerprint: fpr.toString('hex').toUpperCase(), fprBytes: fpr, digest, data, cuts, stored: { version, keyIds, emails, words } },
     };
   }
 }

@@ -8,7 +8,6 @@ import { writePackets } from '../openpgp/packet.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy } from '../policy.js';
 import type { PreparedBlock, StoredForm } from './keystore.js';
-import { encodeInfo } from './info-codec.js';
 
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;
@@ -90,7 +89,6 @@ export function unpackKeyIds(packed: Uint8Array): Array<[number, Buffer, Buffer]
 export function storedForm(info: KeyInfo): StoredForm {
   return {
     version: info.version,
-    info: encodeInfo(info),
     keyIds: packKeyIds(keyIdsOf(info)),
     emails: emailsOf(info),
     words: uidText(info),

@@ -3,23 +3,29 @@
 import type Database from 'better-sqlite3';
 import { PTREE_SCHEMA_SQL } from '../ptree/prefix-tree.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** Version 1. Fingerprints and digests are stored as BLOBs (half the size of hex, and byte order = digest order). */
-const SCHEMA_V1 = `
--- One row per primary key: the key as served, its SKS digest, and its description (KeyInfo JSON) so reads never
--- re-parse packets.
-CREATE TABLE IF NOT EXISTS keys (
+/** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
+const KEYS_TABLE = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
-  fingerprint BLOB NOT NULL UNIQUE,     -- primary key fingerprint: 16 (v3), 20 (v4) or 32 (v6) bytes
+  fingerprint BLOB NOT NULL,            -- primary key fingerprint: 16 (v3), 20 (v4) or 32 (v6) bytes; unique: keys_fingerprint
   digest BLOB NOT NULL,                 -- 16-byte SKS digest of data (recon's set element); unique: keys_digest
   version INTEGER NOT NULL,
   data BLOB NOT NULL,                   -- canonical packets after policy, as writePackets writes them
-  info TEXT NOT NULL,                   -- KeyInfo as compact JSON (info-codec.ts)
   cuts TEXT,                            -- PolicyCut[] as JSON: what policy removed; NULL when nothing
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
   updated INTEGER NOT NULL              -- unix seconds of the last change
-);
+)`;
+
+/** Version 2. Fingerprints and digests are stored as BLOBs (half the size of hex, and byte order = digest order). */
+const SCHEMA_V2 = `
+-- One row per primary key: the key as served and its SKS digest. Its description (KeyInfo: user IDs, subkeys,
+-- signatures) is parsed from data when a reader asks for it (describeKey). Version 1 kept it beside data as JSON:
+-- the table was 1.7 times as large and a bulk load a fifth slower, to save readers of descriptions about half of a
+-- few microseconds per key (op=get never needed it), and it could drift from data when describeKey changed.
+-- Both unique indexes are in BULK_INDEXES: a bulk load appends rows without them and sorts them at its end.
+${KEYS_TABLE('keys')};
 
 -- Every key ID of every primary key and subkey, keyed by the short ID (low 32 bits of the key ID) so one index
 -- answers short IDs, long IDs and v4/v6 fingerprints (whose key ID is part of the fingerprint); v3 fingerprints
@@ -38,7 +44,7 @@ CREATE TABLE IF NOT EXISTS key_emails (
   key INTEGER NOT NULL                  -- keys.id
 );
 
--- Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.info.
+-- Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data.
 CREATE VIRTUAL TABLE IF NOT EXISTS uid_words USING fts5(
   uids, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
 );
@@ -81,6 +87,7 @@ CREATE TABLE IF NOT EXISTS load_progress (
  * sorting, when it ends. Every writable open creates any that are missing, so a load that dies meanwhile leaves
  * nothing broken behind. */
 export const BULK_INDEXES: ReadonlyArray<{ name: string; sql: string }> = [
+  { name: 'keys_fingerprint', sql: 'CREATE UNIQUE INDEX IF NOT EXISTS keys_fingerprint ON keys (fingerprint)' },
   { name: 'keys_digest', sql: 'CREATE UNIQUE INDEX IF NOT EXISTS keys_digest ON keys (digest)' },
   { name: 'key_ids_short', sql: 'CREATE INDEX IF NOT EXISTS key_ids_short ON key_ids (short_id, key)' },
   { name: 'key_emails_email', sql: 'CREATE INDEX IF NOT EXISTS key_emails_email ON key_emails (email, key)' },
@@ -92,21 +99,37 @@ export function missingIndexes(db: Database.Database): string[] {
   return BULK_INDEXES.filter((i) => !have.has(i.name)).map((i) => i.name);
 }
 
+/** Version 1 to 2: the keys table loses its info column (KeyInfo JSON, now read from data) and the UNIQUE
+ * constraint on fingerprint becomes the index keys_fingerprint (a constraint cannot be dropped for a bulk load).
+ * SQLite cannot drop a column constraint in place, so the rows are copied into a new table: a few minutes for
+ * millions of keys, once. Ids stay, so the word index and key_ids/key_emails rows still point at their keys. */
+function migrateV1(db: Database.Database): void {
+  db.exec(KEYS_TABLE('keys_v2'));
+  db.exec(`INSERT INTO keys_v2 (id, fingerprint, digest, version, data, cuts, first_seen, updated)
+           SELECT id, fingerprint, digest, version, data, cuts, first_seen, updated FROM keys ORDER BY id`);
+  db.exec('DROP TABLE keys'); // its indexes (the fingerprint constraint's, keys_digest) go with it
+  db.exec('ALTER TABLE keys_v2 RENAME TO keys');
+}
+
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
  * (the check and the migration run under one IMMEDIATE transaction). Unless `bulk`, it also builds any index a
- * bulk load dropped and did not build again. */
-export function migrate(db: Database.Database, bulk = false): void {
-  db.transaction(() => {
+ * bulk load dropped and did not build again (and, after a migration, the indexes of the new keys table). Returns
+ * the version the database had (0: new). */
+export function migrate(db: Database.Database, bulk = false): number {
+  return db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new Error(`the key store's schema is version ${version}, newer than this program's ${SCHEMA_VERSION}; upgrade the program`);
     }
     if (version < 1) {
-      db.exec(SCHEMA_V1);
+      db.exec(SCHEMA_V2);
       db.exec(PTREE_SCHEMA_SQL);
+    } else if (version === 1) {
+      migrateV1(db);
     }
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
+    return version;
   }).immediate();
 }
 
