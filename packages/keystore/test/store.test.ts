@@ -133,6 +133,10 @@ test('search by words (all must match, any case, any order) and by exact e-mail 
   assert.equal(full.store.searchText('Ian Jackson', 10, true).total, 0);
   assert.equal(full.store.searchText(`  ${uid.toLowerCase()} `, 10, true, 1).total, 1);
   assert.equal(full.store.searchText('  ---  ', 10).total, 0);
+  // Words are split where the index splits them (as SKS does): punctuation between words is no query syntax.
+  assert.ok(full.store.searchText('jackson,ian', 50).keys.some((k) => k.fingerprint === target.fingerprint));
+  assert.ok(full.store.searchText('"ian" (jackson*', 50).keys.some((k) => k.fingerprint === target.fingerprint));
+  assert.equal(full.store.searchText('ian OR nosuchwordanywhere', 50).total, 0, 'OR is a word, not an operator');
   assert.equal(full.store.searchText('"quoted" OR NOT', 10).total, 0, 'query syntax is not interpreted');
 });
 
@@ -419,6 +423,8 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
     DROP TABLE keys;
     ALTER TABLE keys_v1 RENAME TO keys;
     CREATE UNIQUE INDEX keys_digest ON keys (digest);
+    DROP TABLE uid_words;
+    CREATE VIRTUAL TABLE uid_words USING fts5(uids, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
     PRAGMA user_version = 1;
     COMMIT;`);
   db.close();
@@ -429,6 +435,8 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.deepEqual(migrated.db.prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
   assert.deepEqual([...migrated.digests()].map((d) => d.toString('hex')), before);
   assert.deepEqual(migrated.tree.node(''), root);
+  // the word index is built again (the version 1 index left here is empty), without positions
+  assert.match(migrated.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'uid_words'").pluck().get() as string, /detail=none/);
   for (const g of GPG.slice(0, 120)) {
     assert.equal(migrated.getByFingerprint(g.fingerprint)?.digest, SKS.get(g.fingerprint));
     assert.deepEqual(migrated.findByKeyId(g.keyId).map((k) => k.fingerprint), [g.fingerprint]);

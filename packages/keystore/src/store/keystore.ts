@@ -1092,13 +1092,14 @@ export class KeyStore {
       const total = this.r.countByWords.get(match, countCap) as number;
       return { keys: this.keysById(this.r.idsByWords.all(match, lim) as number[]), total };
     }
-    // Exact: some user ID equals the query (case-insensitive). The word index finds the keys with the query's words
-    // in sequence (one phrase), the stored description decides.
-    if (!/[\p{L}\p{N}]/u.test(q)) return { keys: [], total: 0 };
+    // Exact: some user ID equals the query (case-insensitive). The word index finds the keys with all of the
+    // query's words, the stored description decides.
+    const match = ftsQuery(q);
+    if (match === undefined) return { keys: [], total: 0 };
     const want = q.toLowerCase();
     const keys: StoredKey[] = [];
     let total = 0;
-    for (const id of this.r.idsByWords.iterate(`"${q.replace(/"/g, '""')}"`, -1) as Iterable<number>) {
+    for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
       const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
       if (!k || !k.info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
       total++;
@@ -1160,11 +1161,13 @@ interface ProgressRow {
   updated: number;
 }
 
-/** FTS5 query: every word of the query (AND), each quoted so no word is read as query syntax. */
+/** FTS5 query: every word of the query (AND), each quoted so no word is read as query syntax. Words are split where
+ * the index's tokenizer (unicode61) splits them, at everything but letters, digits and private-use characters: the
+ * index keeps no positions, so "o'brien" asks for a user ID with both "o" and "brien" (as SKS does). */
 function ftsQuery(q: string): string | undefined {
-  const words = q.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+  const words = q.split(/[^\p{L}\p{N}\p{Co}]+/u).filter((w) => w !== '');
   if (words.length === 0) return undefined;
-  return words.map((w) => `"${w.replace(/"/g, '""')}"`).join(' ');
+  return words.map((w) => `"${w}"`).join(' ');
 }
 
 function toStored(row: KeyRow | undefined): StoredKey | undefined {

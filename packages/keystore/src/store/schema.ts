@@ -2,6 +2,9 @@
 // writable; the version is PRAGMA user_version. Read-only openers (sks-db workers) only check the version.
 import type Database from 'better-sqlite3';
 import { PTREE_SCHEMA_SQL } from '../ptree/prefix-tree.js';
+import { readPackets } from '../openpgp/packet.js';
+import { describeKey } from '../openpgp/key.js';
+import { uidText } from './prepare.js';
 
 export const SCHEMA_VERSION = 2;
 
@@ -17,6 +20,14 @@ CREATE TABLE IF NOT EXISTS ${name} (
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
   updated INTEGER NOT NULL              -- unix seconds of the last change
 )`;
+
+/** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
+ * positions (detail=none): a search matches keys whose user IDs hold every word, in any order and place, as SKS's
+ * word index does; building it costs 40% less than with positions (1M generated keys: 2.2 instead of 3.7 s). */
+const UID_WORDS_TABLE = `
+CREATE VIRTUAL TABLE IF NOT EXISTS uid_words USING fts5(
+  uids, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 2'
+);`;
 
 /** Version 2. Fingerprints and digests are stored as BLOBs (half the size of hex, and byte order = digest order). */
 const SCHEMA_V2 = `
@@ -44,10 +55,7 @@ CREATE TABLE IF NOT EXISTS key_emails (
   key INTEGER NOT NULL                  -- keys.id
 );
 
--- Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data.
-CREATE VIRTUAL TABLE IF NOT EXISTS uid_words USING fts5(
-  uids, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
-);
+${UID_WORDS_TABLE}
 
 -- Primary fingerprints refused on every path (load, add, recon); their stored copies are removed.
 CREATE TABLE IF NOT EXISTS blocklist (
@@ -100,15 +108,29 @@ export function missingIndexes(db: Database.Database): string[] {
 }
 
 /** Version 1 to 2: the keys table loses its info column (KeyInfo JSON, now read from data) and the UNIQUE
- * constraint on fingerprint becomes the index keys_fingerprint (a constraint cannot be dropped for a bulk load).
- * SQLite cannot drop a column constraint in place, so the rows are copied into a new table: a few minutes for
- * millions of keys, once. Ids stay, so the word index and key_ids/key_emails rows still point at their keys. */
+ * constraint on fingerprint becomes the index keys_fingerprint (a constraint cannot be dropped for a bulk load);
+ * the word index loses its positions. SQLite changes neither in place, so the rows are copied into a new table and
+ * the words indexed again from the stored keys: minutes for millions of keys, once. Ids stay, so key_ids and
+ * key_emails rows still point at their keys. */
 function migrateV1(db: Database.Database): void {
   db.exec(KEYS_TABLE('keys_v2'));
   db.exec(`INSERT INTO keys_v2 (id, fingerprint, digest, version, data, cuts, first_seen, updated)
            SELECT id, fingerprint, digest, version, data, cuts, first_seen, updated FROM keys ORDER BY id`);
   db.exec('DROP TABLE keys'); // its indexes (the fingerprint constraint's, keys_digest) go with it
   db.exec('ALTER TABLE keys_v2 RENAME TO keys');
+  db.exec('DROP TABLE uid_words');
+  db.exec(UID_WORDS_TABLE);
+  const page = db.prepare('SELECT id, data FROM keys WHERE id > ? ORDER BY id LIMIT 10000').raw();
+  const insert = db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, ?)');
+  for (let last = 0; ;) {
+    const rows = page.all(last) as Array<[number, Buffer]>;
+    if (rows.length === 0) break;
+    for (const [id, data] of rows) {
+      const text = uidText(describeKey(readPackets(data)));
+      if (text !== '') insert.run(id, text);
+    }
+    last = rows[rows.length - 1]![0];
+  }
 }
 
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
