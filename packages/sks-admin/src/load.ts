@@ -199,14 +199,11 @@ export async function loadFiles(opts: LoadOptions): Promise<LoadSummary> {
 
   const commit = async (b: Batch) => {
     const prepared = await b.prepared;
-    const outcomes = store.addKeyBlocks(batchBlocks(b.slots, prepared), 'load',
+    const counts = store.loadKeyBlocks(batchBlocks(b.slots, prepared),
       { file: b.file, offset: b.endOffset, counters: b.slots.length ? { read: b.slots.length } : {} });
     prepared.release?.();
     bump('read', b.slots.length);
-    for (const o of outcomes) {
-      bump(o.status);
-      if (o.status === 'rejected') bump(`rejected:${o.reason ?? 'unknown'}`);
-    }
+    for (const [k, n] of Object.entries(counts)) bump(k, n);
     bytesDone += b.bytes;
     keysDone += b.slots.length;
     committed++;

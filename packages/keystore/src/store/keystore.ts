@@ -253,6 +253,21 @@ function startIndexWorker(file: string, sql: string[]): { wait(): string | undef
   };
 }
 
+/** Counts an outcome as the load progress does: by status, and refusals also by reason. */
+function countOutcome(counts: Record<string, number>, o: WriteOutcome): void {
+  counts[o.status] = (counts[o.status] ?? 0) + 1;
+  if (o.status === 'rejected') {
+    const k = `rejected:${o.reason ?? 'unknown'}`;
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+}
+
+function tallyOutcomes(outcomes: WriteOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) countOutcome(counts, o);
+  return counts;
+}
+
 /** Adds cut records of the same rule together. */
 function combineCuts(...lists: PolicyCut[][]): PolicyCut[] {
   const byRule = new Map<string, PolicyCut>();
@@ -307,10 +322,16 @@ interface TxState {
    * `${email}\n${id}`; a delete in the same transaction drops pending rows. */
   ids: Map<number, Array<[number, number, Buffer, Buffer]>>;
   mails: Map<string, [string, number]>;
-  /** Bulk load: rows of new keys for the key_ids, key_emails and changes tables, in the order they come (flat
-   * parameter lists), written BULK_ROWS rows per statement (see RowBuffer). */
-  rows?: { ids: RowBuffer; mails: RowBuffer; changes: RowBuffer };
+  /** Bulk load: rows of new keys for the key_ids, key_emails, changes and word-index tables, in the order they come
+   * (flat parameter lists), written BULK_ROWS rows per statement (see RowBuffer). New keys get ascending row ids, so
+   * their words go to the word index in rowid order at once; a merge's words still wait in `words`. */
+  rows?: { ids: RowBuffer; mails: RowBuffer; changes: RowBuffer; words: RowBuffer };
+  /** The caller counts outcomes only (loadKeyBlocks): an inserted key returns the shared INSERTED outcome. */
+  countsOnly: boolean;
 }
+
+/** The outcome of every inserted key when only counts are wanted (no per-key object or strings in a bulk load). */
+const INSERTED: WriteOutcome = Object.freeze({ status: 'inserted' });
 
 /** Rows per multi-row INSERT of a bulk load: one statement call instead of one per row. */
 const BULK_ROWS = 64;
@@ -338,8 +359,7 @@ class RowBuffer {
   }
 }
 
-function multiRow(db: Database.Database, head: string, cols: number): Database.Statement {
-  const row = `(${Array.from({ length: cols }, () => '?').join(', ')})`;
+function multiRow(db: Database.Database, head: string, cols: number, row = `(${Array.from({ length: cols }, () => '?').join(', ')})`): Database.Statement {
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
@@ -349,6 +369,7 @@ function flushRows(tx: TxState): void {
   tx.rows.ids.flush();
   tx.rows.mails.flush();
   tx.rows.changes.flush();
+  tx.rows.words.flush();
 }
 
 function addKeyId(tx: TxState, short: number, id: number, fpr: Buffer, long: Buffer): void {
@@ -413,6 +434,7 @@ function writeStatements(db: Database.Database) {
     deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
     // words may be bound as UTF-8 bytes (StoredForm): CAST indexes them as text either way
     insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, CAST(? AS TEXT))'),
+    insertWordsMany: multiRow(db, 'INSERT INTO uid_words (rowid, uids)', 2, '(?, CAST(? AS TEXT))'),
     deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
     logChange: db.prepare('INSERT INTO changes (op, digest, fingerprint, at) VALUES (?, ?, ?, ?)'),
     addCount: db.prepare("UPDATE meta SET value = value + ? WHERE name = 'key_count'"),
@@ -675,19 +697,20 @@ export class KeyStore {
   }
 
   /** Runs `fn` in one IMMEDIATE transaction, then applies the netted tree changes and the key counter in it. */
-  private write<T>(fn: (tx: TxState) => T): T {
+  private write<T>(fn: (tx: TxState) => T, countsOnly = false): T {
     const ws = this.ws;
     return this.db.transaction(() => {
       if (this.fprTable) this.checkForeignWrites();
       const tx: TxState = {
         now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(this.bulk), countDelta: 0,
-        words: new Map(), ids: new Map(), mails: new Map(),
+        words: new Map(), ids: new Map(), mails: new Map(), countsOnly,
       };
       if (this.bulk) {
         tx.rows = {
           ids: new RowBuffer(4, ws.insertKeyId, ws.insertKeyIdMany),
           mails: new RowBuffer(2, ws.insertEmail, ws.insertEmailMany),
           changes: new RowBuffer(4, ws.logChange, ws.logChangeMany),
+          words: new RowBuffer(2, ws.insertWords, ws.insertWordsMany),
         };
       }
       const result = fn(tx);
@@ -768,27 +791,33 @@ export class KeyStore {
     const outcomes = this.write((tx) => {
       const out: WriteOutcome[] = [];
       for (const k of keys) out.push(this.storeOne(k, tx));
-      if (progress) this.recordProgress(progress, out, tx.now);
+      if (progress) this.recordProgress(progress, tallyOutcomes(out), tx.now);
       return out;
     });
-    if (this.logger?.isLevelEnabled('debug')) {
-      const tally: Record<string, number> = {};
-      for (const o of outcomes) tally[o.status] = (tally[o.status] ?? 0) + 1;
-      this.logger.debug('keys written', { source, ...tally });
-    }
+    if (this.logger?.isLevelEnabled('debug')) this.logger.debug('keys written', { source, ...tallyOutcomes(outcomes) });
     return outcomes;
   }
 
-  private recordProgress(p: BatchProgress, outcomes: WriteOutcome[], now: number): void {
+  /** addKeyBlocks for the loader, which only counts: returns how many keys ended 'inserted', 'updated',
+   * 'unchanged', 'rejected' and 'rejected:<reason>', without an outcome object per key. */
+  loadKeyBlocks(keys: Iterable<Packet[] | PreparedBlock>, progress?: BatchProgress): Record<string, number> {
+    const tally = this.write((tx) => {
+      const counts: Record<string, number> = {};
+      for (const k of keys) countOutcome(counts, this.storeOne(k, tx));
+      if (progress) this.recordProgress(progress, counts, tx.now);
+      return counts;
+    }, true);
+    if (this.logger?.isLevelEnabled('debug')) this.logger.debug('keys written', { source: 'load', ...tally });
+    return tally;
+  }
+
+  private recordProgress(p: BatchProgress, tally: Record<string, number>, now: number): void {
     const mtime = Math.trunc(p.file.mtimeMs);
     const row = this.r.progress.get(p.file.path) as ProgressRow | undefined;
     const counters: Record<string, number> =
       row && row.size === p.file.size && row.mtime_ms === mtime ? (JSON.parse(row.counters) as Record<string, number>) : {};
-    const bump = (name: string, n = 1) => (counters[name] = (counters[name] ?? 0) + n);
-    for (const o of outcomes) {
-      bump(o.status);
-      if (o.status === 'rejected') bump(`rejected:${o.reason ?? 'unknown'}`);
-    }
+    const bump = (name: string, n: number) => (counters[name] = (counters[name] ?? 0) + n);
+    for (const [name, n] of Object.entries(tally)) bump(name, n);
     for (const [name, n] of Object.entries(p.counters ?? {})) bump(name, n);
     this.ws.putProgress.run(p.file.path, p.file.size, mtime, p.offset, JSON.stringify(counters), now);
   }
@@ -809,10 +838,9 @@ export class KeyStore {
     }
     if (!block.ok) return { status: 'rejected', fingerprint: block.fingerprint, reason: block.reason, detail: block.detail };
     const key = block.key;
-    const fingerprint = key.fingerprint.toUpperCase();
-    const fpr = key.fprBytes ? toBuffer(key.fprBytes) : Buffer.from(fingerprint, 'hex');
+    const fpr = key.fprBytes ? toBuffer(key.fprBytes) : Buffer.from(key.fingerprint, 'hex');
     if (tx.anyBlocked && this.isBlockedBlob(fpr)) {
-      return { status: 'rejected', fingerprint, reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
+      return { status: 'rejected', fingerprint: key.fingerprint.toUpperCase(), reason: 'blocklisted', detail: 'the key is on this server\'s blocklist' };
     }
     const digest = toBuffer(key.digest);
     let head = this.headOf(fpr);
@@ -828,7 +856,7 @@ export class KeyStore {
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
         // Only the statement failed; the transaction goes on without this key.
-        return { status: 'rejected', fingerprint, reason: 'malformed', detail: 'another stored key has the same digest' };
+        return { status: 'rejected', fingerprint: key.fingerprint.toUpperCase(), reason: 'malformed', detail: 'another stored key has the same digest' };
       }
       this.fprTable?.add(fpr, id);
       this.indexStored(id, form, tx);
@@ -836,10 +864,12 @@ export class KeyStore {
       else ws.logChange.run(1, digest, fpr, tx.now);
       tx.tree.add(digest);
       tx.countDelta++;
-      return { status: 'inserted', fingerprint, digest: digest.toString('hex'), cuts };
+      if (tx.countsOnly) return INSERTED;
+      return { status: 'inserted', fingerprint: key.fingerprint.toUpperCase(), digest: digest.toString('hex'), cuts };
     }
     // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
     flushRows(tx);
+    const fingerprint = key.fingerprint.toUpperCase();
 
     const oldDigest = head.digest.toString('hex');
     if (head.digest.equals(digest)) return { status: 'unchanged', fingerprint, digest: oldDigest };
@@ -903,10 +933,11 @@ export class KeyStore {
       const rows = tx.rows!;
       for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) rows.ids.push(short, id, fpr, long);
       for (const email of form.emails) rows.mails.push(email, id);
-    } else {
-      for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
-      for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
+      if (form.words.length > 0) rows.words.push(id, typeof form.words === 'string' ? form.words : toBuffer(form.words));
+      return;
     }
+    for (const [short, fpr, long] of unpackKeyIds(form.keyIds)) addKeyId(tx, short, id, fpr, long);
+    for (const email of form.emails) tx.mails.set(`${email}\n${id}`, [email, id]);
     setWords(tx, id, false, form.words);
   }
 

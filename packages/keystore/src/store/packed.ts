@@ -9,7 +9,7 @@
 //     UTF-8, u32 length + words (UTF-8)
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
-import type { PreparedBlock } from './keystore.js';
+import type { PreparedBlock, PreparedKey, StoredForm } from './keystore.js';
 
 const DIGEST_BYTES = 16;
 
@@ -216,9 +216,22 @@ export class PackedBlockReader {
       emails.push(this.view(len).toString('utf8'));
     }
     const words = this.view(this.u32());
-    return {
-      ok: true,
-      key: { fingerprint: fpr.toString('hex').toUpperCase(), fprBytes: fpr, digest, data, cuts, stored: { version, keyIds, emails, words } },
-    };
+    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words }) };
+  }
+}
+
+/** A key read back from a packed batch. Its hex fingerprint is made only if asked for: the store needs the bytes,
+ * and a bulk load asks for the text only of the few keys that are not simply inserted. */
+class PackedKey implements PreparedKey {
+  constructor(
+    readonly fprBytes: Buffer,
+    readonly digest: Buffer,
+    readonly data: Buffer,
+    readonly cuts: PolicyCut[],
+    readonly stored: StoredForm,
+  ) {}
+
+  get fingerprint(): string {
+    return this.fprBytes.toString('hex').toUpperCase();
   }
 }
