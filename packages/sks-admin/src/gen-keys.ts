@@ -3,7 +3,9 @@
 // signatures use a derived nonce, RSA keys come from a small pool generated from the seed, v6 salts are derived.
 // So the same parameters give the same bytes, which lets benchmarks cache and tests reason about the output.
 import { createHash, createPrivateKey, createPublicKey, createECDH, sign, type KeyObject } from 'node:crypto';
+import type { PublicAlgo } from './gen-public.js';
 
+/** Primary key algorithms of the default profile (the public profile has its own, PublicAlgo). */
 export type GenAlgo = 'ed25519' | 'v6' | 'p256' | 'rsa';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -14,7 +16,7 @@ function u16(n: number): Buffer {
   b.writeUInt16BE(n);
   return b;
 }
-function u32(n: number): Buffer {
+export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);
   return b;
@@ -31,7 +33,7 @@ export function packet(tag: number, body: Buffer): Buffer {
 }
 
 /** OpenPGP MPI: bit count then the bytes without leading zeros. */
-function mpi(b: Buffer): Buffer {
+export function mpi(b: Buffer): Buffer {
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
   const v = b.subarray(i);
@@ -39,7 +41,7 @@ function mpi(b: Buffer): Buffer {
   return Buffer.concat([u16(bits), v]);
 }
 
-function subpacket(type: number, data: Buffer): Buffer {
+export function subpacket(type: number, data: Buffer): Buffer {
   const len = data.length + 1;
   if (len >= 192) throw new Error('subpacket too long for this generator');
   return Buffer.concat([Buffer.from([len, type]), data]);
@@ -48,14 +50,14 @@ function subpacket(type: number, data: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-function h256(...parts: Array<string | Buffer>): Buffer {
+export function h256(...parts: Array<string | Buffer>): Buffer {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
 }
 
 /** Small deterministic stream of bytes. */
-class Drbg {
+export class Drbg {
   private ctr = 0;
   constructor(private readonly seed: string) {}
   bytes(n: number): Buffer {
@@ -76,7 +78,7 @@ class Drbg {
 // ---------------------------------------------------------------------------------------------------------------
 // Big integers (P-256 signatures, RSA pool)
 
-function bn(b: Buffer): bigint {
+export function bn(b: Buffer): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + b.toString('hex'));
 }
 function bnBuf(n: bigint, len: number): Buffer {
@@ -92,7 +94,7 @@ function modPow(b: bigint, e: bigint, m: bigint): bigint {
   }
   return r;
 }
-function modInv(a: bigint, m: bigint): bigint {
+export function modInv(a: bigint, m: bigint): bigint {
   let [r0, r1] = [((a % m) + m) % m, m];
   let [s0, s1] = [1n, 0n];
   while (r1 !== 0n) {
@@ -187,10 +189,10 @@ function genRsa(bits: number, rng: Drbg): RsaMaterial {
 // ---------------------------------------------------------------------------------------------------------------
 // Key material
 
-const OID_ED25519 = Buffer.from('2b06010401da470f01', 'hex');
-const OID_CV25519 = Buffer.from('2b060104019755010501', 'hex');
-const OID_P256 = Buffer.from('2a8648ce3d030107', 'hex');
-const KDF_SHA256_AES128 = Buffer.from([3, 1, 8, 7]);
+export const OID_ED25519 = Buffer.from('2b06010401da470f01', 'hex');
+export const OID_CV25519 = Buffer.from('2b060104019755010501', 'hex');
+export const OID_P256 = Buffer.from('2a8648ce3d030107', 'hex');
+export const KDF_SHA256_AES128 = Buffer.from([3, 1, 8, 7]);
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 const ZERO32 = Buffer.alloc(32).toString('base64url');
@@ -208,7 +210,7 @@ function edKey(seed: Buffer): { priv: KeyObject; pub: Buffer } {
  * times the two signatures the key needs. */
 export const ED_POOL = 65536;
 const edPool = new Map<string, { priv: KeyObject; pub: Buffer }>();
-function pooledEdKey(seed: string, index: number): { priv: KeyObject; pub: Buffer } {
+export function pooledEdKey(seed: string, index: number): { priv: KeyObject; pub: Buffer } {
   const slot = `${seed}:${index % ED_POOL}`;
   let k = edPool.get(slot);
   if (!k) {
@@ -224,7 +226,7 @@ function pooledEdKey(seed: string, index: number): { priv: KeyObject; pub: Buffe
 function x25519Pub(seed: Buffer): Buffer {
   return seed;
 }
-function p256Key(seed: Buffer): { d: bigint; pub: Buffer } {
+export function p256Key(seed: Buffer): { d: bigint; pub: Buffer } {
   const d = (bn(seed) % (P256_N - 1n)) + 1n;
   const ecdh = createECDH('prime256v1');
   ecdh.setPrivateKey(bnBuf(d, 32));
@@ -232,7 +234,7 @@ function p256Key(seed: Buffer): { d: bigint; pub: Buffer } {
 }
 
 /** ECDSA P-256 over a SHA-256 digest with a nonce derived from the key and digest (deterministic, like RFC 6979). */
-function p256Sign(d: bigint, digest: Buffer): Buffer {
+export function p256Sign(d: bigint, digest: Buffer): Buffer {
   const z = bn(digest);
   for (let ctr = 0; ; ctr++) {
     const k = (bn(h256(bnBuf(d, 32), digest, String(ctr))) % (P256_N - 1n)) + 1n;
@@ -246,7 +248,7 @@ function p256Sign(d: bigint, digest: Buffer): Buffer {
   }
 }
 
-interface Signer {
+export interface Signer {
   version: 4 | 6;
   algo: number;
   fingerprint: Buffer;
@@ -255,14 +257,14 @@ interface Signer {
   signDigest(digest: Buffer, hashedData: Buffer): Buffer;
 }
 
-interface PubKey {
+export interface PubKey {
   version: 4 | 6;
   body: Buffer;
   fingerprint: Buffer;
   keyId: Buffer;
 }
 
-function pubKey(version: 4 | 6, body: Buffer): PubKey {
+export function pubKey(version: 4 | 6, body: Buffer): PubKey {
   if (version === 4) {
     const fp = createHash('sha1').update(Buffer.from([0x99])).update(u16(body.length)).update(body).digest();
     return { version, body, fingerprint: fp, keyId: fp.subarray(12) };
@@ -271,7 +273,7 @@ function pubKey(version: 4 | 6, body: Buffer): PubKey {
   return { version, body, fingerprint: fp, keyId: fp.subarray(0, 8) };
 }
 
-function keyHashPrefix(k: PubKey): Buffer {
+export function keyHashPrefix(k: PubKey): Buffer {
   return k.version === 4
     ? Buffer.concat([Buffer.from([0x99]), u16(k.body.length), k.body])
     : Buffer.concat([Buffer.from([0x9b]), u32(k.body.length), k.body]);
@@ -283,6 +285,18 @@ function uidHashPrefix(uid: Buffer): Buffer {
 
 /** A complete signature packet (v4 or v6, SHA-256) over `data` (the key/uid/subkey hash prefixes). */
 function signature(
+  signer: Signer,
+  type: number,
+  created: number,
+  data: Buffer,
+  extraHashed: Buffer[],
+  salt?: Buffer,
+): Buffer {
+  return packet(2, signatureBody(signer, type, created, data, extraHashed, salt));
+}
+
+/** The body of such a signature packet (for callers that write their own packet headers). */
+export function signatureBody(
   signer: Signer,
   type: number,
   created: number,
@@ -308,17 +322,17 @@ function signature(
   const parts = [hashed, signer.version === 4 ? u16(unhashedSubs.length) : u32(unhashedSubs.length), unhashedSubs, digest.subarray(0, 2)];
   if (signer.version === 6) parts.push(Buffer.from([salt!.length]), salt!);
   parts.push(sig);
-  return packet(2, Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Keys
 
-const FIRST = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi', 'Ivan', 'Judy', 'Mallory', 'Niaj',
+export const FIRST = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi', 'Ivan', 'Judy', 'Mallory', 'Niaj',
   'Olivia', 'Peggy', 'Rupert', 'Sybil', 'Trent', 'Victor', 'Walter', 'Yuki', 'Zoe', 'Amir', 'Bea', 'Chen'];
-const LAST = ['Smith', 'Jones', 'Garcia', 'Müller', 'Rossi', 'Dubois', 'Nakamura', 'Kowalski', 'Silva', 'Novak',
+export const LAST = ['Smith', 'Jones', 'Garcia', 'Müller', 'Rossi', 'Dubois', 'Nakamura', 'Kowalski', 'Silva', 'Novak',
   'Hansen', 'Okafor', 'Ivanova', 'Larsen', 'Moreau', 'Tanaka', 'Fischer', 'Costa', 'Berg', 'Weber'];
-const DOMAINS = ['example.org', 'example.net', 'example.com', 'mail.example', 'keys.test'];
+export const DOMAINS = ['example.org', 'example.net', 'example.com', 'mail.example', 'keys.test'];
 
 const PREFS = [
   subpacket(11, Buffer.from([9, 8, 7])),
@@ -336,7 +350,7 @@ export interface GenOptions {
 
 export interface GeneratedKey {
   index: number;
-  algo: GenAlgo;
+  algo: GenAlgo | PublicAlgo;
   /** Upper-case hex fingerprint. */
   fingerprint: string;
   /** The key as one block, or part A of a split (duplicate) key. */
@@ -445,7 +459,7 @@ function uidText(rng: Drbg, index: number, n: number): Buffer {
 
 /** Third-party signers for flooded keys (Ed25519 v4), derived from the seed. */
 const floodSigners = new Map<string, Signer[]>();
-function floodSignerPool(seed: string): Signer[] {
+export function floodSignerPool(seed: string): Signer[] {
   let pool = floodSigners.get(seed);
   if (!pool) {
     pool = Array.from({ length: 32 }, (_, i) => {

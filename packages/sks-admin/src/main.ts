@@ -4,7 +4,8 @@
 //   sks-admin load [--dir DIR | --url URL | FILE...] load keydump files (resumable; rerun after an interruption);
 //                                                    without any, what an earlier --url run put in dump-download
 //   sks-admin dump [--out DIR]                       write the store as SKS dump files (dump_keys_per_file each)
-//   sks-admin gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6]
+//   sks-admin gen --keys N --out DIR [--profile default|public] [--seed S] [--flooded K] [--flood-certs C] [--dups D]
+//                 [--per-file N] [--no-v6]          a synthetic keydump (public: shaped like the public SKS dump)
 //   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
 //   sks-admin unblock FINGERPRINT
 //   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
@@ -18,7 +19,7 @@ import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir }
 import { initBasedir } from './init.js';
 import { findDumpFiles, formatSummary, loadFiles } from './load.js';
 import { dumpStore } from './dump.js';
-import { generateDump, DEFAULT_GEN } from './gen.js';
+import { generateDump, DEFAULT_GEN, GEN_PROFILES, type GenParams, type GenProfile } from './gen.js';
 import { downloadDump } from './download.js';
 import { Progress } from './progress.js';
 
@@ -28,7 +29,9 @@ const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
        (bulk mode, the default into an empty store, builds the lookup indexes once at the end)
   dump [--out DIR]
-  gen --keys N --out DIR [--seed S] [--flooded K] [--flood-certs C] [--dups D] [--per-file N] [--no-v6] [--workers N]
+  gen --keys N --out DIR [--profile default|public] [--seed S] [--flooded K] [--flood-certs C] [--dups D]
+      [--per-file N] [--no-v6] [--workers N]
+      (default: small keys, mostly Ed25519; public: v4 keys shaped like the public SKS dump, ~2 KB each)
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
 
 function int(v: string | undefined, name: string, dflt: number): number {
@@ -59,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
       workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
-      'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' },
+      'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' }, profile: { type: 'string' },
       reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,7 +82,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'gen': {
       if (!o.out) throw new UsageError('gen needs --out DIR');
-      const params = {
+      const profile = (o.profile ?? 'default') as GenProfile;
+      if (!GEN_PROFILES.includes(profile)) throw new UsageError(`--profile is one of ${GEN_PROFILES.join(', ')}, got "${o.profile}"`);
+      const params: GenParams = {
         keys: int(o.keys, 'keys', DEFAULT_GEN.keys),
         seed: o.seed ?? DEFAULT_GEN.seed,
         flooded: int(o.flooded, 'flooded', 0),
@@ -87,15 +92,18 @@ export async function main(argv: string[]): Promise<number> {
         dups: int(o.dups, 'dups', 0),
         keysPerFile: int(o['per-file'], 'per-file', base.settings.dump_keys_per_file),
         v6: !o['no-v6'],
+        ...(profile === 'default' ? {} : { profile }),
       };
       const progress = new Progress('gen', process.stderr, { quiet: o.quiet });
       const m = await generateDump(resolve(o.out), params, {
         workers, onProgress: (keys, _blocks, bytes) => progress.update({ keys, bytes, totalBytes: undefined }),
       });
       progress.done({ keys: m.keys, bytes: m.bytes });
-      console.log(`wrote ${m.keys} keys as ${m.blocks} key blocks (${m.dups} split, ${m.flooded} flooded), ` +
-        `${(m.bytes / 1048576).toFixed(1)} MB in ${m.files.length} files to ${resolve(o.out)} in ${(m.ms / 1000).toFixed(1)} s; ` +
-        `algorithms: ${Object.entries(m.algos).map(([a, n]) => `${a} ${n}`).join(', ')}`);
+      const sz = m.sizes!;
+      console.log(`wrote ${m.keys} keys (${profile} profile) as ${m.blocks} key blocks (${m.dups} split, ${m.flooded} flooded), ` +
+        `${(m.bytes / 1048576).toFixed(1)} MB in ${m.files.length} files to ${resolve(o.out)} in ${(m.ms / 1000).toFixed(1)} s ` +
+        `(${(m.ms / m.keys).toFixed(2)} ms a key); key blocks: mean ${sz.mean} bytes, median ${sz.median}, ` +
+        `99th percentile ${sz.p99}, largest ${sz.max}; algorithms: ${Object.entries(m.algos).map(([a, n]) => `${a} ${n}`).join(', ')}`);
       return 0;
     }
     case 'load': {
