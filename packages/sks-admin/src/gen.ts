@@ -4,12 +4,14 @@
 //   - `dups` keys are split: their first copy (user ID 1 + subkey) sits at position i, the second copy (user ID 2)
 //     right after key (i + keys/2) mod keys, so a loader must merge them (often across files and batches);
 //   - `flooded` keys carry `floodCerts` third-party certifications on their first user ID (CVE-2019-13050 style).
+// Two profiles: `default` (small keys, mostly Ed25519; gen-keys.ts) and `public` (keys shaped like the public SKS
+// keydump, ~2 KB a key, mostly RSA and DSA/ElGamal; gen-public.ts).
 import type { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GenAlgo } from './gen-keys.js';
+import { PUBLIC_ALGOS } from './gen-public.js';
 import { startWorker } from './workers.js';
 
 export interface GenParams {
@@ -21,22 +23,44 @@ export interface GenParams {
   /** Keys written as two split copies that merge to the whole key. */
   dups: number;
   keysPerFile: number;
-  /** Include v6 keys (default true; SKS 1.1.6 cannot read them, so dumps for SKS comparisons leave them out). */
+  /** Include v6 keys (default true; SKS 1.1.6 cannot read them, so dumps for SKS comparisons leave them out). The
+   * public profile makes v4 keys only. */
   v6?: boolean;
+  /** Which keys: 'default' (small, mostly Ed25519) or 'public' (shaped like the public SKS keydump). */
+  profile?: GenProfile;
 }
 
+export type GenProfile = 'default' | 'public';
+export const GEN_PROFILES: readonly GenProfile[] = ['default', 'public'];
+
+/** Sizes of the key blocks written, in bytes. */
+export interface GenSizes {
+  mean: number;
+  median: number;
+  p99: number;
+  max: number;
+}
+
+/** What a dump holds. `profile` is always written; `profileVersion` and `sizes` are absent from manifests cached
+ * before profiles existed. */
 export interface GenManifest extends GenParams {
   generator: number;
+  /** PUBLIC_PROFILE_VERSION for a public-profile dump. */
+  profileVersion?: number;
   /** Key blocks written (keys + dups). */
   blocks: number;
   bytes: number;
+  sizes?: GenSizes;
   files: string[];
-  algos: Record<GenAlgo, number>;
+  /** Keys per primary key algorithm (the profile's names: GenAlgo or PublicAlgo). */
+  algos: Record<string, number>;
   ms: number;
 }
 
 /** Bump when the output for the same parameters changes (invalidates cached dumps). */
 export const GENERATOR_VERSION = 1;
+/** The same for the public profile alone (part of its cache id only, so the default profile's caches stay). */
+export const PUBLIC_PROFILE_VERSION = 1;
 
 export const DEFAULT_GEN: GenParams = { keys: 1000, seed: 'sks-ts', flooded: 0, floodCerts: 100_000, dups: 0, keysPerFile: 15000 };
 
@@ -86,10 +110,16 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   const nWorkers = Math.max(1, Math.min(opts.workers ?? cpus().length, 16));
   const chunkKeys = opts.chunkKeys ?? (params.floodCerts > 0 && params.flooded > 0 ? 500 : 2000);
   const nChunks = Math.ceil(params.keys / chunkKeys);
+  const profile = params.profile ?? 'default';
+  if (!GEN_PROFILES.includes(profile)) throw new Error(`gen: unknown profile "${String(profile)}"`);
+  const algoNames = profile === 'public' ? PUBLIC_ALGOS : ['ed25519', 'v6', 'p256', 'rsa'];
   const manifest: GenManifest = {
-    ...params, generator: GENERATOR_VERSION, blocks: 0, bytes: 0, files: [],
-    algos: { ed25519: 0, v6: 0, p256: 0, rsa: 0 }, ms: 0,
+    ...params, profile, generator: GENERATOR_VERSION, ...(profile === 'public' ? { profileVersion: PUBLIC_PROFILE_VERSION } : {}),
+    blocks: 0, bytes: 0, files: [],
+    algos: Object.fromEntries(algoNames.map((a) => [a, 0])), ms: 0,
   };
+  /** Every block's length, for the size figures (4 bytes a block). */
+  const lengths: Uint32Array[] = [];
 
   let fileNo = -1;
   let fd = -1;
@@ -120,7 +150,8 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
         writeBlock(r.data.subarray(off, off + len));
         off += len;
       }
-      for (const [a, n] of Object.entries(r.algos)) manifest.algos[a as GenAlgo] += n;
+      lengths.push(r.lengths);
+      for (const [a, n] of Object.entries(r.algos)) manifest.algos[a] = (manifest.algos[a] ?? 0) + n;
       keysDone = Math.min(params.keys, (nextToWrite + 1) * chunkKeys);
       nextToWrite++;
       opts.onProgress?.(keysDone, manifest.blocks, manifest.bytes);
@@ -165,17 +196,42 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   flush();
   if (fd >= 0) closeSync(fd);
   if (nextToWrite !== nChunks) throw new Error(`gen: internal error, wrote ${nextToWrite} of ${nChunks} chunks`);
+  manifest.sizes = sizeFigures(lengths);
   manifest.ms = Date.now() - t0;
   writeFileSync(join(outDir, 'gen-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
+}
+
+function sizeFigures(chunks: Uint32Array[]): GenSizes {
+  const all = new Uint32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  if (all.length === 0) return { mean: 0, median: 0, p99: 0, max: 0 };
+  all.sort();
+  let sum = 0;
+  for (const n of all) sum += n;
+  const q = (f: number) => all[Math.min(all.length - 1, Math.floor(all.length * f))]!;
+  return { mean: Math.round(sum / all.length), median: q(0.5), p99: q(0.99), max: all[all.length - 1]! };
+}
+
+/** The cache id's parameters. The default profile's stay as they were before profiles existed (its cached dumps
+ * stay valid); another profile adds its name and version. */
+function cacheKey(params: GenParams): object {
+  const { profile, ...rest } = params;
+  if (profile === undefined || profile === 'default') return { v: GENERATOR_VERSION, ...rest };
+  return { v: GENERATOR_VERSION, ...rest, profile, pv: PUBLIC_PROFILE_VERSION };
 }
 
 /** A generated dump for these parameters, made once and kept under the temp dir for reuse by benchmarks and tests
  * (SKS_GEN_CACHE chooses another folder). */
 export async function cachedDump(params: GenParams, opts: GenRunOptions = {}): Promise<{ dir: string; manifest: GenManifest; cached: boolean }> {
   const root = process.env.SKS_GEN_CACHE ?? join(tmpdir(), 'sks-gen-cache');
-  const id = createHash('sha256').update(JSON.stringify({ v: GENERATOR_VERSION, ...params })).digest('hex').slice(0, 16);
-  const dir = join(root, `keys${params.keys}-${id}`);
+  const id = createHash('sha256').update(JSON.stringify(cacheKey(params))).digest('hex').slice(0, 16);
+  const profile = params.profile ?? 'default';
+  const dir = join(root, `${profile === 'default' ? '' : profile + '-'}keys${params.keys}-${id}`);
   const mf = join(dir, 'gen-manifest.json');
   if (existsSync(mf)) return { dir, manifest: JSON.parse(readFileSync(mf, 'utf8')) as GenManifest, cached: true };
   const tmp = `${dir}.tmp-${process.pid}`;

@@ -3,7 +3,11 @@ export { main } from './main.js';
 export { initBasedir, defaultSksconf } from './init.js';
 export { loadFiles, findDumpFiles, formatSummary, type LoadOptions, type LoadSummary } from './load.js';
 export { dumpStore, type DumpResult } from './dump.js';
-export { generateDump, cachedDump, layout, dumpFileName, DEFAULT_GEN, GENERATOR_VERSION, type GenParams, type GenManifest } from './gen.js';
+export {
+  generateDump, cachedDump, layout, dumpFileName, DEFAULT_GEN, GENERATOR_VERSION, PUBLIC_PROFILE_VERSION, GEN_PROFILES,
+  type GenParams, type GenManifest, type GenProfile, type GenSizes,
+} from './gen.js';
+export { generatePublicKey, publicSignerIndexes, rsa4096Pool, PUBLIC_ALGOS, type PublicAlgo } from './gen-public.js';
 export { generateKey, algoOf, rsaPool, type GenAlgo, type GeneratedKey } from './gen-keys.js';
 export { KeyBlockScanner, packetHeader, type ScanItem } from './scan.js';
 export { downloadDump, parseListing } from './download.js';

@@ -1,13 +1,18 @@
 // The synthetic keydump generator: its keys are real OpenPGP keys (openpgp.js parses them and verifies every
 // self-signature; GnuPG imports them), split copies are halves of one key, flooded keys carry the certifications
-// asked for, and the same parameters give the same bytes.
+// asked for, and the same parameters give the same bytes. The public profile (keys shaped like the public SKS dump)
+// is checked the same way, and our store keeps its keys as they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, checkPrimeSync } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { generateDump, type GenParams } from '../src/gen.js';
+import { KeyStore, defaultSettings, policyFromSettings } from '@sks/keystore';
+import { cachedDump, generateDump, GENERATOR_VERSION, type GenManifest, type GenParams } from '../src/gen.js';
+import { DSA_GROUPS, PUBLIC_ALGOS, publicSignerIndexes } from '../src/gen-public.js';
+import { loadFiles } from '../src/load.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { keyBlocks } from '../../../test/support/keyrings.js';
 
@@ -104,4 +109,219 @@ test('GnuPG imports every v4 key and finds every self-signature good', () => {
   assert.ok(good.length >= v4.length, `${good.length} good self-signatures for ${v4.length} keys`);
   // the flooded key's certifications come from signers not in the keyring: unknown, not bad
   assert.equal(sigs.filter((l) => l.startsWith('sig:?:')).length, PARAMS.floodCerts);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The public profile
+
+const PUBLIC: GenParams = { keys: 400, seed: 'gen-public-test', flooded: 0, floodCerts: 0, dups: 0, keysPerFile: 150, profile: 'public' };
+const dirP = makeTempDir('gen-pub-');
+let pubManifest: GenManifest;
+
+/** GnuPG in a fresh home directory. */
+function gnupg(): (args: string[]) => ReturnType<typeof spawnSync<string>> {
+  const home = makeTempDir('gen-gpg-');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  return (args) => spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
+test('public profile: v4 keys of every algorithm of the mix, about 2 KB a key on average with a heavy tail', async () => {
+  pubManifest = await generateDump(dirP, PUBLIC, { workers: 2, chunkKeys: 64 });
+  assert.equal(pubManifest.profile, 'public');
+  const blocks = readDump(dirP);
+  assert.equal(blocks.length, PUBLIC.keys);
+  assert.equal(pubManifest.blocks, PUBLIC.keys);
+  assert.deepEqual(Object.keys(pubManifest.algos).sort(), [...PUBLIC_ALGOS].sort());
+  for (const algo of PUBLIC_ALGOS) assert.ok(pubManifest.algos[algo]! > 0, `no ${algo} keys`);
+  const rsa = pubManifest.algos.rsa2048! + pubManifest.algos.rsa4096!;
+  const dsa = pubManifest.algos.dsa1024! + pubManifest.algos.dsa2048!;
+  assert.ok(rsa > 0.4 * PUBLIC.keys && dsa > 0.2 * PUBLIC.keys, JSON.stringify(pubManifest.algos));
+  const sizes = pubManifest.sizes!;
+  assert.equal(sizes.mean, Math.round(pubManifest.bytes / blocks.length));
+  assert.ok(sizes.mean >= 1600 && sizes.mean <= 2600, `mean key size ${sizes.mean}`);
+  assert.ok(sizes.median < sizes.mean && sizes.max > 4 * sizes.median, JSON.stringify(sizes));
+  assert.ok(blocks.every((b) => b[0] === 0x99 || b[0] === 0x98), 'old-format key packet headers, as SKS writes them');
+});
+
+test('public profile: every key parses in openpgp.js; self-signatures, bindings and revocations are valid', async () => {
+  const config = { ...openpgp.config, rejectPublicKeyAlgorithms: new Set<openpgp.enums.publicKey>(), minRSABits: 2048 };
+  const algos = new Set<string>();
+  const fprs = new Set<string>();
+  const subFprs = new Set<string>();
+  let subkeys = 0;
+  let revokedKeys = 0, revokedUsers = 0, revokedSubkeys = 0, photos = 0, certs = 0, expiring = 0;
+  for (const b of readDump(dirP)) {
+    const [key] = await openpgp.readKeys({ binaryKeys: b, config });
+    assert.ok(key);
+    assert.equal(key.keyPacket.version, 4);
+    fprs.add(key.getFingerprint());
+    algos.add(key.getAlgorithmInfo().algorithm);
+    for (const s of key.subkeys) {
+      algos.add(s.getAlgorithmInfo().algorithm);
+      subFprs.add(s.getFingerprint());
+      subkeys++;
+    }
+    // every signature by the key itself is valid when made (a hard revocation counts at any date, so revoked parts
+    // are checked signature by signature)
+    const { signature: T } = openpgp.enums;
+    const made = (sig: openpgp.SignaturePacket, type: openpgp.enums.signature, data: object) =>
+      sig.verify(key.keyPacket, type, { key: key.keyPacket, ...data }, sig.created!, false, config);
+    for (const u of key.users) {
+      const data = { userID: u.userID, userAttribute: u.userAttribute };
+      for (const sig of u.selfCertifications) await made(sig, sig.signatureType!, data);
+      for (const sig of u.revocationSignatures) await made(sig, T.certRevocation, data);
+      if (u.revocationSignatures.length > 0) revokedUsers++;
+      else if (u.userAttribute) photos++;
+      certs += u.otherCertifications.length;
+    }
+    for (const s of key.subkeys) {
+      for (const sig of s.bindingSignatures) await made(sig, T.subkeyBinding, { bind: s.keyPacket });
+      for (const sig of s.revocationSignatures) await made(sig, T.subkeyRevocation, { bind: s.keyPacket });
+      if (s.revocationSignatures.length > 0) revokedSubkeys++;
+    }
+    for (const sig of key.revocationSignatures) await made(sig, T.keyRevocation, {});
+    // and the key is valid as a whole at the time of its newest self-signature (if not revoked)
+    const selfTimes = [...key.users.flatMap((u) => u.selfCertifications), ...key.subkeys.flatMap((s) => s.bindingSignatures)]
+      .map((sig) => sig.created!.getTime());
+    const date = new Date(Math.max(...selfTimes));
+    if (key.revocationSignatures.length > 0) {
+      revokedKeys++;
+    } else {
+      await key.verifyPrimaryKey(date, undefined, config);
+      for (const u of key.users) if (u.revocationSignatures.length === 0) await u.verify(date, config);
+      for (const s of key.subkeys) if (s.revocationSignatures.length === 0) await s.verify(s.bindingSignatures[0]!.created!, config);
+    }
+    if ((await key.getExpirationTime(date, undefined, config)) !== Infinity) expiring++;
+  }
+  // pooled key material differs by creation time only: still no two keys or subkeys alike
+  assert.equal(fprs.size, PUBLIC.keys, 'one fingerprint per key');
+  assert.equal(subFprs.size, subkeys, 'one fingerprint per subkey');
+  assert.ok([...subFprs].every((f) => !fprs.has(f)));
+  assert.deepEqual([...algos].sort(), ['dsa', 'ecdh', 'ecdsa', 'eddsaLegacy', 'elgamal', 'rsaEncryptSign']);
+  const shape = JSON.stringify({ revokedKeys, revokedUsers, revokedSubkeys, photos, certs, expiring });
+  assert.ok(revokedKeys > 0 && revokedUsers > 0 && revokedSubkeys > 0 && photos > 0 && expiring > 0, shape);
+  assert.ok(certs > PUBLIC.keys, shape);
+});
+
+test('public profile: the same parameters give the same bytes with any number of workers', async () => {
+  const dirQ = makeTempDir('gen-pub-b-');
+  await generateDump(dirQ, PUBLIC, { workers: 1, chunkKeys: 77 });
+  const a = readDump(dirP);
+  const b = readDump(dirQ);
+  assert.equal(a.length, b.length);
+  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `block ${i} differs`));
+});
+
+test('public profile: GnuPG imports every key and finds every self-signature, revocation and certification good', () => {
+  const gpg = gnupg();
+  const file = join(makeTempDir('gen-pub-gpg-'), 'all.pgp');
+  writeFileSync(file, Buffer.concat(readDump(dirP)));
+  const imp = gpg(['--import', file]);
+  assert.equal(imp.status, 0, imp.stderr);
+  assert.equal(Number(/Total number processed: (\d+)/.exec(imp.stderr)?.[1]), PUBLIC.keys, imp.stderr);
+  assert.equal(Number(/ imported: (\d+)/.exec(imp.stderr)?.[1]), PUBLIC.keys, imp.stderr);
+  const check = gpg(['--with-colons', '--check-signatures']);
+  assert.equal(check.status, 0, check.stderr);
+  const lines = check.stdout.split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('pub:')).length, PUBLIC.keys);
+  const sigs = lines.filter((l) => l.startsWith('sig:') || l.startsWith('rev:'));
+  // the signers of the third-party certifications are keys of this dump (the first few hundred), so every
+  // signature can be checked: none bad (-), none without its key (?), none with another error (%)
+  assert.ok(Math.max(...publicSignerIndexes(PUBLIC.seed)) < PUBLIC.keys);
+  assert.deepEqual(sigs.filter((l) => !/^(sig|rev):!:/.test(l)), []);
+  // certifications (classes 10-13) whose issuer (field 5) is not the key being listed
+  let keyId = '';
+  let thirdParty = 0;
+  for (const l of lines) {
+    const f = l.split(':');
+    if (f[0] === 'pub') keyId = f[4]!;
+    else if (f[0] === 'sig' && /^1[0-3]x$/.test(f[10]!) && f[4] !== keyId) thirdParty++;
+  }
+  assert.ok(thirdParty > PUBLIC.keys, `${thirdParty} third-party certifications checked`);
+  assert.ok(lines.some((l) => l.startsWith('rev:!:')), 'revocations checked');
+  assert.ok(lines.some((l) => l.startsWith('uat:')), 'photo IDs imported');
+  assert.ok(lines.some((l) => l.startsWith('pub:e:')), 'expired keys');
+});
+
+test('public profile: our store keeps every key as it is (nothing refused, no policy cut); split copies merge', async () => {
+  const policy = policyFromSettings(defaultSettings());
+  const load = async (dir: string) => {
+    const store = KeyStore.open(join(makeTempDir('gen-pub-db-'), 'keys.sqlite'), { policy });
+    const files = readdirSync(dir).filter((n) => n.endsWith('.pgp')).sort().map((n) => join(dir, n));
+    const summary = await loadFiles({ store, files, policy, workers: 0, progress: false });
+    return { store, summary };
+  };
+  const { store, summary } = await load(dirP);
+  try {
+    assert.equal(summary.run.read, PUBLIC.keys);
+    assert.equal(summary.run.inserted, PUBLIC.keys, JSON.stringify(summary.run));
+    assert.equal(summary.run.rejected ?? 0, 0, JSON.stringify(summary.run));
+    for (const b of readDump(dirP)) {
+      const [key] = await openpgp.readKeys({ binaryKeys: b });
+      const stored = store.getByFingerprint(key!.getFingerprint());
+      assert.ok(stored);
+      assert.deepEqual(stored.cuts, []);
+      assert.ok(stored.data.equals(b), `${key!.getFingerprint()} stored otherwise than generated`);
+    }
+  } finally {
+    store.close();
+  }
+  // a split key (two user IDs apart from its subkeys) is whole again after the load
+  const dirS = makeTempDir('gen-pub-split-');
+  const m = await generateDump(dirS, { ...PUBLIC, keys: 60, dups: 6 }, { workers: 1 });
+  const split = await load(dirS);
+  try {
+    assert.equal(split.summary.run.read, m.blocks);
+    assert.equal(split.summary.run.inserted, 60);
+    assert.equal(split.summary.run.updated, 6, JSON.stringify(split.summary.run));
+    const halves = new Map<string, openpgp.Key[]>();
+    for (const b of readDump(dirS)) {
+      const [k] = await openpgp.readKeys({ binaryKeys: b });
+      halves.set(k!.getFingerprint(), [...(halves.get(k!.getFingerprint()) ?? []), k!]);
+    }
+    for (const [fpr, [a, b]] of halves) {
+      if (!b) continue;
+      const [whole] = await openpgp.readKeys({ binaryKeys: split.store.getByFingerprint(fpr)!.data });
+      assert.equal(whole!.users.length, a!.users.length + b.users.length);
+      assert.equal(whole!.subkeys.length, a!.subkeys.length + b.subkeys.length);
+    }
+  } finally {
+    split.store.close();
+  }
+});
+
+test('public profile: its DSA groups are what they claim (RFC 5114: q prime, q divides p - 1, g of order q)', () => {
+  for (const [bits, g] of Object.entries(DSA_GROUPS)) {
+    assert.equal(g.p.toString(2).length, Number(bits));
+    assert.ok(checkPrimeSync(g.p) && checkPrimeSync(g.q), `group ${bits}`);
+    assert.equal((g.p - 1n) % g.q, 0n);
+    let r = 1n;
+    for (let b = g.g, e = g.q; e > 0n; e >>= 1n, b = (b * b) % g.p) if (e & 1n) r = (r * b) % g.p;
+    assert.equal(r, 1n);
+  }
+});
+
+test('cachedDump: a profile other than the default is another dump; the default keeps its cache id', async () => {
+  const root = makeTempDir('gen-cache-');
+  const saved = process.env.SKS_GEN_CACHE;
+  process.env.SKS_GEN_CACHE = root;
+  try {
+    const base: GenParams = { keys: 12, seed: 'cache', flooded: 0, floodCerts: 0, dups: 0, keysPerFile: 100 };
+    const a = await cachedDump(base, { workers: 1 });
+    const b = await cachedDump({ ...base, profile: 'default' }, { workers: 1 });
+    const c = await cachedDump({ ...base, profile: 'public' }, { workers: 1 });
+    assert.equal(b.dir, a.dir);
+    assert.equal(b.cached, true);
+    assert.notEqual(c.dir, a.dir);
+    assert.equal(c.cached, false);
+    assert.equal(c.manifest.profile, 'public');
+    assert.equal(a.manifest.profile, 'default');
+    // the id of a default-profile dump is what it was before profiles existed, so cached dumps stay valid
+    const id = createHash('sha256').update(JSON.stringify({ v: GENERATOR_VERSION, ...base })).digest('hex').slice(0, 16);
+    assert.equal(a.dir, join(root, `keys12-${id}`));
+    assert.ok(!readDump(c.dir)[0]!.equals(readDump(a.dir)[0]!));
+  } finally {
+    if (saved === undefined) delete process.env.SKS_GEN_CACHE;
+    else process.env.SKS_GEN_CACHE = saved;
+  }
 });
