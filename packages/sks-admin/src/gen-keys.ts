@@ -284,15 +284,8 @@ function uidHashPrefix(uid: Buffer): Buffer {
 }
 
 /** A complete signature packet (v4 or v6, SHA-256) over `data` (the key/uid/subkey hash prefixes). */
-function signature(
-  signer: Signer,
-  type: number,
-  created: number,
-  data: Buffer,
-  extraHashed: Buffer[],
-  salt?: Buffer,
-): Buffer {
-  return packet(2, signatureBody(signer, type, created, data, extraHashed, salt));
+function signature(...args: Parameters<typeof signatureBody>): Buffer {
+  return packet(2, signatureBody(...args));
 }
 
 /** The body of such a signature packet (for callers that write their own packet headers). */
