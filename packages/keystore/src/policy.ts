@@ -67,12 +67,8 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
     return { ok: false, reason: 'primary-packet-too-large', detail: `primary key packet of ${first.body.length} bytes exceeds max_packet_bytes` };
   }
   let parts;
-  let keyId: string;
-  let fingerprint: string;
   try {
     parts = keyParts(key);
-    keyId = keyIdOf(first.body);
-    fingerprint = fingerprintOf(first.body);
   } catch (e) {
     if (e instanceof KeyStructureError || e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
     throw e;
@@ -107,9 +103,22 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
   }
 
   // 3. Certification flooding (CVE-2019-13050): keep self-signatures and the newest third-party certifications.
+  //    Only a user ID with more signatures than the cap can be over it: the others are not parsed at all.
   let flooded = 0;
   let floodedUids = 0;
+  let self: { keyId: string; fingerprint: string } | undefined;
   for (const u of parts.uids) {
+    if (u.sigs.length <= policy.maxCertsPerUid) continue;
+    try {
+      if (!self) {
+        const fingerprint = fingerprintOf(first.body);
+        self = { fingerprint, keyId: keyIdOf(first.body, fingerprint) };
+      }
+    } catch (e) {
+      if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
+      throw e;
+    }
+    const { keyId, fingerprint } = self;
     const third: Array<{ sig: Packet; created: number }> = [];
     for (const s of u.sigs) {
       const info = parseSignature(s.body, keyId, fingerprint);
