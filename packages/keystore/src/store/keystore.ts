@@ -158,7 +158,12 @@ export class KeyInputError extends Error {
 
 /** meta row present while the prefix tree lags behind the stored digests (a bulk load defers it to its end). */
 const PTREE_STALE = 'ptree_stale';
-/** WAL pages between automatic checkpoints during a bulk load (SQLite's default is 1000). */
+/** Page size of a new store. Keys are stored whole in their rows (a public-keydump key averages 2 KB), and SQLite
+ * writes, reads and balances a page at a time: with 16 KiB instead of SQLite's 4 KiB, loading 1M keys shaped like
+ * the public keydump (2 GB) took 44.6 instead of 50.3 s and 13.5 instead of 21 s of system time, and the file is 10%
+ * smaller. */
+const PAGE_SIZE = 16384;
+/** WAL pages between automatic checkpoints during a bulk load (SQLite's default is 1000): about 160 MB of WAL. */
 const BULK_WAL_AUTOCHECKPOINT = 10000;
 
 const HEX_FPR = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
@@ -501,6 +506,8 @@ export class KeyStore {
       if (readonly) {
         checkVersion(db, file);
       } else {
+        // Takes effect only when this open creates the file (an existing store keeps its page size).
+        db.pragma(`page_size = ${PAGE_SIZE}`);
         if ((db.pragma('journal_mode = WAL', { simple: true }) as string).toLowerCase() !== 'wal') {
           throw new Error(`${file}: could not switch the database to WAL mode`);
         }
@@ -553,7 +560,7 @@ export class KeyStore {
       // open) switches back to WAL. 1M generated keys: 6 instead of 12 s of commits.
       this.bulkJournal = this.trySetJournal('TRUNCATE', 0);
     }
-    // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten by several batches are copied once.
+    // Checkpoint every ~160 MB of WAL instead of every 16 MB: pages rewritten by several batches are copied once.
     this.db.pragma(`wal_autocheckpoint = ${BULK_WAL_AUTOCHECKPOINT}`);
     this.db.transaction(() => {
       // The stored copies of keys, found without keys_fingerprint (none for a first load; a resumed one reads the
