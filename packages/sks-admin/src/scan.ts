@@ -53,6 +53,37 @@ export function packetHeader(buf: Buffer, p: number, end: number): Header | null
   return 'bad'; // indeterminate length
 }
 
+/** packetSpan's answers other than a length. */
+const NEED_MORE = -1;
+const BAD = -2;
+
+/** What packetHeader tells, without an object per packet (the hot loop meets ~10 packets a key): header length plus
+ * body length of the packet at buf[p], NEED_MORE if the header is not all in buf[..end), BAD if this is not a
+ * header a key may contain. */
+function packetSpan(buf: Buffer, p: number, end: number): number {
+  if (p >= end) return NEED_MORE;
+  const h = buf[p]!;
+  if ((h & 0x80) === 0) return BAD;
+  if (h & 0x40) {
+    if (p + 1 >= end) return NEED_MORE;
+    const b0 = buf[p + 1]!;
+    if (b0 < 192) return 2 + b0;
+    if (b0 < 224) return p + 2 >= end ? NEED_MORE : 3 + ((b0 - 192) << 8) + buf[p + 2]! + 192;
+    if (b0 === 255) return p + 5 >= end ? NEED_MORE : 6 + buf.readUInt32BE(p + 2);
+    return BAD; // partial body lengths: not allowed in key material
+  }
+  const lt = h & 3;
+  if (lt === 0) return p + 1 >= end ? NEED_MORE : 2 + buf[p + 1]!;
+  if (lt === 1) return p + 2 >= end ? NEED_MORE : 3 + buf.readUInt16BE(p + 1);
+  if (lt === 2) return p + 4 >= end ? NEED_MORE : 5 + buf.readUInt32BE(p + 1);
+  return BAD; // indeterminate length
+}
+
+/** The tag of the packet whose header starts with byte h (a valid header byte). */
+function tagOf(h: number): number {
+  return h & 0x40 ? h & 0x3f : (h >> 2) & 0x0f;
+}
+
 const isPrimary = (tag: number) => tag === 6 || tag === 5;
 
 /** A key packet header we would resynchronise on: tag 6 with a version byte of 3, 4, 5 or 6 and a sane length. */
@@ -172,13 +203,13 @@ export class KeyBlockScanner {
     for (;;) {
       this.fill(6);
       if (this.pos >= this.end) return null;
-      const h = packetHeader(this.buf, this.pos, this.end);
-      if (h === null || h === 'bad') return this.resync(h === null ? 'truncated packet header at end of file' : 'not an OpenPGP packet header');
-      if (isPrimary(h.tag)) return this.block();
+      const total = packetSpan(this.buf, this.pos, this.end);
+      if (total < 0) return this.resync(total === NEED_MORE ? 'truncated packet header at end of file' : 'not an OpenPGP packet header');
+      if (isPrimary(tagOf(this.buf[this.pos]!))) return this.block();
       // a packet outside any key (e.g. a trust packet at the start): skip it
-      this.fill(h.total);
-      if (this.end - this.pos < h.total) return this.resync('truncated packet at end of file');
-      this.pos += h.total;
+      this.fill(total);
+      if (this.end - this.pos < total) return this.resync('truncated packet at end of file');
+      this.pos += total;
     }
   }
 
@@ -186,19 +217,21 @@ export class KeyBlockScanner {
     const offset = this.offset;
     let len = 0; // bytes of the block, from this.pos (fill keeps them when it moves the window)
     for (;;) {
-      this.fill(len + 6);
+      if (this.end - this.pos < len + 6) this.fill(len + 6);
       const p = this.pos + len;
       if (p >= this.end) break;
-      const h = packetHeader(this.buf, p, this.end);
-      if (h === null || h === 'bad') break; // the block ends here; the next call resyncs
-      if (len > 0 && isPrimary(h.tag)) break;
-      if (len + h.total > this.opts.maxBlockBytes) {
+      const total = packetSpan(this.buf, p, this.end);
+      if (total < 0) break; // the block ends here; the next call resyncs
+      if (len > 0 && isPrimary(tagOf(this.buf[p]!))) break;
+      if (len + total > this.opts.maxBlockBytes) {
         this.pos += len;
         return this.oversize(offset, len);
       }
-      this.fill(len + h.total);
-      if (this.end - this.pos < len + h.total) break; // truncated at the end of the stream
-      len += h.total;
+      if (this.end - this.pos < len + total) {
+        this.fill(len + total);
+        if (this.end - this.pos < len + total) break; // truncated at the end of the stream
+      }
+      len += total;
     }
     if (len === 0) return this.resync('truncated packet');
     const view = this.buf.subarray(this.pos, this.pos + len);
@@ -213,10 +246,10 @@ export class KeyBlockScanner {
     for (;;) {
       this.fill(6);
       if (this.pos >= this.end) break;
-      const h = packetHeader(this.buf, this.pos, this.end);
-      if (h === null || h === 'bad' || isPrimary(h.tag)) break;
-      total += h.total;
-      this.skip(h.total);
+      const span = packetSpan(this.buf, this.pos, this.end);
+      if (span < 0 || isPrimary(tagOf(this.buf[this.pos]!))) break;
+      total += span;
+      this.skip(span);
     }
     return {
       kind: 'bad', reason: 'key-too-large', offset,
