@@ -430,6 +430,7 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   db.close();
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
+  assert.equal(migrated.migratedFrom, 1);
   assert.equal(migrated.db.pragma('user_version', { simple: true }), 2);
   assert.ok(!(migrated.db.prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
   assert.deepEqual(migrated.db.prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
@@ -454,6 +455,9 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assertTreeMatches(migrated);
   assert.equal(migrated.db.pragma('integrity_check', { simple: true }), 'ok');
   migrated.close();
+  const again = KeyStore.open(file);
+  assert.equal(again.migratedFrom, undefined, 'migrated once');
+  again.close();
 });
 
 test('the fingerprint table finds every key it was given, through collisions of its hash and of short key IDs', () => {

@@ -22,6 +22,8 @@ export function defaultSksconf(): string {
 export interface InitResult {
   dir: string;
   created: string[];
+  /** The schema version the existing database was migrated from, if it was. */
+  migratedFrom?: number;
 }
 
 export function initBasedir(explicit?: string): InitResult {
@@ -45,9 +47,12 @@ export function initBasedir(explicit?: string): InitResult {
   mkdir(base.path(base.settings.web_root));
   mkdir(base.path(base.settings.log_dir));
   mkdir(base.path(base.settings.dump_dir));
-  if (!existsSync(base.dbPath)) {
-    KeyStore.open(base.dbPath).close();
-    created.push(base.dbPath);
-  }
-  return { dir: base.dir, created };
+  // Opening writable creates the database, or migrates an existing one to this program's schema: `make run` calls
+  // init first, so a long migration after an upgrade happens here, not while the services wait for the lock.
+  const existed = existsSync(base.dbPath);
+  const store = KeyStore.open(base.dbPath);
+  const migratedFrom = store.migratedFrom;
+  store.close();
+  if (!existed) created.push(base.dbPath);
+  return { dir: base.dir, created, migratedFrom };
 }

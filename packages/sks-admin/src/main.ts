@@ -78,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'init': {
       const r = initBasedir(base.dir);
       console.log(r.created.length ? `created in ${r.dir}:\n  ${r.created.join('\n  ')}` : `${r.dir} is complete; nothing created`);
+      if (r.migratedFrom !== undefined) console.log(`migrated the database from schema version ${r.migratedFrom}`);
       return 0;
     }
     case 'gen': {

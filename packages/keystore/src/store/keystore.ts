@@ -17,7 +17,7 @@ import { toBinary } from '../openpgp/armor.js';
 import { describeKey, keyIdOf, splitKeys } from '../openpgp/key.js';
 import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
-import { BULK_INDEXES, checkVersion, migrate, missingIndexes } from './schema.js';
+import { BULK_INDEXES, SCHEMA_VERSION, checkVersion, migrate, missingIndexes } from './schema.js';
 import { FingerprintTable } from './fingerprint-table.js';
 import { emailsOf, keyIdsOf, prepareKey, primaryFingerprint, shortOf, storedForm, uidText, unpackKeyIds } from './prepare.js';
 
@@ -454,6 +454,8 @@ function writeStatements(db: Database.Database) {
 export class KeyStore {
   readonly db!: Database.Database;
   readonly readonly: boolean;
+  /** The schema version this open migrated the file from, if it did. */
+  migratedFrom?: number;
   readonly policy: Policy;
   private readonly logger?: Logger;
   private readonly r: ReturnType<typeof readStatements>;
@@ -500,6 +502,7 @@ export class KeyStore {
   private static openOnce(file: string, options: OpenOptions): KeyStore {
     const settings = defaultSettings();
     const readonly = options.readonly ?? false;
+    let migratedFrom: number | undefined;
     const db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? settings.db_busy_timeout_ms))}`);
@@ -512,12 +515,17 @@ export class KeyStore {
           throw new Error(`${file}: could not switch the database to WAL mode`);
         }
         db.pragma('synchronous = NORMAL');
-        migrate(db, options.bulkLoad ?? false);
+        const had = migrate(db, options.bulkLoad ?? false);
+        if (had !== 0 && had !== SCHEMA_VERSION) {
+          options.logger?.info('key store migrated', { file, from: had, to: SCHEMA_VERSION });
+          migratedFrom = had;
+        }
       }
       db.pragma('temp_store = MEMORY');
       db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMiB ?? (readonly ? 16 : 64))) * 1024}`);
       const policy = { ...policyFromSettings(settings), ...options.policy };
       const store = new KeyStore(db, readonly, policy, options.logger);
+      store.migratedFrom = migratedFrom;
       if (options.bulkLoad && !readonly) store.beginBulkLoad();
       else if (!readonly) store.finishBulkWork();
       return store;
