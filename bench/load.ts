@@ -12,7 +12,7 @@
 //   BENCH_LOAD_PUBLIC_KEYS=0      skip part 3 (generating 1M public-profile keys takes ~13 min once)
 //   BENCH_LOAD_SKS=0              skip SKS (and part 2's dump)
 //   BENCH_LOAD_WORKERS=N          loader worker threads (default: one per core)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,13 @@ function measure(cmd: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   });
 }
 
+/** Flush dirty pages before a timed run: a freshly generated dump (2 GB for the public profile) or the previous
+ * run's database is still being written back, and whichever side ran next paid for it (ours: 46 s settled, 55 s
+ * right after generating). Both sides start from a settled disk. */
+function settleDisk(): void {
+  execFileSync('sync');
+}
+
 /** A generated dump, made once and cached (announced on stderr). */
 async function dumpFor(params: GenParams, label: string) {
   const gp = new Progress(`bench gen ${label}`);
@@ -94,6 +101,7 @@ interface OursRun {
 async function loadOurs(dir: string, blocks: number, bytes: number, label: string): Promise<OursRun> {
   const base = makeTempDir('bench-load-');
   const args = ['load', '--dir', dir, '--basedir', base];
+  settleDisk();
   if (process.env.BENCH_LOAD_WORKERS) args.push('--workers', process.env.BENCH_LOAD_WORKERS);
   const m = await measure([...loaderCommand(), ...args], { ...process.env, SKS_QUIET: '1' });
   const s = m.ms / 1000;
@@ -116,6 +124,7 @@ async function oursBesideSks(dump: Awaited<ReturnType<typeof dumpFor>>, label: s
   const ours = await loadOurs(dump.dir, blocks, dump.manifest.bytes, label);
   let sksS: number | undefined;
   let sksNote = '';
+  settleDisk();
   const t0 = Date.now();
   try {
     const r = await buildSks({ keyFiles: dump.manifest.files.map((f) => join(dump.dir, f)), tolerateCleandbCrash: true });
