@@ -22,6 +22,24 @@ function readDump(dir: string): Buffer[] {
   return readdirSync(dir).filter((n) => n.endsWith('.pgp')).sort().flatMap((n) => keyBlocks(readFileSync(join(dir, n))));
 }
 
+/** Generates `params` again on one worker with another chunk size and checks the blocks equal those in `dir`. */
+async function assertRegeneratesSameBytes(dir: string, params: GenParams): Promise<Buffer[]> {
+  const again = makeTempDir('gen-again-');
+  await generateDump(again, params, { workers: 1, chunkKeys: 77 });
+  const a = readDump(dir);
+  const b = readDump(again);
+  assert.equal(a.length, b.length);
+  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `block ${i} differs`));
+  return a;
+}
+
+/** GnuPG in a fresh home directory. */
+function gnupg(): (args: string[]) => ReturnType<typeof spawnSync<string>> {
+  const home = makeTempDir('gen-gpg-');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  return (args) => spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+}
+
 const dirA = makeTempDir('gen-a-');
 let manifest: Awaited<ReturnType<typeof generateDump>>;
 
@@ -71,12 +89,7 @@ test('every generated key parses in openpgp.js with valid self-signatures and an
 });
 
 test('the same parameters give the same bytes (any number of workers); another seed gives other keys', async () => {
-  const dirB = makeTempDir('gen-b-');
-  await generateDump(dirB, PARAMS, { workers: 1, chunkKeys: 77 });
-  const a = readDump(dirA);
-  const b = readDump(dirB);
-  assert.equal(a.length, b.length);
-  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `block ${i} differs`));
+  const a = await assertRegeneratesSameBytes(dirA, PARAMS);
   const dirC = makeTempDir('gen-c-');
   await generateDump(dirC, { ...PARAMS, keys: 20, dups: 0, flooded: 0, seed: 'other' }, { workers: 1 });
   const c = readDump(dirC);
@@ -84,13 +97,11 @@ test('the same parameters give the same bytes (any number of workers); another s
 });
 
 test('GnuPG imports every v4 key and finds every self-signature good', () => {
-  const home = makeTempDir('gen-gpg-');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const gpg = (args: string[]) => spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { encoding: 'utf8' });
+  const gpg = gnupg();
   // GnuPG 2.2 does not know v6 keys: give it the v4 ones (version byte right after the key packet header)
   const v4 = readDump(dirA).filter((b) => b[(b[1]! < 192 ? 2 : 3)] === 4);
   assert.ok(v4.length > 150);
-  const file = join(home, 'v4.pgp');
+  const file = join(makeTempDir('gen-gpg-v4-'), 'v4.pgp');
   writeFileSync(file, Buffer.concat(v4));
   const imp = gpg(['--import', '--import-options', 'import-show', file]);
   assert.equal(imp.status, 0, imp.stderr);
@@ -117,13 +128,6 @@ test('GnuPG imports every v4 key and finds every self-signature good', () => {
 const PUBLIC: GenParams = { keys: 400, seed: 'gen-public-test', flooded: 0, floodCerts: 0, dups: 0, keysPerFile: 150, profile: 'public' };
 const dirP = makeTempDir('gen-pub-');
 let pubManifest: GenManifest;
-
-/** GnuPG in a fresh home directory. */
-function gnupg(): (args: string[]) => ReturnType<typeof spawnSync<string>> {
-  const home = makeTempDir('gen-gpg-');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  return (args) => spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
-}
 
 test('public profile: v4 keys of every algorithm of the mix, about 2 KB a key on average with a heavy tail', async () => {
   pubManifest = await generateDump(dirP, PUBLIC, { workers: 2, chunkKeys: 64 });
@@ -204,12 +208,7 @@ test('public profile: every key parses in openpgp.js; self-signatures, bindings 
 });
 
 test('public profile: the same parameters give the same bytes with any number of workers', async () => {
-  const dirQ = makeTempDir('gen-pub-b-');
-  await generateDump(dirQ, PUBLIC, { workers: 1, chunkKeys: 77 });
-  const a = readDump(dirP);
-  const b = readDump(dirQ);
-  assert.equal(a.length, b.length);
-  a.forEach((x, i) => assert.ok(x.equals(b[i]!), `block ${i} differs`));
+  await assertRegeneratesSameBytes(dirP, PUBLIC);
 });
 
 test('public profile: GnuPG imports every key and finds every self-signature, revocation and certification good', () => {
