@@ -24,12 +24,14 @@ export function u32(n: number): Buffer {
 
 /** New-format packet header + body. */
 export function packet(tag: number, body: Buffer): Buffer {
-  const n = body.length;
-  let hdr: Buffer;
-  if (n < 192) hdr = Buffer.from([0xc0 | tag, n]);
-  else if (n < 8384) hdr = Buffer.from([0xc0 | tag, ((n - 192) >> 8) + 192, (n - 192) & 0xff]);
-  else hdr = Buffer.concat([Buffer.from([0xc0 | tag, 0xff]), u32(n)]);
-  return Buffer.concat([hdr, body]);
+  return Buffer.concat([Buffer.from([0xc0 | tag]), newFormatLength(body.length), body]);
+}
+
+/** A new-format length (RFC 9580 4.2.1): one, two or five octets. */
+export function newFormatLength(n: number): Buffer {
+  if (n < 192) return Buffer.from([n]);
+  if (n < 8384) return Buffer.from([((n - 192) >> 8) + 192, (n - 192) & 0xff]);
+  return Buffer.concat([Buffer.from([0xff]), u32(n)]);
 }
 
 /** OpenPGP MPI: bit count then the bytes without leading zeros. */
@@ -279,8 +281,9 @@ export function keyHashPrefix(k: PubKey): Buffer {
     : Buffer.concat([Buffer.from([0x9b]), u32(k.body.length), k.body]);
 }
 
-function uidHashPrefix(uid: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([0xb4]), u32(uid.length), uid]);
+/** A user ID's (tag 13) or user attribute's (tag 17) bytes as a v4 certification hashes them. */
+export function componentHashPrefix(tag: 13 | 17, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag === 17 ? 0xd1 : 0xb4]), u32(body.length), body]);
 }
 
 /** A complete signature packet (v4 or v6, SHA-256) over `data` (the key/uid/subkey hash prefixes). */
@@ -493,10 +496,10 @@ export function generateKey(spec: KeySpec, opts: GenOptions): GeneratedKey {
     const uid = uidText(rng, index, u);
     const extra = [subpacket(27, Buffer.from([0x03])), ...PREFS];
     if (u === 0) extra.push(subpacket(25, Buffer.from([1])));
-    const parts = [packet(13, uid), signature(m.signer, 0x13, created + u, Buffer.concat([keyPrefix, uidHashPrefix(uid)]), extra, salt())];
+    const parts = [packet(13, uid), signature(m.signer, 0x13, created + u, Buffer.concat([keyPrefix, componentHashPrefix(13, uid)]), extra, salt())];
     if (u === 0 && spec.floodCerts > 0) {
       const signers = floodSignerPool(opts.seed);
-      const data = Buffer.concat([keyPrefix, uidHashPrefix(uid)]);
+      const data = Buffer.concat([keyPrefix, componentHashPrefix(13, uid)]);
       for (let c = 0; c < spec.floodCerts; c++) {
         parts.push(signature(signers[c % signers.length]!, 0x10, created + 60 + c, data, []));
       }

@@ -30,8 +30,9 @@
 import { packetOrder, writePackets } from '@sks/keystore';
 import { checkPrimeSync, createDiffieHellman, createPrivateKey, getDiffieHellman, sign, type DiffieHellman, type KeyObject } from 'node:crypto';
 import {
-  Drbg, DOMAINS, FIRST, KDF_SHA256_AES128, LAST, OID_CV25519, OID_ED25519, OID_P256, bn, floodSignerPool, h256,
-  keyHashPrefix, modInv, mpi, p256Key, p256Sign, pooledEdKey, pubKey, signatureBody, subpacket, u32,
+  Drbg, DOMAINS, FIRST, KDF_SHA256_AES128, LAST, OID_CV25519, OID_ED25519, OID_P256, bn, componentHashPrefix,
+  floodSignerPool, h256, keyHashPrefix, modInv, mpi, newFormatLength, p256Key, p256Sign, pooledEdKey, pubKey,
+  signatureBody, subpacket, u32,
   type GenOptions, type GeneratedKey, type KeySpec, type PubKey, type RsaMaterial, type Signer,
 } from './gen-keys.js';
 
@@ -431,14 +432,6 @@ function uidText(rng: Drbg, index: number, n: number): Buffer {
   return Buffer.from(`${f} ${l} <${mail}>`, 'utf8');
 }
 
-/** Length of a user attribute subpacket (RFC 9580 5.2.3.7). Two octets would do up to 16319, but GnuPG switches to
- * five at 8384 like packet lengths, and openpgp.js hashes a user attribute re-encoded that way. */
-function subpacketLength(n: number): Buffer {
-  if (n < 192) return Buffer.from([n]);
-  if (n < 8384) return Buffer.from([((n - 192) >> 8) + 192, (n - 192) & 0xff]);
-  return Buffer.concat([Buffer.from([0xff]), u32(n)]);
-}
-
 /** A user attribute with one JPEG image subpacket: a JFIF header, derived bytes, the end-of-image marker. Photo IDs
  * are mostly a few KB, a few much larger. */
 function photoBody(rng: Drbg): Buffer {
@@ -448,11 +441,9 @@ function photoBody(rng: Drbg): Buffer {
   const jpeg = Buffer.concat([jfif, rng.bytes(size - jfif.length - 2), Buffer.from([0xff, 0xd9])]);
   // image header: length 16 (little-endian), version 1, format 1 = JPEG, 12 reserved zero bytes
   const image = Buffer.concat([Buffer.from([1, 0x10, 0x00, 0x01, 0x01]), Buffer.alloc(12), jpeg]);
-  return Buffer.concat([subpacketLength(image.length), image]);
-}
-
-function componentPrefix(tag: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag === 17 ? 0xd1 : 0xb4]), u32(body.length), body]);
+  // A user attribute subpacket's length (RFC 9580 5.2.3.7): two octets would do up to 16319, but GnuPG switches to
+  // five at 8384 like packet lengths, and openpgp.js hashes a user attribute re-encoded that way.
+  return Buffer.concat([newFormatLength(image.length), image]);
 }
 
 /** The hashed subpackets GnuPG puts in a self-certification: flags, preferences, no-modify, primary user ID. */
@@ -482,11 +473,6 @@ interface Component {
   body: Buffer;
   /** Signature packet bodies, in order. */
   sigs: Buffer[];
-}
-
-/** SKS's packet order (the key store's packetOrder) of the components' own packets. */
-function componentOrder(a: Component, b: Component): number {
-  return packetOrder(a, b);
 }
 
 function writeComponents(list: Component[]): Buffer[] {
@@ -524,7 +510,7 @@ export function generatePublicKey(spec: KeySpec, opts: PublicGenOptions): Genera
   for (let u = 0; u < nUids; u++) {
     const body = uidText(rng, index, u);
     const t = u === 0 ? created : later();
-    const data = Buffer.concat([keyPrefix, componentPrefix(13, body)]);
+    const data = Buffer.concat([keyPrefix, componentHashPrefix(13, body)]);
     const sigs = [selfSig(0x13, t, data, selfCertSubpackets(u === 0, expiresAfter))];
     // third-party certifications at increasing times after both keys exist, none by the key itself
     const n = certCount(rng);
@@ -549,12 +535,12 @@ export function generatePublicKey(spec: KeySpec, opts: PublicGenOptions): Genera
     // a user ID given up later: its revocation follows its self-certification
     const c = uids[nUids - 1]!;
     const t = after(lastSelf, YEAR);
-    c.sigs.splice(1, 0, signatureBody(me.signer, 0x30, t, Buffer.concat([keyPrefix, componentPrefix(13, c.body)]),
+    c.sigs.splice(1, 0, signatureBody(me.signer, 0x30, t, Buffer.concat([keyPrefix, componentHashPrefix(13, c.body)]),
       [reason(rng, [0, 3])]));
   }
   if (rng.int(1000) < 30) {
     const body = photoBody(rng);
-    uids.push({ tag: 17, body, sigs: [selfSig(0x13, later(), Buffer.concat([keyPrefix, componentPrefix(17, body)]),
+    uids.push({ tag: 17, body, sigs: [selfSig(0x13, later(), Buffer.concat([keyPrefix, componentHashPrefix(17, body)]),
       selfCertSubpackets(false, expiresAfter))] });
   }
 
@@ -587,8 +573,8 @@ export function generatePublicKey(spec: KeySpec, opts: PublicGenOptions): Genera
   }
 
   // SKS's canonical order, as a dump written by SKS has it
-  uids.sort(componentOrder);
-  subkeys.sort(componentOrder);
+  uids.sort(packetOrder); // SKS's order of the components' own packets
+  subkeys.sort(packetOrder);
   const top = [sksPacket(6, me.key.body), ...direct.map((s) => sksPacket(2, s))];
   const fingerprint = me.key.fingerprint.toString('hex').toUpperCase();
   if (spec.split) {
