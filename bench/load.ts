@@ -101,8 +101,8 @@ interface OursRun {
 async function loadOurs(dir: string, blocks: number, bytes: number, label: string): Promise<OursRun> {
   const base = makeTempDir('bench-load-');
   const args = ['load', '--dir', dir, '--basedir', base];
-  settleDisk();
   if (process.env.BENCH_LOAD_WORKERS) args.push('--workers', process.env.BENCH_LOAD_WORKERS);
+  settleDisk();
   const m = await measure([...loaderCommand(), ...args], { ...process.env, SKS_QUIET: '1' });
   const s = m.ms / 1000;
   const run: OursRun = {
@@ -117,10 +117,35 @@ async function loadOurs(dir: string, blocks: number, bytes: number, label: strin
 /** The public SKS keydump, as issue 2 gives its size: what the public-profile rates are projected onto. */
 const PUBLIC_DUMP = { keys: 6_000_000, bytes: 12e9 };
 
-/** Ours and real SKS on the same files (a dump SKS can process: no split copies), as rows with ratios. */
-async function oursBesideSks(dump: Awaited<ReturnType<typeof dumpFor>>, label: string): Promise<{ rows: Row[]; ours: OursRun }> {
+type Dump = Awaited<ReturnType<typeof dumpFor>>;
+
+/** The rows of one dump's load: ours, and SKS's beside them when it was run (`sks`: its seconds, or why none). */
+function loadRows(label: string, dump: Dump, ours: OursRun, sks?: { s?: number; note: string }): Row[] {
   const blocks = dump.manifest.blocks;
   const mb = dump.manifest.bytes / 1048576;
+  const side = (v: (s: number) => number) => (sks === undefined ? '' : sks.s === undefined ? sks.note : v(sks.s));
+  const ratio = sks?.s ? sks.s / ours.s : undefined;
+  const rows: Row[] = [
+    { metric: `key blocks loaded (${label} dump)`, ours: blocks, sks: side(() => blocks) },
+    { metric: `load time (${label} dump)`, unit: 's', ours: ours.s, sks: side((s) => s), ratio },
+    { metric: `load rate (${label} dump)`, unit: 'keys/s', ours: ours.rate, sks: side((s) => blocks / s), ratio, target: sks ? '>= 7000, >= 5x SKS' : '>= 7000' },
+    { metric: `throughput (${label} dump)`, unit: 'MB/s', ours: ours.mbs, sks: side((s) => mb / s), ratio },
+    { metric: `peak RSS of the loader (${label} dump)`, unit: 'MiB', ours: ours.peakMiB, sks: '', target: '< 1024' },
+    { metric: `counts (${label} dump)`, ours: ours.counts, sks: '' },
+  ];
+  if (sks?.s !== undefined && sks.note !== '') rows.push({ metric: `SKS run (${label} dump)`, ours: '', sks: sks.note });
+  return rows;
+}
+
+/** Ours alone on a dump (one SKS cannot process, or SKS skipped), as rows. */
+async function oursAlone(dump: Dump, label: string): Promise<{ rows: Row[]; ours: OursRun }> {
+  const ours = await loadOurs(dump.dir, dump.manifest.blocks, dump.manifest.bytes, label);
+  return { rows: loadRows(label, dump, ours), ours };
+}
+
+/** Ours and real SKS on the same files (a dump SKS can process: no split copies), as rows with ratios. */
+async function oursBesideSks(dump: Dump, label: string): Promise<{ rows: Row[]; ours: OursRun }> {
+  const blocks = dump.manifest.blocks;
   const ours = await loadOurs(dump.dir, blocks, dump.manifest.bytes, label);
   let sksS: number | undefined;
   let sksNote = '';
@@ -140,18 +165,7 @@ async function oursBesideSks(dump: Awaited<ReturnType<typeof dumpFor>>, label: s
     sksNote = `failed after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${String((e as Error).message).split('\n')[0]}`;
     console.error(`bench load: SKS ${sksNote}`);
   }
-  const sks = (v: (s: number) => number) => (sksS === undefined ? sksNote : v(sksS));
-  const ratio = sksS ? sksS / ours.s : undefined;
-  const rows: Row[] = [
-    { metric: `key blocks loaded (${label} dump)`, ours: blocks, sks: sksS === undefined ? sksNote : blocks },
-    { metric: `load time (${label} dump)`, unit: 's', ours: ours.s, sks: sks((s) => s), ratio },
-    { metric: `load rate (${label} dump)`, unit: 'keys/s', ours: ours.rate, sks: sks((s) => blocks / s), ratio, target: '>= 7000, >= 5x SKS' },
-    { metric: `throughput (${label} dump)`, unit: 'MB/s', ours: ours.mbs, sks: sks((s) => mb / s), ratio },
-    { metric: `peak RSS of the loader (${label} dump)`, unit: 'MiB', ours: ours.peakMiB, sks: '', target: '< 1024' },
-    { metric: `counts (${label} dump)`, ours: ours.counts, sks: '' },
-  ];
-  if (sksS !== undefined && sksNote !== '') rows.push({ metric: `SKS run (${label} dump)`, ours: '', sks: sksNote });
-  return { rows, ours };
+  return { rows: loadRows(label, dump, ours, { s: sksS, note: sksNote }), ours };
 }
 
 export async function runLoadBench(): Promise<Row[]> {
@@ -170,16 +184,7 @@ export async function runLoadBench(): Promise<Row[]> {
   const withSks = process.env.BENCH_LOAD_SKS !== '0';
 
   // 1. Ours on the full generated dump: split duplicates to merge and flooded keys to cut.
-  const full = await dumpFor(params, 'full');
-  const ours = await loadOurs(full.dir, full.manifest.blocks, full.manifest.bytes, 'full');
-  const rows: Row[] = [
-    { metric: 'key blocks loaded (full dump: dups + flooded)', ours: full.manifest.blocks, sks: 'see below' },
-    { metric: 'load time (full dump)', unit: 's', ours: ours.s, sks: '' },
-    { metric: 'load rate (full dump)', unit: 'keys/s', ours: ours.rate, sks: '', target: '>= 7000' },
-    { metric: 'throughput (full dump)', unit: 'MB/s', ours: ours.mbs, sks: '' },
-    { metric: 'peak RSS of the loader (full dump)', unit: 'MiB', ours: ours.peakMiB, sks: '', target: '< 1024' },
-    { metric: 'counts (full dump)', ours: ours.counts, sks: '' },
-  ];
+  const rows: Row[] = (await oursAlone(await dumpFor(params, 'full'), 'full')).rows;
 
   // 2. Both on the same dump without split duplicates (same seed otherwise): Debian's SKS 1.1.6 `cleandb` aborts
   //    on the generated split copies, so the ratio is measured on files SKS can process.
@@ -189,19 +194,8 @@ export async function runLoadBench(): Promise<Row[]> {
   // 3. Keys shaped like the public keydump: bytes per second matter as much as keys per second.
   if (publicKeys > 0) {
     const pub = await dumpFor({ keys: publicKeys, seed: 'bench', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, profile: 'public' }, 'public-profile');
-    let run: OursRun;
-    if (withSks) {
-      const both = await oursBesideSks(pub, 'public-profile');
-      rows.push(...both.rows);
-      run = both.ours;
-    } else {
-      run = await loadOurs(pub.dir, pub.manifest.blocks, pub.manifest.bytes, 'public-profile');
-      rows.push(
-        { metric: 'load rate (public-profile dump)', unit: 'keys/s', ours: run.rate, sks: '', target: '>= 7000' },
-        { metric: 'throughput (public-profile dump)', unit: 'MB/s', ours: run.mbs, sks: '' },
-        { metric: 'peak RSS of the loader (public-profile dump)', unit: 'MiB', ours: run.peakMiB, sks: '', target: '< 1024' },
-      );
-    }
+    const { rows: pubRows, ours: run } = await (withSks ? oursBesideSks : oursAlone)(pub, 'public-profile');
+    rows.push(...pubRows);
     // Whichever of keys and bytes takes longer at the measured rates (an extrapolation: 6 times the keys).
     const projected = Math.max(PUBLIC_DUMP.keys / run.rate, PUBLIC_DUMP.bytes / 1048576 / run.mbs) / 60;
     rows.push({
