@@ -1,17 +1,19 @@
-// The real-SKS harness itself: the vectors in ../shared were taken from SKS 1.1.6 on debian-keyring, so an SKS
-// started by the harness on the same keyring must report exactly those digests. If this fails, every interop
-// test that leans on the harness is suspect.
+// The real-SKS harness itself: the vectors in test/fixtures/recon were taken from SKS 1.1.6 on debian-keyring, so an
+// SKS started by the harness on the same keyring must report exactly those digests. If this fails, every interop test
+// that leans on the harness is suspect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startSks, sksDigestSet, sksKeyCount, sksGetDigest } from './support/sks.js';
 import { DEBIAN_KEYRING } from './support/keyrings.js';
+import { RECON_VECTORS } from './support/fixtures.js';
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url), 'utf8'),
-) as { vectors: Array<{ fingerprint: string; sks_hash: string }> };
+const vectors = JSON.parse(readFileSync(join(RECON_VECTORS, 'debian-keyring-sks-digests.json'), 'utf8')) as {
+  vectors: Array<{ fingerprint: string; sks_hash: string }>;
+};
 
-test('real SKS started by the harness reports the digests of the shared vectors', async () => {
+test('real SKS started by the harness reports the digests of the recorded vectors', async () => {
   const sks = await startSks({ keyFiles: [DEBIAN_KEYRING], gossip: false });
   try {
     assert.equal(await sksKeyCount(sks), vectors.vectors.length);

@@ -12,8 +12,9 @@ import {
   canonicalizeKey, mergeKeys, keyParts, flattenParts, sksDigest, applyPolicy, TAG, type Packet, type Policy,
 } from '../src/index.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { RECON_VECTORS } from '../../../test/support/fixtures.js';
 
-const VECTORS = new URL('../../../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url);
+const VECTORS = join(RECON_VECTORS, 'debian-keyring-sks-digests.json');
 const keyring = readFileSync(DEBIAN_KEYRING);
 const keys = splitKeys(readPackets(keyring));
 

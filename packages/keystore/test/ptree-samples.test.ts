@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { PrefixTree, PTREE_SCHEMA_SQL, PTREE_SPLIT_THRESHOLD } from '../src/ptree/prefix-tree.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
+import { RECON_VECTORS as VECTORS } from '../../../test/support/fixtures.js';
 
-const VECTORS = '/work/shared/recon-spec/vectors';
 const digestsJson = JSON.parse(readFileSync(join(VECTORS, 'debian-keyring-sks-digests.json'), 'utf8')) as {
   vectors: Array<{ fingerprint: string; sks_hash: string }>;
 };

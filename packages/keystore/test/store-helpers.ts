@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawPackets } from '../../../test/support/keyrings.js';
+import { RECON_VECTORS } from '../../../test/support/fixtures.js';
 
-export const VECTORS_FILE = new URL('../../../../shared/recon-spec/vectors/debian-keyring-sks-digests.json', import.meta.url);
+const VECTORS_FILE = join(RECON_VECTORS, 'debian-keyring-sks-digests.json');
 
 /** fingerprint (upper hex) -> SKS 1.1.6's digest of that key built from debian-keyring.gpg alone. */
 export function sksDigests(): Map<string, string> {

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { PrefixTree, PTREE_SCHEMA_SQL } from '@sks/keystore';
 import { makeTempDir } from '../../../test/support/tmp.js';
+import { RECON_VECTORS as VECTORS, RECON_CAPTURES } from '../../../test/support/fixtures.js';
 
-export const VECTORS = '/work/shared/recon-spec/vectors';
-export const CAPTURES = '/work/shared/recon-spec/captures';
+export const CAPTURES = RECON_CAPTURES;
 
 export function debianDigests(): Buffer[] {
   const j = JSON.parse(readFileSync(join(VECTORS, 'debian-keyring-sks-digests.json'), 'utf8')) as {

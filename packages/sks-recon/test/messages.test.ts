@@ -5,8 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeBody, encodeBody, splitFrames, parseIntString, frame, type ReconMessage } from '../src/messages.js';
 import { configPairs } from '../src/session.js';
+import { RECON_CAPTURES as CAPTURES } from '../../../test/support/fixtures.js';
 
-const CAPTURES = '/work/shared/recon-spec/captures';
 const files = readdirSync(CAPTURES).filter((f) => f.endsWith('.bin')).sort();
 
 /** The config check after Config is a bare string, not a message: frame 1 of each direction. */
