@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createServer, connect, type Server } from 'node:net';
-import { KeyStore, armor, createLogger, type Settings } from '../packages/keystore/src/index.js';
+import { KeyStore, armor, createLogger, packetHeaderLength, type Settings } from '../packages/keystore/src/index.js';
 import { startRecon, type RunningRecon } from '../packages/sks-recon/src/index.js';
 import { cachedDump } from '../packages/sks-admin/src/gen.js';
 import { keyBlocks } from '../test/support/keyrings.js';
@@ -42,15 +42,9 @@ interface Measured {
   detail?: string;
 }
 
-/** Version byte of a key block's primary key packet (new or old packet format). */
+/** Version byte of a key block's primary key packet. */
 function keyVersion(block: Buffer): number {
-  const hdr = block[0]!;
-  if (hdr & 0x40) {
-    const b0 = block[1]!;
-    return block[b0 < 192 ? 2 : b0 < 224 ? 3 : 6]!;
-  }
-  const lt = hdr & 3;
-  return block[lt === 0 ? 2 : lt === 1 ? 3 : 5]!;
+  return block[packetHeaderLength(block, 0)]!;
 }
 
 /** BENCH_RECON_KEYS base keys plus the extra keys of every round, all v4 (SKS 1.1.6 cannot build v6 keys). */

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-keyring.gpg';
 
-/** Raw packets of a binary packet stream (header + body bytes each) with their tags. Written here from RFC 9580 §4.2
- * independently of the key store, so tests do not lean on the code they test. */
-export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer }> {
-  const out: Array<{ tag: number; bytes: Buffer }> = [];
+/** Raw packets of a binary packet stream (header + body bytes each, and the body alone) with their tags. Written here
+ * from RFC 9580 §4.2 independently of the key store, so tests do not lean on the code they test. */
+export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer; body: Buffer }> {
+  const out: Array<{ tag: number; bytes: Buffer; body: Buffer }> = [];
   let off = 0;
   while (off < data.length) {
     const hdr = data[off]!;
@@ -30,10 +30,26 @@ export function rawPackets(data: Buffer): Array<{ tag: number; bytes: Buffer }> 
       else if (lt === 2) { len = data.readUInt32BE(off + 1); bodyOff = off + 5; }
       else throw new Error('indeterminate length');
     }
-    out.push({ tag, bytes: data.subarray(off, bodyOff + len) });
+    out.push({ tag, bytes: data.subarray(off, bodyOff + len), body: data.subarray(bodyOff, bodyOff + len) });
     off = bodyOff + len;
   }
   return out;
+}
+
+/** A packet written with a header form of RFC 9580 §4.2 that SKS never writes: new format with a five-octet length
+ * (valid in keys), new format with partial body lengths (a first chunk of 2^k octets, then a definite length; only
+ * data packets may use them, §4.2.1.4), or old format with an indeterminate length (the packet runs to the end of
+ * the stream; tags below 16 only). */
+export function packetWithHeader(tag: number, body: Buffer, form: 'five-octet' | 'partial' | 'indeterminate'): Buffer {
+  if (form === 'indeterminate') return Buffer.concat([Buffer.from([0x80 | (tag << 2) | 3]), body]);
+  const fiveOctet = (n: number) => Buffer.from([0xff, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  if (form === 'five-octet') return Buffer.concat([Buffer.from([0xc0 | tag]), fiveOctet(body.length), body]);
+  if (body.length === 0) throw new Error('a partial body length needs a body');
+  const k = Math.min(30, Math.floor(Math.log2(body.length)));
+  const first = 2 ** k;
+  return Buffer.concat([
+    Buffer.from([0xc0 | tag, 0xe0 | k]), body.subarray(0, first), fiveOctet(body.length - first), body.subarray(first),
+  ]);
 }
 
 /** Byte ranges of each top-level key (a primary key packet and what follows it) in a binary keyring. */

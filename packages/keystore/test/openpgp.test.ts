@@ -64,16 +64,28 @@ test('packets written back are byte-identical to the keyring for keys GnuPG wrot
   }
 });
 
-test('new-format headers and partial body lengths are read', () => {
-  const body = Buffer.alloc(700, 7);
-  // new format, two-octet length
-  const two = Buffer.concat([Buffer.from([0xc0 | 13, ((700 - 192) >> 8) + 192, (700 - 192) & 0xff]), body]);
-  assert.deepEqual(readPackets(two).map((p) => p.body.length), [700]);
-  // partial: 512 then a final 188
+test('every length form of RFC 9580 §4.2 is read, and partial and indeterminate lengths are refused in keys', () => {
+  const body = Buffer.alloc(700, 7); // 700 = 0x02bc
+  const forms = {
+    'new, two octets': [0xc0 | 13, ((700 - 192) >> 8) + 192, (700 - 192) & 0xff],
+    'new, five octets': [0xc0 | 13, 0xff, 0, 0, 0x02, 0xbc],
+    'old, two octets': [0x80 | (13 << 2) | 1, 0x02, 0xbc],
+    'old, four octets': [0x80 | (13 << 2) | 2, 0, 0, 0x02, 0xbc],
+  };
+  // each followed by the one-octet forms, new ("ab") and old ("c")
+  const shortOnes = Buffer.from([0xc0 | 13, 2, 0x61, 0x62, 0x80 | (13 << 2), 1, 0x63]);
+  for (const [form, header] of Object.entries(forms)) {
+    const packets = readPackets(Buffer.concat([Buffer.from(header), body, shortOnes]));
+    const want = [[13, body.toString('latin1')], [13, 'ab'], [13, 'c']];
+    assert.deepEqual(packets.map((p) => [p.tag, p.body.toString('latin1')]), want, form);
+  }
+  // A partial body length (512 octets, then a final 188) is for data packets only (§4.2.1.4); SKS 1.1.6 and GnuPG
+  // refuse it in keys.
   const partial = Buffer.concat([Buffer.from([0xc0 | 13, 0xe9]), body.subarray(0, 512), Buffer.from([188]), body.subarray(512)]);
-  const [p] = readPackets(partial);
-  assert.equal(p!.tag, 13);
-  assert.ok(p!.body.equals(body));
+  const refused = (why: RegExp) => (e: unknown) => e instanceof PacketError && why.test(e.message);
+  assert.throws(() => readPackets(partial), refused(/tag 13 has a partial body length/));
+  const indeterminate = Buffer.concat([Buffer.from([0x80 | (13 << 2) | 3]), body]);
+  assert.throws(() => readPackets(indeterminate), refused(/tag 13 has an indeterminate length/));
 });
 
 test('truncated and garbage packet streams throw PacketError', () => {

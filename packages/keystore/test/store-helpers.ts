@@ -1,18 +1,15 @@
 // Shared by the store tests: what independent tools (GnuPG, SKS 1.1.6, a raw packet splitter) say about the keys of
 // Debian's keyring, so the tests never take expected values from the code they test.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawPackets } from '../../../test/support/keyrings.js';
-import { RECON_VECTORS } from '../../../test/support/fixtures.js';
-
-const VECTORS_FILE = join(RECON_VECTORS, 'debian-keyring-sks-digests.json');
+import { sksDigestVectors } from '../../../test/support/fixtures.js';
 
 /** fingerprint (upper hex) -> SKS 1.1.6's digest of that key built from debian-keyring.gpg alone. */
 export function sksDigests(): Map<string, string> {
-  const v = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) as { vectors: Array<{ fingerprint: string; sks_hash: string }> };
-  return new Map(v.vectors.map((x) => [x.fingerprint.toUpperCase(), x.sks_hash.toLowerCase()]));
+  return new Map(sksDigestVectors().map((x) => [x.fingerprint.toUpperCase(), x.sks_hash.toLowerCase()]));
 }
 
 export interface GpgKey {

@@ -9,6 +9,6 @@ export {
 } from './gen.js';
 export { generatePublicKey, publicSignerIndexes, rsa4096Pool, PUBLIC_ALGOS, type PublicAlgo } from './gen-public.js';
 export { generateKey, algoOf, rsaPool, type GenAlgo, type GeneratedKey } from './gen-keys.js';
-export { KeyBlockScanner, packetHeader, type ScanItem } from './scan.js';
+export { KeyBlockScanner, type ScanItem } from './scan.js';
 export { downloadDump, parseListing } from './download.js';
 export { Progress } from './progress.js';

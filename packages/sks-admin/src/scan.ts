@@ -3,77 +3,26 @@
 // A block is a primary key packet (tag 6, or 5 for a secret key, which policy refuses) and every packet up to the
 // next one. Garbage between keys is skipped to the next plausible public key packet and reported as one bad item.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import {
+  packetSpan, packetHeaderLength, packetTag, headerProblem, newFormatLength, partialChunkLength,
+  HEADER_INCOMPLETE, NOT_A_HEADER, PARTIAL_LENGTH,
+} from '@sks/keystore';
 
 export type ScanItem =
   | { kind: 'block'; data: Buffer; offset: number }
   | { kind: 'bad'; reason: 'malformed' | 'key-too-large'; detail: string; offset: number };
 
-interface Header {
-  tag: number;
-  /** Header length + body length. */
-  total: number;
-  /** Offset of the body from the header start. */
-  hdrLen: number;
-}
-
-/** packetSpan's answers other than a length. */
-const NEED_MORE = -1;
-const BAD = -2;
-
-/** The header decoding behind packetHeader, without an object per packet (the hot loop meets ~10 packets a key):
- * header length plus body length of the packet at buf[p], NEED_MORE if the header is not all in buf[..end), BAD if
- * this is not a header a key may contain. */
-function packetSpan(buf: Buffer, p: number, end: number): number {
-  if (p >= end) return NEED_MORE;
-  const h = buf[p]!;
-  if ((h & 0x80) === 0) return BAD;
-  if (h & 0x40) {
-    if (p + 1 >= end) return NEED_MORE;
-    const b0 = buf[p + 1]!;
-    if (b0 < 192) return 2 + b0;
-    if (b0 < 224) return p + 2 >= end ? NEED_MORE : 3 + ((b0 - 192) << 8) + buf[p + 2]! + 192;
-    if (b0 === 255) return p + 5 >= end ? NEED_MORE : 6 + buf.readUInt32BE(p + 2);
-    return BAD; // partial body lengths: not allowed in key material
-  }
-  const lt = h & 3;
-  if (lt === 0) return p + 1 >= end ? NEED_MORE : 2 + buf[p + 1]!;
-  if (lt === 1) return p + 2 >= end ? NEED_MORE : 3 + buf.readUInt16BE(p + 1);
-  if (lt === 2) return p + 4 >= end ? NEED_MORE : 5 + buf.readUInt32BE(p + 1);
-  return BAD; // indeterminate length
-}
-
-/** The tag of the packet whose header starts with byte h (a valid header byte). */
-function tagOf(h: number): number {
-  return h & 0x40 ? h & 0x3f : (h >> 2) & 0x0f;
-}
-
-/** Header at buf[p]; null if more bytes are needed; 'bad' if this is not a packet header a key may contain. */
-export function packetHeader(buf: Buffer, p: number, end: number): Header | null | 'bad' {
-  const total = packetSpan(buf, p, end);
-  if (total === NEED_MORE) return null;
-  if (total === BAD) return 'bad';
-  return { tag: tagOf(buf[p]!), total, hdrLen: headerLength(buf, p) };
-}
-
-/** Length of the header of the packet at buf[p], once packetSpan has found the header whole. */
-function headerLength(buf: Buffer, p: number): number {
-  const h = buf[p]!;
-  if (h & 0x40) {
-    const b0 = buf[p + 1]!;
-    return b0 < 192 ? 2 : b0 < 224 ? 3 : 6;
-  }
-  return 2 + [0, 1, 3][h & 3]!;
-}
-
 const isPrimary = (tag: number) => tag === 6 || tag === 5;
 
 /** A key packet header we would resynchronise on: tag 6 with a version byte of 3, 4, 5 or 6 and a sane length. */
 function plausibleKeyAt(buf: Buffer, p: number, end: number): boolean | null {
-  const h = packetHeader(buf, p, end);
-  if (h === null) return null;
-  if (h === 'bad' || h.tag !== 6 || h.total - h.hdrLen < 6 || h.total > 1 << 20) return false;
-  if (p + h.hdrLen >= end) return null;
-  const v = buf[p + h.hdrLen]!;
+  const total = packetSpan(buf, p, end);
+  if (total === HEADER_INCOMPLETE) return null;
+  if (total < 0 || packetTag(buf[p]!) !== 6 || total > 1 << 20) return false;
+  const hdrLen = packetHeaderLength(buf, p);
+  if (total - hdrLen < 6) return false;
+  if (p + hdrLen >= end) return null;
+  const v = buf[p + hdrLen]!;
   return v >= 3 && v <= 6;
 }
 
@@ -185,8 +134,9 @@ export class KeyBlockScanner {
       this.fill(6);
       if (this.pos >= this.end) return null;
       const total = packetSpan(this.buf, this.pos, this.end);
-      if (total < 0) return this.resync(total === NEED_MORE ? 'truncated packet header at end of file' : 'not an OpenPGP packet header');
-      if (isPrimary(tagOf(this.buf[this.pos]!))) return this.block();
+      if (total === HEADER_INCOMPLETE) return this.resync('truncated packet header at end of file');
+      if (total < 0) return this.resync(headerProblem(total, this.buf, this.pos));
+      if (isPrimary(packetTag(this.buf[this.pos]!))) return this.block();
       // a packet outside any key (e.g. a trust packet at the start): skip it
       this.fill(total);
       if (this.end - this.pos < total) return this.resync('truncated packet at end of file');
@@ -194,6 +144,9 @@ export class KeyBlockScanner {
     }
   }
 
+  /** The key block at pos. A key with a packet that cannot be read (a length form keys may not use, or cut off by
+   * the end of the stream) is one bad item as a whole, as the parser behind /pks/add refuses it as a whole; bytes
+   * that are no packet header at all end the key before them (garbage between keys, skipped by the next call). */
   private block(): ScanItem {
     const offset = this.offset;
     let len = 0; // bytes of the block, from this.pos (fill keeps them when it moves the window)
@@ -202,45 +155,82 @@ export class KeyBlockScanner {
       const p = this.pos + len;
       if (p >= this.end) break;
       const total = packetSpan(this.buf, p, this.end);
-      if (total < 0) break; // the block ends here; the next call resyncs
-      if (len > 0 && isPrimary(tagOf(this.buf[p]!))) break;
-      if (len + total > this.opts.maxBlockBytes) {
-        this.pos += len;
-        return this.oversize(offset, len);
+      if (total === NOT_A_HEADER) break;
+      if (total < 0) {
+        const why = total === HEADER_INCOMPLETE ? 'truncated packet header' : headerProblem(total, this.buf, p);
+        return this.badKey(offset, len, why);
       }
+      if (len > 0 && isPrimary(packetTag(this.buf[p]!))) break;
+      if (len + total > this.opts.maxBlockBytes) return this.oversize(offset, len, total);
       if (this.end - this.pos < len + total) {
         this.fill(len + total);
-        if (this.end - this.pos < len + total) break; // truncated at the end of the stream
+        if (this.end - this.pos < len + total) return this.badKey(offset, len, 'packet cut off by the end of the file');
       }
       len += total;
     }
-    if (len === 0) return this.resync('truncated packet');
     const view = this.buf.subarray(this.pos, this.pos + len);
     const data = this.opts.views ? view : Buffer.from(view);
     this.pos += len;
     return { kind: 'block', data, offset };
   }
 
-  /** Skips the rest of a key that exceeds maxBlockBytes: its remaining packets up to the next primary key. */
-  private oversize(offset: number, seen: number): ScanItem {
-    let total = seen;
-    for (;;) {
-      this.fill(6);
-      if (this.pos >= this.end) break;
-      const span = packetSpan(this.buf, this.pos, this.end);
-      if (span < 0 || isPrimary(tagOf(this.buf[this.pos]!))) break;
-      total += span;
-      this.skip(span);
-    }
-    return {
-      kind: 'bad', reason: 'key-too-large', offset,
-      detail: `a key of ${total} bytes as received, more than max_input_key_bytes ${this.opts.maxBlockBytes}`,
-    };
+  /** Refuses the key at `offset` whose packet `seen` bytes into it cannot be read. A packet with partial body lengths
+   * is skipped exactly, chunk by chunk, and the rest of the key with it; anything else is skipped to the next
+   * plausible key. */
+  private badKey(offset: number, seen: number, why: string): ScanItem {
+    this.pos += seen;
+    const detail = `key at byte ${offset}: ${why}`;
+    const skipped = packetSpan(this.buf, this.pos, this.end) === PARTIAL_LENGTH && this.skipRestOfKey();
+    if (!skipped) return this.resync(detail, offset);
+    return { kind: 'bad', reason: 'malformed', offset, detail: `${detail}; skipped ${this.offset - offset} bytes` };
   }
 
-  /** Skips to the next plausible public key packet header. */
-  private resync(why: string): ScanItem {
-    const offset = this.offset;
+  /** Skips a key that exceeds maxBlockBytes at its packet of `span` bytes, `seen` bytes into it: that packet (the
+   * primary key packet itself when seen is 0) and the rest of the key up to the next primary key. */
+  private oversize(offset: number, seen: number, span: number): ScanItem {
+    this.pos += seen;
+    this.skip(span);
+    this.skipRestOfKey();
+    const size = this.offset - offset;
+    const detail = `a key of ${size} bytes as received, more than max_input_key_bytes ${this.opts.maxBlockBytes}`;
+    return { kind: 'bad', reason: 'key-too-large', offset, detail };
+  }
+
+  /** Skips packets from pos, without holding them, up to the next primary key packet or the end of the stream.
+   * False when it stops at bytes that are no packet it can skip (the next call resyncs from there). */
+  private skipRestOfKey(): boolean {
+    for (;;) {
+      this.fill(6);
+      if (this.pos >= this.end) return true;
+      const span = packetSpan(this.buf, this.pos, this.end);
+      if (span === PARTIAL_LENGTH) {
+        this.skipPartialPacket();
+        continue;
+      }
+      if (span < 0) return false;
+      if (isPrimary(packetTag(this.buf[this.pos]!))) return true;
+      this.skip(span);
+    }
+  }
+
+  /** Skips the packet at pos whose body comes in chunks with partial body lengths (RFC 9580 §4.2.1.4). */
+  private skipPartialPacket(): void {
+    this.skip(1); // the packet tag
+    for (;;) {
+      this.fill(5);
+      const span = newFormatLength(this.buf, this.pos, this.end);
+      if (span === HEADER_INCOMPLETE) return; // the stream ends inside the packet
+      if (span !== PARTIAL_LENGTH) {
+        this.skip(span);
+        return;
+      }
+      this.skip(1 + partialChunkLength(this.buf[this.pos]!));
+    }
+  }
+
+  /** Skips to the next plausible public key packet header; the bad item starts at `from` (default: here). */
+  private resync(why: string, from = this.offset): ScanItem {
+    const at = this.offset;
     this.pos++;
     for (;;) {
       this.fill(16);
@@ -253,6 +243,7 @@ export class KeyBlockScanner {
       }
       this.pos++;
     }
-    return { kind: 'bad', reason: 'malformed', offset, detail: `${why} at byte ${offset}; skipped ${this.offset - offset} bytes` };
+    const detail = `${why} at byte ${at}; skipped ${this.offset - from} bytes`;
+    return { kind: 'bad', reason: 'malformed', offset: from, detail };
   }
 }
