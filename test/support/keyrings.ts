@@ -52,6 +52,13 @@ export function packetWithHeader(tag: number, body: Buffer, form: 'five-octet' |
   ]);
 }
 
+/** A key block with packet `which` (by index; default every packet) written in another header form. */
+export function withHeaderForm(block: Buffer, form: 'five-octet' | 'partial' | 'indeterminate', which?: number): Buffer {
+  const packets = rawPackets(block);
+  const rewrite = (i: number) => which === undefined || i === which;
+  return Buffer.concat(packets.map((p, i) => (rewrite(i) ? packetWithHeader(p.tag, p.body, form) : p.bytes)));
+}
+
 /** Byte ranges of each top-level key (a primary key packet and what follows it) in a binary keyring. */
 export function keyBlocks(data: Buffer): Buffer[] {
   const blocks: Buffer[] = [];

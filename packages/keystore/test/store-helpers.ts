@@ -1,11 +1,12 @@
 // Shared by the store tests: what independent tools (GnuPG, SKS 1.1.6, a raw packet splitter) say about the keys of
-// Debian's keyring, so the tests never take expected values from the code they test.
+// Debian's keyring, so the tests never take expected values from the code they test. GnuPG's and SKS's answers for
+// the whole keyring are recordings (test/fixtures/), checked against the tools themselves in the integration tier.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawPackets } from '../../../test/support/keyrings.js';
-import { sksDigestVectors } from '../../../test/support/fixtures.js';
+import { fixturePath, sksDigestVectors } from '../../../test/support/fixtures.js';
 
 /** fingerprint (upper hex) -> SKS 1.1.6's digest of that key built from debian-keyring.gpg alone. */
 export function sksDigests(): Map<string, string> {
@@ -52,6 +53,14 @@ export function gpgKeys(file: string): GpgKey[] {
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** GnuPG's listing of Debian's keyring (gpgKeys(DEBIAN_KEYRING)) as recorded in test/fixtures/gnupg, so the fast
+ * tests compare with it without running GnuPG; an integration test checks the recording against GnuPG itself. */
+export const DEBIAN_LISTING_FIXTURE = fixturePath('gnupg/debian-keyring-listing.json');
+
+export function debianKeyringAsGnupgListsIt(): GpgKey[] {
+  return (JSON.parse(readFileSync(DEBIAN_LISTING_FIXTURE, 'utf8')) as { keys: GpgKey[] }).keys;
 }
 
 /** Splits a key block into two copies of the same key: the primary with its first user ID (and what precedes it),

@@ -12,12 +12,12 @@ import { readPackets, splitKeys, describeKey, type KeyInfo } from '../src/index.
 import { FingerprintTable } from '../src/store/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { gpgKeys, sksDigests, splitCopies } from './store-helpers.js';
+import { debianKeyringAsGnupgListsIt, sksDigests, splitCopies } from './store-helpers.js';
 
 const keyring = readFileSync(DEBIAN_KEYRING);
 const blocks = keyBlocks(keyring);
 const SKS = sksDigests();
-const GPG = gpgKeys(DEBIAN_KEYRING);
+const GPG = debianKeyringAsGnupgListsIt();
 
 function open(name = 'keys.sqlite'): { store: KeyStore; file: string } {
   const file = join(makeTempDir('store-'), name);

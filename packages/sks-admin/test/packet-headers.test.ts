@@ -11,19 +11,13 @@ import { join } from 'node:path';
 import { KeyInputError, KeyStore, defaultSettings, policyFromSettings } from '@sks/keystore';
 import { loadFiles } from '../src/load.js';
 import { KeyBlockScanner } from '../src/scan.js';
-import { DEBIAN_KEYRING, keyBlocks, packetWithHeader, rawPackets } from '../../../test/support/keyrings.js';
+import { DEBIAN_KEYRING, keyBlocks, packetWithHeader, rawPackets, withHeaderForm } from '../../../test/support/keyrings.js';
 import { sksDigestVectors } from '../../../test/support/fixtures.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 
 const policy = policyFromSettings(defaultSettings());
 const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 8);
 const SKS = new Map(sksDigestVectors().map((v) => [v.fingerprint.toUpperCase(), v.sks_hash.toLowerCase()]));
-
-/** The key block with packet `which` (by index, default every packet) written in another header form. */
-function rewritten(block: Buffer, form: 'five-octet' | 'partial' | 'indeterminate', which?: number): Buffer {
-  const packets = rawPackets(block);
-  return Buffer.concat(packets.map((p, i) => (which === undefined || i === which ? packetWithHeader(p.tag, p.body, form) : p.bytes)));
-}
 
 /** Index of the first user ID packet of a key block. */
 const firstUid = (block: Buffer) => rawPackets(block).findIndex((p) => p.tag === 13);
@@ -77,8 +71,8 @@ function rawFingerprint(block: Buffer): string {
   return h.digest('hex').toUpperCase();
 }
 
-test('keys written with new-format five-octet lengths are stored alike by /pks/add and the loader, as SKS digests them', async () => {
-  const input = Buffer.concat(blocks.slice(0, 4).map((b) => rewritten(b, 'five-octet')));
+test('keys with new-format five-octet lengths are stored alike by /pks/add and the loader, as SKS digests them', async () => {
+  const input = Buffer.concat(blocks.slice(0, 4).map((b) => withHeaderForm(b, 'five-octet')));
   const want = blocks.slice(0, 4).map(sksDigestOf).sort();
   assert.deepEqual(viaAdd(input), { stored: want });
   const loaded = await viaLoader(input);
@@ -86,8 +80,8 @@ test('keys written with new-format five-octet lengths are stored alike by /pks/a
   assert.equal(loaded.run.inserted, 4);
 });
 
-test('a key with a partial body length is refused whole by /pks/add and by the loader, which loads the keys around it', async () => {
-  const bad = rewritten(blocks[1]!, 'partial', firstUid(blocks[1]!));
+test('a key with a partial body length is refused whole by /pks/add and the loader, which loads the keys around it', async () => {
+  const bad = withHeaderForm(blocks[1]!, 'partial', firstUid(blocks[1]!));
   const added = viaAdd(bad);
   assert.ok('refused' in added && /partial body length/.test(added.refused), JSON.stringify(added));
   const loaded = await viaLoader(Buffer.concat([blocks[0]!, bad, blocks[2]!]));
@@ -98,7 +92,7 @@ test('a key with a partial body length is refused whole by /pks/add and by the l
 
 test('a key ending in an indeterminate-length packet is refused whole by /pks/add and by the loader', async () => {
   const last = rawPackets(blocks[3]!).length - 1;
-  const bad = rewritten(blocks[3]!, 'indeterminate', last);
+  const bad = withHeaderForm(blocks[3]!, 'indeterminate', last);
   const added = viaAdd(bad);
   assert.ok('refused' in added && /indeterminate length/.test(added.refused), JSON.stringify(added));
   const loaded = await viaLoader(Buffer.concat([blocks[0]!, bad]));
@@ -121,7 +115,9 @@ function scanFile(data: Buffer, opts: { readBytes: number; maxBlockBytes: number
   const scanner = KeyBlockScanner.file(file, 0, opts);
   const items: Array<[string, number, number | string]> = [];
   try {
-    for (let it = scanner.next(); it; it = scanner.next()) items.push([it.kind, it.offset, it.kind === 'block' ? it.data.length : it.reason]);
+    for (let it = scanner.next(); it; it = scanner.next()) {
+      items.push([it.kind, it.offset, it.kind === 'block' ? it.data.length : it.reason]);
+    }
   } finally {
     scanner.close();
   }
@@ -133,7 +129,7 @@ test('the scanner skips a key with partial body lengths exactly, chunk by chunk,
   // the key's largest packet in chunks of 2^k octets: several chunks, each longer than the 64-byte window
   const big = packets.reduce((a, p, i) => (p.body.length > packets[a]!.body.length ? i : a), 1);
   assert.ok(packets[big]!.body.length > 300);
-  const bad = rewritten(blocks[1]!, 'partial', big);
+  const bad = withHeaderForm(blocks[1]!, 'partial', big);
   const data = Buffer.concat([blocks[0]!, bad, blocks[2]!]);
   assert.deepEqual(scanFile(data, { readBytes: 64, maxBlockBytes: 1 << 20 }), [
     ['block', 0, blocks[0]!.length],
