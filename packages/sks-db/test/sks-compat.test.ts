@@ -1,9 +1,11 @@
 // The same answers as SKS 1.1.6 for the 905 keys of debian-keyring: op=get gives the same key bytes for every
-// fingerprint; mr index lines carry the same fields for every fingerprint and for e-mail searches.
+// fingerprint; mr index lines carry the same fields for every fingerprint and for e-mail searches. /pks/add takes
+// and refuses the same packet-header forms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
+import * as openpgp from 'openpgp';
+import { DEBIAN_KEYRING, rawPackets, withHeaderForm } from '../../../test/support/keyrings.js';
 import { startSks, type Sks } from '../../../test/support/sks.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { startOurs, dearmorAll, colonFingerprints, type Ours } from './helpers.js';
@@ -96,4 +98,29 @@ test('mr index by e-mail: the keys SKS lists that hold that address, with the sa
     assert.deepEqual(blocks(a.body), holders, email);
   }
   assert.ok(looser < emails.size, 'most addresses give SKS and us the same answer');
+});
+
+test('/pks/add: SKS and we refuse a key with a partial body length, and both take it with five-octet lengths', async () => {
+  const { publicKey } = await openpgp.generateKey({
+    type: 'ecc', curve: 'curve25519Legacy', format: 'binary',
+    userIDs: [{ name: 'Partial Lengths', email: 'partial@example.org' }],
+  });
+  const block = Buffer.from(publicKey);
+  const fpr = (await openpgp.readKey({ binaryKey: publicKey })).getFingerprint().toUpperCase();
+  const partial = withHeaderForm(block, 'partial', rawPackets(block).findIndex((p) => p.tag === 13));
+  // armored by openpgp.js with the CRC line, which SKS 1.1.6 requires
+  const armored = (data: Buffer) =>
+    openpgp.armor(openpgp.enums.armor.publicKey, new Uint8Array(data), undefined, undefined, undefined, true);
+  const add = (url: string, data: Buffer) =>
+    fetch(`${url}/pks/add`, { method: 'POST', body: new URLSearchParams({ keytext: armored(data) }) });
+  const stored = async (url: string) => (await fetch(`${url}/pks/lookup?op=get&options=mr&search=0x${fpr}`)).status === 200;
+  for (const [name, url] of [['SKS', sks.hkpUrl], ['ours', ours.url]] as const) {
+    const refused = await add(url, partial);
+    await refused.arrayBuffer();
+    assert.equal(await stored(url), false, `${name} stored the key with a partial body length (answer ${refused.status})`);
+    if (name === 'ours') assert.equal(refused.status, 400);
+    const taken = await add(url, withHeaderForm(block, 'five-octet'));
+    assert.equal(taken.status, 200, `${name}: ${await taken.text()}`);
+    assert.equal(await stored(url), true, `${name} stored the key with five-octet lengths`);
+  }
 });
