@@ -66,4 +66,4 @@ bench: test-deps build
 	$(NODE) --conditions=source --import tsx bench/run.ts
 
 clean:
-	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo
+	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo packages/*/test/tsconfig.tsbuildinfo test/tsconfig.tsbuildinfo bench/tsconfig.tsbuildinfo
