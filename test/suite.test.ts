@@ -16,7 +16,7 @@ import { makeTempDir } from './support/tmp.js';
 import { freePort, freePortPair, waitForPort } from './support/ports.js';
 import { DEBIAN_KEYRING, keyBlocks } from './support/keyrings.js';
 import { startSks, type Sks } from './support/sks.js';
-import { makeGpg, colonFingerprints } from '../packages/sks-db/test/helpers.js';
+import { makeGpg, colonFingerprints } from '../packages/sks-db/test/integration/helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = ['--conditions=source', '--import', 'tsx'];

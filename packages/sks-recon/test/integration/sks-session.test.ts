@@ -8,13 +8,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Channel } from '../src/channel.js';
-import { answer, walk, type SessionConfig, type SessionResult } from '../src/session.js';
-import { startSks, type Sks } from '../../../test/support/sks.js';
-import { writeKeySubset, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { freePort } from '../../../test/support/ports.js';
-import { debianDigests, treeOf } from './helpers.js';
+import { Channel } from '../../src/channel.js';
+import { answer, walk, type SessionConfig, type SessionResult } from '../../src/session.js';
+import { startSks, type Sks } from '../../../../test/support/sks.js';
+import { writeKeySubset, DEBIAN_KEYRING } from '../../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { freePort } from '../../../../test/support/ports.js';
+import { debianDigests, treeOf } from '../helpers.js';
 
 /** SKS's digests of debian-keyring's keys, in keyring order. */
 const ALL = debianDigests();

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
 import { startOurs, makeGpg, genKey, dearmorAll, runWkdExport, uidsOf, wkdHashOf, type Ours, type Gpg } from './helpers.js';
 
 const require = createRequire(import.meta.url);

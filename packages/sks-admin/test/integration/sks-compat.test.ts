@@ -8,12 +8,12 @@ import { copyFileSync, readdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeyStore } from '@sks/keystore';
-import { generateDump } from '../src/gen.js';
-import { startSks, sksDigestSet, sksKeyCount, type Sks } from '../../../test/support/sks.js';
-import { DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { generateDump } from '../../src/gen.js';
+import { startSks, sksDigestSet, sksKeyCount, type Sks } from '../../../../test/support/sks.js';
+import { DEBIAN_KEYRING } from '../../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const MAIN = join(ROOT, 'packages/sks-admin/src/main.ts');
 
 function admin(basedir: string, args: string[]) {

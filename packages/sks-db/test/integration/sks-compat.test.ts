@@ -5,9 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as openpgp from 'openpgp';
-import { DEBIAN_KEYRING, rawPackets, withHeaderForm } from '../../../test/support/keyrings.js';
-import { startSks, type Sks } from '../../../test/support/sks.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { DEBIAN_KEYRING, rawPackets, withHeaderForm } from '../../../../test/support/keyrings.js';
+import { startSks, type Sks } from '../../../../test/support/sks.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
 import { startOurs, dearmorAll, colonFingerprints, type Ours } from './helpers.js';
 
 let sks: Sks;

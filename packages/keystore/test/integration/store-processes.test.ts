@@ -8,11 +8,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { KeyStore } from '../src/store/keystore.js';
-import { readPackets, splitKeys } from '../src/index.js';
-import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { gpgKeys, sksDigests, splitCopies } from './store-helpers.js';
+import { KeyStore } from '../../src/store/keystore.js';
+import { readPackets, splitKeys } from '../../src/index.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { gpgKeys, sksDigests, splitCopies } from '../store-helpers.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const KEYS = 240;

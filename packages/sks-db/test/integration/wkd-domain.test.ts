@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyStore, domainIndexUsed } from '@sks/keystore';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
 import { startOurs, makeGpg, genKey, runWkdExport, uidsOf, wkdHashOf, type Ours, type Gpg } from './helpers.js';
 
 const DOMAIN = 'many.example';

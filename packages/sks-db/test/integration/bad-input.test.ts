@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
 import { startOurs, withStore, rawHttp, makeGpg, genKey, type Ours } from './helpers.js';
 
 let ours: Ours;

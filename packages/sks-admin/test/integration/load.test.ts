@@ -10,12 +10,12 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
 import { KeyStore, defaultSettings, policyFromSettings } from '@sks/keystore';
-import { generateDump, type GenManifest } from '../src/gen.js';
-import { loadFiles, findDumpFiles } from '../src/load.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { keyBlocks, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
+import { generateDump, type GenManifest } from '../../src/gen.js';
+import { loadFiles, findDumpFiles } from '../../src/load.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { keyBlocks, DEBIAN_KEYRING } from '../../../../test/support/keyrings.js';
 
-const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
+const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/main.ts');
 const CLI = [process.execPath, '--conditions=source', '--import', 'tsx', MAIN];
 
 function cli(basedir: string, args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { KeyStore, SETTINGS, type Settings } from '@sks/keystore';
-import type { RunningDb } from '../src/index.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { freePort } from '../../../test/support/ports.js';
+import type { RunningDb } from '../../src/index.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { freePort } from '../../../../test/support/ports.js';
 
 process.env.SKS_QUIET ??= '1';
 
@@ -29,7 +29,7 @@ function sksconfLines(settings: Partial<Settings>): string {
   return lines.join('\n') + '\n';
 }
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');

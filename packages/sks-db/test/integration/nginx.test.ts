@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { freePort, waitForPort } from '../../../test/support/ports.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { freePort, waitForPort } from '../../../../test/support/ports.js';
 import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
 
-const TEMPLATE = fileURLToPath(new URL('../../../docker/nginx/sks.conf.template', import.meta.url));
+const TEMPLATE = fileURLToPath(new URL('../../../../docker/nginx/sks.conf.template', import.meta.url));
 
 let ours: Ours;
 let nginx: ChildProcess;

@@ -3,9 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DEBIAN_KEYRING, writeKeySubset } from '../../../test/support/keyrings.js';
-import { startSks, sksDigestSet, type Sks } from '../../../test/support/sks.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { DEBIAN_KEYRING, writeKeySubset } from '../../../../test/support/keyrings.js';
+import { startSks, sksDigestSet, type Sks } from '../../../../test/support/sks.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
 import { startOurs, withStore, type Ours } from './helpers.js';
 
 /** Builds a request body by hand from SPEC §5 (int count, then length-prefixed strings). */
