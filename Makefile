@@ -4,7 +4,7 @@ export SKS_BASEDIR
 NODE := node --enable-source-maps
 DUMP_OUT ?= $(SKS_BASEDIR)/dump
 
-.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test bench lint-docker clean
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test test-fast bench lint-docker clean
 
 ## deps: pnpm and node packages (better-sqlite3 compiled from source)
 deps:
@@ -57,9 +57,13 @@ lint-docker: deps
 	docker-compose config -q
 	for f in docker/*.Dockerfile; do node_modules/.bin/dockerfile-utils lint "$$f" || exit 1; done
 
-## test: everything .ci/run runs
+## test: everything .ci/run runs: type-check sources, tests and bench, then the fast tier, then the integration tier
 test: test-deps build
 	pnpm test
+
+## test-fast: the fast tier only (each package's own tests in one process: no GnuPG, SKS, nginx, docker; < 1 min)
+test-fast: test-deps
+	pnpm run test:fast
 
 ## bench: load, lookup and recon benchmarks, ours beside real SKS 1.1.6
 bench: test-deps build
