@@ -15,3 +15,5 @@ export * from './config/sksconf.js';
 export * from './config/membership.js';
 export * from './log.js';
 export * from './metrics.js';
+export * as verify from './openpgp/verify/index.js';
+export * from './profiles/index.js';
