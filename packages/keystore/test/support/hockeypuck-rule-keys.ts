@@ -632,7 +632,5 @@ export function ruleKeys(): RuleKey[] {
     for (const [i, s] of signers.entries()) packets.splice(3, 0, certBy(s, key, uid, { type: 0x10 + i, hash: i % 2 ? 'sha1' : 'sha512' }));
     add('certifications by RSA, DSA, EdDSA and ECDSA keys', packets);
   }
-  void HASH;
-  void u16;
   return out;
 }

@@ -134,49 +134,54 @@ const PK: Record<Algo['kind'], number> = {
 
 const KDF = Buffer.from([1, 8, 7]); // reserved 1, SHA-256, AES-128 (written with its length byte by oidField)
 
+/** A key pair as DER (SubjectPublicKeyInfo, PKCS #8): node's JWK export of Ed25519 can hang in a generation loop. */
+function derPair(type: string, options: object): { publicKey: Buffer; privateKey: Buffer } {
+  const generate = generateKeyPairSync as (t: string, o: object) => { publicKey: Buffer; privateKey: Buffer };
+  return generate(type, { ...options, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+}
+
 /** Fresh key material for `algo` and the public key packet body of `version` (v3: RSA only). */
 export function makeKey(algo: Algo, created: number, version: 3 | 4 | 6 = 4): Key {
   let material: Buffer;
   let priv: KeyObject | null = null;
-  const der = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
   const keep = (pair: { publicKey: Buffer; privateKey: Buffer }) => {
     priv = createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' });
     return spkiParts(pair.publicKey);
   };
   switch (algo.kind) {
     case 'rsa': {
-      const { key } = keep(generateKeyPairSync('rsa', { modulusLength: algo.bits, publicExponent: algo.e ?? 65537, ...der }));
+      const { key } = keep(derPair('rsa', { modulusLength: algo.bits, publicExponent: algo.e ?? 65537 }));
       const [n, e] = derItems(derItems(key)[0]!.content).map((i) => stripZeros(i.content));
       material = Buffer.concat([mpi(n!), mpi(e!)]);
       break;
     }
     case 'dsa': {
-      const { algParams, key } = keep(generateKeyPairSync('dsa', { modulusLength: algo.bits, divisorLength: algo.qBits, ...der }));
+      const { algParams, key } = keep(derPair('dsa', { modulusLength: algo.bits, divisorLength: algo.qBits }));
       const y = derItems(key)[0]!.content;
       material = Buffer.concat([...algParams.map((x) => mpi(x)), mpi(y)]);
       break;
     }
     case 'ecdsa': case 'ecdh': {
       if (algo.kind === 'ecdh' && algo.curve === 'cv25519') {
-        const { key } = keep(generateKeyPairSync('x25519', der));
+        const { key } = keep(derPair('x25519', {}));
         // legacy Curve25519 ECDH: 0x40-prefixed native point; the secret would be stored reversed (unused here)
         material = Buffer.concat([oidField(CURVE_OIDS.cv25519), mpi(Buffer.concat([Buffer.from([0x40]), key])), oidField(KDF)]);
         priv = null;
         break;
       }
       const namedCurve = algo.curve === 'P-256' ? 'prime256v1' : algo.curve === 'P-384' ? 'secp384r1' : algo.curve === 'P-521' ? 'secp521r1' : algo.curve;
-      const { key } = keep(generateKeyPairSync('ec', { namedCurve, ...der }));
+      const { key } = keep(derPair('ec', { namedCurve }));
       material = Buffer.concat([oidField(CURVE_OIDS[algo.curve as EcCurve]), mpi(key), ...(algo.kind === 'ecdh' ? [oidField(KDF)] : [])]);
       if (algo.kind === 'ecdh') priv = null;
       break;
     }
     case 'eddsa-legacy': {
-      const { key } = keep(generateKeyPairSync('ed25519', der));
+      const { key } = keep(derPair('ed25519', {}));
       material = Buffer.concat([oidField(CURVE_OIDS.ed25519), mpi(Buffer.concat([Buffer.from([0x40]), key]))]);
       break;
     }
     case 'ed25519': case 'ed448': case 'x25519': case 'x448': {
-      const { key } = keep(generateKeyPairSync(algo.kind as 'ed25519', der));
+      const { key } = keep(derPair(algo.kind as 'ed25519', {}));
       material = key;
       if (algo.kind === 'x25519' || algo.kind === 'x448') priv = null;
       break;
