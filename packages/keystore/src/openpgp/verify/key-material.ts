@@ -1,7 +1,7 @@
 // Public key material of a key or subkey packet, read as Hockeypuck 2.3's OpenPGP library reads it (ProtonMail
 // go-crypto, vendored in Hockeypuck: packet/public_key.go, public_key_v3.go): the algorithms, curves and checks it
 // knows, and the bytes a signature over the key hashes. A packet this refuses is one Hockeypuck drops as unparseable.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 
 /** OpenPGP public-key algorithm numbers (RFC 9580 §9.1). */
 export const PK_ALGO = {
@@ -235,11 +235,16 @@ function read(body: Buffer): PublicKeyMaterial {
     hashedBody = Buffer.from(hashedBody);
     hashedBody.writeUInt32BE(r.at - head, 6);
   }
-  const fingerprint = createHash(version === 6 ? 'sha256' : 'sha1').update(keyHashPrefix(version, hashedBody.length)).update(hashedBody).digest();
+  const fingerprint = digestOf(version === 6 ? 'sha256' : 'sha1', Buffer.concat([keyHashPrefix(version, hashedBody.length), hashedBody]));
   return {
     version, created: body.readUInt32BE(1), algorithm, material, hashedBody, fingerprint,
     keyId: version === 6 ? fingerprint.subarray(0, 8) : fingerprint.subarray(12, 20),
   };
+}
+
+/** One-shot hash where node has it (cheaper than a Hash object for inputs this small). */
+function digestOf(algorithm: string, data: Buffer): Buffer {
+  return typeof oneShotHash === 'function' ? oneShotHash(algorithm, data, 'buffer') : createHash(algorithm).update(data).digest();
 }
 
 /** The bytes before a key's body when a signature (or a fingerprint) hashes it (RFC 9580 §5.2.4). */

@@ -189,6 +189,7 @@ export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: Dr
 }
 
 function keepInOrder(sigs: SignedPacket[], sorted: Sorted): Packet[] {
+  if (sorted.selfValid.length + sorted.thirdKept.length === sigs.length) return sigs.map((s) => s.packet);
   const keep = new Set([...sorted.selfValid, ...sorted.thirdKept]);
   return sigs.filter((s) => keep.has(s)).map((s) => s.packet);
 }
