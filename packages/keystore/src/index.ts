@@ -16,4 +16,5 @@ export * from './config/membership.js';
 export * from './log.js';
 export * from './metrics.js';
 export * as verify from './openpgp/verify/index.js';
+export { modPow, modInverse, bigIntOf } from './bigint.js';
 export * from './profiles/index.js';

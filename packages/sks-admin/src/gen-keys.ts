@@ -3,6 +3,7 @@
 // signatures use a derived nonce, RSA keys come from a small pool generated from the seed, v6 salts are derived.
 // So the same parameters give the same bytes, which lets benchmarks cache and tests reason about the output.
 import { createHash, createPrivateKey, createPublicKey, createECDH, sign, type KeyObject } from 'node:crypto';
+import { modInverse, modPow } from '@sks/keystore';
 import type { PublicAlgo } from './gen-public.js';
 
 /** Primary key algorithms of the default profile (the public profile has its own, PublicAlgo). */
@@ -86,26 +87,10 @@ export function bn(b: Buffer): bigint {
 function bnBuf(n: bigint, len: number): Buffer {
   return Buffer.from(n.toString(16).padStart(len * 2, '0'), 'hex');
 }
-function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b %= m;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
-}
 export function modInv(a: bigint, m: bigint): bigint {
-  let [r0, r1] = [((a % m) + m) % m, m];
-  let [s0, s1] = [1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  if (r0 !== 1n) throw new Error('not invertible');
-  return ((s0 % m) + m) % m;
+  const r = modInverse(a, m);
+  if (r === null) throw new Error('not invertible');
+  return r;
 }
 function b64u(n: bigint): string {
   let hex = n.toString(16);

@@ -2,6 +2,7 @@
 // go-crypto, vendored in Hockeypuck: packet/public_key.go, public_key_v3.go): the algorithms, curves and checks it
 // knows, and the bytes a signature over the key hashes. A packet this refuses is one Hockeypuck drops as unparseable.
 import { createHash, hash as oneShotHash } from 'node:crypto';
+import { ByteReader, ReadError } from './byte-reader.js';
 
 /** OpenPGP public-key algorithm numbers (RFC 9580 §9.1). */
 export const PK_ALGO = {
@@ -103,31 +104,19 @@ export interface PublicKeyMaterial {
 
 export type KeyReadResult = { ok: true; key: PublicKeyMaterial } | { ok: false; error: string };
 
-class Reader {
-  at: number;
-  constructor(readonly b: Buffer, at: number) {
-    this.at = at;
-  }
-  bytes(n: number): Buffer {
-    if (this.at + n > this.b.length) throw new ReadError('key material is truncated');
-    const out = this.b.subarray(this.at, this.at + n);
-    this.at += n;
-    return out;
-  }
-  /** An MPI's bytes (its length from the bit count, not checked against the value, as go-crypto reads it). */
-  mpi(): Buffer {
-    const head = this.bytes(2);
-    return this.bytes((head.readUInt16BE(0) + 7) >> 3);
+/** A key packet reader: go-crypto's curve OID field besides the common reads. */
+class Reader extends ByteReader {
+  constructor(b: Buffer, at: number) {
+    super(b, at, 'key material');
   }
   /** A curve OID with its one-byte length; lengths 0 and 0xff are reserved. */
   oid(): Buffer {
-    const len = this.bytes(1)[0]!;
+    const len = this.take(1)[0]!;
     if (len === 0 || len === 0xff) throw new ReadError('curve OID length is reserved');
-    return this.bytes(len);
+    return this.take(len);
   }
 }
 
-class ReadError extends Error {}
 
 const SHA_HASHES = new Set([8, 9, 10, 11, 12, 14]);
 const KDF_CIPHERS = new Set([2, 3, 7, 8, 9]);
@@ -176,10 +165,10 @@ function readMaterial(r: Reader, algorithm: number, version: number): Material {
       if (point.length !== (curve.kind === 'ed25519' ? 33 : 58)) throw new ReadError('bad EdDSA point length');
       return { kind: 'eddsa-legacy', curve, point: point.subarray(1) };
     }
-    case PK_ALGO.X25519: return { kind: 'native', point: r.bytes(32) };
-    case PK_ALGO.X448: return { kind: 'native', point: r.bytes(56) };
-    case PK_ALGO.ED25519: return { kind: 'native', point: r.bytes(32) };
-    case PK_ALGO.ED448: return { kind: 'native', point: r.bytes(57) };
+    case PK_ALGO.X25519: return { kind: 'native', point: r.take(32) };
+    case PK_ALGO.X448: return { kind: 'native', point: r.take(56) };
+    case PK_ALGO.ED25519: return { kind: 'native', point: r.take(32) };
+    case PK_ALGO.ED448: return { kind: 'native', point: r.take(57) };
     default:
       throw new ReadError(`public key algorithm ${algorithm}`);
   }
@@ -206,8 +195,8 @@ function read(body: Buffer): PublicKeyMaterial {
   const version = body[0];
   if (version === undefined) throw new ReadError('empty key packet');
   if (version === 2 || version === 3) {
-    const r = new Reader(body, 8);
     if (body.length < 8) throw new ReadError('key material is truncated');
+    const r = new Reader(body, 8);
     const algorithm = body[7]!;
     if (algorithm !== PK_ALGO.RSA && algorithm !== PK_ALGO.RSA_ENCRYPT && algorithm !== PK_ALGO.RSA_SIGN) {
       throw new ReadError(`public key algorithm ${algorithm} in a v3 key`);

@@ -1,6 +1,7 @@
 // Signature packets (v3 and v4, v6 as far as go-crypto reads it), read as Hockeypuck 2.3's OpenPGP library reads
 // them (ProtonMail go-crypto packet/signature.go, signature_v3.go): what it refuses here, Hockeypuck drops as an
 // unparseable packet, so the checks and their order follow that code. RFC 9580 §5.2.
+import { ByteReader, ReadError } from './byte-reader.js';
 
 /** OpenPGP hash algorithm numbers and node's names for them (RFC 9580 §9.5). */
 export const HASH_NAMES: Readonly<Record<number, string>> = {
@@ -53,36 +54,19 @@ export interface SignaturePacket {
 
 export type SignatureReadResult = { ok: true; sig: SignaturePacket } | { ok: false; error: string };
 
-class SigError extends Error {}
-
 /** Reads a signature packet body. */
 export function readSignature(body: Buffer): SignatureReadResult {
   try {
     const version = body[0];
-    if (version === undefined) throw new SigError('empty signature packet');
+    if (version === undefined) throw new ReadError('empty signature packet');
     return { ok: true, sig: version < 4 ? readV3(body) : readV4(body) };
   } catch (e) {
-    if (e instanceof SigError) return { ok: false, error: e.message };
+    if (e instanceof ReadError) return { ok: false, error: e.message };
     throw e;
   }
 }
 
-class Cursor {
-  at = 0;
-  constructor(readonly b: Buffer) {}
-  take(n: number): Buffer {
-    if (this.at + n > this.b.length) throw new SigError('signature packet is truncated');
-    const out = this.b.subarray(this.at, this.at + n);
-    this.at += n;
-    return out;
-  }
-  mpi(): Buffer {
-    const head = this.take(2);
-    return this.take((head.readUInt16BE(0) + 7) >> 3);
-  }
-}
-
-function readValue(c: Cursor, pubAlgo: number): Buffer[] {
+function readValue(c: ByteReader, pubAlgo: number): Buffer[] {
   switch (pubAlgo) {
     case 1: case 3: return [c.mpi()];
     case 27: return [c.take(64)];
@@ -92,15 +76,15 @@ function readValue(c: Cursor, pubAlgo: number): Buffer[] {
 }
 
 function readV3(body: Buffer): SignaturePacket {
-  const c = new Cursor(body);
+  const c = new ByteReader(body, 0, 'signature packet');
   const version = c.take(1)[0]!;
-  if (version < 2 || version > 3) throw new SigError(`signature packet version ${version}`);
-  if (c.take(1)[0] !== 5) throw new SigError('invalid hashed material length');
+  if (version < 2 || version > 3) throw new ReadError(`signature packet version ${version}`);
+  if (c.take(1)[0] !== 5) throw new ReadError('invalid hashed material length');
   const hashed = c.take(5);
   const issuerKeyId = c.take(8);
   const [pubAlgo, hashAlgo] = c.take(2);
-  if (pubAlgo !== 1 && pubAlgo !== 3 && pubAlgo !== 17) throw new SigError(`public key algorithm ${pubAlgo}`);
-  if (!V3_HASHES.has(hashAlgo!)) throw new SigError(`hash function ${hashAlgo}`);
+  if (pubAlgo !== 1 && pubAlgo !== 3 && pubAlgo !== 17) throw new ReadError(`public key algorithm ${pubAlgo}`);
+  if (!V3_HASHES.has(hashAlgo!)) throw new ReadError(`hash function ${hashAlgo}`);
   const hashTag = c.take(2);
   return {
     version: 3, type: hashed[0]!, pubAlgo: pubAlgo!, hashAlgo: hashAlgo!, created: hashed.readUInt32BE(1),
@@ -110,16 +94,16 @@ function readV3(body: Buffer): SignaturePacket {
 }
 
 function readV4(body: Buffer): SignaturePacket {
-  const c = new Cursor(body);
+  const c = new ByteReader(body, 0, 'signature packet');
   const version = c.take(1)[0]!;
-  if (version === 5) throw new SigError('v5 signatures are not read');
-  if (version !== 4 && version !== 6) throw new SigError(`signature packet version ${version}`);
+  if (version === 5) throw new ReadError('v5 signatures are not read');
+  if (version !== 4 && version !== 6) throw new ReadError(`signature packet version ${version}`);
   const head = c.take(version === 6 ? 7 : 5);
   const type = head[0]!;
   const pubAlgo = head[1]!;
   const hashAlgo = head[2]!;
-  if (!SIGNING_ALGOS.has(pubAlgo)) throw new SigError(`public key algorithm ${pubAlgo}`);
-  if (!(version === 4 ? V4_HASHES : V6_SALT_HASHES).has(hashAlgo)) throw new SigError(`hash function ${hashAlgo}`);
+  if (!SIGNING_ALGOS.has(pubAlgo)) throw new ReadError(`public key algorithm ${pubAlgo}`);
+  if (!(version === 4 ? V4_HASHES : V6_SALT_HASHES).has(hashAlgo)) throw new ReadError(`hash function ${hashAlgo}`);
   const hashedLen = version === 6 ? head.readUInt32BE(3) : head.readUInt16BE(3);
   const hashedStart = c.at - (version === 6 ? 7 : 5) - 1;
   const hashed = c.take(hashedLen);
@@ -134,7 +118,7 @@ function readV4(body: Buffer): SignaturePacket {
   sig.hashTag = c.take(2);
   if (version === 6) {
     const saltLen = c.take(1)[0]!;
-    if (saltLen !== V6_SALT[hashAlgo]) throw new SigError('unexpected salt size for the given hash algorithm');
+    if (saltLen !== V6_SALT[hashAlgo]) throw new ReadError('unexpected salt size for the given hash algorithm');
     sig.salt = c.take(saltLen);
   }
   sig.value = readValue(c, pubAlgo);
@@ -166,16 +150,16 @@ function readSubpackets(sig: SignaturePacket, area: Buffer, hashed: boolean): vo
       len = b0;
       at += 1;
     } else if (b0 < 255) {
-      if (at + 2 > area.length) throw new SigError('signature subpacket truncated');
+      if (at + 2 > area.length) throw new ReadError('signature subpacket truncated');
       len = ((b0 - 192) << 8) + area[at + 1]! + 192;
       at += 2;
     } else {
-      if (at + 5 > area.length) throw new SigError('signature subpacket truncated');
+      if (at + 5 > area.length) throw new ReadError('signature subpacket truncated');
       len = area.readUInt32BE(at + 1);
       at += 5;
     }
-    if (len > area.length - at) throw new SigError('signature subpacket truncated');
-    if (len === 0) throw new SigError('zero length signature subpacket');
+    if (len > area.length - at) throw new ReadError('signature subpacket truncated');
+    if (len === 0) throw new ReadError('zero length signature subpacket');
     const critical = (area[at]! & 0x80) !== 0;
     const type = area[at]! & 0x7f;
     const data = area.subarray(at + 1, at + len);
@@ -184,66 +168,66 @@ function readSubpackets(sig: SignaturePacket, area: Buffer, hashed: boolean): vo
     if (!hashed && type !== 16 && type !== 33 && type !== 32) continue;
     readSubpacket(sig, type, critical, data, hashed);
   }
-  if (sig.created < 0) throw new SigError('no creation time in signature');
+  if (sig.created < 0) throw new ReadError('no creation time in signature');
 }
 
 function readSubpacket(sig: SignaturePacket, type: number, critical: boolean, data: Buffer, hashed: boolean): void {
   const exactly = (n: number, what: string) => {
-    if (data.length !== n) throw new SigError(`${what} subpacket with bad length`);
+    if (data.length !== n) throw new ReadError(`${what} subpacket with bad length`);
   };
   switch (type) {
     case 2: exactly(4, 'creation time'); sig.created = data.readUInt32BE(0); break;
     case 3: exactly(4, 'signature expiration'); break;
-    case 4: if (data.length === 0 || data[0] === 0) throw new SigError('signature with non-exportable certification'); break;
+    case 4: if (data.length === 0 || data[0] === 0) throw new ReadError('signature with non-exportable certification'); break;
     case 5: exactly(2, 'trust'); break;
-    case 6: if (data.length === 0 || data[data.length - 1] !== 0) throw new SigError('regular expression not null-terminated'); break;
+    case 6: if (data.length === 0 || data[data.length - 1] !== 0) throw new ReadError('regular expression not null-terminated'); break;
     case 9: exactly(4, 'key expiration'); break;
     case 16:
-      if (sig.version > 4 && hashed) throw new SigError('issuer subpacket found in v6 signature');
+      if (sig.version > 4 && hashed) throw new ReadError('issuer subpacket found in v6 signature');
       exactly(8, 'issuer');
       if (sig.version <= 4) sig.issuerKeyId = data;
       break;
     case 20: {
       if (data.length < 8 || data.length !== 8 + data.readUInt16BE(4) + data.readUInt16BE(6)) {
-        throw new SigError('notation data subpacket with bad length');
+        throw new ReadError('notation data subpacket with bad length');
       }
       break;
     }
     case 25: exactly(1, 'primary user ID'); break;
     case 27: if (data.length > 0 && (data[0]! & 0x02) !== 0) sig.signsFlag = true; break;
     case 29:
-      if (data.length === 0) throw new SigError('empty revocation reason subpacket');
+      if (data.length === 0) throw new ReadError('empty revocation reason subpacket');
       sig.revocationReason = data[0]!;
       break;
     case 32: {
-      if (sig.embedded) throw new SigError('cannot have multiple embedded signatures');
+      if (sig.embedded) throw new ReadError('cannot have multiple embedded signatures');
       const inner = readV4Embedded(data);
-      if (inner.type !== SIG_TYPE.PRIMARY_KEY_BINDING) throw new SigError(`cross-signature has unexpected type ${inner.type}`);
+      if (inner.type !== SIG_TYPE.PRIMARY_KEY_BINDING) throw new ReadError(`cross-signature has unexpected type ${inner.type}`);
       sig.embedded = inner;
       break;
     }
     case 33: {
-      if (data.length === 0) throw new SigError('empty issuer fingerprint subpacket');
+      if (data.length === 0) throw new ReadError('empty issuer fingerprint subpacket');
       const v = data[0]!;
       const l = data.length - 1;
-      if ((v >= 5 && l !== 32) || (v < 5 && l !== 20)) throw new SigError('bad fingerprint length');
+      if ((v >= 5 && l !== 32) || (v < 5 && l !== 20)) throw new ReadError('bad fingerprint length');
       sig.issuerKeyId = v >= 5 ? data.subarray(1, 9) : data.subarray(13, 21);
       break;
     }
     case 35: {
       const v = data[0];
       const l = data.length - 1;
-      if (v === undefined || (v >= 5 && l !== 32) || (v < 5 && l !== 20)) throw new SigError('invalid intended recipient fingerprint');
+      if (v === undefined || (v >= 5 && l !== 32) || (v < 5 && l !== 20)) throw new ReadError('invalid intended recipient fingerprint');
       break;
     }
-    case 39: if (data.length % 2 !== 0) throw new SigError('invalid aead cipher suite length'); break;
+    case 39: if (data.length % 2 !== 0) throw new ReadError('invalid aead cipher suite length'); break;
     default:
-      if (critical && !KNOWN_SUBPACKETS.has(type)) throw new SigError(`unknown critical signature subpacket type ${type}`);
+      if (critical && !KNOWN_SUBPACKETS.has(type)) throw new ReadError(`unknown critical signature subpacket type ${type}`);
   }
 }
 
 /** An embedded signature is read as a whole v4/v6 signature (a v3 one is refused there). */
 function readV4Embedded(data: Buffer): SignaturePacket {
-  if (data[0] !== undefined && data[0] < 4) throw new SigError(`signature packet version ${data[0]}`);
+  if (data[0] !== undefined && data[0] < 4) throw new ReadError(`signature packet version ${data[0]}`);
   return readV4(data);
 }

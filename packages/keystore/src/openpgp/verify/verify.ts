@@ -6,6 +6,7 @@
 // Cost: a key's KeyObject is made once (JWK where node imports it cheaply: RSA, Ed25519/Ed448, P-256; DER otherwise)
 // and kept on its PublicKeyMaterial; node hashes the signed data itself for RSA, DSA and ECDSA.
 import { createPublicKey, hash as oneShotHash, createHash, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { bigIntOf as toBig, modInverse, modPow } from '../../bigint.js';
 import { canSign, keyHashPrefix, PK_ALGO, type PublicKeyMaterial } from './key-material.js';
 import { HASH_NAMES, type SignaturePacket } from './signature-packet.js';
 
@@ -201,19 +202,6 @@ function leftPad(b: Buffer, size: number): Buffer {
   return out;
 }
 
-const toBig = (b: Buffer) => (b.length ? BigInt(`0x${b.toString('hex')}`) : 0n);
-
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  base %= mod;
-  while (exp > 0n) {
-    if (exp & 1n) result = (result * base) % mod;
-    base = (base * base) % mod;
-    exp >>= 1n;
-  }
-  return result;
-}
-
 function verifyRsa(signer: PublicKeyMaterial, nBytes: Buffer, eBytes: Buffer, hashAlgo: number, data: Buffer, sigBytes: Buffer): boolean {
   const hashName = HASH_NAMES[hashAlgo]!;
   const n = stripZeros(nBytes);
@@ -291,18 +279,6 @@ function verifyDsa(
   const u2 = (r * w) % Q;
   const v = ((modPow(toBig(m.g), u1, P) * modPow(toBig(m.y), u2, P)) % P) % Q;
   return v === r;
-}
-
-function modInverse(a: bigint, m: bigint): bigint | null {
-  let [oldR, r] = [a % m, m];
-  let [oldS, s] = [1n, 0n];
-  while (r !== 0n) {
-    const qt = oldR / r;
-    [oldR, r] = [r, oldR - qt * r];
-    [oldS, s] = [s, oldS - qt * s];
-  }
-  if (oldR !== 1n) return null;
-  return ((oldS % m) + m) % m;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
