@@ -2,12 +2,12 @@
 // with what Hockeypuck's own code made of the same key, shared by the tests that check the hockeypuck profile.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { NormaliseOutcome } from '../../packages/keystore/src/index.js';
+import { fixturePath } from './fixtures.js';
 
 /** Absolute path of a file in test/fixtures/hockeypuck/. */
 export function hockeypuckFixture(name: string): string {
-  return fileURLToPath(new URL(`../fixtures/hockeypuck/${name}`, import.meta.url));
+  return fixturePath(`hockeypuck/${name}`);
 }
 
 export function readHockeypuckJson<T>(name: string): T {
