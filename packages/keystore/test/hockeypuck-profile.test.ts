@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   hockeypuckProfile, readPackets, reconProfiles, sksDigest, sksProfile, splitKeys, fingerprintOf, packetOrder,
-  policyFromSettings, defaultSettings, TAG, type Packet,
+  policyFromSettings, defaultSettings, prepareKey, TAG, type Packet,
 } from '../src/index.js';
 import { DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
 import {
@@ -104,6 +104,21 @@ test('the sks profile gives the digest real SKS 1.1.6 stored for every Debian ke
     const outcome = sks.normalise(debianKeyFor(v.fingerprint, v.raw_digest));
     assert.ok(outcome.ok, v.fingerprint);
     assert.equal(outcome.digest.toString('hex'), v.sks_digest, `digest of ${v.fingerprint}`);
+  }
+});
+
+test('the sks profile keeps the packets and digest the store prepares today, and refuses what it refuses', () => {
+  const sks = sksProfile(policy);
+  const tight = sksProfile({ ...policy, maxKeyBytes: 20_000 });
+  for (const k of debianKeys) {
+    const today = prepareKey(k, policy);
+    const ours = sks.normalise(k);
+    assert.ok(today.ok && ours.ok);
+    assert.equal(ours.digest.toString('hex'), Buffer.from(today.key.digest).toString('hex'));
+    assert.deepEqual(ours.key, today.key.packets);
+    const refused = prepareKey(k, { ...policy, maxKeyBytes: 20_000 });
+    const ourRefusal = tight.normalise(k);
+    assert.equal(ourRefusal.ok ? 'kept' : ourRefusal.reason, refused.ok ? 'kept' : refused.reason);
   }
 });
 
