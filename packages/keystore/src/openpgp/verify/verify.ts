@@ -134,7 +134,7 @@ function cached<T>(key: PublicKeyMaterial, name: string, make: () => T): T | nul
   return value;
 }
 
-function tryVerify(hashName: string | null, data: Buffer, key: KeyObject | null | { key: KeyObject; padding: number }, value: Buffer): boolean {
+function tryVerify(hashName: string | null, data: Buffer, key: KeyObject | null, value: Buffer): boolean {
   if (!key) return false;
   try {
     return nodeVerify(hashName, data, key, value);

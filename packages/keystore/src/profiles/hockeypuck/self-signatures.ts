@@ -91,7 +91,12 @@ function issuedByPrimary(pk: PublicKeyMaterial, sig: SignaturePacket): boolean {
 /** A revocation with no reason, reason 0 (none given) or 2 (key compromised) is hard (resolve.go, HIP-5). */
 const isHardRevocation = (sig: SignaturePacket) => sig.revocationReason === null || sig.revocationReason === 0 || sig.revocationReason === 2;
 
-const UID_THIRD_PARTY_TYPES = (t: number) => t === SIG_TYPE.CERT_REVOCATION || isCertificationType(t);
+/** Types that count on each component, for its own signatures and for third-party ones alike (pubkey.go, userid.go
+ * SigInfo); a subkey takes a third party's revocation only (subkey.go). */
+const PRIMARY_TYPES = (t: number) => t === SIG_TYPE.KEY_REVOCATION || t === SIG_TYPE.DIRECT_KEY;
+const USER_ID_TYPES = (t: number) => t === SIG_TYPE.CERT_REVOCATION || isCertificationType(t);
+const SUBKEY_TYPES = (t: number) => t === SIG_TYPE.SUBKEY_REVOCATION || t === SIG_TYPE.SUBKEY_BINDING;
+const SUBKEY_THIRD_PARTY_TYPES = (t: number) => t === SIG_TYPE.SUBKEY_REVOCATION;
 
 /** One component's signatures sorted as ValidSelfSigned sorts them. */
 interface Sorted {
@@ -134,9 +139,7 @@ function logDropped(drops: DropLog, sorted: Sorted): void {
 export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: DropLog): Packet[] | null {
   const pk = tree.key;
   const onPrimary = sortSignatures(
-    tree.sigs, pk, options, 'the primary key', (c, sig) => checkOnPrimary(c, pk, sig),
-    (t) => t === SIG_TYPE.KEY_REVOCATION || t === SIG_TYPE.DIRECT_KEY,
-    (t) => t === SIG_TYPE.KEY_REVOCATION || t === SIG_TYPE.DIRECT_KEY,
+    tree.sigs, pk, options, 'the primary key', (c, sig) => checkOnPrimary(c, pk, sig), PRIMARY_TYPES, PRIMARY_TYPES,
   );
   logDropped(drops, onPrimary);
   const hard = onPrimary.selfValid.some((s) => s.sig.type === SIG_TYPE.KEY_REVOCATION && isHardRevocation(s.sig));
@@ -152,8 +155,7 @@ export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: Dr
       continue;
     }
     const sorted = sortSignatures(
-      u.sigs, pk, options, 'a user ID', (c, sig) => checkOnUserId(c, pk, u.packet, sig),
-      (t) => t === SIG_TYPE.CERT_REVOCATION || isCertificationType(t), UID_THIRD_PARTY_TYPES,
+      u.sigs, pk, options, 'a user ID', (c, sig) => checkOnUserId(c, pk, u.packet, sig), USER_ID_TYPES, USER_ID_TYPES,
     );
     if (sorted.selfValid.length === 0) {
       drops.add('unbound', 1 + u.sigs.length, 'user ID without a valid self-signature, with its signatures');
@@ -167,10 +169,7 @@ export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: Dr
   let subkeys = 0;
   for (const sk of tree.subkeys) {
     const sorted = sortSignatures(
-      sk.sigs, pk, options, 'a subkey', (c, sig) => checkOnSubkey(c, pk, sk.key, sig),
-      (t) => t === SIG_TYPE.SUBKEY_REVOCATION || t === SIG_TYPE.SUBKEY_BINDING,
-      // third-party subkey bindings mean nothing; only revocations are kept
-      (t) => t === SIG_TYPE.SUBKEY_REVOCATION,
+      sk.sigs, pk, options, 'a subkey', (c, sig) => checkOnSubkey(c, pk, sk.key, sig), SUBKEY_TYPES, SUBKEY_THIRD_PARTY_TYPES,
     );
     if (sorted.selfValid.length === 0) {
       drops.add('unbound', 1 + sk.sigs.length, 'subkey without a valid self-signature, with its signatures');
