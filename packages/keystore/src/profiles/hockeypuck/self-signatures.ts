@@ -157,34 +157,35 @@ export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: Dr
     const sorted = sortSignatures(
       u.sigs, pk, options, 'a user ID', (c, sig) => checkOnUserId(c, pk, u.packet, sig), USER_ID_TYPES, USER_ID_TYPES,
     );
-    if (sorted.selfValid.length === 0) {
-      drops.add('unbound', 1 + u.sigs.length, 'user ID without a valid self-signature, with its signatures');
-      continue;
-    }
-    logDropped(drops, sorted);
-    uids++;
-    out.push(u.packet, ...keepInOrder(u.sigs, sorted));
+    if (keepComponent(u, 'user ID', sorted, false, drops, out)) uids++;
   }
-
   let subkeys = 0;
   for (const sk of tree.subkeys) {
     const sorted = sortSignatures(
       sk.sigs, pk, options, 'a subkey', (c, sig) => checkOnSubkey(c, pk, sk.key, sig), SUBKEY_TYPES, SUBKEY_THIRD_PARTY_TYPES,
     );
-    if (sorted.selfValid.length === 0) {
-      drops.add('unbound', 1 + sk.sigs.length, 'subkey without a valid self-signature, with its signatures');
-      continue;
-    }
-    logDropped(drops, sorted);
-    if (hard) {
-      drops.add('hardRevokedCruft', sorted.thirdKept.length, 'third-party signatures on a hard-revoked key');
-      sorted.thirdKept = [];
-    }
-    subkeys++;
-    out.push(sk.packet, ...keepInOrder(sk.sigs, sorted));
+    if (keepComponent(sk, 'subkey', sorted, hard, drops, out)) subkeys++;
   }
   if (uids === 0 && subkeys === 0 && certs === 0) return null;
   return out;
+}
+
+/** A user ID or subkey goes whole (`unbound`) when no valid self-signature counts for it; else it is kept with its
+ * counted self-signatures and, unless the key is hard-revoked, the fitting third-party ones (appended to `out`). */
+function keepComponent(
+  node: { packet: Packet; sigs: SignedPacket[] }, what: string, sorted: Sorted, hard: boolean, drops: DropLog, out: Packet[],
+): boolean {
+  if (sorted.selfValid.length === 0) {
+    drops.add('unbound', 1 + node.sigs.length, `${what} without a valid self-signature, with its signatures`);
+    return false;
+  }
+  logDropped(drops, sorted);
+  if (hard) {
+    drops.add('hardRevokedCruft', sorted.thirdKept.length, 'third-party signatures on a hard-revoked key');
+    sorted.thirdKept = [];
+  }
+  out.push(node.packet, ...keepInOrder(node.sigs, sorted));
+  return true;
 }
 
 function keepInOrder(sigs: SignedPacket[], sorted: Sorted): Packet[] {
