@@ -136,7 +136,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
   const w = workload();
   const basedir = makeTempDir('bench-ours-');
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
-  store.addKeys(readFileSync(DEBIAN_KEYRING), 'load');
+  store.upsertMaterial(readFileSync(DEBIAN_KEYRING), 'load');
   store.close();
   const port = await freePort();
   const ours = await startDb({

@@ -77,8 +77,8 @@ function baseStore(base: Buffer[], cacheDir: string, log: (l: string) => void): 
   const tmp = `${file}.tmp-${process.pid}`;
   const t0 = Date.now();
   const store = KeyStore.open(tmp);
-  for (let i = 0; i < base.length; i += 2000) store.addKeys(Buffer.concat(base.slice(i, i + 2000)), 'load');
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  for (let i = 0; i < base.length; i += 2000) store.upsertMaterial(Buffer.concat(base.slice(i, i + 2000)), 'load');
+  store.checkpoint();
   store.close();
   renameSync(tmp, file);
   log(`bench recon: our store of ${base.length} keys loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -145,7 +145,7 @@ async function startOurB(dbFile: string): Promise<{ store: KeyStore; recon: Runn
 }
 
 async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon }, extras: Buffer[]): Promise<Measured> {
-  a.store.addKeys(Buffer.concat(extras), 'load');
+  a.store.upsertMaterial(Buffer.concat(extras), 'load');
   const before = b.store.count();
   const t0 = performance.now();
   const s = await b.recon.server.syncWith({ host: '127.0.0.1', port: a.reconPort });

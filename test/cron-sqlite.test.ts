@@ -13,6 +13,7 @@ import { startDb } from '../packages/sks-db/src/index.js';
 import { makeTempDir } from './support/tmp.js';
 import { freePort } from './support/ports.js';
 import { DEBIAN_KEYRING, keyBlocks } from './support/keyrings.js';
+import { sqliteHandle } from '../packages/keystore/test/support/sqlite-handle.js';
 
 process.env.SKS_QUIET = '1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,12 +55,12 @@ test('vacuum, checkpoint and optimize during uploads lose no key', async (t) => 
   const store = KeyStore.open(dbFile);
   const loaded: string[] = [];
   for (const b of preload) {
-    const [o] = store.addKeys(b, 'load');
+    const [o] = store.upsertMaterial(b, 'load');
     if (o?.fingerprint && (o.status === 'inserted' || o.status === 'updated')) loaded.push(o.fingerprint);
   }
   const deleted = new Set<string>();
   for (const fp of loaded.filter((_, i) => i % 3 !== 2)) if (store.deleteKey(fp, 'test: make free pages')) deleted.add(fp);
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.checkpoint();
   const sizeBefore = statSync(dbFile).size;
 
   const db = await startDb({ basedir, workers: 0 });
@@ -129,7 +130,7 @@ test('vacuum, checkpoint and optimize during uploads lose no key', async (t) => 
     const kept = loaded.filter((fp) => !deleted.has(fp));
     assert.deepEqual(kept.filter((fp) => !check.getByFingerprint(fp)), [], 'every preloaded key not deleted is stored');
     assert.equal(check.count(), new Set([...kept, ...accepted]).size);
-    assert.deepEqual(check.db.pragma('integrity_check', { simple: true }), 'ok');
+    assert.deepEqual(check.integrityCheck(10), ['ok']);
   } finally {
     check.close();
   }
@@ -140,11 +141,11 @@ test('a damaged database raises the integrity alarm in the log and fails --run-o
   const basedir = makeTempDir('cron-integrity-');
   const good = join(makeTempDir('cron-integrity-src-'), 'keys.sqlite');
   const store = KeyStore.open(good);
-  store.addKeys(Buffer.concat(keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 60)), 'load');
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
-  const pageSize = store.db.pragma('page_size', { simple: true }) as number;
+  store.upsertMaterial(Buffer.concat(keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 60)), 'load');
+  store.checkpoint();
+  const pageSize = sqliteHandle(store).pragma('page_size', { simple: true }) as number;
   // Overwrite the root page of an index of the keys table with garbage.
-  const root = (store.db.prepare("SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'keys' AND rootpage > 1 LIMIT 1").get() as { rootpage: number }).rootpage;
+  const root = (sqliteHandle(store).prepare("SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'keys' AND rootpage > 1 LIMIT 1").get() as { rootpage: number }).rootpage;
   store.close();
   const dbFile = join(basedir, 'keys.sqlite');
   copyFileSync(good, dbFile);

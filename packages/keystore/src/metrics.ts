@@ -145,7 +145,7 @@ export function httpMetricsMiddleware() {
   };
 }
 
-/** Counts the outcomes of one KeyStore.addKeys call. */
+/** Counts the outcomes of one write (upsert) by its source: /pks/add, recon, load, admin. */
 export function recordWrites(source: WriteSource, outcomes: readonly WriteOutcome[]): void {
   for (const o of outcomes) keysWritten.inc({ source, outcome: o.status });
 }

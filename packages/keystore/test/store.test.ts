@@ -9,10 +9,11 @@ import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
 import { readPackets, splitKeys, describeKey, type KeyInfo } from '../src/index.js';
-import { FingerprintTable } from '../src/store/fingerprint-table.js';
+import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { debianKeyringAsGnupgListsIt, sksDigests, splitCopies } from './store-helpers.js';
+import { sqliteHandle } from './support/sqlite-handle.js';
 
 const keyring = readFileSync(DEBIAN_KEYRING);
 const blocks = keyBlocks(keyring);
@@ -26,11 +27,11 @@ function open(name = 'keys.sqlite'): { store: KeyStore; file: string } {
 
 /** Tree elements and stored digests are the same set, and every tree node agrees with its elements. */
 function assertTreeMatches(store: KeyStore): void {
-  assert.deepEqual(store.tree.verify(), [], 'every prefix-tree node agrees with its elements');
+  assert.deepEqual(store.reconView.verify(), [], 'every prefix-tree node agrees with its elements');
   const stored = [...store.digests()].map((d) => d.toString('hex'));
-  const tree = store.tree.elements('').map((d) => d.toString('hex'));
+  const tree = store.reconView.elements('').map((d) => d.toString('hex'));
   assert.deepEqual(tree, stored, 'tree elements == stored digests');
-  assert.equal(store.tree.size(), stored.length);
+  assert.equal(store.reconView.size(), stored.length);
   assert.equal(store.count(), stored.length, 'count() == stored keys');
 }
 
@@ -39,7 +40,7 @@ const full = open();
 const fullOutcomes = (() => {
   const groups = splitKeys(readPackets(keyring));
   const out = [];
-  for (let i = 0; i < groups.length; i += 100) out.push(...full.store.addKeyBlocks(groups.slice(i, i + 100), 'load'));
+  for (let i = 0; i < groups.length; i += 100) out.push(...full.store.upsert(groups.slice(i, i + 100), 'load'));
   return out;
 })();
 
@@ -61,7 +62,7 @@ test('loading debian-keyring stores every key once, each with the digest SKS 1.1
 
 test('re-adding the same keys changes nothing: every outcome unchanged, no change-log entry, same digests', () => {
   const before = full.store.changesSince(0, 1_000_000).length;
-  const outcomes = full.store.addKeys(keyring, 'add');
+  const outcomes = full.store.upsertMaterial(keyring, 'add');
   assert.equal(outcomes.length, 905);
   assert.ok(outcomes.every((o) => o.status === 'unchanged' && o.digest === SKS.get(o.fingerprint!)));
   assert.equal(full.store.changesSince(0, 1_000_000).length, before);
@@ -146,15 +147,15 @@ test('split copies of a key merge to the whole key: SKS digest of the whole, in 
   assert.ok(picked.length >= 30);
   picked.forEach(({ parts }, n) => {
     const [a, b] = n % 2 === 0 ? parts! : [parts![1], parts![0]];
-    const first = store.addKeys(a, 'add');
+    const first = store.upsertMaterial(a, 'add');
     assert.equal(first.length, 1);
     assert.equal(first[0]!.status, 'inserted');
-    const second = store.addKeys(b, 'recon');
+    const second = store.upsertMaterial(b, 'recon');
     const fp = second[0]!.fingerprint!;
     assert.equal(second[0]!.status, 'updated', `second copy of ${fp} updates`);
     assert.equal(second[0]!.oldDigest, first[0]!.digest);
     assert.equal(second[0]!.digest, SKS.get(fp), `merged ${fp} has SKS's digest of the whole key`);
-    assert.equal(store.addKeys(a, 'add')[0]!.status, 'unchanged', 'a part of the stored key changes nothing');
+    assert.equal(store.upsertMaterial(a, 'add')[0]!.status, 'unchanged', 'a part of the stored key changes nothing');
   });
   // The change log tells the story: add, then remove old + add new, per key.
   const changes = store.changesSince(0, 1000);
@@ -171,7 +172,7 @@ test('split copies inside one batch merge too (the loader meets both halves in o
   const { store } = open();
   const picked = blocks.map((b) => splitCopies(b)).filter((x) => x !== undefined).slice(0, 20);
   const groups = picked.flatMap(([a, b]) => [a, b]).map((buf) => splitKeys(readPackets(buf))[0]!);
-  const outcomes = store.addKeyBlocks(groups, 'load');
+  const outcomes = store.upsert(groups, 'load');
   assert.deepEqual(outcomes.map((o) => o.status), picked.flatMap(() => ['inserted', 'updated']));
   for (const o of outcomes.filter((x) => x.status === 'updated')) assert.equal(o.digest, SKS.get(o.fingerprint!));
   assert.equal(store.count(), 20);
@@ -193,7 +194,7 @@ test('split copies inside one batch merge too (the loader meets both halves in o
   assert.ok(mails > 40);
   // Again in separate transactions, each half re-sent: words follow the merged key.
   const again = open().store;
-  for (const g of groups) again.addKeyBlocks([g], 'recon');
+  for (const g of groups) again.upsert([g], 'recon');
   for (const k of store.findByKeyId(GPG.find((x) => x.fingerprint === outcomes[1]!.fingerprint)!.keyId)) {
     for (const u of k.info.userIds.filter((x) => x.kind === 'uid')) {
       assert.ok(again.searchText(u.text, 10, true).keys.some((x) => x.fingerprint === k.fingerprint), u.text);
@@ -206,14 +207,14 @@ test('split copies inside one batch merge too (the loader meets both halves in o
 test('the blocklist refuses a key on every path and removes the stored copy', () => {
   const { store } = open();
   const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 30))));
-  store.addKeyBlocks(groups, 'load');
+  store.upsert(groups, 'load');
   const victim = GPG[3]!.fingerprint;
   const victimDigest = SKS.get(victim)!;
   assert.equal(store.block(victim.toLowerCase(), 'test: abuse'), true);
   assert.equal(store.getByFingerprint(victim), undefined);
   assert.deepEqual(store.findByKeyId(GPG[3]!.keyId), []);
   assert.equal(store.count(), 29);
-  assert.equal(store.tree.has(Buffer.from(victimDigest, 'hex')), false);
+  assert.equal(store.reconView.has(Buffer.from(victimDigest, 'hex')), false);
   assert.ok(store.isBlocked(victim));
   assert.deepEqual(store.blocklist().map((b) => [b.fingerprint, b.reason]), [[victim, 'test: abuse']]);
   const last = store.changesSince(0, 1000).at(-1)!;
@@ -221,9 +222,9 @@ test('the blocklist refuses a key on every path and removes the stored copy', ()
   // Every path: armored /pks/add-style input, raw groups (recon), prepared blocks (loader).
   const armoredLike = blocks[3]!;
   for (const outcome of [
-    store.addKeys(armoredLike, 'add')[0]!,
-    store.addKeyBlocks([groups[3]!], 'recon')[0]!,
-    store.addKeyBlocks([prepareKey(groups[3]!, store.policy)], 'load')[0]!,
+    store.upsertMaterial(armoredLike, 'add')[0]!,
+    store.upsert([groups[3]!], 'recon')[0]!,
+    store.upsert([prepareKey(groups[3]!, store.policy)], 'load')[0]!,
   ]) {
     assert.equal(outcome.status, 'rejected');
     assert.equal(outcome.reason, 'blocklisted');
@@ -233,19 +234,19 @@ test('the blocklist refuses a key on every path and removes the stored copy', ()
   assert.equal(store.block(victim, 'again'), false, 'nothing left to remove');
   assert.equal(store.unblock(victim), true);
   assert.equal(store.isBlocked(victim), false);
-  assert.equal(store.addKeys(armoredLike, 'add')[0]!.status, 'inserted');
+  assert.equal(store.upsertMaterial(armoredLike, 'add')[0]!.status, 'inserted');
   assert.equal(store.getByFingerprint(victim)?.digest, victimDigest);
   // Blocking a key that is not stored still refuses it later.
   const other = GPG[40]!.fingerprint;
   assert.equal(store.block(other, 'pre-emptive'), false);
-  assert.equal(store.addKeys(blocks[40]!, 'add')[0]!.reason, 'blocklisted');
+  assert.equal(store.upsertMaterial(blocks[40]!, 'add')[0]!.reason, 'blocklisted');
   assertTreeMatches(store);
   store.close();
 });
 
 test('deleteKey removes key, IDs, words and digest; the tree stays equal to the stored digests', () => {
   const { store } = open();
-  store.addKeyBlocks(splitKeys(readPackets(Buffer.concat(blocks.slice(0, 120)))), 'admin');
+  store.upsert(splitKeys(readPackets(Buffer.concat(blocks.slice(0, 120)))), 'admin');
   for (const g of GPG.slice(0, 120).filter((_g, i) => i % 3 === 0)) {
     assert.equal(store.deleteKey(g.fingerprint, 'test'), true);
     assert.equal(store.getByFingerprint(g.fingerprint), undefined);
@@ -270,7 +271,7 @@ test('a v6 key made by openpgp.js: stored, found by its 64-digit fingerprint and
   assert.equal(fp.length, 64);
   const sub = key.subkeys[0]!.getFingerprint().toUpperCase();
   const subId = key.subkeys[0]!.getKeyID().toHex().toUpperCase();
-  const [o] = store.addKeys(Buffer.from(publicKey), 'add');
+  const [o] = store.upsertMaterial(Buffer.from(publicKey), 'add');
   assert.equal(o!.status, 'inserted');
   assert.equal(o!.fingerprint, fp);
   const k = store.getByFingerprint(fp)!;
@@ -285,13 +286,13 @@ test('a v6 key made by openpgp.js: stored, found by its 64-digit fingerprint and
 
 test('unreadable input throws KeyInputError and writes nothing; refused keys are outcomes', () => {
   const { store } = open();
-  store.addKeys(blocks[0]!, 'add');
+  store.upsertMaterial(blocks[0]!, 'add');
   const seq = store.changesSince(0, 100).length;
-  assert.throws(() => store.addKeys('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n', 'add'),
+  assert.throws(() => store.upsertMaterial('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n', 'add'),
     KeyInputError);
   // A truncated stream after a good key: nothing of it is stored, not even the good key.
   const truncated = Buffer.concat([blocks[1]!, blocks[2]!.subarray(0, blocks[2]!.length - 10)]);
-  assert.throws(() => store.addKeys(truncated, 'add'), KeyInputError);
+  assert.throws(() => store.upsertMaterial(truncated, 'add'), KeyInputError);
   assert.equal(store.getByFingerprint(GPG[1]!.fingerprint), undefined);
   assert.equal(store.count(), 1);
   assert.equal(store.changesSince(0, 100).length, seq);
@@ -299,11 +300,11 @@ test('unreadable input throws KeyInputError and writes nothing; refused keys are
   const pk = blocks[5]!;
   const secretHeader = Buffer.from(pk);
   secretHeader[0] = (secretHeader[0]! & 0x40) ? 0xc5 : (secretHeader[0]! & ~0x3c) | (5 << 2);
-  const refused = store.addKeys(secretHeader, 'add');
+  const refused = store.upsertMaterial(secretHeader, 'add');
   assert.equal(refused[0]!.status, 'rejected');
   assert.equal(refused[0]!.reason, 'secret-key');
   assert.equal(store.count(), 1);
-  assert.throws(() => store.addKeys(Buffer.alloc(0), 'add'), KeyInputError);
+  assert.throws(() => store.upsertMaterial(Buffer.alloc(0), 'add'), KeyInputError);
   store.close();
 });
 
@@ -311,15 +312,15 @@ test('a failing batch rolls back completely: no key, ID, word, change, tree elem
   const { store, file } = open();
   const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 20))));
   const fileId = { path: '/dumps/a.pgp', size: 1000, mtimeMs: 1234.5 };
-  store.addKeyBlocks(groups.slice(0, 10), 'load', { file: fileId, offset: 100, counters: { read: 10 } });
+  store.upsert(groups.slice(0, 10), 'load', { file: fileId, offset: 100, counters: { read: 10 } });
   const snapshot = () => ({
     count: store.count(),
     changes: store.changesSince(0, 10_000).length,
     digests: [...store.digests()].length,
-    tree: store.tree.size(),
+    tree: store.reconView.size(),
     progress: store.loadProgress(fileId),
-    ids: store.db.prepare('SELECT count(*) FROM key_ids').pluck().get(),
-    emails: store.db.prepare('SELECT count(*) FROM key_emails').pluck().get(),
+    ids: sqliteHandle(store).prepare('SELECT count(*) FROM key_ids').pluck().get(),
+    emails: sqliteHandle(store).prepare('SELECT count(*) FROM key_emails').pluck().get(),
   });
   const before = snapshot();
   // The last block of the batch is broken in a way only noticed after the other keys were written (its digest
@@ -327,13 +328,13 @@ test('a failing batch rolls back completely: no key, ID, word, change, tree elem
   const good = groups.slice(10).map((g) => prepareKey(g, store.policy));
   const bad = prepareKey(groups[19]!, store.policy) as Extract<PreparedBlock, { ok: true }>;
   const broken: PreparedBlock = { ok: true, key: { ...bad.key, fingerprint: '11'.repeat(20), digest: Buffer.alloc(15, 1) } };
-  assert.throws(() => store.addKeyBlocks([...good.slice(0, 9), broken], 'load', { file: fileId, offset: 200 }));
+  assert.throws(() => store.upsert([...good.slice(0, 9), broken], 'load', { file: fileId, offset: 200 }));
   assert.deepEqual(snapshot(), before);
   for (const g of GPG.slice(10, 19)) assert.equal(store.getByFingerprint(g.fingerprint), undefined);
   assert.equal(store.searchText(GPG[12]!.uids[0]!.split(' ')[0]!, 100).keys.some((k) => k.fingerprint === GPG[12]!.fingerprint), false);
   assertTreeMatches(store);
   // The same batch without the broken block goes in, and progress moves on with it.
-  store.addKeyBlocks(good, 'load', { file: fileId, offset: 200, counters: { read: 10 } });
+  store.upsert(good, 'load', { file: fileId, offset: 200, counters: { read: 10 } });
   assert.equal(store.count(), 20);
   assert.deepEqual(store.loadProgress(fileId)?.counters, { inserted: 20, read: 20 });
   store.close();
@@ -347,7 +348,7 @@ test('load progress is kept per file identity and counts outcomes by status and 
   const fileId = { path: '/dumps/b.pgp', size: 5000, mtimeMs: 99 };
   assert.equal(store.loadProgress(fileId), undefined);
   const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 5))));
-  store.addKeyBlocks([...groups, groups[0]!, [{ tag: 6, body: Buffer.from([4, 1, 2]) }]], 'load',
+  store.upsert([...groups, groups[0]!, [{ tag: 6, body: Buffer.from([4, 1, 2]) }]], 'load',
     { file: fileId, offset: 4000, counters: { read: 7, bytes: 4000 } });
   const p = store.loadProgress(fileId)!;
   assert.equal(p.offset, 4000);
@@ -360,7 +361,7 @@ test('load progress is kept per file identity and counts outcomes by status and 
   // The same path with another size or mtime is another file: no progress, and a batch for it starts afresh.
   assert.equal(store.loadProgress({ ...fileId, mtimeMs: 100 }), undefined);
   assert.equal(store.loadProgress({ ...fileId, size: 5001 }), undefined);
-  store.addKeyBlocks([groups[1]!], 'load', { file: { ...fileId, size: 6000 }, offset: 10 });
+  store.upsert([groups[1]!], 'load', { file: { ...fileId, size: 6000 }, offset: 10 });
   assert.deepEqual(store.loadProgress({ ...fileId, size: 6000 })?.counters, { unchanged: 1 });
   store.close();
 });
@@ -375,10 +376,10 @@ test('read-only opening never creates or migrates, reads what writers committed,
   const writer = KeyStore.open(file);
   const reader = KeyStore.open(file, { readonly: true });
   assert.equal(reader.count(), 0);
-  writer.addKeys(Buffer.concat(blocks.slice(0, 3)), 'add');
+  writer.upsertMaterial(Buffer.concat(blocks.slice(0, 3)), 'add');
   assert.equal(reader.count(), 3, 'a reader sees committed writes');
   assert.equal(reader.getByFingerprint(GPG[2]!.fingerprint)?.digest, SKS.get(GPG[2]!.fingerprint));
-  assert.throws(() => reader.addKeys(blocks[4]!, 'add'), /read-only/);
+  assert.throws(() => reader.upsertMaterial(blocks[4]!, 'add'), /read-only/);
   assert.throws(() => reader.block(GPG[0]!.fingerprint, 'x'), /read-only/);
   assert.equal(reader.count(), 3);
   reader.close();
@@ -402,17 +403,17 @@ test('a stored key\'s description is what GnuPG lists for it, parsed from the st
     assert.deepEqual({ ...k }.info, k.info);
     assert.deepEqual(structuredClone(k).info.userIds, k.info.userIds);
   }
-  assert.deepEqual(full.store.db.prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all(),
+  assert.deepEqual(sqliteHandle(full.store).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all(),
     ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated'], 'no stored copy of the description');
 });
 
 test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated in place: same keys, lookups, tree', () => {
   const { store, file } = open();
   const groups = splitKeys(readPackets(keyring)).slice(0, 120);
-  store.addKeyBlocks(groups, 'load');
+  store.upsert(groups, 'load');
   const before = [...store.digests()].map((d) => d.toString('hex'));
-  const ids = store.db.prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all();
-  const root = store.tree.node('');
+  const ids = sqliteHandle(store).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all();
+  const root = store.reconView.node('');
   store.close();
   // Turn the file into what version 1 wrote: keys with an info column and a UNIQUE fingerprint column constraint.
   const db = new Database(file);
@@ -431,13 +432,13 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   assert.equal(migrated.migratedFrom, 1);
-  assert.equal(migrated.db.pragma('user_version', { simple: true }), 2);
-  assert.ok(!(migrated.db.prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
-  assert.deepEqual(migrated.db.prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
+  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 2);
+  assert.ok(!(sqliteHandle(migrated).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
+  assert.deepEqual(sqliteHandle(migrated).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
   assert.deepEqual([...migrated.digests()].map((d) => d.toString('hex')), before);
-  assert.deepEqual(migrated.tree.node(''), root);
+  assert.deepEqual(migrated.reconView.node(''), root);
   // the word index is built again (the version 1 index left here is empty), without positions
-  assert.match(migrated.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'uid_words'").pluck().get() as string, /detail=none/);
+  assert.match(sqliteHandle(migrated).prepare("SELECT sql FROM sqlite_schema WHERE name = 'uid_words'").pluck().get() as string, /detail=none/);
   for (const g of GPG.slice(0, 120)) {
     assert.equal(migrated.getByFingerprint(g.fingerprint)?.digest, SKS.get(g.fingerprint));
     assert.deepEqual(migrated.findByKeyId(g.keyId).map((k) => k.fingerprint), [g.fingerprint]);
@@ -446,14 +447,14 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
     if (word && /^[\p{L}\p{N}]+$/u.test(word)) assert.ok(migrated.searchText(word, 200).keys.some((k) => k.fingerprint === g.fingerprint), word);
   }
   // the fingerprint is unique through its index now, and writes go on as before
-  const plan = migrated.db.prepare('EXPLAIN QUERY PLAN SELECT id FROM keys WHERE fingerprint = ?').all(Buffer.alloc(20)) as Array<{ detail: string }>;
+  const plan = sqliteHandle(migrated).prepare('EXPLAIN QUERY PLAN SELECT id FROM keys WHERE fingerprint = ?').all(Buffer.alloc(20)) as Array<{ detail: string }>;
   assert.match(plan.map((p) => p.detail).join(' '), /keys_fingerprint/);
-  assert.throws(() => migrated.db.prepare('INSERT INTO keys (fingerprint, digest, version, data, first_seen, updated) SELECT fingerprint, randomblob(16), 4, data, 0, 0 FROM keys LIMIT 1').run(),
+  assert.throws(() => sqliteHandle(migrated).prepare('INSERT INTO keys (fingerprint, digest, version, data, first_seen, updated) SELECT fingerprint, randomblob(16), 4, data, 0, 0 FROM keys LIMIT 1').run(),
     /UNIQUE/);
-  const more = migrated.addKeyBlocks(splitKeys(readPackets(keyring)).slice(100, 140), 'add');
+  const more = migrated.upsert(splitKeys(readPackets(keyring)).slice(100, 140), 'add');
   assert.deepEqual(more.map((o) => o.status), [...Array(20).fill('unchanged'), ...Array(20).fill('inserted')]);
   assertTreeMatches(migrated);
-  assert.equal(migrated.db.pragma('integrity_check', { simple: true }), 'ok');
+  assert.equal(sqliteHandle(migrated).pragma('integrity_check', { simple: true }), 'ok');
   migrated.close();
   const again = KeyStore.open(file);
   assert.equal(again.migratedFrom, undefined, 'migrated once');
@@ -488,12 +489,12 @@ test('the fingerprint table finds every key it was given, through collisions of 
 test('seqBefore finds where the changes of a time begin; pruneChanges forgets old entries', () => {
   const { store } = open();
   const groups = splitKeys(readPackets(Buffer.concat(blocks.slice(0, 12))));
-  for (const g of groups.slice(0, 6)) store.addKeyBlocks([g], 'recon');
+  for (const g of groups.slice(0, 6)) store.upsert([g], 'recon');
   // Back-date the first changes as if written a day and an hour ago (the log is the store's own table).
   const now = Math.floor(Date.now() / 1000);
-  store.db.prepare('UPDATE changes SET at = ? WHERE seq <= 2').run(now - 86400);
-  store.db.prepare('UPDATE changes SET at = ? WHERE seq > 2 AND seq <= 4').run(now - 3600);
-  for (const g of groups.slice(6)) store.addKeyBlocks([g], 'recon');
+  sqliteHandle(store).prepare('UPDATE changes SET at = ? WHERE seq <= 2').run(now - 86400);
+  sqliteHandle(store).prepare('UPDATE changes SET at = ? WHERE seq > 2 AND seq <= 4').run(now - 3600);
+  for (const g of groups.slice(6)) store.upsert([g], 'recon');
   const all = store.changesSince(0, 100);
   assert.equal(all.length, 12);
   assert.equal(store.seqBefore(now - 2 * 86400), 0);
@@ -524,11 +525,11 @@ test('keys cut by policy record the cut, and copies merged in any order end with
   assert.ok(flooded.length >= 10);
   let cutKeys = 0;
   for (const { b, parts } of flooded) {
-    const whole = strict.addKeys(b, 'load')[0]!;
+    const whole = strict.upsertMaterial(b, 'load')[0]!;
     assert.equal(whole.status, 'inserted');
     const [a, c] = parts!;
-    other.addKeys(c, 'recon');
-    const merged = other.addKeys(a, 'recon')[0]!;
+    other.upsertMaterial(c, 'recon');
+    const merged = other.upsertMaterial(a, 'recon')[0]!;
     assert.equal(merged.digest, whole.digest, `halves of ${whole.fingerprint} merge to the digest of the whole under the same policy`);
     const k = strict.getByFingerprint(whole.fingerprint!)!;
     for (const u of k.info.userIds) assert.ok(u.signatures.filter((s) => !s.self).length <= 2, 'at most 2 third-party certifications');
@@ -538,7 +539,7 @@ test('keys cut by policy record the cut, and copies merged in any order end with
       assert.ok(k.cuts.every((x) => x.packets > 0));
     }
     // Sending the whole key again to the store that holds the merged halves changes nothing.
-    assert.equal(other.addKeys(b, 'add')[0]!.status, 'unchanged');
+    assert.equal(other.upsertMaterial(b, 'add')[0]!.status, 'unchanged');
   }
   assert.ok(cutKeys >= 10, `${cutKeys} keys were cut`);
   strict.close();
@@ -558,7 +559,7 @@ test('a v3 key: found by its 32-digit MD5 fingerprint and by its key ID (low 64 
   const key = Buffer.concat([Buffer.from([0x99, body.length >> 8, body.length & 0xff]), body, Buffer.from([0xb4, uid.length]), uid]);
   const fp = createHash('md5').update(n).update(e).digest('hex').toUpperCase();
   const keyId = n.subarray(120).toString('hex').toUpperCase();
-  const [o] = store.addKeys(key, 'add');
+  const [o] = store.upsertMaterial(key, 'add');
   assert.equal(o!.status, 'inserted', o!.detail);
   assert.equal(o!.fingerprint, fp);
   assert.equal(store.getByFingerprint(fp)?.version, 3);
@@ -578,34 +579,34 @@ test('a bulk load appends without the digest, key-ID and address indexes and the
   const groups = splitKeys(readPackets(keyring));
   // A load that dies half way (closed without endBulkLoad): the next ordinary open builds the indexes.
   let store = KeyStore.open(file, { bulkLoad: true });
-  assert.ok(!indexes(store.db).has('key_ids_short') && !indexes(store.db).has('keys_digest') && !indexes(store.db).has('keys_fingerprint'));
-  store.addKeyBlocks(groups.slice(0, 400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 400 });
+  assert.ok(!indexes(sqliteHandle(store)).has('key_ids_short') && !indexes(sqliteHandle(store)).has('keys_digest') && !indexes(sqliteHandle(store)).has('keys_fingerprint'));
+  store.upsert(groups.slice(0, 400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 400 });
   assert.equal(store.getByDigest(SKS.get(GPG[5]!.fingerprint)!)?.fingerprint, GPG[5]!.fingerprint, 'lookups still answer');
-  assert.equal(store.tree.size(), 0, 'the tree waits for the end of the load');
+  assert.equal(store.reconView.size(), 0, 'the tree waits for the end of the load');
   store.close();
   {
     // What a reader sees of the dead load: the tree is marked stale in the database.
     const ro = KeyStore.open(file, { readonly: true });
-    assert.equal(ro.db.prepare("SELECT value FROM meta WHERE name = 'ptree_stale'").pluck().get(), 1);
+    assert.equal(sqliteHandle(ro).prepare("SELECT value FROM meta WHERE name = 'ptree_stale'").pluck().get(), 1);
     ro.close();
   }
   store = KeyStore.open(file);
-  assert.ok(['key_ids_short', 'key_emails_email', 'keys_digest', 'keys_fingerprint'].every((i) => indexes(store.db).has(i)));
-  assert.equal(store.tree.size(), 400, 'the next writable open builds the tree');
+  assert.ok(['key_ids_short', 'key_emails_email', 'keys_digest', 'keys_fingerprint'].every((i) => indexes(sqliteHandle(store)).has(i)));
+  assert.equal(store.reconView.size(), 400, 'the next writable open builds the tree');
   assertTreeMatches(store);
-  assert.equal(store.db.prepare("SELECT count(*) FROM meta WHERE name = 'ptree_stale'").pluck().get(), 0);
+  assert.equal(sqliteHandle(store).prepare("SELECT count(*) FROM meta WHERE name = 'ptree_stale'").pluck().get(), 0);
   store.close();
   // Resume in bulk mode and finish: keys stored before are found without keys_fingerprint (unchanged, merged).
   store = KeyStore.open(file, { bulkLoad: true });
-  const again = store.addKeyBlocks(groups.slice(390, 400), 'load');
+  const again = store.upsert(groups.slice(390, 400), 'load');
   assert.deepEqual(again.map((o) => o.status), Array(10).fill('unchanged'), 'stored before the bulk load resumed');
-  const rest = store.addKeyBlocks(groups.slice(400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 905 });
+  const rest = store.upsert(groups.slice(400), 'load', { file: { path: 'k', size: 1, mtimeMs: 1 }, offset: 905 });
   assert.ok(rest.every((o) => o.status === 'inserted'));
-  assert.ok(store.addKeyBlocks(groups.slice(600, 610), 'load').every((o) => o.status === 'unchanged'), 'stored in this bulk load');
-  assert.equal(store.tree.size(), 400, 'the tree waits for the end of the load');
+  assert.ok(store.upsert(groups.slice(600, 610), 'load').every((o) => o.status === 'unchanged'), 'stored in this bulk load');
+  assert.equal(store.reconView.size(), 400, 'the tree waits for the end of the load');
   assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'keys_fingerprint', 'ptree']);
   assert.deepEqual(store.endBulkLoad(), [], 'nothing left to build');
-  const plan = store.db.prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
+  const plan = sqliteHandle(store).prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
   assert.match(plan.map((p) => p.detail).join(' '), /key_ids_short/);
   // Same content as the ordinary load of the same keys.
   assert.equal(store.count(), 905);
@@ -617,7 +618,7 @@ test('a bulk load appends without the digest, key-ID and address indexes and the
     if (mail) assert.deepEqual(store.searchText(mail, 10).keys.map((k) => k.fingerprint), full.store.searchText(mail, 10).keys.map((k) => k.fingerprint));
   }
   assertTreeMatches(store);
-  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+  assert.equal(sqliteHandle(store).pragma('integrity_check', { simple: true }), 'ok');
   store.close();
   assert.throws(() => KeyStore.open(file, { readonly: true }).beginBulkLoad(), /read-only/);
 });
@@ -626,21 +627,21 @@ test('a bulk load that meets another writer finds the keys that writer stored (b
   const file = join(makeTempDir('store-bulk-other-'), 'keys.sqlite');
   const groups = splitKeys(readPackets(keyring));
   const bulk = KeyStore.open(file, { bulkLoad: true, busyTimeoutMs: 10000 });
-  bulk.addKeyBlocks(groups.slice(0, 50), 'load');
+  bulk.upsert(groups.slice(0, 50), 'load');
   // another process adds half of a key (its open also builds the indexes the bulk load dropped)
   const i = blocks.findIndex((b, n) => n >= 100 && splitCopies(b) !== undefined);
   const [a, b] = splitCopies(blocks[i]!)!;
   const other = KeyStore.open(file, { busyTimeoutMs: 10000 });
-  assert.equal(other.addKeys(a, 'recon')[0]!.status, 'inserted');
+  assert.equal(other.upsertMaterial(a, 'recon')[0]!.status, 'inserted');
   other.close();
   // the bulk load gets the other half: a merge into that row, not a second row for the same key
-  const [merged] = bulk.addKeyBlocks(splitKeys(readPackets(b)), 'load');
+  const [merged] = bulk.upsert(splitKeys(readPackets(b)), 'load');
   assert.equal(merged!.status, 'updated');
   assert.equal(merged!.digest, SKS.get(GPG[i]!.fingerprint), 'the whole key, as SKS digests it');
-  assert.ok(bulk.addKeyBlocks(groups.slice(50, 100), 'load').every((o) => o.status === 'inserted'));
+  assert.ok(bulk.upsert(groups.slice(50, 100), 'load').every((o) => o.status === 'inserted'));
   bulk.endBulkLoad();
   assert.equal(bulk.count(), 101);
-  assert.equal(bulk.db.prepare('SELECT count(DISTINCT fingerprint) FROM keys').pluck().get(), 101);
+  assert.equal(sqliteHandle(bulk).prepare('SELECT count(DISTINCT fingerprint) FROM keys').pluck().get(), 101);
   assertTreeMatches(bulk);
   bulk.close();
 });
@@ -665,7 +666,7 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
   assert.equal(read.length, groups.length + 1);
   assert.deepEqual(read[7], { ok: false, reason: 'malformed', detail: 'a "bad" block ✓', fingerprint: 'AB' });
   store.beginBulkLoad();
-  const outcomes = store.addKeyBlocks(read, 'load');
+  const outcomes = store.upsert(read, 'load');
   store.endBulkLoad();
   assert.deepEqual(outcomes.filter((o) => o.status !== 'rejected').map((o) => [o.fingerprint, o.digest]),
     fullOutcomes.filter((o) => o.status !== 'rejected').map((o) => [o.fingerprint, o.digest]));

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PUBLIC_ALGOS } from './gen-public.js';
-import { startWorker } from './workers.js';
+import { dumpFileName, startWorker } from '@sks/keystore';
 
 export interface GenParams {
   keys: number;
@@ -96,9 +96,6 @@ export interface GenRunOptions {
   onProgress?: (keysDone: number, blocksDone: number, bytes: number) => void;
 }
 
-export function dumpFileName(n: number): string {
-  return `sks-dump-${String(n).padStart(4, '0')}.pgp`;
-}
 
 /** Writes the dump into outDir (created; existing sks-dump-*.pgp files of the same names are replaced). */
 export async function generateDump(outDir: string, params: GenParams, opts: GenRunOptions = {}): Promise<GenManifest> {

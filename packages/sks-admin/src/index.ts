@@ -4,7 +4,7 @@ export { initBasedir, defaultSksconf } from './init.js';
 export { loadFiles, findDumpFiles, formatSummary, type LoadOptions, type LoadSummary } from './load.js';
 export { dumpStore, type DumpResult } from './dump.js';
 export {
-  generateDump, cachedDump, layout, dumpFileName, DEFAULT_GEN, GENERATOR_VERSION, PUBLIC_PROFILE_VERSION, GEN_PROFILES,
+  generateDump, cachedDump, layout, DEFAULT_GEN, GENERATOR_VERSION, PUBLIC_PROFILE_VERSION, GEN_PROFILES,
   type GenParams, type GenManifest, type GenProfile, type GenSizes,
 } from './gen.js';
 export { generatePublicKey, publicSignerIndexes, rsa4096Pool, PUBLIC_ALGOS, type PublicAlgo } from './gen-public.js';

@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { toBinary, PackedBlockReader, type FileIdentity, type KeyStore, type Logger, type Policy, type PreparedBlock } from '@sks/keystore';
 import { KeyBlockScanner, type ScanItem } from './scan.js';
 import { prepareBlocks, type PrepareReply, type PrepareRequest, type RecycleMessage } from './load-worker.js';
-import { startWorker } from './workers.js';
+import { startWorker } from '@sks/keystore';
 import { Progress } from './progress.js';
 
 export const DUMP_FILE_RE = /\.(pgp|gpg|asc)$/i;

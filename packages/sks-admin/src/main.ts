@@ -192,9 +192,8 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const t0 = Date.now();
         // one write transaction: nobody changes keys between reading the digests and writing the tree
-        store.db.transaction(() => store.tree.rebuild(store.digests())).immediate();
-        const problems = store.tree.verify();
-        console.log(`prefix tree rebuilt from ${store.tree.size()} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+        const { size, problems } = store.rebuildReconSet();
+        console.log(`prefix tree rebuilt from ${size} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
           (problems.length ? `; verify: ${problems.slice(0, 5).join('; ')}` : '; verify ok'));
         return problems.length ? 1 : 0;
       } finally {
@@ -205,9 +204,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!existsSync(base.dbPath)) throw new UsageError(`stats: no database at ${base.dbPath}`);
       const store = KeyStore.open(base.dbPath, { readonly: true });
       try {
-        const last = store.db.prepare('SELECT max(seq) FROM changes').pluck().get() as number | null;
         console.log(`base directory: ${base.dir}\ndatabase: ${base.dbPath}\nkeys: ${store.count()}\n` +
-          `prefix tree elements: ${store.tree.size()}\nblocked fingerprints: ${store.blocklist().length}\nchange log seq: ${last ?? 0}`);
+          `prefix tree elements: ${store.reconView.size()}\nblocked fingerprints: ${store.blocklist().length}\nchange log seq: ${store.lastSeq()}`);
       } finally {
         store.close();
       }

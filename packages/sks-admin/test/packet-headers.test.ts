@@ -30,7 +30,7 @@ function freshStore(): KeyStore {
 function viaAdd(input: Buffer): { stored: string[] } | { refused: string } {
   const store = freshStore();
   try {
-    store.addKeys(input, 'add');
+    store.upsertMaterial(input, 'add');
     return { stored: storedDigests(store) };
   } catch (e) {
     assert.ok(e instanceof KeyInputError, `KeyInputError, not ${(e as Error).name}: ${(e as Error).message}`);

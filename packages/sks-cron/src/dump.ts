@@ -1,10 +1,10 @@
 // Periodic keydump into <basedir>/<dump_dir>, for other operators to bootstrap from (`sks-admin load --url`).
-// sks-admin's dump writer produces the files into dump_dir/.incoming; each is then renamed over its old copy, so a
+// The library's dump writer produces the files into dump_dir/.incoming; each is then renamed over its old copy, so a
 // download in progress keeps reading the old file and nobody sees a half-written one. A metadata file says when
 // the dump was taken and what it holds.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dumpStore } from '@sks/sks-admin';
+import { KeyStore, writeKeyDump } from '@sks/keystore';
 import type { CronContext } from './context.js';
 
 const DUMP_FILE = /^sks-dump-\d{4,}\.pgp$/;
@@ -17,7 +17,13 @@ export async function writeDump(ctx: CronContext): Promise<{ dir: string; files:
   mkdirSync(incoming, { recursive: true });
   try {
     const started = new Date();
-    const r = dumpStore(ctx.base.path(ctx.settings.db_file), incoming, ctx.settings.dump_keys_per_file, { progress: false });
+    const store = KeyStore.open(ctx.base.path(ctx.settings.db_file), { readonly: true, logger: ctx.logger });
+    let r;
+    try {
+      r = writeKeyDump(store, incoming, ctx.settings.dump_keys_per_file);
+    } finally {
+      store.close();
+    }
     for (const f of r.files) renameSync(join(incoming, f), join(dir, f));
     const fresh = new Set(r.files);
     for (const n of readdirSync(dir)) if (DUMP_FILE.test(n) && !fresh.has(n)) unlinkSync(join(dir, n));

@@ -3,7 +3,6 @@ export { JOBS, JobRunner, JobAlarm, findJob, type Job, type RunOutcome } from '.
 export { startCron, validateSchedules, isDisabled, type RunningCron } from './scheduler.js';
 export { cronContext, withStore, type CronContext, type CronOptions } from './context.js';
 export { rotateLogs, type RotateOptions, type RotateResult } from './log-rotate.js';
-export { checkpoint, optimize, vacuum, integrityCheck } from './sqlite-maintenance.js';
 export { enforceBlocklist } from './blocklist.js';
 export { writeStats } from './stats.js';
 export { writeDump } from './dump.js';

@@ -3,7 +3,6 @@
 import type { SettingName } from '@sks/keystore';
 import { withStore, type CronContext } from './context.js';
 import { rotateLogs } from './log-rotate.js';
-import { checkpoint, integrityCheck, optimize, vacuum } from './sqlite-maintenance.js';
 import { writeStats } from './stats.js';
 import { writeDump } from './dump.js';
 import { enforceBlocklist } from './blocklist.js';
@@ -43,13 +42,13 @@ export const JOBS: Job[] = [
     name: 'checkpoint',
     schedule: 'cron_checkpoint',
     describe: 'copy the WAL into the database and truncate it',
-    run: (ctx) => withStore(ctx, (s) => ({ ...checkpoint(s.db) })),
+    run: (ctx) => withStore(ctx, (s) => ({ ...s.checkpoint() })),
   },
   {
     name: 'optimize',
     schedule: 'cron_optimize',
     describe: 'refresh the query planner statistics (PRAGMA optimize / ANALYZE)',
-    run: (ctx) => withStore(ctx, (s) => ({ ...optimize(s.db, ctx.settings.analysis_limit) })),
+    run: (ctx) => withStore(ctx, (s) => ({ ...s.optimize(ctx.settings.analysis_limit) })),
   },
   {
     name: 'vacuum',
@@ -57,7 +56,7 @@ export const JOBS: Job[] = [
     describe: 'return free pages to the file system (incremental vacuum)',
     run: (ctx) =>
       withStore(ctx, (s) => {
-        const r = vacuum(s.db, {
+        const r = s.vacuum({
           stepPages: ctx.settings.vacuum_step_pages,
           minFreePercent: ctx.settings.vacuum_min_free_percent,
           fullMaxBytes: ctx.settings.vacuum_full_max_bytes,
@@ -78,7 +77,7 @@ export const JOBS: Job[] = [
         });
       let problems: string[];
       try {
-        problems = await withStore(ctx, (s) => integrityCheck(s.db, ctx.settings.integrity_max_errors));
+        problems = await withStore(ctx, (s) => s.integrityCheck(ctx.settings.integrity_max_errors));
       } catch (err) {
         // So damaged that SQLite cannot even read it: that is the alarm too.
         const code = String((err as { code?: unknown }).code ?? '');

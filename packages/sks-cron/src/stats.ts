@@ -1,7 +1,8 @@
-// Statistics regeneration: sks-db's statistics (the same JSON as /pks/lookup?op=stats&options=mr) plus the
-// database's size, written atomically to <basedir>/<stats_file> for monitoring and other operators' scripts.
+// Statistics regeneration: the same JSON as /pks/lookup?op=stats&options=mr (the library's statsDocument over its
+// change-log tally) plus the database's size, written atomically to <basedir>/<stats_file> for monitoring and
+// other operators' scripts.
 import { renameSync, statSync, writeFileSync } from 'node:fs';
-import { computeStats, openContext, statsJson } from '@sks/sks-db';
+import { ChangeTally, KeyStore, readMembership, statsDocument } from '@sks/keystore';
 import type { CronContext } from './context.js';
 
 export interface StatsResult {
@@ -13,31 +14,36 @@ function size(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
 
-/** One sks-db context per cron context, kept between runs: its change-log tally then reads only what changed
- * since the last run (the first run reads the whole log). Its read-only connection holds no transaction between runs. */
-const contexts = new WeakMap<CronContext, ReturnType<typeof openContext>>();
+function peers(ctx: CronContext): string[] {
+  try {
+    return readMembership(ctx.base.path('membership')).map((p) => `${p.host} ${p.port}`);
+  } catch {
+    return [];
+  }
+}
+
+/** One read-only store and tally per cron context, kept between runs: the tally then reads only what changed since
+ * the last run (the first run reads a week of the log). The connection holds no transaction between runs. */
+const tallies = new WeakMap<CronContext, { store: KeyStore; tally: ChangeTally }>();
 
 export function writeStats(ctx: CronContext): StatsResult {
-  let opened = contexts.get(ctx);
-  if (!opened) {
-    opened = openContext({ basedir: ctx.base.dir, settings: ctx.settings, logger: ctx.logger });
-    contexts.set(ctx, opened);
+  const dbFile = ctx.base.path(ctx.settings.db_file);
+  let entry = tallies.get(ctx);
+  if (!entry) {
+    const store = KeyStore.open(dbFile, { readonly: true, logger: ctx.logger });
+    entry = { store, tally: new ChangeTally(store) };
+    tallies.set(ctx, entry);
   }
-  const { ctx: db } = opened;
-  {
-    computeStats(db); // fresh figures (statsJson alone would show the last snapshot)
-    const stats = statsJson(db) as Record<string, unknown>;
-    const dbFile = ctx.base.path(ctx.settings.db_file);
-    const out = {
-      ...stats,
-      generated_by: 'sks-cron',
-      blocklisted: db.store.blocklist().length,
-      database: { file_bytes: size(dbFile), wal_bytes: size(`${dbFile}-wal`) },
-    };
-    const file = ctx.base.path(ctx.settings.stats_file);
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(out, null, 2)}\n`);
-    renameSync(tmp, file);
-    return { file, totalKeys: Number(stats.total_keys ?? 0) };
-  }
+  const snapshot = entry.tally.snapshot();
+  const out = {
+    ...statsDocument(ctx.settings, peers(ctx), snapshot),
+    generated_by: 'sks-cron',
+    blocklisted: entry.store.blocklist().length,
+    database: { file_bytes: size(dbFile), wal_bytes: size(`${dbFile}-wal`) },
+  };
+  const file = ctx.base.path(ctx.settings.stats_file);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(out, null, 2)}\n`);
+  renameSync(tmp, file);
+  return { file, totalKeys: snapshot.totalKeys };
 }

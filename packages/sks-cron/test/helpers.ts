@@ -14,7 +14,7 @@ export function basedirWithKeys(sksconf = ''): { basedir: string; fingerprints: 
   const basedir = makeTempDir('cron-jobs-');
   writeFileSync(join(basedir, 'sksconf'), sksconf);
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
-  const fingerprints = KEYS.map((k) => store.addKeys(k, 'load')[0]!.fingerprint!);
+  const fingerprints = KEYS.map((k) => store.upsertMaterial(k, 'load')[0]!.fingerprint!);
   store.close();
   return { basedir, fingerprints };
 }

@@ -11,6 +11,7 @@ import { JobRunner, cronContext, findJob, startCron, validateSchedules, type Job
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { KEYS, basedirWithKeys, quietContext } from './helpers.js';
+import { sqliteHandle } from '../../keystore/test/support/sqlite-handle.js';
 
 test('dump job writes SKS dump files that read back key for key, plus a metadata file', async () => {
   const { basedir } = basedirWithKeys('dump_keys_per_file: 15\n');
@@ -26,7 +27,7 @@ test('dump job writes SKS dump files that read back key for key, plus a metadata
 
   // A second run over a smaller store replaces the set: no stale file from the first dump remains.
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
-  const first20 = KEYS.slice(0, 20).map((k) => store.addKeys(k, 'load')[0]!.fingerprint!);
+  const first20 = KEYS.slice(0, 20).map((k) => store.upsertMaterial(k, 'load')[0]!.fingerprint!);
   for (const fp of first20) store.deleteKey(fp, 'test');
   store.close();
   assert.equal((await new JobRunner(ctx).run(findJob('dump')!)).status, 'ok');
@@ -49,7 +50,7 @@ test('stats job writes the statistics file with the key count and database size'
   // The next run (same sks-cron process) sees keys added since.
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
   const more = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(40, 45);
-  for (const k of more) store.addKeys(k, 'load');
+  for (const k of more) store.upsertMaterial(k, 'load');
   store.close();
   assert.equal((await runner.run(findJob('stats')!)).status, 'ok');
   const again = JSON.parse(readFileSync(join(basedir, 'stats.json'), 'utf8'));
@@ -62,7 +63,7 @@ test('blocklist job removes keys that were stored before they were blocked, and 
   const victims = [fingerprints[3]!, fingerprints[17]!];
   // Blocked by a process that did not remove the stored copy (as an older blocklist or a direct SQL edit would).
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
-  const ins = store.db.prepare('INSERT INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)');
+  const ins = sqliteHandle(store).prepare('INSERT INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)');
   for (const fp of victims) ins.run(Buffer.from(fp, 'hex'), 'test: abusive', 1);
   assert.ok(store.getByFingerprint(victims[0]!), 'precondition: the blocked key is still stored');
   store.close();

@@ -3,7 +3,7 @@
 // text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
-import { KeyInputError, recordWrites, type WriteOutcome } from '@sks/keystore';
+import { KeyInputError, StoreUnavailableError, recordWrites, type WriteOutcome } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
 
@@ -41,14 +41,18 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   }
   let outcomes: WriteOutcome[];
   try {
-    outcomes = ctx.writer().addKeys(material, 'add');
+    outcomes = ctx.writer().upsertMaterial(material, 'add');
     recordWrites('add', outcomes);
   } catch (err) {
     const e = err as Error;
     if (e instanceof HttpError) throw e;
     // Armor/CRC/packet errors from the key store: nothing was written (one transaction).
     if (e instanceof KeyInputError) throw new HttpError(400, `the key material could not be read: ${e.message}`);
-    // Anything else is ours (database busy, disk full...): the upload was fine, the server was not.
+    // The store could not work (locked past the busy timeout, disk full...): the upload was fine, try again.
+    if (e instanceof StoreUnavailableError) {
+      throw new HttpError(503, `the key store is busy or unavailable (${e.message}); nothing was changed, try again later`);
+    }
+    // Anything else is ours: the upload was fine, the server was not.
     throw new HttpError(500, `the key could not be stored (${e.message}); nothing was changed, try again later`);
   }
   if (outcomes.length === 0) throw new HttpError(400, 'the upload contains no OpenPGP public key');

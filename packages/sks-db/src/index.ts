@@ -5,4 +5,4 @@ export { mrIndex, escapeMr } from './index-format.js';
 export { wkdHash, zbase32, keyForDomain } from './wkd.js';
 export { exportWkd } from './wkd-export.js';
 export { installWeb, builtinWebDir } from './web-pages.js';
-export { computeStats, statsJson, type StatsSnapshot } from './stats.js';
+export { computeStats, statsJson } from './stats.js';

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KeyStore, createLogger, defaultSettings, ensureDomainIndexes, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
@@ -231,7 +231,6 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
   const policy = policyFromSettings(settings);
   const store = KeyStore.open(dbPath, { readonly: true, policy, logger });
-  const dataVersion = store.db.prepare('PRAGMA data_version').pluck();
   let writer: KeyStore | undefined;
   const ctx: DbContext = {
     store,
@@ -245,7 +244,7 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     // lookup_cache_bytes per key; a quarter of it more for whole answers, another for the front's ready replies
     answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
     lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
-    dataVersion: () => dataVersion.get() as number,
+    dataVersion: () => store.dataVersion(),
   };
   return {
     ctx,
@@ -318,7 +317,7 @@ function prepareDatabase(opts: DbOptions): void {
   const store = KeyStore.open(dbPath, { policy: policyFromSettings(settings) });
   try {
     // WKD requests without ?l= read every address at their domain: one small index per domain makes that cheap.
-    ensureDomainIndexes(store.db, settings.wkd_domains);
+    store.ensureDomainIndexes(settings.wkd_domains);
   } finally {
     store.close();
   }

@@ -1,106 +1,22 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
-import { readMembership } from '@sks/keystore';
+import { ChangeTally, SOFTWARE, VERSION, readMembership, statsDocument, type StatsSnapshot } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
 import type { LookupRequest } from './lookup.js';
 
-export const VERSION = '1.1.6';
-export const SOFTWARE = 'sks-ts 0.1.0';
+export { VERSION, SOFTWARE };
 
-const HOUR = 3600;
-const DAY = 86400;
-/** How far back the histograms reach (SKS shows about a week of days and a day of hours). */
-const DAYS_SHOWN = 7;
-const HOURS_SHOWN = 24;
-const CHANGE_PAGE = 5000;
-
-export interface Bucket {
-  /** Unix seconds of the bucket's start. */
-  start: number;
-  added: number;
-  updated: number;
-}
-
-export interface StatsSnapshot {
-  takenAt: number;
-  totalKeys: number;
-  hourly: Bucket[];
-  daily: Bucket[];
-}
-
-/** Running tally over the change log: per bucket start, how many keys arrived new and how many changed. */
-class ChangeTally {
-  private lastSeq = 0;
-  readonly hours = new Map<number, { added: number; updated: number }>();
-  readonly days = new Map<number, { added: number; updated: number }>();
-
-  /** Reads the change log from where the last call stopped. An `add` preceded in the same write by a `remove` of
-   * the same fingerprint is an update (the key's digest changed); an `add` alone is a new key. */
-  advance(ctx: DbContext): void {
-    // Start a week back, not at seq 0: after a bulk load the log holds millions of older entries nobody shows.
-    if (this.lastSeq === 0) this.lastSeq = ctx.store.seqBefore(Math.floor(Date.now() / 1000) - (DAYS_SHOWN + 1) * DAY);
-    for (;;) {
-      const changes = ctx.store.changesSince(this.lastSeq, CHANGE_PAGE);
-      if (changes.length === 0) break;
-      const removed = new Set<string>();
-      for (const c of changes) {
-        this.lastSeq = Math.max(this.lastSeq, c.seq);
-        if (c.op === 'remove') {
-          removed.add(`${c.fingerprint}@${c.at}`);
-          continue;
-        }
-        const updated = removed.has(`${c.fingerprint}@${c.at}`);
-        for (const [map, size] of [[this.hours, HOUR], [this.days, DAY]] as const) {
-          const start = Math.floor(c.at / size) * size;
-          const b = map.get(start) ?? { added: 0, updated: 0 };
-          if (updated) b.updated++;
-          else b.added++;
-          map.set(start, b);
-        }
-      }
-      if (changes.length < CHANGE_PAGE) break;
-    }
-  }
-
-  /** Forgets buckets older than the histograms show, so a long-running worker's tally stays small. */
-  prune(now: number): void {
-    for (const [map, size, n] of [[this.hours, HOUR, HOURS_SHOWN], [this.days, DAY, DAYS_SHOWN]] as const) {
-      const oldest = Math.floor(now / size) * size - (n - 1) * size;
-      for (const start of map.keys()) if (start < oldest) map.delete(start);
-    }
-  }
-
-  buckets(map: Map<number, { added: number; updated: number }>, size: number, n: number, now: number): Bucket[] {
-    const out: Bucket[] = [];
-    const last = Math.floor(now / size) * size;
-    for (let i = n - 1; i >= 0; i--) {
-      const start = last - i * size;
-      const b = map.get(start) ?? { added: 0, updated: 0 };
-      out.push({ start, ...b });
-    }
-    return out;
-  }
-}
-
-const tallies = new WeakMap<DbContext, { tally: ChangeTally; snapshot?: StatsSnapshot; timer?: NodeJS.Timeout }>();
+const tallies = new WeakMap<DbContext, { tally: ChangeTally; snapshot?: StatsSnapshot }>();
 
 /** Computes the statistics now (reads only the changes since the last computation). */
 export function computeStats(ctx: DbContext): StatsSnapshot {
   let entry = tallies.get(ctx);
   if (!entry) {
-    entry = { tally: new ChangeTally() };
+    entry = { tally: new ChangeTally(ctx.store) };
     tallies.set(ctx, entry);
   }
-  entry.tally.advance(ctx);
-  const now = Math.floor(Date.now() / 1000);
-  entry.tally.prune(now);
-  entry.snapshot = {
-    takenAt: now,
-    totalKeys: ctx.store.count(),
-    hourly: entry.tally.buckets(entry.tally.hours, HOUR, HOURS_SHOWN, now),
-    daily: entry.tally.buckets(entry.tally.days, DAY, DAYS_SHOWN, now),
-  };
+  entry.snapshot = entry.tally.snapshot();
   return entry.snapshot;
 }
 
@@ -132,24 +48,10 @@ function peers(ctx: DbContext): string[] {
 }
 
 export function statsJson(ctx: DbContext): object {
-  const s = currentStats(ctx);
-  return {
-    software: SOFTWARE,
-    version: VERSION,
-    hostname: ctx.settings.hostname,
-    nodename: ctx.settings.nodename || ctx.settings.hostname,
-    server_contact: ctx.settings.server_contact,
-    http_port: ctx.settings.hkp_port,
-    recon_port: ctx.settings.recon_port,
-    peers: peers(ctx),
-    taken_at: s.takenAt,
-    total_keys: s.totalKeys,
-    daily: s.daily,
-    hourly: s.hourly,
-  };
+  return statsDocument(ctx.settings, peers(ctx), currentStats(ctx));
 }
 
-function table(rows: Bucket[], label: (t: number) => string): string {
+function table(rows: StatsSnapshot['hourly'], label: (t: number) => string): string {
   const body = [...rows]
     .reverse()
     .map((b) => `<tr><td>${label(b.start)}</td><td>${b.added}</td><td>${b.updated}</td></tr>\n`)

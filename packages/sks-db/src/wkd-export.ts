@@ -5,7 +5,7 @@
 // Each file holds the non-revoked keys with a user ID at that address, cut to the domain's user IDs.
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyStore, addressesAtDomain, checkDomain } from '@sks/keystore';
+import { KeyStore, checkDomain } from '@sks/keystore';
 import { keyForDomain, wkdHash } from './wkd.js';
 
 export interface WkdExportResult {
@@ -14,7 +14,7 @@ export interface WkdExportResult {
   files: string[];
 }
 
-/** Writes the WKD tree for `domain` under `out`: every address stored at the domain (see addressesAtDomain), the
+/** Writes the WKD tree for `domain` under `out`: every address stored at the domain (see KeyReader.addressesAtDomain), the
  * keys holding each, cut to the domain's user IDs. `maxKeysPerAddress` bounds the keys read for one address, as
  * max_index_results bounds them for the server's WKD answers. */
 export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysPerAddress: number): WkdExportResult {
@@ -22,7 +22,7 @@ export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysP
   const byHash = new Map<string, Map<string, Buffer>>();
   const addresses = new Set<string>();
   const keys = new Set<string>();
-  for (const address of addressesAtDomain(store.db, d)) {
+  for (const address of store.addressesAtDomain(d)) {
     const h = wkdHash(address.slice(0, address.lastIndexOf('@')));
     for (const key of store.searchText(address, maxKeysPerAddress).keys) {
       const cut = keyForDomain(key, d, h);

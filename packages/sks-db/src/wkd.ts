@@ -5,7 +5,7 @@
 // user ID at that address, cut down to the user IDs of that domain (with their certifications), binary.
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { addressesAtDomain, uidEmail, readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
+import { uidEmail, readPackets, writePackets, TAG, type StoredKey, type Packet } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { sendError } from './http-util.js';
 
@@ -78,7 +78,7 @@ function addressesWithHash(ctx: DbContext, domain: string, hash: string): string
   let entry = domains.get(domain);
   if (!entry || entry.version !== version) {
     const byHash = new Map<string, string[]>();
-    for (const addr of addressesAtDomain(ctx.store.db, domain)) {
+    for (const addr of ctx.store.addressesAtDomain(domain)) {
       const h = wkdHash(addr.slice(0, addr.lastIndexOf('@')));
       const list = byHash.get(h);
       if (list) list.push(addr);

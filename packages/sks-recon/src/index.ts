@@ -6,4 +6,3 @@ export { Channel, SessionError } from './channel.js';
 export * from './messages.js';
 export { reconcile, interpolate, roots, ratio } from './decode.js';
 export { hashquery, encodeHashquery, decodeHashqueryKeys } from './fetch.js';
-export { RefusedDigests, REFUSED_SCHEMA_SQL } from './refused.js';

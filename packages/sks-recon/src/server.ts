@@ -5,20 +5,22 @@ import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { readMembership, readPackets, sksDigest, type WriteOutcome, type PrefixTree, type KeyStore, type Logger, type Peer, type Settings } from '@sks/keystore';
+import {
+  StoreUnavailableError, readMembership, type KeyReader, type KeyWriter, type Logger, type Peer, type ReconSet, type ReconView,
+  type RefusedDigestMemory, type Settings,
+} from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
 import { hashquery } from './fetch.js';
-import { RefusedDigests } from './refused.js';
+import { ingestBatch } from './ingest.js';
 
 export interface ReconServerOptions {
-  store: KeyStore;
+  /** The store's roles recon uses: its recon set (read per session in one snapshot), the writer for fetched keys. */
+  store: ReconSet & KeyWriter & Pick<KeyReader, 'getByFingerprint'>;
   settings: Settings;
   /** Path of the membership file (SKS format). */
   membershipFile: string;
   logger: Logger;
-  /** Defaults to the store's own tree (updated in every key write transaction). */
-  tree?: PrefixTree;
 }
 
 /** What one session did; logged as one line and emitted as the 'session' event. */
@@ -56,8 +58,9 @@ function plainAddress(a: string | undefined): string {
 }
 
 export class ReconServer extends EventEmitter {
-  readonly tree: PrefixTree;
-  readonly refused: RefusedDigests;
+  /** Our recon set as it is now (sessions read a snapshot of it). */
+  readonly tree: ReconView;
+  readonly refused: RefusedDigestMemory;
   private servers: Server[] = [];
   private members: Peer[] = [];
   private allowed = new Set<string>();
@@ -70,8 +73,8 @@ export class ReconServer extends EventEmitter {
 
   constructor(readonly opts: ReconServerOptions) {
     super();
-    this.tree = opts.tree ?? opts.store.tree;
-    this.refused = new RefusedDigests(opts.store.db, opts.settings.refused_backoff_s);
+    this.tree = opts.store.reconView;
+    this.refused = opts.store.refusedDigests(opts.settings.refused_backoff_s);
   }
 
   private get s(): Settings {
@@ -231,10 +234,13 @@ export class ReconServer extends EventEmitter {
     const limit = setTimeout(() => sock.destroy(), this.s.recon_session_timeout_s * 1000);
     limit.unref();
     let res: SessionResult | undefined;
+    let snapshot: ReturnType<ReconSet['openSnapshot']> | undefined;
     try {
+      // One version of our set for the whole session, whatever other processes write meanwhile.
+      snapshot = this.opts.store.openSnapshot();
       res = role === 'acceptor'
-        ? await walk(ch, this.tree, this.sessionConfig())
-        : await answer(ch, this.tree, this.sessionConfig());
+        ? await walk(ch, snapshot, this.sessionConfig())
+        : await answer(ch, snapshot, this.sessionConfig());
       ch.close();
     } catch (e) {
       // A refused configuration was explained to the peer ("failed" and the reason): let those bytes go out.
@@ -242,6 +248,7 @@ export class ReconServer extends EventEmitter {
       else ch.destroy();
       return this.finish(this.failedSummary(label, role, t0, e, ch));
     } finally {
+      snapshot?.close();
       clearTimeout(limit);
       this.sockets.delete(sock);
     }
@@ -256,9 +263,15 @@ export class ReconServer extends EventEmitter {
       refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, sent: res.sent, received: res.received, ms: 0,
       sessionMs: Date.now() - t0, fetchMs: 0, storeMs: 0,
     };
-    this.refused.prune();
-    const { fetch, skipped } = this.refused.partition(res.missing);
-    summary.skippedRefused = skipped;
+    let fetch = res.missing;
+    try {
+      this.refused.prune();
+      const p = this.refused.partition(res.missing);
+      fetch = p.fetch;
+      summary.skippedRefused = p.skipped;
+    } catch (e) {
+      this.log.warn('refused-digest memory unreadable; fetching every missing digest', { error: (e as Error).message });
+    }
     const todo = fetch.slice(0, this.s.max_recover);
     const local = this.s.recon_address[0];
     const localAddress = local && local !== '0.0.0.0' && local !== '::' ? local : undefined;
@@ -289,70 +302,30 @@ export class ReconServer extends EventEmitter {
       const keys = got.keys;
       summary.fetched += keys.length;
       const ts = performance.now();
-      // The batch goes into the store in one transaction; each digest not held afterwards is remembered with the
-      // reason of its own key, found under the digest the peer holds it by (SKS's digest of the bytes it served).
-      const served = keys.map((key) => {
-        try {
-          return sksDigest(readPackets(key)).toString('hex');
-        } catch {
-          return undefined; // unreadable: the store says why
-        }
-      });
-      const unreadable = served.filter((d) => d === undefined).length;
-      const why = new Map<string, WriteOutcome[] | string>();
-      const note = (i: number, outcomes: WriteOutcome[]) => {
-        for (const o of outcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
-        if (served[i]) why.set(served[i]!, outcomes);
-      };
-      let batchOutcomes: WriteOutcome[] | undefined;
       try {
-        batchOutcomes = keys.length > 0 ? this.opts.store.addKeys(Buffer.concat(keys), 'recon') : [];
-      } catch {
-        // Some key cannot be read at all, so nothing of the batch was written: store them one by one below.
-      }
-      if (batchOutcomes && batchOutcomes.length === keys.length) {
-        batchOutcomes.forEach((o, i) => note(i, [o]));
-      } else if (batchOutcomes) {
-        // The answer did not split into one key per string (a string held several keys): count, no per-key reason.
-        for (const o of batchOutcomes) if (o.status === 'inserted' || o.status === 'updated') summary.stored++;
-      } else {
-        keys.forEach((key, i) => {
-          try {
-            note(i, this.opts.store.addKeys(key, 'recon'));
-          } catch (e) {
-            if (served[i]) why.set(served[i]!, `unreadable key: ${(e as Error).message.slice(0, 200)}`);
-          }
-        });
-      }
-      for (const d of batch) {
-        if (this.tree.has(d)) continue;
-        const w = why.get(d.toString('hex'));
-        const reason = typeof w === 'string' ? w : w ? this.refusalReason(w)
-          : unreadable > 0 ? `the peer served ${unreadable} unreadable key(s) in this batch`
-          : keys.length < batch.length ? 'not served by the peer' : 'stored under another digest';
-        notHeld.push({ digest: d, reason });
+        const r = ingestBatch(this.opts.store, batch, keys);
+        summary.stored += r.stored;
+        notHeld.push(...r.refused);
+      } catch (e) {
+        // Our failure, not the keys': nothing of the batch was written and nothing is remembered, so the next
+        // session finds these digests missing again and fetches them.
+        summary.ok = false;
+        summary.error = `storing fetched keys failed: ${(e as Error).message}`;
+        summary.errorKind = e instanceof StoreUnavailableError ? 'store-unavailable' : 'store';
+        summary.storeMs! += Math.round(performance.now() - ts);
+        break;
       }
       summary.storeMs! += Math.round(performance.now() - ts);
     }
-    if (notHeld.length > 0) this.refused.record(notHeld, label);
+    try {
+      this.refused.record(notHeld, label);
+    } catch (e) {
+      // Only the back-off is lost: these digests are fetched again next session.
+      this.log.warn('could not remember refused digests', { error: (e as Error).message, digests: notHeld.length });
+    }
     summary.refused = notHeld.length;
     summary.ms = Date.now() - t0;
     return summary;
-  }
-
-  /** Why a fetched key is not held under the peer's digest: refused, or cut or merged by our policy. */
-  private refusalReason(outcomes: WriteOutcome[]): string {
-    const parts: string[] = [];
-    for (const o of outcomes) {
-      if (o.status === 'rejected') {
-        parts.push(`${o.reason ?? 'rejected'}: ${o.detail ?? ''}`.trim());
-        continue;
-      }
-      const cuts = o.cuts ?? (o.fingerprint ? this.opts.store.getByFingerprint(o.fingerprint)?.cuts : undefined) ?? [];
-      if (cuts.length > 0) parts.push(cuts.map((c) => `cut by policy: ${c.rule} (${c.detail})`).join('; '));
-      else parts.push(`merged with our copy into digest ${o.digest ?? '?'}`);
-    }
-    return parts.join('; ') || 'no key in the answer';
   }
 
   private failedSummary(label: string, role: 'initiator' | 'acceptor', t0: number, e: unknown,

@@ -2,7 +2,7 @@
 // Both sides first exchange Config and a "passed"/"failed" verdict. Then, as in SKS, the side that ACCEPTED the
 // connection walks its prefix tree and asks (`walk`), and the side that INITIATED answers (`answer`). Each side
 // ends with the set of digests it lacks, which it then fetches over HTTP (fetch.ts).
-import { zzp, type PrefixTree } from '@sks/keystore';
+import { zzp, type ReconView } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { describe, intString, parseIntString, type ReconMessage } from './messages.js';
 import { ratio, reconcile } from './decode.js';
@@ -141,7 +141,7 @@ function sorted(xs: bigint[]): bigint[] {
   return xs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function elementsOf(tree: PrefixTree, prefix: string): bigint[] {
+function elementsOf(tree: ReconView, prefix: string): bigint[] {
   return sorted(tree.elements(prefix).map((d) => zzp.digestToZ(d)));
 }
 
@@ -159,7 +159,7 @@ function result(ch: Channel, remote: Map<string, string>, missing: MissingSet, m
 }
 
 /** The accepting side: walks our tree from the root, asking the peer about each node (SKS client.ml). */
-export async function walk(ch: Channel, tree: PrefixTree, cfg: SessionConfig): Promise<SessionResult> {
+export async function walk(ch: Channel, tree: ReconView, cfg: SessionConfig): Promise<SessionResult> {
   const remote = await exchangeConfig(ch, cfg);
   const missing = new MissingSet(cfg.maxRecover);
   let messages = 0;
@@ -207,7 +207,7 @@ export async function walk(ch: Channel, tree: PrefixTree, cfg: SessionConfig): P
 }
 
 /** The initiating side: answers the peer's requests about its tree until Done (SKS server.ml). */
-export async function answer(ch: Channel, tree: PrefixTree, cfg: SessionConfig): Promise<SessionResult> {
+export async function answer(ch: Channel, tree: ReconView, cfg: SessionConfig): Promise<SessionResult> {
   const remote = await exchangeConfig(ch, cfg);
   const missing = new MissingSet(cfg.maxRecover);
   let messages = 0;

@@ -48,7 +48,7 @@ export async function startOurs(o: OursOptions = {}): Promise<Ours> {
   const store = KeyStore.open(join(basedir, full.db_file), {
     policy: policyFromSettings(full), logger: createLogger({ service: 'sks-admin', console: false, dir: logDir }),
   });
-  if (o.keys && o.keys.length > 0) store.addKeys(o.keys, 'load');
+  if (o.keys && o.keys.length > 0) store.upsertMaterial(o.keys, 'load');
   const db = await startDb({
     basedir, settings, workers: 0, logger: createLogger({ service: 'sks-db', console: false, dir: logDir }),
   });

@@ -72,7 +72,7 @@ before(async () => {
       recon_config_timeout_s: 1, recon_max_message_bytes: 4096,
     },
   });
-  recon.store.addKeys(readFileSync(part), 'load');
+  recon.store.upsertMaterial(readFileSync(part), 'load');
   before_ = snapshot();
   assert.ok(before_.count > 100);
 });

@@ -150,7 +150,19 @@ function leafValues(buf: Buffer, start: number, end: number): bigint[] {
   return v;
 }
 
-export class PrefixTree {
+/** What a recon session reads of a set of digests: the nodes a peer names and the elements under them. */
+export interface ReconView {
+  nodeValues(prefix: string): { prefix: string; numElements: number; values: bigint[]; isLeaf: boolean } | undefined;
+  elements(prefix: string): Buffer[];
+  has(digest: Buffer): boolean;
+  size(): number;
+  /** The node with this prefix, sample values as stored. */
+  node(prefix: string): PTreeNode | undefined;
+  /** Prefixes of nodes that disagree with their elements (empty when the tree is sound). */
+  verify(): string[];
+}
+
+export class PrefixTree implements ReconView {
   // Statements are prepared on first use: the key store may construct the tree before running the schema.
   private stmts?: ReturnType<PrefixTree['prepare']>;
 

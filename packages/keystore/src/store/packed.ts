@@ -9,7 +9,7 @@
 //     UTF-8, u32 length + words (UTF-8)
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
-import type { PreparedBlock, PreparedKey, StoredForm } from './keystore.js';
+import type { PreparedBlock, PreparedKey, StoredForm } from './types.js';
 
 const DIGEST_BYTES = 16;
 

@@ -7,7 +7,7 @@ import { describeKey, fingerprintOf } from '../openpgp/key.js';
 import { writePackets } from '../openpgp/packet.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy } from '../policy.js';
-import type { PreparedBlock, StoredForm } from './keystore.js';
+import type { PreparedBlock, StoredForm } from './types.js';
 
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;

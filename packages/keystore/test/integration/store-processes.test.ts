@@ -13,6 +13,7 @@ import { readPackets, splitKeys } from '../../src/index.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { gpgKeys, sksDigests, splitCopies } from '../store-helpers.js';
+import { sqliteHandle } from '../support/sqlite-handle.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const KEYS = 240;
@@ -29,9 +30,9 @@ async function child(role: string): Promise<void> {
     // A bulk load that commits one batch, then is killed in the middle of its next transaction.
     const bulk = KeyStore.open(db, { bulkLoad: true });
     const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 100);
-    bulk.addKeyBlocks(blocks.map((b) => splitKeys(readPackets(b))[0]!), 'load');
-    bulk.db.exec('BEGIN IMMEDIATE');
-    bulk.db.exec('DELETE FROM keys');
+    bulk.upsert(blocks.map((b) => splitKeys(readPackets(b))[0]!), 'load');
+    sqliteHandle(bulk).exec('BEGIN IMMEDIATE');
+    sqliteHandle(bulk).exec('DELETE FROM keys');
     process.stdout.write('inside\n');
     await new Promise(() => setInterval(() => undefined, 1000));
   }
@@ -44,10 +45,10 @@ async function child(role: string): Promise<void> {
     for (const { b, i } of mine) {
       const parts = splitCopies(b);
       if (parts && (i % 2 === 0) === (role === 'writer-a')) {
-        store.addKeys(parts[0], 'recon');
-        store.addKeys(parts[1], 'recon');
+        store.upsertMaterial(parts[0], 'recon');
+        store.upsertMaterial(parts[1], 'recon');
       } else {
-        store.addKeys(b, role === 'writer-a' ? 'add' : 'load');
+        store.upsertMaterial(b, role === 'writer-a' ? 'add' : 'load');
       }
     }
   } else if (role === 'loader') {
@@ -65,7 +66,7 @@ async function child(role: string): Promise<void> {
     while (next < fileBlocks.length) {
       const batch = fileBlocks.slice(next, next + 8);
       offset = ends[next + batch.length - 1]!;
-      store.addKeyBlocks(batch.map((b) => splitKeys(readPackets(b))[0]!), 'load', { file: id, offset, counters: { read: batch.length } });
+      store.upsert(batch.map((b) => splitKeys(readPackets(b))[0]!), 'load', { file: id, offset, counters: { read: batch.length } });
       next += batch.length;
       process.stdout.write(`committed ${offset}\n`);
     }
@@ -89,9 +90,9 @@ function runChild(role: string, env: Record<string, string>): { done: Promise<nu
 }
 
 function assertConsistent(store: KeyStore): void {
-  assert.deepEqual(store.tree.verify(), [], 'prefix tree sound');
+  assert.deepEqual(store.reconView.verify(), [], 'prefix tree sound');
   const stored = [...store.digests()].map((d) => d.toString('hex'));
-  assert.deepEqual(store.tree.elements('').map((d) => d.toString('hex')), stored, 'tree elements == stored digests');
+  assert.deepEqual(store.reconView.elements('').map((d) => d.toString('hex')), stored, 'tree elements == stored digests');
   assert.equal(store.count(), stored.length, 'count() == stored keys');
 }
 
@@ -108,10 +109,10 @@ test('two writer processes merging split copies of the same keys at once end wit
   let finished = false;
   const both = Promise.all([a.done, b.done]).then((codes) => ((finished = true), codes));
   while (!finished) {
-    reader.db.transaction(() => {
+    sqliteHandle(reader).transaction(() => {
       const n = reader.count();
-      assert.equal(reader.db.prepare('SELECT count(*) FROM keys').pluck().get(), n);
-      assert.equal(reader.tree.size(), n);
+      assert.equal(sqliteHandle(reader).prepare('SELECT count(*) FROM keys').pluck().get(), n);
+      assert.equal(reader.reconView.size(), n);
     })();
     reads++;
     await new Promise((r) => setTimeout(r, 20));
@@ -192,11 +193,11 @@ test('a bulk load killed inside a transaction (rollback journal left behind): re
   // A read-only opener (sks-db) first: the journal is rolled back, the committed batch is there, the rest is not.
   const ro = KeyStore.open(db, { readonly: true });
   assert.equal(ro.count(), 100);
-  assert.equal(ro.db.prepare('SELECT count(*) FROM keys').pluck().get(), 100);
-  assert.equal(ro.db.pragma('integrity_check', { simple: true }), 'ok');
+  assert.equal(sqliteHandle(ro).prepare('SELECT count(*) FROM keys').pluck().get(), 100);
+  assert.equal(sqliteHandle(ro).pragma('integrity_check', { simple: true }), 'ok');
   ro.close();
   const store = KeyStore.open(db);
-  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(sqliteHandle(store).pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(store.count(), 100);
   assertConsistent(store);
   store.close();

@@ -14,6 +14,7 @@ import { generateDump, type GenManifest } from '../../src/gen.js';
 import { loadFiles, findDumpFiles } from '../../src/load.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { keyBlocks, DEBIAN_KEYRING } from '../../../../test/support/keyrings.js';
+import { sqliteHandle } from '../../../keystore/test/support/sqlite-handle.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/main.ts');
 const CLI = [process.execPath, '--conditions=source', '--import', 'tsx', MAIN];
@@ -28,7 +29,7 @@ function dbOf(basedir: string): string {
 }
 
 function lastSeq(store: KeyStore): number {
-  return (store.db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck().get() as number) ?? 0;
+  return store.lastSeq();
 }
 
 function digestSet(store: KeyStore): string[] {
@@ -37,12 +38,12 @@ function digestSet(store: KeyStore): string[] {
 
 /** The consistency a load must leave: SQLite integrity, prefix tree valid and equal to the stored digests. */
 function assertConsistent(store: KeyStore): void {
-  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
-  assert.deepEqual(store.tree.verify(), []);
-  assert.equal(store.tree.size(), store.count());
+  assert.deepEqual(store.integrityCheck(10), ['ok']);
+  assert.deepEqual(store.reconView.verify(), []);
+  assert.equal(store.reconView.size(), store.count());
   const digests = digestSet(store);
   assert.equal(digests.length, store.count());
-  for (const d of digests) assert.ok(store.tree.has(Buffer.from(d, 'hex')), `digest ${d} missing from the tree`);
+  for (const d of digests) assert.ok(store.reconView.has(Buffer.from(d, 'hex')), `digest ${d} missing from the tree`);
 }
 
 const GEN = { keys: 3000, seed: 'load-test', flooded: 0, floodCerts: 0, dups: 60, keysPerFile: 1000 };
@@ -137,8 +138,8 @@ test('kill -9 in the middle of a load, then rerun: consistent, every key once, s
     // The bulk load defers the prefix tree to its end: the dead load left it marked stale ...
     const ro = KeyStore.open(dbOf(base), { readonly: true });
     try {
-      assert.equal(ro.db.pragma('integrity_check', { simple: true }), 'ok');
-      assert.equal(ro.db.prepare("SELECT value FROM meta WHERE name = 'ptree_stale'").pluck().get(), 1);
+      assert.deepEqual(ro.integrityCheck(10), ['ok']);
+      assert.equal(sqliteHandle(ro).prepare("SELECT value FROM meta WHERE name = 'ptree_stale'").pluck().get(), 1);
       assert.ok(ro.count() < GEN.keys);
     } finally {
       ro.close();
@@ -147,7 +148,7 @@ test('kill -9 in the middle of a load, then rerun: consistent, every key once, s
     const s = KeyStore.open(dbOf(base));
     try {
       assertConsistent(s);
-      assert.equal(s.db.prepare("SELECT count(*) FROM meta WHERE name = 'ptree_stale'").pluck().get(), 0);
+      assert.equal(sqliteHandle(s).prepare("SELECT count(*) FROM meta WHERE name = 'ptree_stale'").pluck().get(), 0);
       assert.ok(s.count() < GEN.keys);
     } finally {
       s.close();

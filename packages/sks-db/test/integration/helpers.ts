@@ -51,8 +51,8 @@ export async function startOurs(opts: {
   if (opts.membership) writeFileSync(join(basedir, 'membership'), opts.membership);
   const dbPath = join(basedir, 'keys.sqlite');
   const store = KeyStore.open(dbPath);
-  for (const f of opts.keyFiles ?? []) store.addKeys(readFileSync(f), 'load');
-  for (const k of opts.keys ?? []) store.addKeys(k, 'load');
+  for (const f of opts.keyFiles ?? []) store.upsertMaterial(readFileSync(f), 'load');
+  for (const k of opts.keys ?? []) store.upsertMaterial(k, 'load');
   store.close();
   const port = await freePort();
   const settings: Partial<Settings> = {

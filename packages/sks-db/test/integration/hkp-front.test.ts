@@ -197,7 +197,7 @@ test('a key another process stores is found by every worker at once (answers fol
   for (let i = 0; i < 6; i++) assert.equal((await fetch(`${ours.url}${path}`)).status, 404);
   const writer = KeyStore.open(ours.dbPath);
   try {
-    assert.equal(writer.addKeys(delta.armored, 'admin')[0]!.status, 'inserted');
+    assert.equal(writer.upsertMaterial(delta.armored, 'admin')[0]!.status, 'inserted');
   } finally {
     writer.close();
   }

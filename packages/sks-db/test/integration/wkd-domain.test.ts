@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyStore, domainIndexUsed } from '@sks/keystore';
+import { KeyStore } from '@sks/keystore';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { startOurs, makeGpg, genKey, runWkdExport, uidsOf, wkdHashOf, type Ours, type Gpg } from './helpers.js';
 
@@ -61,8 +61,8 @@ test('every address of a domain larger than max_index_results is found by its ha
 test('sks-db indexes the configured domain, and the lookup reads that index', () => {
   const store = KeyStore.open(ours.dbPath, { readonly: true });
   try {
-    assert.equal(domainIndexUsed(store.db, DOMAIN), true);
-    assert.equal(domainIndexUsed(store.db, `sub.${DOMAIN}`), false);
+    assert.equal(store.domainIndexUsed(DOMAIN), true);
+    assert.equal(store.domainIndexUsed(`sub.${DOMAIN}`), false);
   } finally {
     store.close();
   }

@@ -1,9 +1,9 @@
 // SQLite upkeep of the shared store, safe beside the running services: every step is either a read or a short
 // write transaction that SQLite serialises with the services' writers (they wait on their busy timeout; nothing
 // is copied aside and swapped in, which would lose the writes made meanwhile — hence no VACUUM INTO).
-import type { KeyStore } from '@sks/keystore';
+import type Database from 'better-sqlite3';
 
-type Db = KeyStore['db'];
+type Db = Database.Database;
 
 export interface CheckpointResult {
   /** 1 if a reader or writer kept the checkpoint from finishing (it is retried at the next run). */

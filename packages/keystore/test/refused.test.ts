@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { RefusedDigests } from '../src/refused.js';
+import { RefusedDigests } from '../src/store/sqlite/refused.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 
 function memory(backoffS: number): { db: Database.Database; refused: RefusedDigests } {

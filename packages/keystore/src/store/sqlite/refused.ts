@@ -2,9 +2,10 @@
 // it to another digest, or the peer did not send it). Without it, such a digest stays a difference forever and we
 // would fetch it again every round (Hockeypuck issue #108). A remembered digest is not fetched again before
 // refused_backoff_s, and is not counted as missing meanwhile. Stored in the shared database so restarts keep it.
-import type { KeyStore } from '@sks/keystore';
+import type Database from 'better-sqlite3';
+import type { RefusedDigestMemory } from '../contract.js';
 
-type Db = KeyStore['db'];
+type Db = Database.Database;
 
 export const REFUSED_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS recon_refused (
@@ -16,10 +17,10 @@ CREATE TABLE IF NOT EXISTS recon_refused (
 CREATE INDEX IF NOT EXISTS recon_refused_at ON recon_refused (at);
 `;
 
-export class RefusedDigests {
+export class RefusedDigests implements RefusedDigestMemory {
   private readonly stmts;
 
-  constructor(readonly db: Db, private readonly backoffS: number) {
+  constructor(private readonly db: Db, private readonly backoffS: number) {
     db.exec(REFUSED_SCHEMA_SQL);
     this.stmts = {
       get: db.prepare('SELECT at FROM recon_refused WHERE digest = ?').pluck(),

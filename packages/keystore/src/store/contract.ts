@@ -1,0 +1,121 @@
+// The storage seam: what the processes may ask of a key store, split by role. Process packages depend on these
+// interfaces (and on the data types in types.ts), never on a database handle; the SQLite backend (sqlite/)
+// implements them all, and test/store-contract.test.ts is the conformance suite any second backend must pass.
+//
+// Contracts every implementation keeps:
+// - A write is one transaction: the keys, their index rows, the change log, the key counter and the recon set
+//   change together or not at all.
+// - Input that cannot be read throws KeyInputError (nothing written); a readable key the store will not hold gives
+//   a 'rejected' outcome; a store that cannot work throws StoreUnavailableError (nothing written). Never the one
+//   for the other.
+// - Policy decisions (merge, cuts, blocklist) do not depend on the backend: they are made in upsert.ts.
+import type { Packet } from '../openpgp/types.js';
+import type { Policy } from '../policy.js';
+import type { ReconView } from '../ptree/prefix-tree.js';
+import type {
+  BatchProgress, Change, FileIdentity, LoadProgress, PreparedBlock, StoredKey, WriteOutcome, WriteSource,
+} from './types.js';
+
+export interface KeyReader {
+  getByFingerprint(fingerprint: string): StoredKey | undefined;
+  /** Digest as 32 hex digits (any case). */
+  getByDigest(digest: string): StoredKey | undefined;
+  /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
+  findByKeyId(hex: string, limit?: number): StoredKey[];
+  /** Word or e-mail search; `total` counts up to `countLimit` (all when negative). */
+  searchText(query: string, limit: number, exact?: boolean, countLimit?: number): { keys: StoredKey[]; total: number };
+  /** Every stored address at this domain (WKD: the lookup is by hash of the local part). */
+  addressesAtDomain(domain: string): string[];
+  count(): number;
+  /** A number that changes whenever any process commits a write (answer caches compare it). */
+  dataVersion(): number;
+}
+
+export interface KeyWriter {
+  readonly policy: Policy;
+  /** Stores a batch of keys (packet groups as splitKeys returns them, or blocks prepared by prepareKey) in ONE
+   * transaction, merging each with its stored copy; one outcome per element of `keys`, in order. With `progress`,
+   * records a dump file's load progress in the same transaction. */
+  upsert(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[];
+  /** upsert() of armored or binary key material: throws KeyInputError when it cannot be read at all. */
+  upsertMaterial(input: Buffer | string, source: WriteSource): WriteOutcome[];
+  /** Removes a key by fingerprint (logged in the change log). */
+  deleteKey(fingerprint: string, reason: string): boolean;
+}
+
+/** Loading a keydump into a store nobody serves yet (sks-admin load). */
+export interface BulkLoader {
+  beginBulkLoad(options?: { synchronousOff?: boolean }): void;
+  /** Counts outcomes only (no object per key); same transaction rules as upsert. */
+  loadKeyBlocks(keys: Iterable<Packet[] | PreparedBlock>, progress?: BatchProgress): Record<string, number>;
+  endBulkLoad(): string[];
+  loadProgress(file: FileIdentity): LoadProgress | undefined;
+}
+
+export interface ChangeLog {
+  changesSince(seq: number, limit: number): Change[];
+  /** The seq to pass to changesSince() to read changes at or after `unixSeconds`. */
+  seqBefore(unixSeconds: number): number;
+  /** The newest seq (0 when the log is empty). */
+  lastSeq(): number;
+  pruneChanges(seq: number): number;
+}
+
+export interface Blocklist {
+  /** Adds a primary fingerprint to the blocklist and removes its stored copy; true if a key was removed. */
+  block(fingerprint: string, reason: string): boolean;
+  unblock(fingerprint: string): boolean;
+  isBlocked(fingerprint: string): boolean;
+  blocklist(): Array<{ fingerprint: string; reason: string; added: number }>;
+}
+
+/** One consistent view of the recon set for one session: writes committed meanwhile are not seen. */
+export interface ReconSnapshot extends ReconView {
+  close(): void;
+}
+
+/** Digests a recon peer offered that we fetched and did not end up holding, with why (Hockeypuck issue #108). */
+export interface RefusedDigestMemory {
+  isBackedOff(digest: Buffer, now?: number): boolean;
+  partition(digests: Buffer[], now?: number): { fetch: Buffer[]; skipped: number };
+  record(digests: Array<{ digest: Buffer; reason: string }>, peer: string, now?: number): void;
+  prune(now?: number): number;
+  count(): number;
+  list(): Array<{ digest: string; reason: string; peer: string; at: number }>;
+}
+
+export interface ReconSet {
+  /** The set as of now, pinned until close(). */
+  openSnapshot(): ReconSnapshot;
+  /** The live set (every write updates it in the same transaction). */
+  readonly reconView: ReconView;
+  refusedDigests(backoffS: number): RefusedDigestMemory;
+  /** Every stored digest, in byte order, within one snapshot. */
+  digests(): IterableIterator<Buffer>;
+  /** Rebuilds the recon set from the stored digests (admin repair); returns problems found afterwards. */
+  rebuildReconSet(): { size: number; problems: string[] };
+}
+
+export interface KeyDumpSource {
+  /** Every stored key's bytes in digest order, read within one snapshot. */
+  keysInDigestOrder(): IterableIterator<Buffer>;
+}
+
+export interface Maintenance {
+  checkpoint(): { busy: number; walFrames: number; checkpointedFrames: number };
+  optimize(analysisLimit: number): { analyzedBefore: boolean };
+  vacuum(opts: { stepPages: number; minFreePercent: number; fullMaxBytes: number }): {
+    mode: 'incremental' | 'full' | 'skipped'; reason?: string; pagesBefore: number; pagesAfter: number;
+    freeBefore: number; freeAfter: number; steps: number;
+  };
+  integrityCheck(maxErrors: number): string[];
+  /** Makes the per-domain address indexes match `domains` (WKD). */
+  ensureDomainIndexes(domains: readonly string[]): { created: string[]; dropped: string[] };
+}
+
+/** Everything a store does; a process asks for the roles it needs. */
+export interface KeyStoreApi
+  extends KeyReader, KeyWriter, BulkLoader, ChangeLog, Blocklist, ReconSet, KeyDumpSource, Maintenance {
+  readonly readonly: boolean;
+  close(): void;
+}

@@ -1,0 +1,54 @@
+// The state of one SQLite connection to the store, shared by the backend's modules (writes, bulk load, reads).
+// Private to the backend: nothing outside store/sqlite/ sees the connection.
+import type Database from 'better-sqlite3';
+import type { Logger } from '../../log.js';
+import type { Policy } from '../../policy.js';
+import { PrefixTree } from '../../ptree/prefix-tree.js';
+import { StoreUnavailableError } from '../types.js';
+import type { FingerprintTable } from './fingerprint-table.js';
+import { readStatements, writeStatements, type ReadStatements, type WriteStatements } from './statements.js';
+
+/** meta row present while the prefix tree lags behind the stored digests (a bulk load defers it to its end). */
+export const PTREE_STALE = 'ptree_stale';
+
+export class SqliteCore {
+  readonly r: ReadStatements;
+  readonly tree: PrefixTree;
+  private w?: WriteStatements;
+  /** In a bulk load (beginBulkLoad .. endBulkLoad): the prefix tree waits for the end. */
+  bulk = false;
+  /** The bulk load switched the database to a rollback journal (back to WAL at its end). */
+  bulkJournal = false;
+  /** In a bulk load, while keys_fingerprint is dropped: where each stored key's row is (see FingerprintTable). */
+  fprTable?: FingerprintTable;
+  /** PRAGMA data_version when this connection last wrote: another value means another connection wrote since. */
+  lastDataVersion = -1;
+  private dataVersionStmt?: Database.Statement;
+
+  constructor(readonly db: Database.Database, readonly readonly: boolean, readonly policy: Policy, readonly logger?: Logger) {
+    this.r = readStatements(db);
+    this.tree = new PrefixTree(db);
+  }
+
+  get ws(): WriteStatements {
+    if (this.readonly) throw new Error('the key store is open read-only');
+    return (this.w ??= writeStatements(this.db));
+  }
+
+  dataVersion(): number {
+    return (this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').pluck()).get() as number;
+  }
+}
+
+/** SQLite result codes that say the store, not the input, failed: locked past the busy timeout, disk full, I/O
+ * error, read-only file or directory, damaged file, out of memory. */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOMEM|NOTADB|PROTOCOL|PERM)/;
+
+/** Turns a failure of SQLite itself into StoreUnavailableError; anything else passes unchanged. */
+export function asUnavailable(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) {
+    return new StoreUnavailableError(`the key store is unavailable: ${(e as Error).message}`, { cause: e, code });
+  }
+  return e;
+}

@@ -1,0 +1,149 @@
+// Reads of the SQLite backend: lookups by fingerprint, digest, key ID, address and words; the change log.
+import type Database from 'better-sqlite3';
+import { shortOf } from '../prepare.js';
+import type { Change, StoredKey } from '../types.js';
+import { addressesAtDomain } from './domain-index.js';
+import { fprBlob, ftsQuery, toStored, type KeyRow, type ReadStatements } from './statements.js';
+
+/** A query that is one e-mail address (searched by the address index, not by words). */
+const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
+
+export class SqliteReads {
+  constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements) {}
+
+  getByFingerprint(fingerprint: string): StoredKey | undefined {
+    const fpr = fprBlob(fingerprint);
+    return fpr ? toStored(this.r.byFpr.get(fpr) as KeyRow | undefined) : undefined;
+  }
+
+  /** Digest as 32 hex digits (any case). */
+  getByDigest(digest: string): StoredKey | undefined {
+    if (!/^[0-9a-fA-F]{32}$/.test(digest)) return undefined;
+    return toStored(this.r.byDigest.get(Buffer.from(digest, 'hex')) as KeyRow | undefined);
+  }
+
+  /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
+  findByKeyId(hex: string, limit = -1): StoredKey[] {
+    const h = hex.replace(/^0x/i, '');
+    if (!/^[0-9a-fA-F]+$/.test(h)) return [];
+    let ids: number[];
+    switch (h.length) {
+      case 8:
+        ids = this.r.idsByShort.all(parseInt(h, 16), limit) as number[];
+        break;
+      case 16:
+        ids = this.r.idsByLong.all(shortOf(h), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 40: // v4: the key ID is the low 64 bits of the fingerprint
+        ids = this.r.idsByFpr.all(shortOf(h.slice(24)), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 64: // v6: the key ID is the high 64 bits of the fingerprint
+        ids = this.r.idsByFpr.all(shortOf(h.slice(0, 16)), Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      case 32: // v3: MD5 fingerprint, unrelated to the key ID
+        ids = this.r.idsByV3Fpr.all(Buffer.from(h, 'hex'), limit) as number[];
+        break;
+      default:
+        return [];
+    }
+    return this.keysById(ids);
+  }
+
+  private keysById(ids: number[]): StoredKey[] {
+    const out: StoredKey[] = [];
+    for (const id of ids) {
+      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      if (k) out.push(k);
+    }
+    return out;
+  }
+
+  /** Keys with a user ID containing every word of `query` (case-insensitive), or exactly the e-mail address if
+   * query is one. `exact` requires a user ID equal to the query. Returns at most `limit` keys; `total` counts all,
+   * or stops counting at `countLimit` when given (a word in millions of keys costs seconds to count in full; pass
+   * the most results you would serve plus one to learn only whether there are more). */
+  searchText(query: string, limit: number, exact = false, countLimit = -1): { keys: StoredKey[]; total: number } {
+    let q = query.trim();
+    const bracketed = /^<([^<>\s]+@[^<>\s]+)>$/.exec(q);
+    if (bracketed) q = bracketed[1]!;
+    const lim = Math.max(0, Math.floor(limit));
+    const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
+    if (EMAIL_QUERY.test(q)) {
+      const email = q.toLowerCase();
+      const ids = this.r.idsByEmail.all(email, countCap) as number[];
+      return { keys: this.keysById(ids.slice(0, lim)), total: ids.length };
+    }
+    if (!exact) {
+      const match = ftsQuery(q);
+      if (match === undefined) return { keys: [], total: 0 };
+      const total = this.r.countByWords.get(match, countCap) as number;
+      return { keys: this.keysById(this.r.idsByWords.all(match, lim) as number[]), total };
+    }
+    // Exact: some user ID equals the query (case-insensitive). The word index finds the keys with all of the
+    // query's words, the stored description decides.
+    const match = ftsQuery(q);
+    if (match === undefined) return { keys: [], total: 0 };
+    const want = q.toLowerCase();
+    const keys: StoredKey[] = [];
+    let total = 0;
+    for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
+      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      if (!k || !k.info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
+      total++;
+      if (keys.length < lim) keys.push(k);
+      if (total === countCap) break;
+    }
+    return { keys, total };
+  }
+
+  count(): number {
+    return this.r.count.get() as number;
+  }
+
+  /** The sequence number to pass to changesSince() to read the changes made at or after `unixSeconds` (e.g. the
+   * last week for the stats page) without reading the whole log. Binary search on seq: change times follow seq
+   * order, except across a step back of the system clock. */
+  seqBefore(unixSeconds: number): number {
+    const b = this.r.seqBounds.get() as { lo: number | null; hi: number | null };
+    if (b.lo === null || b.hi === null) return 0;
+    let lo = b.lo;
+    let hi = b.hi + 1; // first seq whose change is at or after the time lies in [lo, hi]
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.r.atOrAfter.get(mid) as { seq: number; at: number } | undefined;
+      if (!row || row.at >= unixSeconds) hi = mid;
+      else lo = row.seq + 1;
+    }
+    return lo - 1;
+  }
+
+  changesSince(seq: number, limit: number): Change[] {
+    const rows = this.r.changes.all(seq, limit) as Array<{ seq: number; op: number; digest: Buffer; fingerprint: Buffer; at: number }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      op: r.op === 1 ? 'add' : 'remove',
+      digest: r.digest.toString('hex'),
+      fingerprint: r.fingerprint.toString('hex').toUpperCase(),
+      at: r.at,
+    }));
+  }
+
+  lastSeq(): number {
+    return this.r.lastSeq.get() as number;
+  }
+
+  addressesAtDomain(domain: string): string[] {
+    return addressesAtDomain(this.db, domain);
+  }
+
+  isBlocked(fingerprint: string): boolean {
+    const fpr = fprBlob(fingerprint);
+    return fpr !== undefined && this.r.isBlocked.get(fpr) !== undefined;
+  }
+
+  blocklist(): Array<{ fingerprint: string; reason: string; added: number }> {
+    return (this.r.blocklist.all() as Array<{ fingerprint: Buffer; reason: string; added: number }>).map((r) => ({
+      fingerprint: r.fingerprint.toString('hex').toUpperCase(), reason: r.reason, added: r.added,
+    }));
+  }
+}

@@ -1,0 +1,148 @@
+// The SQLite backend's statements and row shapes: every SQL string of the key tables is here.
+import Database from 'better-sqlite3';
+import type { KeyInfo } from '../../openpgp/types.js';
+import type { PolicyCut } from '../../policy.js';
+import { readPacketAt, readPackets } from '../../openpgp/packet.js';
+import { describeKey, keyIdOf } from '../../openpgp/key.js';
+import type { StoredKey } from '../types.js';
+
+const HEX_FPR = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
+
+export interface KeyRow {
+  id: number;
+  fingerprint: Buffer;
+  digest: Buffer;
+  version: number;
+  data: Buffer;
+  cuts: string | null;
+  first_seen: number;
+  updated: number;
+}
+
+export const KEY_COLUMNS = 'id, fingerprint, digest, version, data, cuts, first_seen, updated';
+
+/** Rows per multi-row INSERT of a bulk load: one statement call instead of one per row. */
+export const BULK_ROWS = 64;
+
+export function fprBlob(hex: string): Buffer | undefined {
+  return HEX_FPR.test(hex) ? Buffer.from(hex, 'hex') : undefined;
+}
+
+export function multiRow(db: Database.Database, head: string, cols: number, row = `(${Array.from({ length: cols }, () => '?').join(', ')})`): Database.Statement {
+  return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
+}
+
+export type ReadStatements = Record<'byFpr' | 'byDigest' | 'byId' | 'idsByLong' | 'idsByShort' | 'idsByFpr' | 'idsByV3Fpr' | 'idsByEmail' | 'idsByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'putProgress', Database.Statement>;
+
+export function readStatements(db: Database.Database): ReadStatements {
+  return {
+    byFpr: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint = ?`),
+    byDigest: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE digest = ?`),
+    byId: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = ?`),
+    idsByLong: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND long_id = ? ORDER BY key LIMIT ?').pluck(),
+    idsByShort: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? ORDER BY key LIMIT ?').pluck(),
+    idsByFpr: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
+    idsByV3Fpr: db.prepare(
+      'SELECT DISTINCT key FROM key_ids WHERE length(fingerprint) = 16 AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
+    idsByEmail: db.prepare('SELECT key FROM key_emails WHERE email = ? ORDER BY key LIMIT ?').pluck(),
+    idsByWords: db.prepare('SELECT rowid FROM uid_words WHERE uid_words MATCH ? ORDER BY rowid LIMIT ?').pluck(),
+    countByWords: db.prepare('SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? LIMIT ?)').pluck(),
+    isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
+    blocklist: db.prepare('SELECT fingerprint, reason, added FROM blocklist ORDER BY added, fingerprint'),
+    count: db.prepare("SELECT value FROM meta WHERE name = 'key_count'").pluck(),
+    digests: db.prepare('SELECT digest FROM keys ORDER BY digest').pluck(),
+    changes: db.prepare('SELECT seq, op, digest, fingerprint, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    seqBounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM changes'),
+    atOrAfter: db.prepare('SELECT seq, at FROM changes WHERE seq >= ? ORDER BY seq LIMIT 1'),
+    lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck(),
+    keysInDigestOrder: db.prepare('SELECT data FROM keys ORDER BY digest').pluck(),
+    progress: db.prepare('SELECT path, size, mtime_ms, offset, counters, updated FROM load_progress WHERE path = ?'),
+  };
+}
+
+export function writeStatements(db: Database.Database): WriteStatements {
+  return {
+    digestById: db.prepare('SELECT digest FROM keys WHERE id = ?').pluck(),
+    headByFpr: db.prepare('SELECT id, digest FROM keys WHERE fingerprint = ?'),
+    /** A bulk load's check of a row the fingerprint table points at (FingerprintTable.find). */
+    headById: db.prepare('SELECT id, digest, fingerprint FROM keys WHERE id = ?'),
+    dataById: db.prepare('SELECT data, cuts FROM keys WHERE id = ?'),
+    insertKey: db.prepare(
+      'INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
+    getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
+    setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
+    deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
+    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ? WHERE id = ?'),
+    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
+    insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
+    deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
+    insertEmail: db.prepare('INSERT INTO key_emails (email, key) VALUES (?, ?)'),
+    insertKeyIdMany: multiRow(db, 'INSERT INTO key_ids (short_id, key, fingerprint, long_id)', 4),
+    insertEmailMany: multiRow(db, 'INSERT INTO key_emails (email, key)', 2),
+    logChangeMany: multiRow(db, 'INSERT INTO changes (op, digest, fingerprint, at)', 4),
+    deleteEmail: db.prepare('DELETE FROM key_emails WHERE email = ? AND key = ?'),
+    // words may be bound as UTF-8 bytes (StoredForm): CAST indexes them as text either way
+    insertWords: db.prepare('INSERT INTO uid_words (rowid, uids) VALUES (?, CAST(? AS TEXT))'),
+    insertWordsMany: multiRow(db, 'INSERT INTO uid_words (rowid, uids)', 2, '(?, CAST(? AS TEXT))'),
+    deleteWords: db.prepare('DELETE FROM uid_words WHERE rowid = ?'),
+    logChange: db.prepare('INSERT INTO changes (op, digest, fingerprint, at) VALUES (?, ?, ?, ?)'),
+    addCount: db.prepare("UPDATE meta SET value = value + ? WHERE name = 'key_count'"),
+    block: db.prepare('INSERT OR REPLACE INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)'),
+    unblock: db.prepare('DELETE FROM blocklist WHERE fingerprint = ?'),
+    pruneChanges: db.prepare('DELETE FROM changes WHERE seq <= ?'),
+    putProgress: db.prepare(
+      'INSERT OR REPLACE INTO load_progress (path, size, mtime_ms, offset, counters, updated) VALUES (?, ?, ?, ?, ?, ?)'),
+  };
+}
+
+export interface ProgressRow {
+  path: string;
+  size: number;
+  mtime_ms: number;
+  offset: number;
+  counters: string;
+  updated: number;
+}
+
+/** FTS5 query: every word of the query (AND), each quoted so no word is read as query syntax. Words are split where
+ * the index's tokenizer (unicode61) splits them, at everything but letters, digits and private-use characters: the
+ * index keeps no positions, so "o'brien" asks for a user ID with both "o" and "brien" (as SKS does). */
+export function ftsQuery(q: string): string | undefined {
+  const words = q.split(/[^\p{L}\p{N}\p{Co}]+/u).filter((w) => w !== '');
+  if (words.length === 0) return undefined;
+  return words.map((w) => `"${w}"`).join(' ');
+}
+
+export function toStored(row: KeyRow | undefined): StoredKey | undefined {
+  if (!row) return undefined;
+  const fingerprint = row.fingerprint.toString('hex').toUpperCase();
+  const primary = readPacketAt(row.data, 0);
+  if (!primary) throw new Error(`stored key ${fingerprint} has no primary key packet`);
+  const key = {
+    fingerprint,
+    keyId: keyIdOf(primary.packet.body, fingerprint),
+    version: row.version,
+    digest: row.digest.toString('hex'),
+    data: row.data,
+    firstSeen: row.first_seen,
+    updated: row.updated,
+    cuts: row.cuts ? (JSON.parse(row.cuts) as PolicyCut[]) : [],
+  } as StoredKey;
+  // The description is parsed from the stored packets on first use, then kept (an own, enumerable property, so
+  // spreading or cloning the key carries it).
+  Object.defineProperty(key, 'info', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const info = describeKey(readPackets(row.data));
+      Object.defineProperty(key, 'info', { value: info, enumerable: true, configurable: true, writable: true });
+      return info;
+    },
+    set(info: KeyInfo) {
+      Object.defineProperty(key, 'info', { value: info, enumerable: true, configurable: true, writable: true });
+    },
+  });
+  return key;
+}

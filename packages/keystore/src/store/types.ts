@@ -1,0 +1,157 @@
+// The store's data types: what goes in (prepared keys, load progress), what comes out (stored keys, outcomes,
+// changes) and the two errors every caller must tell apart. Plain data, shared by the interfaces (contract.ts), the
+// backend-independent write logic (upsert.ts) and the SQLite backend (sqlite/).
+import type { KeyInfo, Packet } from '../openpgp/types.js';
+import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
+import type { Logger } from '../log.js';
+
+export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
+
+export interface StoredKey {
+  /** Upper-case hex fingerprint of the primary key. */
+  fingerprint: string;
+  /** Long key ID, 16 upper-case hex. */
+  keyId: string;
+  version: number;
+  /** SKS digest of the stored key, 32 lower-case hex. */
+  digest: string;
+  /** The key as binary packets, exactly the bytes SKS would serve for it. */
+  data: Buffer;
+  /** Its description, parsed from data on first use (op=get never needs it). */
+  info: KeyInfo;
+  /** Unix seconds of first store and of last change. */
+  firstSeen: number;
+  updated: number;
+  /** What policy removed from this key, if anything. */
+  cuts: PolicyCut[];
+}
+
+/** What one upsert did with one key of its input. `digest` is what the store holds afterwards; `offeredDigest` the
+ * SKS digest of the key as it was offered (before canonical form and policy), when the input was packets: the
+ * digest a recon peer holds it by. */
+export interface WriteOutcome {
+  status: 'inserted' | 'updated' | 'unchanged' | 'rejected';
+  fingerprint?: string;
+  offeredDigest?: string;
+  /** New digest (inserted/updated/unchanged). */
+  digest?: string;
+  /** Digest this write replaced (updated). */
+  oldDigest?: string;
+  reason?: RefusalReason;
+  detail?: string;
+  cuts?: PolicyCut[];
+}
+
+export interface Change {
+  seq: number;
+  op: 'add' | 'remove';
+  digest: string;
+  fingerprint: string;
+  at: number;
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  policy?: Partial<Policy>;
+  logger?: Logger;
+  /** How long a write waits for another process's write lock (default: setting db_busy_timeout_ms). */
+  busyTimeoutMs?: number;
+  /** SQLite page cache of this connection in MiB (default 64 writable, 16 read-only). The loader may raise it. */
+  cacheMiB?: number;
+  /** Open for a bulk load: see beginBulkLoad(); the indexes it drops are not rebuilt on opening. */
+  bulkLoad?: boolean;
+}
+
+// --- bulk loading (sks-admin load) ------------------------------------------------------------------------------
+
+/** One key made ready for storing without the database: canonical, policy applied, digested, described.
+ * prepareKey() computes it; it is plain data, so loader worker threads can compute it and post it to the thread
+ * that owns the store (Buffers arriving as Uint8Array after postMessage are accepted). */
+export interface PreparedKey {
+  /** Upper-case hex fingerprint of the primary key. */
+  fingerprint: string;
+  /** The same fingerprint as bytes, when the caller has them. */
+  fprBytes?: Uint8Array;
+  /** 16-byte SKS digest of `data`. */
+  digest: Uint8Array;
+  /** The canonical key after policy, as written by writePackets. */
+  data: Uint8Array;
+  /** Its description. May be left out when `stored` is given (the loader's workers send only that). */
+  info?: KeyInfo;
+  cuts: PolicyCut[];
+  /** What the store writes for a new key, derived from `info` (storedForm()): computed by the loader's worker
+   * threads so the thread that owns the store only binds parameters. Computed from `info` when absent. */
+  stored?: StoredForm;
+  /** The packets of `data`, when the caller has them anyway (saves a re-parse when merging with a stored copy). */
+  packets?: Packet[];
+}
+
+/** The rows the store derives from a key's description (KeyInfo) when it inserts the key. Plain data. */
+export interface StoredForm {
+  version: number;
+  /** key_ids rows packed: per row a 32-bit big-endian short ID, the fingerprint length (1 byte), the fingerprint,
+   * and the 8-byte long ID. */
+  keyIds: Uint8Array;
+  /** key_emails rows: lower-case addresses, each once. */
+  emails: string[];
+  /** The user IDs' text for the word index, '' when none; or its UTF-8 bytes. */
+  words: string | Uint8Array;
+}
+
+/** Result of preparing one key block: ready to store, or refused with a reason (stored by addKeyBlocks as a
+ * 'rejected' outcome and counted in the load progress). */
+export type PreparedBlock =
+  | { ok: true; key: PreparedKey }
+  | { ok: false; reason: RefusalReason; detail: string; fingerprint?: string };
+
+/** A dump file as the loader saw it: a changed size or mtime means another file (its progress starts over). */
+export interface FileIdentity {
+  path: string;
+  size: number;
+  /** fs.Stats.mtimeMs (stored as whole milliseconds). */
+  mtimeMs: number;
+}
+
+/** What addKeyBlocks records with a batch, in the batch's own transaction. */
+export interface BatchProgress {
+  file: FileIdentity;
+  /** Byte offset in the file just after the last key of this batch: where a restart resumes reading. */
+  offset: number;
+  /** Extra counters of the caller to add to the file's totals (e.g. { read: 1000 }); the store adds its own
+   * per outcome: inserted, updated, unchanged, rejected, and 'rejected:<reason>'. */
+  counters?: Record<string, number>;
+}
+
+export interface LoadProgress {
+  file: FileIdentity;
+  /** Offset after the last committed batch. */
+  offset: number;
+  /** Totals over every committed batch of this file. */
+  counters: Record<string, number>;
+  /** Unix seconds of the last committed batch. */
+  updated: number;
+}
+
+
+/** Input the store cannot read at all (bad armor, CRC mismatch, truncated packet stream): nothing was written.
+ * HTTP callers answer 400. A readable key that is refused gives a 'rejected' outcome instead. */
+export class KeyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyInputError';
+  }
+}
+
+
+/** The store could not do its work (database locked past the busy timeout, disk full, I/O error, read-only file):
+ * nothing of the call was written, and the input was NOT at fault. Callers retry later (recon fetches the same
+ * digests at the next session; HTTP answers 503); they must never record it as a refusal of the key. */
+export class StoreUnavailableError extends Error {
+  readonly code?: string;
+
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, { cause: options?.cause });
+    this.name = 'StoreUnavailableError';
+    this.code = options?.code;
+  }
+}
