@@ -13,10 +13,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-// sks-recon's tests that start sks-db beside sks-recon (the users of its test/ours.ts) belong in top-level test/;
-// the package-boundaries branch moves them there. Until it does, they run in the integration tier from here.
-const NOT_YET_MOVED = ['ours-interop', 'sks-interop', 'sks-refused'].map((n) => `packages/sks-recon/test/${n}.test.ts`);
-
 /** The *.test.ts files directly in `dir` (relative to the root), sorted. */
 function testsIn(dir) {
   const abs = join(root, dir);
@@ -26,19 +22,14 @@ function testsIn(dir) {
 
 const packages = readdirSync(join(root, 'packages')).sort();
 const tiers = {
-  fast: packages.flatMap((p) => testsIn(`packages/${p}/test`)).filter((f) => !NOT_YET_MOVED.includes(f)),
-  integration: [...packages.flatMap((p) => testsIn(`packages/${p}/test/integration`)), ...NOT_YET_MOVED, ...testsIn('test')],
+  fast: packages.flatMap((p) => testsIn(`packages/${p}/test`)),
+  integration: [...packages.flatMap((p) => testsIn(`packages/${p}/test/integration`)), ...testsIn('test')],
 };
 const concurrency = { fast: 2, integration: 1 };
 
 const [tier, ...options] = process.argv.slice(2);
 if (!(tier in tiers)) {
   console.error(`usage: node scripts/test-tier.mjs ${Object.keys(tiers).join('|')} [node --test options]`);
-  process.exit(2);
-}
-const gone = NOT_YET_MOVED.filter((f) => !existsSync(join(root, f)));
-if (gone.length > 0) {
-  console.error(`${gone.join(', ')} moved: take them off NOT_YET_MOVED in scripts/test-tier.mjs`);
   process.exit(2);
 }
 const args = ['--conditions=source', '--import', 'tsx', '--test', `--test-concurrency=${concurrency[tier]}`, ...options, ...tiers[tier]];

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { keyBlocks, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
-import { debianDigests } from './helpers.js';
-import { startOurs, waitFor, type Ours } from './ours.js';
-import type { Settings } from '@sks/keystore';
+import { keyBlocks, DEBIAN_KEYRING } from './support/keyrings.js';
+import { debianDigests } from '../packages/sks-recon/test/helpers.js';
+import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
+import type { Settings } from '../packages/keystore/src/index.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
 /** SKS's own digest of each keyring key (the spec's vectors). */

@@ -6,11 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startSks, setSksMembership, sksDigestSet, sksGetDigest, type Sks } from '../../../test/support/sks.js';
-import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { debianDigests } from './helpers.js';
-import { startOurs, waitFor, type Ours } from './ours.js';
+import { startSks, setSksMembership, sksDigestSet, sksGetDigest, type Sks } from './support/sks.js';
+import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js';
+import { makeTempDir } from './support/tmp.js';
+import { debianDigests } from '../packages/sks-recon/test/helpers.js';
+import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
 /** SKS's own digest of each keyring key (the spec's vectors), by keyring index. */

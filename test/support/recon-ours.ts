@@ -2,12 +2,12 @@
 // sks-db (HKP, /pks/hashquery) served in this process, and sks-recon on the same store, all on 127.0.0.1.
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyStore, createLogger, defaultSettings, policyFromSettings, type Settings } from '@sks/keystore';
-import { startDb, type RunningDb } from '@sks/sks-db';
-import { startRecon, type RunningRecon } from '../src/start.js';
-import type { SessionSummary } from '../src/server.js';
-import { freePortPair } from '../../../test/support/ports.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
+import { KeyStore, createLogger, defaultSettings, policyFromSettings, type Settings } from '../../packages/keystore/src/index.js';
+import { startDb, type RunningDb } from '../../packages/sks-db/src/index.js';
+import { startRecon, type RunningRecon } from '../../packages/sks-recon/src/start.js';
+import type { SessionSummary } from '../../packages/sks-recon/src/server.js';
+import { freePortPair } from './ports.js';
+import { makeTempDir } from './tmp.js';
 
 export interface Ours {
   basedir: string;

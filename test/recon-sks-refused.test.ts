@@ -6,11 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as openpgp from 'openpgp';
-import { startSks, type Sks } from '../../../test/support/sks.js';
-import { makeTempDir } from '../../../test/support/tmp.js';
-import { freePort } from '../../../test/support/ports.js';
-import type { SessionSummary } from '../src/server.js';
-import { startOurs, waitFor, type Ours } from './ours.js';
+import { startSks, type Sks } from './support/sks.js';
+import { makeTempDir } from './support/tmp.js';
+import { freePort } from './support/ports.js';
+import type { SessionSummary } from '../packages/sks-recon/src/server.js';
+import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
 
 const BACKOFF_S = 8;
 const MAX_CERTS = 5;
