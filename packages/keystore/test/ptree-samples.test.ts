@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { PrefixTree, PTREE_SCHEMA_SQL, PTREE_SPLIT_THRESHOLD } from '../src/ptree/prefix-tree.js';
+import { PrefixTree, PTREE_SCHEMA_SQL, PTREE_SPLIT_THRESHOLD } from '../src/index.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { RECON_VECTORS as VECTORS } from '../../../test/support/fixtures.js';
 

@@ -11,7 +11,7 @@
 // - Policy decisions (merge, cuts, blocklist) do not depend on the backend: they are made in upsert.ts.
 import type { Packet } from '../openpgp/types.js';
 import type { Policy } from '../policy.js';
-import type { ReconView } from '../ptree/prefix-tree.js';
+import type { ReconView } from '../ptree/shape.js';
 import type {
   BatchProgress, Change, FileIdentity, LoadProgress, PreparedBlock, StoredKey, WriteOutcome, WriteSource,
 } from './types.js';

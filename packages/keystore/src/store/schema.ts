@@ -1,7 +1,7 @@
 // The key store's SQLite schema, owned here and nowhere else. Created and migrated when a process opens the database
 // writable; the version is PRAGMA user_version. Read-only openers (sks-db workers) only check the version.
 import type Database from 'better-sqlite3';
-import { PTREE_SCHEMA_SQL } from '../ptree/prefix-tree.js';
+import { PTREE_SCHEMA_SQL } from './sqlite/prefix-tree.js';
 import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from '../../log.js';
 import type { Policy } from '../../policy.js';
-import { PrefixTree } from '../../ptree/prefix-tree.js';
+import { PrefixTree } from './prefix-tree.js';
 import { StoreUnavailableError } from '../types.js';
 import type { FingerprintTable } from './fingerprint-table.js';
 import { readStatements, writeStatements, type ReadStatements, type WriteStatements } from './statements.js';

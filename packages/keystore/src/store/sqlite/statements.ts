@@ -33,7 +33,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
 }
 
 export type ReadStatements = Record<'byFpr' | 'byDigest' | 'byId' | 'idsByLong' | 'idsByShort' | 'idsByFpr' | 'idsByV3Fpr' | 'idsByEmail' | 'idsByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'putProgress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 export function readStatements(db: Database.Database): ReadStatements {
   return {
@@ -92,6 +92,8 @@ export function writeStatements(db: Database.Database): WriteStatements {
     block: db.prepare('INSERT OR REPLACE INTO blocklist (fingerprint, reason, added) VALUES (?, ?, ?)'),
     unblock: db.prepare('DELETE FROM blocklist WHERE fingerprint = ?'),
     pruneChanges: db.prepare('DELETE FROM changes WHERE seq <= ?'),
+    /** A bulk build of the prefix tree: every stored digest into ptree_element, in key order. */
+    copyDigestsToTree: db.prepare('INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM keys ORDER BY digest'),
     putProgress: db.prepare(
       'INSERT OR REPLACE INTO load_progress (path, size, mtime_ms, offset, counters, updated) VALUES (?, ?, ?, ?, ?, ?)'),
   };

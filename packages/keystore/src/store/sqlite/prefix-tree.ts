@@ -1,6 +1,6 @@
-// The recon prefix tree over key digests (SKS prefixTree.ml), stored in the same SQLite database and updated inside
-// the key store's write transactions, so it can never drift from the stored keys (Hockeypuck issue #170).
-// OWNER: recon helper. The key store calls insert/remove (or insertMany for bulk loads); sks-recon reads nodes.
+// The recon prefix tree stored in the key store's SQLite database (SKS prefixTree.ml's shape, ptree/shape.ts) and
+// updated inside the store's write transactions, so it can never drift from the stored keys (Hockeypuck issue #170).
+// The store calls insertMany/removeMany (or the bulk builders); sks-recon reads nodes through ReconView.
 //
 // Layout (see PTREE_SCHEMA_SQL):
 // - ptree_element holds every digest in the tree. The elements of a node are exactly the digests that start with
@@ -8,29 +8,13 @@
 //   joining a node never loses an element.
 // - ptree_node holds one row per node: its bit prefix ('' = root, then 2 bits per level), the number of elements
 //   under it and its 6 sample values (the characteristic polynomial of its set at the sample points, zzp.ts).
-// The shape is canonical: a node is internal exactly when it holds more than PTREE_SPLIT_THRESHOLD elements. So
-// insert, remove, insertMany and rebuild always produce the same rows for the same set, in any order.
 import type Database from 'better-sqlite3';
+import { NUM_SAMPLES, P, digestToZ, factorsOf, samplesFromBuffer, samplesToBuffer } from '../../ptree/zzp.js';
 import {
-  NUM_SAMPLES, ZZP_BYTES, P, digestToZ, factorsOf, inv, samplesFromBuffer, samplesToBuffer,
-} from './zzp.js';
-
-export interface PTreeNode {
-  /** Bit prefix as a string of '0'/'1' characters ('' is the root). */
-  prefix: string;
-  numElements: number;
-  /** 6 sample values (characteristic polynomial evaluated at the sample points), 17-byte little-endian each. */
-  samples: Buffer[];
-  isLeaf: boolean;
-}
-
-/** SKS bitquantum: bits of the digest consumed per tree level (4 children per node). */
-export const PTREE_BITQUANTUM = 2;
-/** SKS mbar × ptree_thresh_mult (5 × 10): a leaf with more elements than this splits into 4 children.
- * A protocol constant rather than a setting: recon peers assume nodes of this size are leaves. */
-export const PTREE_SPLIT_THRESHOLD = 50;
-/** Digests are MD5 values. */
-export const DIGEST_BYTES = 16;
+  CHILD_BITS, DIGEST_BYTES, PTREE_BITQUANTUM, PTREE_SPLIT_THRESHOLD, buildSubtree, checkDigest, childIndex,
+  collectDigests, invertAll, isPrefixString, leafValues, prefixRange, toNode,
+  type Delta, type NodeRow, type PTreeNode, type ReconView,
+} from '../../ptree/shape.js';
 
 const ONES = samplesToBuffer(Array.from({ length: NUM_SAMPLES }, () => 1n));
 
@@ -47,120 +31,6 @@ CREATE TABLE IF NOT EXISTS ptree_node (
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES ('', 0, X'${ONES.toString('hex')}', 1);
 `;
-
-export interface NodeRow {
-  num: number;
-  values: bigint[];
-  leaf: boolean;
-}
-
-interface Delta {
-  n: number;
-  f: bigint[];
-}
-
-/** Bit `i` of a digest, counting from the most significant bit of byte 0. */
-function bitAt(digest: Buffer, i: number): number {
-  return (digest[i >> 3]! >> (7 - (i & 7))) & 1;
-}
-
-/** Child index (0..3) of a digest at a node whose prefix has `len` bits. */
-function childIndex(digest: Buffer, off: number, len: number): number {
-  const i = len;
-  const b0 = (digest[off + (i >> 3)]! >> (7 - (i & 7))) & 1;
-  const j = i + 1;
-  const b1 = (digest[off + (j >> 3)]! >> (7 - (j & 7))) & 1;
-  return (b0 << 1) | b1;
-}
-
-const CHILD_BITS = ['00', '01', '10', '11'] as const;
-
-/** Lowest and highest 16-byte digest starting with `prefix` (for range scans of ptree_element). */
-export function prefixRange(prefix: string): [Buffer, Buffer] {
-  const lo = Buffer.alloc(DIGEST_BYTES, 0);
-  const hi = Buffer.alloc(DIGEST_BYTES, 0xff);
-  for (let i = 0; i < prefix.length && i < DIGEST_BYTES * 8; i++) {
-    const mask = 1 << (7 - (i & 7));
-    if (prefix[i] === '1') lo[i >> 3]! |= mask;
-    else hi[i >> 3]! &= ~mask;
-  }
-  return [lo, hi];
-}
-
-/** The prefix string of the first `bits` bits of a digest. */
-export function digestPrefix(digest: Buffer, bits: number): string {
-  let s = '';
-  for (let i = 0; i < bits; i++) s += bitAt(digest, i) ? '1' : '0';
-  return s;
-}
-
-function isPrefixString(prefix: string): boolean {
-  return /^[01]*$/.test(prefix) && prefix.length <= DIGEST_BYTES * 8;
-}
-
-/** n 16-byte records of buf sorted in byte order into a new buffer: a counting sort on the first two bytes, then
- * insertion sort inside each of the 65 536 buckets (a few records each for random digests). Throws on duplicates. */
-export function sortDigests(buf: Buffer, n: number): Buffer {
-  const D = DIGEST_BYTES;
-  const start = new Uint32Array(65537);
-  for (let i = 0; i < n; i++) start[((buf[i * D]! << 8) | buf[i * D + 1]!) + 1]!++;
-  for (let b = 0; b < 65536; b++) start[b + 1]! += start[b]!;
-  const fill = start.slice(0, 65536);
-  const out = Buffer.alloc(n * D);
-  for (let i = 0; i < n; i++) {
-    const b = (buf[i * D]! << 8) | buf[i * D + 1]!;
-    buf.copy(out, fill[b]! * D, i * D, (i + 1) * D);
-    fill[b]!++;
-  }
-  const tmp = Buffer.alloc(D);
-  for (let b = 0; b < 65536; b++) {
-    const lo = start[b]!;
-    const hi = start[b + 1]!;
-    for (let i = lo + 1; i < hi; i++) {
-      let j = i;
-      while (j > lo && out.compare(out, (j - 1) * D, j * D, j * D, (j + 1) * D) > 0) {
-        out.copy(tmp, 0, j * D, (j + 1) * D);
-        out.copy(out, j * D, (j - 1) * D, j * D);
-        tmp.copy(out, (j - 1) * D);
-        j--;
-      }
-    }
-  }
-  for (let i = 1; i < n; i++) {
-    if (out.compare(out, (i - 1) * D, i * D, i * D, (i + 1) * D) === 0) throw new Error('prefix tree: a digest occurs twice');
-  }
-  return out;
-}
-
-/** Sample values of a set of digests held as consecutive 16-byte records in `buf[start..end)`. */
-function leafValues(buf: Buffer, start: number, end: number): bigint[] {
-  const v = Array.from({ length: NUM_SAMPLES }, () => 1n);
-  let r = start;
-  // Two elements per reduction: (s - x)(s - y) < p², times v < p³, one `% P` instead of two (same values; bulk
-  // builds spend most of their time here).
-  for (; r + 1 < end; r += 2) {
-    const fx = factorsOf(digestToZ(buf, r * DIGEST_BYTES));
-    const fy = factorsOf(digestToZ(buf, (r + 1) * DIGEST_BYTES));
-    for (let i = 0; i < NUM_SAMPLES; i++) v[i] = (v[i]! * fx[i]! * fy[i]!) % P;
-  }
-  if (r < end) {
-    const f = factorsOf(digestToZ(buf, r * DIGEST_BYTES));
-    for (let i = 0; i < NUM_SAMPLES; i++) v[i] = (v[i]! * f[i]!) % P;
-  }
-  return v;
-}
-
-/** What a recon session reads of a set of digests: the nodes a peer names and the elements under them. */
-export interface ReconView {
-  nodeValues(prefix: string): { prefix: string; numElements: number; values: bigint[]; isLeaf: boolean } | undefined;
-  elements(prefix: string): Buffer[];
-  has(digest: Buffer): boolean;
-  size(): number;
-  /** The node with this prefix, sample values as stored. */
-  node(prefix: string): PTreeNode | undefined;
-  /** Prefixes of nodes that disagree with their elements (empty when the tree is sound). */
-  verify(): string[];
-}
 
 export class PrefixTree implements ReconView {
   // Statements are prepared on first use: the key store may construct the tree before running the schema.
@@ -297,25 +167,25 @@ export class PrefixTree implements ReconView {
       s.clearElements.run();
       for (let r = 0; r < n; r++) s.insertElement.run(buf.subarray(r * DIGEST_BYTES, (r + 1) * DIGEST_BYTES));
       // Read back in byte order (the table's key order): sorted and without duplicates.
-      const sorted = this.collect(s.allElements.iterate() as Iterable<Buffer>);
-      this.buildSubtree('', sorted.buf, 0, sorted.n);
+      const sorted = collectDigests(s.allElements.iterate() as Iterable<Buffer>);
+      buildSubtree('', sorted.buf, 0, sorted.n, (p, row) => this.writeRow(p, row));
     })();
   }
 
-  /** The digests of `table`.`column` in byte order through an index on that column. Read in chunks of hex text (one
+  /** The elements in byte order (the table's key order). Read in chunks of hex text (one
    * string per 65 536 digests) rather than one Buffer per row: 1M digests take a fifth of the time. Checked: every
    * digest read, 16 bytes each, strictly increasing. */
-  readSortedDigests(table: string, column: string): { buf: Buffer; n: number } {
-    const n = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  private readSortedElements(): { buf: Buffer; n: number } {
+    const n = this.db.prepare('SELECT count(*) FROM ptree_element').pluck().get() as number;
     const buf = Buffer.alloc(n * DIGEST_BYTES);
-    const chunk = this.db.prepare(`SELECT group_concat(h, '') FROM (SELECT hex(${column}) AS h FROM ${table} ` +
-      `WHERE ${column} > ? ORDER BY ${column} LIMIT 65536)`).pluck();
+    const chunk = this.db.prepare("SELECT group_concat(h, '') FROM (SELECT hex(digest) AS h FROM ptree_element " +
+      'WHERE digest > ? ORDER BY digest LIMIT 65536)').pluck();
     let r = 0;
     let last = Buffer.alloc(0);
     while (r < n) {
       const hex = chunk.get(last) as string | null;
       if (!hex) break;
-      if (hex.length % (DIGEST_BYTES * 2) !== 0) throw new TypeError(`prefix tree: ${table}.${column} holds values that are not ${DIGEST_BYTES}-byte digests`);
+      if (hex.length % (DIGEST_BYTES * 2) !== 0) throw new TypeError(`prefix tree: ptree_element holds values that are not ${DIGEST_BYTES}-byte digests`);
       const got = hex.length / (DIGEST_BYTES * 2);
       if (r + got > n) throw new Error('prefix tree: more digests than counted (changed while read)');
       buf.write(hex, r * DIGEST_BYTES, 'hex');
@@ -331,59 +201,26 @@ export class PrefixTree implements ReconView {
     return { buf, n };
   }
 
-  /** The digests of `table`.`column` read in rowid order (a table scan: no index needed), then sorted; checked
-   * 16 bytes each and distinct. */
-  readDigestsUnordered(table: string, column: string): { buf: Buffer; n: number } {
-    const n = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-    const raw = Buffer.alloc(n * DIGEST_BYTES);
-    const chunk = this.db.prepare(`SELECT max(rowid) AS last, group_concat(h, '') AS hex FROM (SELECT rowid, hex(${column}) AS h ` +
-      `FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 65536)`);
-    let r = 0;
-    let last = -1;
-    while (r < n) {
-      const c = chunk.get(last) as { last: number | null; hex: string | null };
-      if (c.last === null || !c.hex) break;
-      if (c.hex.length % (DIGEST_BYTES * 2) !== 0) throw new TypeError(`prefix tree: ${table}.${column} holds values that are not ${DIGEST_BYTES}-byte digests`);
-      const got = c.hex.length / (DIGEST_BYTES * 2);
-      if (r + got > n) throw new Error('prefix tree: more digests than counted (changed while read)');
-      raw.write(c.hex, r * DIGEST_BYTES, 'hex');
-      r += got;
-      last = c.last;
-    }
-    if (r !== n) throw new Error(`prefix tree: counted ${n} digests, read ${r}`);
-    return { buf: sortDigests(raw, n), n };
+  /** Empties the tree (nodes and elements). The caller then fills ptree_element and calls writeRows() or
+   * rebuildNodes(), all inside its write transaction. */
+  clear(): void {
+    this.s.clearNodes.run();
+    this.s.clearElements.run();
   }
 
-  /** The node rows of the tree of n sorted, distinct digests (computed only: no database access, so it can run while
-   * another connection writes). Write them with writeBuilt. */
-  computeRows(buf: Buffer, n: number): Array<{ prefix: string; row: NodeRow }> {
-    const rows: Array<{ prefix: string; row: NodeRow }> = [];
-    this.buildSubtree('', buf, 0, n, (prefix, row) => rows.push({ prefix, row }));
-    return rows;
-  }
-
-  /** Replaces the tree by computed rows (computeRows) of the digests `selectSql` returns, which must be the ones the
-   * rows were computed from (the caller checks, inside its write transaction). */
-  writeBuilt(selectSql: string, rows: Array<{ prefix: string; row: NodeRow }>): void {
-    const s = this.s;
-    s.clearNodes.run();
-    s.clearElements.run();
-    this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
+  /** Writes node rows computed by computeRows() (shape.ts) from exactly the digests now in ptree_element. */
+  writeRows(rows: Array<{ prefix: string; row: NodeRow }>): void {
     for (const { prefix, row } of rows) this.writeRow(prefix, row);
   }
 
-  /** Replaces the tree by the digests a query on this connection returns (a 16-byte BLOB column named digest; e.g. the key
-   * store's digest column at the end of a bulk load): the elements are copied inside SQLite in one statement, then
-   * the nodes are built in one sorted pass. Call inside the caller's write transaction. */
-  rebuildFromQuery(selectSql: string): void {
-    const s = this.s;
-    s.clearNodes.run();
-    s.clearElements.run();
-    this.db.prepare(`INSERT OR IGNORE INTO ptree_element (digest) SELECT digest FROM (${selectSql}) ORDER BY digest`).run();
+  /** Builds every node from the elements now in ptree_element (after clear() and a bulk copy of digests into it):
+   * one sorted pass. Call inside the caller's write transaction. */
+  rebuildNodes(): void {
     const bad = this.db.prepare(`SELECT count(*) FROM ptree_element WHERE length(digest) <> ${DIGEST_BYTES}`).pluck().get() as number;
     if (bad > 0) throw new TypeError(`prefix tree rebuild: ${bad} elements are not ${DIGEST_BYTES}-byte digests`);
-    const { buf, n } = this.readSortedDigests('ptree_element', 'digest');
-    this.buildSubtree('', buf, 0, n);
+    const { buf, n } = this.readSortedElements();
+    this.s.clearNodes.run();
+    buildSubtree('', buf, 0, n, (p, row) => this.writeRow(p, row));
   }
 
   // --- reads --------------------------------------------------------------------------------------------------
@@ -435,7 +272,7 @@ export class PrefixTree implements ReconView {
     const seen = new Set(rows.map((r) => r.prefix));
     for (const r of rows) {
       const [lo, hi] = prefixRange(r.prefix);
-      const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+      const elems = collectDigests(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
       const expectLeaf = elems.n <= PTREE_SPLIT_THRESHOLD;
       const values = leafValues(elems.buf, 0, elems.n);
       const parentOk = r.prefix === '' || seen.has(r.prefix.slice(0, -PTREE_BITQUANTUM));
@@ -465,7 +302,7 @@ export class PrefixTree implements ReconView {
       if (!anc) continue;
       if (anc.leaf !== 1) return undefined; // below an internal node every level has rows: a malformed prefix
       const [lo, hi] = prefixRange(prefix);
-      const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+      const elems = collectDigests(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
       return { num: elems.n, values: leafValues(elems.buf, 0, elems.n), leaf: true };
     }
     return undefined;
@@ -519,82 +356,8 @@ export class PrefixTree implements ReconView {
   /** Rewrites a node and its whole subtree from the element table (used when a leaf grows past the threshold). */
   private buildFromElements(prefix: string): void {
     const [lo, hi] = prefixRange(prefix);
-    const elems = this.collect(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
+    const elems = collectDigests(this.s.range.iterate(lo, hi) as Iterable<Buffer>);
     this.s.deleteBelow.run(prefix, prefix + '2');
-    this.buildSubtree(prefix, elems.buf, 0, elems.n);
-  }
-
-  /** Writes the node for `prefix` over the sorted records buf[start..end) and, if it must be internal, its
-   * subtree; returns its sample values. Bottom-up, so each element costs six multiplications in all. */
-  private buildSubtree(prefix: string, buf: Buffer, start: number, end: number,
-    sink: (prefix: string, row: NodeRow) => void = (p, row) => this.writeRow(p, row)): bigint[] {
-    const count = end - start;
-    if (count <= PTREE_SPLIT_THRESHOLD || prefix.length >= DIGEST_BYTES * 8) {
-      const values = leafValues(buf, start, end);
-      sink(prefix, { num: count, values, leaf: true });
-      return values;
-    }
-    const values = Array.from({ length: NUM_SAMPLES }, () => 1n);
-    let r = start;
-    for (let c = 0; c < 4; c++) {
-      const from = r;
-      while (r < end && childIndex(buf, r * DIGEST_BYTES, prefix.length) === c) r++;
-      const cv = this.buildSubtree(prefix + CHILD_BITS[c], buf, from, r, sink);
-      for (let i = 0; i < NUM_SAMPLES; i++) values[i] = (values[i]! * cv[i]!) % P;
-    }
-    sink(prefix, { num: count, values, leaf: false });
-    return values;
-  }
-
-  /** Copies 16-byte digests into one contiguous buffer (millions of small Buffers would cost far more memory). */
-  private collect(it: Iterable<Buffer>): { buf: Buffer; n: number } {
-    let buf = Buffer.alloc(DIGEST_BYTES * 64);
-    let n = 0;
-    for (const d of it) {
-      if ((n + 1) * DIGEST_BYTES > buf.length) {
-        const bigger = Buffer.alloc(buf.length * 2);
-        buf.copy(bigger, 0, 0, n * DIGEST_BYTES);
-        buf = bigger;
-      }
-      d.copy(buf, n * DIGEST_BYTES);
-      n++;
-    }
-    return { buf, n };
+    buildSubtree(prefix, elems.buf, 0, elems.n, (p, row) => this.writeRow(p, row));
   }
 }
-
-/** Inverses of several non-zero elements with a single field inversion (Montgomery's trick). */
-function invertAll(xs: bigint[]): bigint[] {
-  const prefix = new Array<bigint>(xs.length);
-  let acc = 1n;
-  for (let i = 0; i < xs.length; i++) {
-    prefix[i] = acc;
-    acc = (acc * xs[i]!) % P;
-  }
-  let accInv = inv(acc);
-  const out = new Array<bigint>(xs.length);
-  for (let i = xs.length - 1; i >= 0; i--) {
-    out[i] = (accInv * prefix[i]!) % P;
-    accInv = (accInv * xs[i]!) % P;
-  }
-  return out;
-}
-
-function checkDigest(d: Buffer): void {
-  if (!Buffer.isBuffer(d) || d.length !== DIGEST_BYTES) {
-    throw new TypeError(`a prefix-tree element is a ${DIGEST_BYTES}-byte digest, got ${Buffer.isBuffer(d) ? d.length + ' bytes' : typeof d}`);
-  }
-}
-
-function toNode(prefix: string, row: NodeRow): PTreeNode {
-  return {
-    prefix,
-    numElements: row.num,
-    samples: row.values.map((v) => samplesToBuffer([v])),
-    isLeaf: row.leaf,
-  };
-}
-
-export { ZZP_BYTES };
-/** Field arithmetic of the recon protocol, for sks-recon. */
-export * as zzp from './zzp.js';
