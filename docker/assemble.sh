@@ -6,9 +6,9 @@ set -eu
 service=$1
 out=${2:-/out}
 case "$service" in
-  sks-db) pkgs="keystore sks-db" ;;
-  sks-recon) pkgs="keystore sks-recon" ;;
-  sks-cron) pkgs="keystore sks-admin sks-db sks-cron" ;;
+  sks-db) pkgs="keystore hkp service sks-db" ;;
+  sks-recon) pkgs="keystore hkp service sks-recon" ;;
+  sks-cron) pkgs="keystore hkp service sks-admin sks-cron" ;;  # the cron image also carries sks-admin (docs/OPERATIONS.md)
   *) echo "unknown service $service" >&2; exit 2 ;;
 esac
 

@@ -4,7 +4,10 @@
 // So the same parameters give the same bytes, which lets benchmarks cache and tests reason about the output.
 import { createHash, createPrivateKey, createPublicKey, createECDH, sign, type KeyObject } from 'node:crypto';
 import { modInverse, modPow } from '@sks/keystore';
-import type { PublicAlgo } from './gen-public.js';
+
+/** Primary key algorithms of the public profile (gen-public.ts), in the shares of the public keydump. */
+export type PublicAlgo = 'rsa2048' | 'rsa4096' | 'dsa1024' | 'dsa2048' | 'ed25519' | 'p256';
+export const PUBLIC_ALGOS: readonly PublicAlgo[] = ['rsa2048', 'rsa4096', 'dsa1024', 'dsa2048', 'ed25519', 'p256'];
 
 /** Primary key algorithms of the default profile (the public profile has its own, PublicAlgo). */
 export type GenAlgo = 'ed25519' | 'v6' | 'p256' | 'rsa';

@@ -33,11 +33,10 @@ import {
   Drbg, DOMAINS, FIRST, KDF_SHA256_AES128, LAST, OID_CV25519, OID_ED25519, OID_P256, bn, componentHashPrefix,
   floodSignerPool, h256, keyHashPrefix, modInv, mpi, newFormatLength, p256Key, p256Sign, pooledEdKey, pubKey,
   signatureBody, subpacket, u32,
-  type GenOptions, type GeneratedKey, type KeySpec, type PubKey, type RsaMaterial, type Signer,
+  PUBLIC_ALGOS, type GenOptions, type GeneratedKey, type KeySpec, type PubKey, type PublicAlgo, type RsaMaterial, type Signer,
 } from './gen-keys.js';
 
-export type PublicAlgo = 'rsa2048' | 'rsa4096' | 'dsa1024' | 'dsa2048' | 'ed25519' | 'p256';
-export const PUBLIC_ALGOS: readonly PublicAlgo[] = ['rsa2048', 'rsa4096', 'dsa1024', 'dsa2048', 'ed25519', 'p256'];
+export { PUBLIC_ALGOS, type PublicAlgo };
 
 export interface PublicGenOptions extends GenOptions {
   /** RSA-4096 key pool, shared by all keys (see rsa4096Pool). */

@@ -11,19 +11,17 @@
 //   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
 //   sks-admin stats                                  key count, blocklist size, change log position
 // Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
-import { parseArgs } from 'node:util';
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
+import { UsageError, intArg as int, readArgs } from '@sks/service';
 import { initBasedir } from './init.js';
 import { findDumpFiles, formatSummary, loadFiles } from './load.js';
 import { dumpStore } from './dump.js';
 import { generateDump, DEFAULT_GEN, GEN_PROFILES, type GenParams, type GenProfile } from './gen.js';
 import { downloadDump } from './download.js';
 import { Progress } from './progress.js';
-
-class UsageError extends Error {}
 
 const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
@@ -34,16 +32,10 @@ const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|
       (default: small keys, mostly Ed25519; public: v4 keys shaped like the public SKS dump, ~2 KB each)
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
 
-function int(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
-  return Number(v);
-}
-
 function openStore(base: BaseDir, extra: { cacheMiB?: number } = {}): KeyStore {
   if (!existsSync(base.dbPath)) initBasedir(base.dir);
   const logger = createLogger({ service: 'sks-admin', dir: base.path(base.settings.log_dir), level: base.settings.log_level, console: false });
-  return KeyStore.open(base.dbPath, { policy: policyFromSettings(base.settings), logger, ...extra });
+  return KeyStore.open(base.dbPath, { policy: policyFromSettings(base.settings), logger, busyTimeoutMs: base.settings.db_busy_timeout_ms, ...extra });
 }
 
 function fingerprintArg(v: string | undefined): string {
@@ -56,16 +48,12 @@ function fingerprintArg(v: string | undefined): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  const { values: o, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
-      workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
-      'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' }, profile: { type: 'string' },
-      reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values: o, positionals } = readArgs(rest, {
+    basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
+    workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
+    'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' }, profile: { type: 'string' },
+    reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  }, { positionals: true });
   if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
     console.log(USAGE);
     return cmd ? 0 : 2;
@@ -223,7 +211,7 @@ if (isMain) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+      if (err instanceof UsageError) {
         console.error(`sks-admin: ${(err as Error).message}`);
         process.exitCode = 2;
       } else {

@@ -1,7 +1,6 @@
 // What every job gets: the base directory, its settings, a logger, and a way to open the shared key store.
-import {
-  KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type BaseDir, type Logger, type Settings,
-} from '@sks/keystore';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir, type Logger, type Settings } from '@sks/keystore';
+import { resolveSettings } from '@sks/service';
 
 export interface CronContext {
   base: BaseDir;
@@ -19,7 +18,7 @@ export interface CronOptions {
 
 export function cronContext(opts: CronOptions = {}): CronContext {
   const base = loadBasedir(opts.basedir);
-  const settings: Settings = { ...defaultSettings(), ...base.settings, ...(opts.settings ?? {}) } as Settings;
+  const settings = resolveSettings(base, opts.settings);
   const logger =
     opts.logger ?? createLogger({ service: 'sks-cron', dir: base.path(settings.log_dir), level: settings.log_level });
   for (const w of base.warnings) logger.warn(w);
@@ -27,7 +26,9 @@ export function cronContext(opts: CronOptions = {}): CronContext {
     base,
     settings,
     logger,
-    openStore: () => KeyStore.open(base.path(settings.db_file), { policy: policyFromSettings(settings), logger }),
+    openStore: () => KeyStore.open(base.path(settings.db_file), {
+      policy: policyFromSettings(settings), logger, busyTimeoutMs: settings.db_busy_timeout_ms,
+    }),
   };
 }
 

@@ -4,23 +4,24 @@
 //   sks-cron --run-once JOB|all [--basedir DIR]    run jobs now (all: in the listed order), exit 1 if one failed
 //   sks-cron --list                                the jobs and their schedule settings
 // SIGTERM / SIGINT: no new runs; a run in progress finishes, then the process exits.
+import { readArgs, stopOnSignals } from '@sks/service';
 import { JOBS, JobRunner, findJob } from './jobs.js';
 import { cronContext } from './context.js';
 import { startCron } from './scheduler.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const basedir = opt('--basedir');
+const USAGE = 'usage: sks-cron [--basedir DIR] | --run-once JOB|all [--basedir DIR] | --list';
 
-if (argv.includes('--list')) {
+const { values } = readArgs(process.argv.slice(2), {
+  basedir: { type: 'string' }, 'run-once': { type: 'string' }, list: { type: 'boolean' },
+}, { usage: USAGE });
+const basedir = values.basedir;
+
+if (values.list) {
   for (const j of JOBS) console.log(`${j.name.padEnd(12)} ${j.schedule.padEnd(16)} ${j.describe}`);
-} else if (argv.includes('--run-once')) {
-  const which = opt('--run-once');
-  const jobs = which === 'all' ? JOBS : which ? [findJob(which)] : [];
-  if (!which || jobs.some((j) => !j)) {
+} else if (values['run-once'] !== undefined) {
+  const which = values['run-once'];
+  const jobs = which === 'all' ? JOBS : [findJob(which)];
+  if (jobs.some((j) => !j)) {
     console.error(`sks-cron --run-once: name one of ${JOBS.map((j) => j.name).join(', ')}, or all`);
     process.exit(2);
   }
@@ -34,12 +35,5 @@ if (argv.includes('--list')) {
   process.exitCode = failed > 0 ? 1 : 0;
 } else {
   const running = startCron({ basedir });
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void running.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(() => running.stop(), (e) => console.error(`sks-cron stop failed: ${(e as Error).message}`));
 }

@@ -2,7 +2,8 @@
 // change-log tally) plus the database's size, written atomically to <basedir>/<stats_file> for monitoring and
 // other operators' scripts.
 import { renameSync, statSync, writeFileSync } from 'node:fs';
-import { ChangeTally, KeyStore, readMembership, statsDocument } from '@sks/keystore';
+import { ChangeTally, KeyStore, readMembership } from '@sks/keystore';
+import { statsDocument } from '@sks/hkp';
 import type { CronContext } from './context.js';
 
 export interface StatsResult {

@@ -3,7 +3,8 @@
 // text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
-import { KeyInputError, StoreUnavailableError, recordWrites, type WriteOutcome } from '@sks/keystore';
+import { KeyInputError, StoreUnavailableError, type WriteOutcome } from '@sks/keystore';
+import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
 

@@ -1,7 +1,7 @@
 // What every request handler of one worker shares: its store, settings and logger.
 import type { KeyStore, Settings, Logger } from '@sks/keystore';
 import type { AnswerCache, LookupCache } from './answer-cache.js';
-import type { LookupAnswer } from './lookup.js';
+import type { HttpError } from '@sks/hkp';
 
 export interface DbContext {
   /** Read-only store of this worker (each worker opens its own). */
@@ -22,4 +22,18 @@ export interface DbContext {
   lookups: LookupCache<LookupAnswer>;
   /** SQLite's data_version of the read connection: changes whenever another connection commits. */
   dataVersion(): number;
+}
+
+/** A lookup's answer as the lookup cache keeps it: a refusal, a body, or (op=get of one key, machine-readable) the
+ * digest whose armor the per-key cache holds, so the big armored bodies are not kept twice. `length` is the
+ * entry's size in bytes for the cache's budget. */
+export interface LookupAnswer {
+  length: number;
+  error?: HttpError;
+  status?: number;
+  type?: string;
+  body?: Buffer | string;
+  armoredDigest?: string;
+  count?: number;
+  filename?: string;
 }

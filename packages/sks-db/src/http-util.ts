@@ -1,15 +1,8 @@
 // Small HTTP helpers shared by every route: SKS-style replies, bounded body reading, errors with a status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ParsedUrlQuery } from 'node:querystring';
+import { HttpError } from '@sks/hkp';
 
-/** An error that becomes an HTTP reply with this status and a human-readable message. */
-export class HttpError extends Error {
-  /** `title` replaces the status's usual page title (e.g. 'Too many responses' for a 413 of a search). */
-  constructor(readonly status: number, message: string, readonly title?: string) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+export { HttpError, queryParam, wantsMachineReadable } from '@sks/hkp';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -144,17 +137,3 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Whether a request asked for machine-readable output (options=mr, alone or in a list), so errors come as text. */
-export function wantsMachineReadable(query: ParsedUrlQuery | Record<string, unknown>): boolean {
-  return /(^|,)mr(,|$)/i.test(String(queryParam(query, 'options') ?? ''));
-}
-
-/** Query parameters of a lookup as SKS reads them: the last value wins, keys are case-sensitive. */
-export function queryParam(query: ParsedUrlQuery | Record<string, unknown>, name: string): string | undefined {
-  const v = query[name];
-  if (Array.isArray(v)) {
-    const last = v[v.length - 1];
-    return typeof last === 'string' ? last : undefined;
-  }
-  return typeof v === 'string' ? v : undefined;
-}

@@ -1,101 +1,16 @@
 // GET /pks/lookup: the HKP queries GnuPG, browsers and peers send (HKP draft §3, SKS request.ml + dbserver.ml).
-//
-// Search terms: `0x` + 8 or 16 hex digits = short/long key ID of a primary key or subkey; `0x` + 32/40/64 hex (or
-// 40/64 hex without `0x`) = fingerprint; anything else = words of a user ID or an e-mail address.
+// Requests are parsed by @sks/hkp (lookup-request.ts), which also says what a search term may be.
 //
 // v6 keys (RFC 9580) and legacy clients: GnuPG 2.2 refuses a whole op=get answer when one key in it is v6. The rule:
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import type { ParsedUrlQuery } from 'node:querystring';
 import { armor, type StoredKey } from '@sks/keystore';
-import type { DbContext } from './context.js';
-import { HttpError, htmlQuote, page, queryParam, sendSks, type SksReply } from './http-util.js';
+import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
+import type { DbContext, LookupAnswer } from './context.js';
+import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
 import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from './index-format.js';
 import { statsReply } from './stats.js';
-
-export type LookupOp = 'get' | 'index' | 'vindex' | 'hget' | 'stats';
-
-export interface LookupRequest {
-  op: LookupOp;
-  search: string;
-  mr: boolean;
-  json: boolean;
-  fingerprint: boolean;
-  hash: boolean;
-  exact: boolean;
-  /** -1 = no limit asked. */
-  limit: number;
-}
-
-/** A parsed query string (node's querystring, which express's 'simple' parser is too). */
-export type Query = ParsedUrlQuery | Record<string, unknown>;
-
-const OPS: Record<string, LookupOp> = {
-  get: 'get', 'x-get': 'get', index: 'index', 'x-index': 'index', vindex: 'vindex', 'x-vindex': 'vindex',
-  hget: 'hget', 'x-hget': 'hget', stats: 'stats', 'x-stats': 'stats',
-};
-
-function onOff(query: Query, ...names: string[]): boolean {
-  let v = false;
-  for (const n of names) {
-    const s = queryParam(query, n);
-    if (s === undefined) continue;
-    if (/^(on|1|true|yes)$/i.test(s)) v = true;
-    else if (/^(off|0|false|no)$/i.test(s)) v = false;
-    else throw new HttpError(400, `${n}=${s} is not understood; use ${n}=on or ${n}=off`);
-  }
-  return v;
-}
-
-/** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
-export function parseLookup(query: Query): LookupRequest {
-  const opRaw = queryParam(query, 'op');
-  if (opRaw === undefined) throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
-  const op = OPS[opRaw.toLowerCase()];
-  if (!op) throw new HttpError(501, `op=${opRaw} is not supported; use get, index, vindex, hget or stats`);
-  const options = (queryParam(query, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());
-  const limitRaw = queryParam(query, 'limit');
-  let limit = -1;
-  if (limitRaw !== undefined && limitRaw !== '') {
-    if (!/^-?\d{1,9}$/.test(limitRaw)) throw new HttpError(400, `limit=${limitRaw} is not a whole number`);
-    limit = Number(limitRaw);
-  }
-  const search = (queryParam(query, 'search') ?? '').trim();
-  if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
-  if (search.length > 1000) throw new HttpError(400, 'the search term is longer than 1000 characters');
-  return {
-    op,
-    search,
-    mr: options.includes('mr'),
-    json: options.includes('json'),
-    fingerprint: onOff(query, 'fingerprint', 'x-fingerprint'),
-    hash: onOff(query, 'hash', 'x-hash'),
-    exact: onOff(query, 'exact', 'x-exact'),
-    limit,
-  };
-}
-
-export type SearchTerm =
-  | { kind: 'keyid'; hex: string }
-  | { kind: 'fingerprint'; hex: string }
-  | { kind: 'text'; text: string };
-
-/** Classifies a search term. Throws HttpError 400 for a `0x` term that is no key ID or fingerprint. */
-export function classifySearch(search: string): SearchTerm {
-  const s = search.replace(/\s+/g, '');
-  const ox = /^0x([0-9a-f]+)$/i.exec(s);
-  if (ox) {
-    const hex = ox[1]!.toUpperCase();
-    if (hex.length === 8 || hex.length === 16) return { kind: 'keyid', hex };
-    if (hex.length === 32 || hex.length === 40 || hex.length === 64) return { kind: 'fingerprint', hex };
-    throw new HttpError(400, `0x${hex} is ${hex.length} hex digits long: a key ID has 8 or 16, a fingerprint 32, 40 or 64`);
-  }
-  // Fingerprints pasted with spaces ("ABCD 1234 ...") or without 0x are common; accept 40 and 64 digits.
-  if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(s)) return { kind: 'fingerprint', hex: s.toUpperCase() };
-  const mail = /^<([^<>\s]+@[^<>\s]+)>$/.exec(search.trim());
-  return { kind: 'text', text: mail ? mail[1]! : search.trim() };
-}
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
 export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): { keys: StoredKey[]; total: number } {
@@ -135,20 +50,6 @@ export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number):
   let out = `info:1:${total}\n`;
   for (const k of keys) out += ctx.answers.get(`m:${k.digest}`, () => mrKeyLines(k).join('\n') + '\n') as string;
   return out;
-}
-
-/** A lookup's answer as the lookup cache keeps it: a refusal, a body, or (op=get of one key, machine-readable) the
- * digest whose armor the per-key cache holds, so the big armored bodies are not kept twice. `length` is the
- * entry's size in bytes for the cache's budget. */
-export interface LookupAnswer {
-  length: number;
-  error?: HttpError;
-  status?: number;
-  type?: string;
-  body?: Buffer | string;
-  armoredDigest?: string;
-  count?: number;
-  filename?: string;
 }
 
 /** Computes the answer of a lookup (everything but op=stats) from the store. */

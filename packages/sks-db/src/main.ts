@@ -3,28 +3,30 @@
 //   sks-db --install-web [--basedir DIR]         copy the built-in web pages into <basedir>/<web_root>
 //   sks-db wkd-export --domain D --out DIR       write a static Web Key Directory for domain D
 import { loadBasedir } from '@sks/keystore';
+import { readArgs, stopOnSignals } from '@sks/service';
 import { startDb } from './server.js';
 import { installWeb } from './web-pages.js';
 import { wkdExportMain } from './wkd-export.js';
 
-const argv = process.argv.slice(2);
-const bi = argv.indexOf('--basedir');
-const basedir = bi >= 0 ? argv[bi + 1] : undefined;
-const base = loadBasedir(basedir);
-for (const w of base.warnings) console.error(w);
+const USAGE = 'usage: sks-db [--basedir DIR] | --install-web [--basedir DIR] | wkd-export --domain D --out DIR [--basedir DIR]';
 
-if (argv.includes('--install-web')) {
-  const target = base.path(base.settings.web_root);
-  const files = installWeb(target);
-  console.log(`installed ${files.length} web files into ${target}`);
-} else if (argv[0] === 'wkd-export') {
-  process.exitCode = wkdExportMain(argv.slice(1), base.dbPath, base.settings.max_index_results);
+const argv = process.argv.slice(2);
+if (argv[0] === 'wkd-export') {
+  const { values } = readArgs(argv.slice(1), { basedir: { type: 'string' }, domain: { type: 'string' }, out: { type: 'string' } }, { usage: USAGE });
+  const base = loadBasedir(values.basedir);
+  for (const w of base.warnings) console.error(w);
+  process.exitCode = wkdExportMain(values, base.dbPath, base.settings.max_index_results);
 } else {
-  const db = await startDb({ basedir: base.dir });
-  console.error(`sks-db listening on ${db.url}`);
-  const stop = () => {
-    void db.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const { values } = readArgs(argv, { basedir: { type: 'string' }, 'install-web': { type: 'boolean' } }, { usage: USAGE });
+  const base = loadBasedir(values.basedir);
+  for (const w of base.warnings) console.error(w);
+  if (values['install-web']) {
+    const target = base.path(base.settings.web_root);
+    const files = installWeb(target);
+    console.log(`installed ${files.length} web files into ${target}`);
+  } else {
+    const db = await startDb({ basedir: base.dir });
+    console.error(`sks-db listening on ${db.url}`);
+    stopOnSignals(() => db.stop(), (e) => console.error(`sks-db stop failed: ${(e as Error).message}`));
+  }
 }

@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
-import { httpMetricsMiddleware, recordHttpRequest, routeClass, startMetricsServer, type MetricsServer } from '@sks/keystore';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
+import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
@@ -219,7 +220,7 @@ export interface RunningDb {
 /** Settings and paths of a run: sksconf of the base directory, overridden by `opts.settings`. */
 function resolveRun(opts: DbOptions) {
   const base = loadBasedir(opts.basedir);
-  const settings: Settings = { ...defaultSettings(), ...base.settings, ...(opts.settings ?? {}) } as Settings;
+  const settings = resolveSettings(base, opts.settings);
   return { base, settings, dbPath: base.path(settings.db_file) };
 }
 
@@ -230,11 +231,12 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     opts.logger ??
     createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
   const policy = policyFromSettings(settings);
-  const store = KeyStore.open(dbPath, { readonly: true, policy, logger });
+  const busyTimeoutMs = settings.db_busy_timeout_ms;
+  const store = KeyStore.open(dbPath, { readonly: true, policy, logger, busyTimeoutMs });
   let writer: KeyStore | undefined;
   const ctx: DbContext = {
     store,
-    writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger })),
+    writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger, busyTimeoutMs })),
     settings,
     basedir: base.dir,
     logger,

@@ -1,9 +1,9 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
-import { ChangeTally, SOFTWARE, VERSION, readMembership, statsDocument, type StatsSnapshot } from '@sks/keystore';
+import { ChangeTally, readMembership, type StatsSnapshot } from '@sks/keystore';
+import { SOFTWARE, VERSION, statsDocument, type LookupRequest } from '@sks/hkp';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
-import type { LookupRequest } from './lookup.js';
 
 export { VERSION, SOFTWARE };
 

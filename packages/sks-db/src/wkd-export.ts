@@ -53,14 +53,9 @@ export function exportWkd(store: KeyStore, domain: string, out: string, maxKeysP
   return { addresses: addresses.size, keys: keys.size, files };
 }
 
-/** CLI: sks-wkd-export --domain example.org --out DIR [--basedir DIR] */
-export function wkdExportMain(argv: string[], dbPath: string, maxKeysPerAddress: number): number {
-  const arg = (n: string) => {
-    const i = argv.indexOf(n);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const domain = arg('--domain');
-  const out = arg('--out');
+/** CLI: sks-db wkd-export --domain example.org --out DIR [--basedir DIR] (arguments read by main.ts) */
+export function wkdExportMain(args: { domain?: string; out?: string }, dbPath: string, maxKeysPerAddress: number): number {
+  const { domain, out } = args;
   if (!domain || !out) {
     console.error('usage: sks-db wkd-export --domain <domain> --out <dir> [--basedir <dir>]');
     return 2;

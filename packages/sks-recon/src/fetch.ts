@@ -2,6 +2,10 @@
 // reconComm.ml get_keystrings_via_http). Request body: int count, then count strings (int length + 16-byte
 // digest). Response: int count, then count strings, each one key as binary packets; SKS appends "\r\n" after it.
 import { request } from 'node:http';
+import { SOFTWARE, decodeHashqueryResponse, encodeHashqueryRequest } from '@sks/hkp';
+
+/** What our hashquery requests say they are (peers log it, as they log SKS's and Hockeypuck's). */
+export const USER_AGENT = `${SOFTWARE.replace(' ', '/')} (recon)`;
 
 export interface FetchOptions {
   host: string;
@@ -13,36 +17,9 @@ export interface FetchOptions {
   maxBytes: number;
 }
 
-export function encodeHashquery(digests: Buffer[]): Buffer {
-  const out = Buffer.alloc(4 + digests.length * 20);
-  out.writeUInt32BE(digests.length, 0);
-  digests.forEach((d, i) => {
-    out.writeUInt32BE(16, 4 + i * 20);
-    d.copy(out, 8 + i * 20);
-  });
-  return out;
-}
-
-/** Decodes a hashquery response; trailing bytes after the last key (SKS's "\r\n") are ignored. */
-export function decodeHashqueryKeys(body: Buffer): Buffer[] {
-  if (body.length < 4) throw new Error(`hashquery answer of ${body.length} bytes has no key count`);
-  const count = body.readUInt32BE(0);
-  const keys: Buffer[] = [];
-  let off = 4;
-  for (let i = 0; i < count; i++) {
-    if (off + 4 > body.length) throw new Error(`hashquery answer ends inside key ${i + 1} of ${count}`);
-    const len = body.readUInt32BE(off);
-    off += 4;
-    if (off + len > body.length) throw new Error(`hashquery answer ends inside key ${i + 1} of ${count}`);
-    keys.push(body.subarray(off, off + len));
-    off += len;
-  }
-  return keys;
-}
-
 /** One hashquery request; resolves with the keys the peer sent (it skips digests it does not have). */
 export function hashquery(digests: Buffer[], o: FetchOptions): Promise<Buffer[]> {
-  const body = encodeHashquery(digests);
+  const body = encodeHashqueryRequest(digests);
   return new Promise<Buffer[]>((resolve, reject) => {
     const req = request({
       host: o.host,
@@ -50,7 +27,9 @@ export function hashquery(digests: Buffer[], o: FetchOptions): Promise<Buffer[]>
       method: 'POST',
       path: '/pks/hashquery',
       localAddress: o.localAddress,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': body.length, connection: 'close' },
+      headers: {
+        'content-type': 'application/octet-stream', 'content-length': body.length, connection: 'close', 'user-agent': USER_AGENT,
+      },
       timeout: o.timeoutMs,
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -69,7 +48,7 @@ export function hashquery(digests: Buffer[], o: FetchOptions): Promise<Buffer[]>
           return;
         }
         try {
-          resolve(decodeHashqueryKeys(Buffer.concat(chunks)));
+          resolve(decodeHashqueryResponse(Buffer.concat(chunks), digests.length));
         } catch (e) {
           reject(e as Error);
         }

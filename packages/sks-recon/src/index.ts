@@ -5,4 +5,4 @@ export { walk, answer, exchangeConfig, checkPeerConfig, configPairs, type Sessio
 export { Channel, SessionError } from './channel.js';
 export * from './messages.js';
 export { reconcile, interpolate, roots, ratio } from './decode.js';
-export { hashquery, encodeHashquery, decodeHashqueryKeys } from './fetch.js';
+export { hashquery, USER_AGENT } from './fetch.js';

@@ -3,7 +3,8 @@
 // unreadable key, a key the peer did not serve) is returned for the refused-digest memory; a store that cannot
 // work (StoreUnavailableError, or any other failure of ours) ends the batch with nothing remembered, so the same
 // digests are fetched again at the next session.
-import { readPackets, splitKeys, recordWrites, type KeyReader, type KeyWriter, type Packet, type WriteOutcome } from '@sks/keystore';
+import { readPackets, splitKeys, type KeyReader, type KeyWriter, type Packet, type WriteOutcome } from '@sks/keystore';
+import { recordWrites } from '@sks/service';
 
 /** Longest explanation kept per refused digest. */
 const MAX_REASON_CHARS = 300;

@@ -1,8 +1,6 @@
 // Starting and stopping the recon service in this process: used by main.ts, the tests and the suite runner.
-import {
-  KeyStore, createLogger, defaultSettings, loadBasedir, policyFromSettings, type Logger, type Settings,
-} from '@sks/keystore';
-import { recordReconSession, startMetricsServer } from '@sks/keystore';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Logger, type Settings } from '@sks/keystore';
+import { recordReconSession, resolveSettings, startMetricsServer } from '@sks/service';
 import { ReconServer } from './server.js';
 
 export interface ReconOptions {
@@ -25,12 +23,14 @@ export interface RunningRecon {
 
 export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon> {
   const base = loadBasedir(opts.basedir);
-  const settings: Settings = { ...defaultSettings(), ...base.settings, ...(opts.settings ?? {}) } as Settings;
+  const settings = resolveSettings(base, opts.settings);
   const logger = opts.logger ??
     createLogger({ service: 'sks-recon', dir: base.path(settings.log_dir), level: settings.log_level });
   for (const w of base.warnings) logger.warn(w);
   const ownStore = !opts.store;
-  const store = opts.store ?? KeyStore.open(base.path(settings.db_file), { policy: policyFromSettings(settings), logger });
+  const store = opts.store ?? KeyStore.open(base.path(settings.db_file), {
+    policy: policyFromSettings(settings), logger, busyTimeoutMs: settings.db_busy_timeout_ms,
+  });
   const server = new ReconServer({ store, settings, membershipFile: base.path('membership'), logger });
   server.on('session', recordReconSession);
   // Prometheus metrics on metrics_port + 1 (sks-db has metrics_port); 0 = off.

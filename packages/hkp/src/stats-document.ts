@@ -1,6 +1,5 @@
 // The statistics document (op=stats&options=mr, sks-cron's stats file): one shape, built in one place.
-import type { Settings } from './config/settings.js';
-import type { StatsSnapshot } from './store/change-tally.js';
+import type { Settings, StatsSnapshot } from '@sks/keystore';
 
 /** The SKS version we speak (recon Config, stats page). */
 export const VERSION = '1.1.6';

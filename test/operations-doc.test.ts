@@ -5,10 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS, metricsRegistry } from '@sks/keystore';
-import { JOBS } from '../src/index.js';
+import { SETTINGS } from '../packages/keystore/src/index.js';
+import { metricsRegistry } from '../packages/service/src/index.js';
+import { JOBS } from '../packages/sks-cron/src/index.js';
+// sks-db's HTTP metrics register themselves when their module loads.
+import '../packages/sks-db/src/http-metrics.js';
 
-const DOC = fileURLToPath(new URL('../../../docs/OPERATIONS.md', import.meta.url));
+const DOC = fileURLToPath(new URL('../docs/OPERATIONS.md', import.meta.url));
 const BEGIN = '<!-- settings:begin (generated from packages/keystore/src/config/settings.ts; UPDATE_DOCS=1 refreshes it) -->';
 const END = '<!-- settings:end -->';
 

@@ -1,0 +1,11 @@
+// @sks/hkp: the HKP wire formats every process shares, parsed in one place with bounds checks.
+export { HttpError } from './http-error.js';
+export { queryParam, wantsMachineReadable, type Query } from './query.js';
+export {
+  parseLookup, classifySearch, bracketedAddress, MAX_SEARCH_CHARS, type LookupOp, type LookupRequest, type SearchTerm,
+} from './lookup-request.js';
+export {
+  encodeHashqueryRequest, decodeHashqueryRequest, encodeHashqueryResponse, decodeHashqueryResponse,
+  HashqueryFormatError, DIGEST_BYTES,
+} from './hashquery.js';
+export { statsDocument, VERSION, SOFTWARE } from './stats-document.js';

@@ -1,0 +1,100 @@
+// /pks/lookup requests as HKP clients send them (HKP draft §3, SKS request.ml): the operation, its options and the
+// search term, read and checked before any server work. A request no server could answer throws HttpError.
+//
+// Search terms: `0x` + 8 or 16 hex digits = short/long key ID of a primary key or subkey; `0x` + 32/40/64 hex (or
+// 40/64 hex without `0x`) = fingerprint; anything else = words of a user ID or an e-mail address.
+import { HttpError } from './http-error.js';
+import { queryParam, type Query } from './query.js';
+
+/** Longest search term read (longer ones are refused before any work). */
+export const MAX_SEARCH_CHARS = 1000;
+
+export type LookupOp = 'get' | 'index' | 'vindex' | 'hget' | 'stats';
+
+export interface LookupRequest {
+  op: LookupOp;
+  search: string;
+  mr: boolean;
+  json: boolean;
+  fingerprint: boolean;
+  hash: boolean;
+  exact: boolean;
+  /** -1 = no limit asked. */
+  limit: number;
+}
+
+const OPS: Record<string, LookupOp> = {
+  get: 'get', 'x-get': 'get', index: 'index', 'x-index': 'index', vindex: 'vindex', 'x-vindex': 'vindex',
+  hget: 'hget', 'x-hget': 'hget', stats: 'stats', 'x-stats': 'stats',
+};
+
+function onOff(query: Query, ...names: string[]): boolean {
+  let v = false;
+  for (const n of names) {
+    const s = queryParam(query, n);
+    if (s === undefined) continue;
+    if (/^(on|1|true|yes)$/i.test(s)) v = true;
+    else if (/^(off|0|false|no)$/i.test(s)) v = false;
+    else throw new HttpError(400, `${n}=${s} is not understood; use ${n}=on or ${n}=off`);
+  }
+  return v;
+}
+
+/** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
+export function parseLookup(query: Query): LookupRequest {
+  const opRaw = queryParam(query, 'op');
+  if (opRaw === undefined) throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
+  const op = OPS[opRaw.toLowerCase()];
+  if (!op) throw new HttpError(501, `op=${opRaw} is not supported; use get, index, vindex, hget or stats`);
+  const options = (queryParam(query, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());
+  const limitRaw = queryParam(query, 'limit');
+  let limit = -1;
+  if (limitRaw !== undefined && limitRaw !== '') {
+    if (!/^-?\d{1,9}$/.test(limitRaw)) throw new HttpError(400, `limit=${limitRaw} is not a whole number`);
+    limit = Number(limitRaw);
+  }
+  const search = (queryParam(query, 'search') ?? '').trim();
+  if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
+  if (search.length > MAX_SEARCH_CHARS) throw new HttpError(400, `the search term is longer than ${MAX_SEARCH_CHARS} characters`);
+  return {
+    op,
+    search,
+    mr: options.includes('mr'),
+    json: options.includes('json'),
+    fingerprint: onOff(query, 'fingerprint', 'x-fingerprint'),
+    hash: onOff(query, 'hash', 'x-hash'),
+    exact: onOff(query, 'exact', 'x-exact'),
+    limit,
+  };
+}
+
+export type SearchTerm =
+  | { kind: 'keyid'; hex: string }
+  | { kind: 'fingerprint'; hex: string }
+  | { kind: 'text'; text: string };
+
+/** Classifies a search term. Throws HttpError 400 for a `0x` term that is no key ID or fingerprint. */
+export function classifySearch(search: string): SearchTerm {
+  const s = search.replace(/\s+/g, '');
+  const ox = /^0x([0-9a-f]+)$/i.exec(s);
+  if (ox) {
+    const hex = ox[1]!.toUpperCase();
+    if (hex.length === 8 || hex.length === 16) return { kind: 'keyid', hex };
+    if (hex.length === 32 || hex.length === 40 || hex.length === 64) return { kind: 'fingerprint', hex };
+    throw new HttpError(400, `0x${hex} is ${hex.length} hex digits long: a key ID has 8 or 16, a fingerprint 32, 40 or 64`);
+  }
+  // Fingerprints pasted with spaces ("ABCD 1234 ...") or without 0x are common; accept 40 and 64 digits.
+  if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(s)) return { kind: 'fingerprint', hex: s.toUpperCase() };
+  const text = search.trim();
+  return { kind: 'text', text: bracketedAddress(text) ?? text };
+}
+
+/** "<local@domain>" → "local@domain" (a user ID's or a search's address in angle brackets), else undefined.
+ * Linear in the input: no pattern that can backtrack over a long term. */
+export function bracketedAddress(text: string): string | undefined {
+  if (text.length < 5 || text[0] !== '<' || text[text.length - 1] !== '>') return undefined;
+  const inner = text.slice(1, -1);
+  if (/[<>\s]/.test(inner)) return undefined;
+  const at = inner.indexOf('@', 1);
+  return at > 0 && at < inner.length - 1 ? inner : undefined;
+}
