@@ -84,9 +84,12 @@ export function keyParts(key: Packet[]): KeyParts {
 }
 
 export function flattenParts(k: KeyParts): Packet[] {
+  // Loops, not push(...sigs): a flooded user ID holds more signatures than a call may take arguments.
   const out = [k.primary, ...k.selfsigs];
-  for (const u of k.uids) out.push(u.packet, ...u.sigs);
-  for (const s of k.subkeys) out.push(s.packet, ...s.sigs);
+  for (const c of [...k.uids, ...k.subkeys]) {
+    out.push(c.packet);
+    for (const sig of c.sigs) out.push(sig);
+  }
   return out;
 }
 

@@ -145,7 +145,7 @@ export function validSelfSigned(tree: KeyTree, options: VerifyOptions, drops: Dr
   const hard = onPrimary.selfValid.some((s) => s.sig.type === SIG_TYPE.KEY_REVOCATION && isHardRevocation(s.sig));
   const out: Packet[] = [tree.packet, ...onPrimary.selfValid.map((s) => s.packet)];
   if (hard) drops.add('hardRevokedCruft', onPrimary.thirdKept.length, 'third-party signatures on a hard-revoked key');
-  else out.push(...onPrimary.thirdKept.map((s) => s.packet));
+  else for (const sig of onPrimary.thirdKept) out.push(sig.packet);
   const certs = onPrimary.selfValid.length;
 
   let uids = 0;
@@ -184,7 +184,8 @@ function keepComponent(
     drops.add('hardRevokedCruft', sorted.thirdKept.length, 'third-party signatures on a hard-revoked key');
     sorted.thirdKept = [];
   }
-  out.push(node.packet, ...keepInOrder(node.sigs, sorted));
+  out.push(node.packet);
+  for (const sig of keepInOrder(node.sigs, sorted)) out.push(sig);
   return true;
 }
 

@@ -1,0 +1,51 @@
+// A flood far beyond what one call may take as arguments (CVE-2019-13050 keys have had 150,000+ certifications on
+// one user ID) is trimmed to the cap like a small one, never refused as "malformed" by an internal error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyStore, TAG, readPackets, splitKeys, writePackets, defaultSettings, type Packet } from '../src/index.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+
+/** Copies of a key's first third-party certification, each with a different signature value (so no two are equal
+ * and none is deduplicated), after its first user ID. */
+function flooded(block: Buffer, copies: number): { key: Buffer; certsOnUid: number } {
+  const packets = splitKeys(readPackets(block))[0]!;
+  const uid = packets.findIndex((p) => p.tag === TAG.USER_ID);
+  let end = uid + 1;
+  while (end < packets.length && packets[end]!.tag === TAG.SIGNATURE) end++;
+  const sig = packets.slice(uid + 1, end).find((p) => p.body[0] === 4)!;
+  const extra: Packet[] = [];
+  // v4 signature: version, type, algorithms, hashed and unhashed subpackets, 2-byte hash prefix, then the value:
+  // replaced by one small MPI, a different one per copy (as forged floods are: no key material needed).
+  const hashed = sig.body.readUInt16BE(4);
+  const unhashed = sig.body.readUInt16BE(6 + hashed);
+  const head = sig.body.subarray(0, 8 + hashed + unhashed + 2);
+  for (let i = 0; i < copies; i++) {
+    const value = Buffer.from([0x00, 0x18, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff]);
+    extra.push({ tag: TAG.SIGNATURE, body: Buffer.concat([head, value]) });
+  }
+  const out = [...packets.slice(0, end), ...extra, ...packets.slice(end)];
+  return { key: writePackets(out), certsOnUid: end - uid - 1 + copies };
+}
+
+test('a user ID with 150,000 certifications is cut to max_certs_per_uid and stored', () => {
+  const block = keyBlocks(readFileSync(DEBIAN_KEYRING)).find((b) => {
+    const p = splitKeys(readPackets(b))[0]!;
+    const uid = p.findIndex((x) => x.tag === TAG.USER_ID);
+    return uid > 0 && p[uid + 2]?.tag === TAG.SIGNATURE;
+  })!;
+  const { key } = flooded(block, 150_000);
+  const store = KeyStore.open(join(makeTempDir('flood-limits-'), 'keys.sqlite'));
+  try {
+    const [o] = store.upsertMaterial(key, 'add');
+    assert.equal(o!.status, 'inserted', `${o!.reason}: ${o!.detail}`);
+    const cut = o!.cuts?.find((c) => c.rule === 'certs-per-uid');
+    assert.ok(cut && cut.packets >= 150_000 - defaultSettings().max_certs_per_uid, JSON.stringify(o!.cuts));
+    const stored = store.getByFingerprint(o!.fingerprint!)!;
+    assert.ok(stored.data.length < key.length / 50, 'the stored copy is the trimmed key');
+  } finally {
+    store.close();
+  }
+});
