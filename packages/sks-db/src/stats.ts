@@ -34,9 +34,11 @@ export function startStats(ctx: DbContext): () => void {
   return () => clearInterval(timer);
 }
 
-/** The last computed snapshot; computed on first use so the page is never empty. */
+/** The last computed snapshot (computed on first use so the page is never empty), with the key count read now: it
+ * is one row, and a count that lags behind uploads and recon by stat_interval_s misleads operators and spiders. */
 export function currentStats(ctx: DbContext): StatsSnapshot {
-  return tallies.get(ctx)?.snapshot ?? computeStats(ctx);
+  const s = tallies.get(ctx)?.snapshot ?? computeStats(ctx);
+  return { ...s, totalKeys: ctx.store.count() };
 }
 
 function peers(ctx: DbContext): string[] {

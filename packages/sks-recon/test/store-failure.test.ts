@@ -14,17 +14,21 @@ import { startRecon, type RunningRecon } from '../src/start.js';
 import type { SessionSummary } from '../src/server.js';
 import { Channel } from '../src/channel.js';
 import { answer } from '../src/session.js';
+import { USER_AGENT } from '../src/fetch.js';
 import { debianDigests, treeOf } from './helpers.js';
 import { freePort } from '../../../test/support/ports.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { keyBlocks, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
 
 const FILTERS = 'yminsky.dedup,yminsky.merge';
+/** The User-Agent of every hashquery request the peers saw. */
+const agents: Array<string | undefined> = [];
 
 /** One session in which a peer holding `ours + served digests` reconciles with us and serves `keys` by hashquery. */
 async function sessionWithPeer(recon: RunningRecon, extra: Buffer[], keys: Buffer[]): Promise<SessionSummary> {
   let asked = 0;
   const http = createHttpServer((req, res) => {
+    agents.push(req.headers['user-agent']);
     req.resume();
     req.on('end', () => {
       asked++;
@@ -102,6 +106,9 @@ test('a store failure during a recon batch is not a refusal: the digests are fet
     assert.equal(second.refused, 0);
     assert.equal(store.count(), 2);
     for (const d of wanted) assert.ok(recon.server.tree.has(d), `digest ${d.toString('hex')} held`);
+    // Peers log who fetches from them, as they log SKS and Hockeypuck.
+    assert.deepEqual(agents, [USER_AGENT, USER_AGENT]);
+    assert.match(USER_AGENT, /^sks-ts\/\d+\.\d+\.\d+ \(recon\)$/);
   } finally {
     await recon.stop();
     store.close();

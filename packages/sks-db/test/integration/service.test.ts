@@ -110,6 +110,25 @@ test('x- aliases of ops and options, exact=on for a whole user ID', async () => 
   assert.equal((await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=Four`)).status, 200);
 });
 
+test('total_keys counts every write at once, whatever stat_interval_s (uploads and recon are seen immediately)', async () => {
+  const s = await startOurs({ keys: [v6Armored], settings: { initial_stat: true, stat_interval_s: 3600 } });
+  try {
+    const total = async (q: string) => {
+      const body = await (await fetch(`${s.url}/pks/lookup?op=stats${q}`)).text();
+      return q ? (JSON.parse(body) as { total_keys: number }).total_keys : Number(/Total number of keys: (\d+)/.exec(body)?.[1]);
+    };
+    assert.equal(await total('&options=mr'), 1);
+    assert.equal(await total(''), 1);
+    const armored = gpg.run(['--armor', '--export', v4Fp]).stdout;
+    const up = await fetch(`${s.url}/pks/add`, { method: 'POST', body: 'keytext=' + encodeURIComponent(armored), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(up.status, 200);
+    assert.equal(await total('&options=mr'), 2, 'the next stats answer after the upload counts it');
+    assert.equal(await total(''), 2);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('statistics are refreshed every stat_interval_s (and computed at start with initial_stat)', async () => {
   const s = await startOurs({ keys: [v6Armored], settings: { initial_stat: true, stat_interval_s: 1 } });
   try {
