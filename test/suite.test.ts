@@ -246,6 +246,7 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
   const reconMetrics = (await get(metricsPort + 1, '/metrics')).body;
   assert.ok(sample(reconMetrics, 'sks_recon_sessions_total', { role: 'initiator', result: 'ok' }) >= 1, reconMetrics.slice(0, 2000));
   assert.equal(sample(reconMetrics, 'sks_recon_keys_recovered_total'), 5);
+  assert.equal(sample(reconMetrics, 'sks_keys_written_total', { source: 'recon', outcome: 'inserted' }), 5, 'recon writes are counted like uploads');
 
   // SIGTERM (what Ctrl-C or a supervisor sends) stops all three cleanly.
   suite.child.kill('SIGTERM');

@@ -34,6 +34,13 @@ export const keysWritten = new client.Counter({
   labelNames: ['source', 'outcome'] as const,
 });
 
+export const policyCutPackets = new client.Counter({
+  name: 'sks_policy_cut_packets_total',
+  help: 'Packets policy removed from keys as they were stored (flooded certifications, oversized packets, user '
+    + 'attributes, ...), by source and rule.',
+  labelNames: ['source', 'rule'] as const,
+});
+
 export const reconSessions = new client.Counter({
   name: 'sks_recon_sessions_total',
   help: 'Recon sessions, by role (initiator, acceptor) and result (ok, error, refused = turned away: busy or not a member).',
@@ -78,7 +85,10 @@ export function recordReconSession(s: ReconSessionFigures): void {
 
 /** Counts the outcomes of one write (upsert) by its source: /pks/add, recon, load, admin. */
 export function recordWrites(source: WriteSource, outcomes: readonly WriteOutcome[]): void {
-  for (const o of outcomes) keysWritten.inc({ source, outcome: o.status });
+  for (const o of outcomes) {
+    keysWritten.inc({ source, outcome: o.status });
+    for (const c of o.cuts ?? []) policyCutPackets.inc({ source, rule: c.rule }, c.packets);
+  }
 }
 
 export interface MetricsServer {

@@ -3,7 +3,7 @@
 // text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
-import { KeyInputError, StoreUnavailableError, type WriteOutcome } from '@sks/keystore';
+import { KeyInputError, StoreUnavailableError, readPackets, type PolicyCut, type WriteOutcome } from '@sks/keystore';
 import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
@@ -60,6 +60,17 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   return outcomes;
 }
 
+/** What the server holds of an accepted key and what its policy removed from this upload, so the uploader learns
+ * that a flood was cut (the same cuts are counted in sks_policy_cut_packets_total). */
+function storedAs(ctx: DbContext, o: WriteOutcome): { kept?: { packets: number; bytes: number }; cuts: PolicyCut[] } {
+  if (o.status === 'rejected' || !o.fingerprint) return { cuts: [] };
+  const stored = ctx.writer().getByFingerprint(o.fingerprint);
+  return {
+    kept: stored ? { packets: readPackets(stored.data).length, bytes: stored.data.length } : undefined,
+    cuts: o.cuts ?? [],
+  };
+}
+
 function summary(outcomes: WriteOutcome[]): Record<string, number> {
   const s: Record<string, number> = { inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
   for (const o of outcomes) s[o.status] = (s[o.status] ?? 0) + 1;
@@ -78,7 +89,7 @@ export async function handleAdd(ctx: DbContext, req: Request, res: Response): Pr
     sendSks(res, {
       status,
       type: 'application/json; charset=UTF-8',
-      body: JSON.stringify({ ...s, keys: outcomes.map((o) => ({ status: o.status, fingerprint: o.fingerprint, reason: o.reason, detail: o.detail })) }),
+      body: JSON.stringify({ ...s, keys: outcomes.map((o) => ({ status: o.status, fingerprint: o.fingerprint, reason: o.reason, detail: o.detail, ...storedAs(ctx, o) })) }),
       count: outcomes.length,
     });
     return;
@@ -87,7 +98,11 @@ export async function handleAdd(ctx: DbContext, req: Request, res: Response): Pr
     .map((o) => {
       const fp = o.fingerprint ? htmlQuote(o.fingerprint) : '(unknown key)';
       if (o.status === 'rejected') return `<li>${fp}: rejected (${htmlQuote(o.reason ?? 'refused')}${o.detail ? ': ' + htmlQuote(o.detail) : ''})</li>`;
-      return `<li>${fp}: ${o.status}</li>`;
+      const { kept, cuts } = storedAs(ctx, o);
+      const keptText = kept ? `; the server keeps ${kept.packets} packets (${kept.bytes} bytes)` : '';
+      const cutText = cuts.length === 0 ? '' : `<br />\nremoved by this server's policy: ${cuts
+        .map((c) => `${c.packets} packet(s), ${htmlQuote(c.rule)} (${htmlQuote(c.detail)})`).join('; ')}`;
+      return `<li>${fp}: ${o.status}${keptText}${cutText}</li>`;
     })
     .join('\n');
   const stored = s.inserted! + s.updated! + s.unchanged!;

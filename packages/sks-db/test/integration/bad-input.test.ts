@@ -149,6 +149,27 @@ test('a flooded key (CVE-2019-13050) is stored without the flood', async () => {
   assert.ok(sigs >= 2 && sigs <= 11, `${sigs} signatures kept; max_certs_per_uid is 10 (+1 self-signature)`);
 });
 
+test('the uploader is told per key what was kept and what policy cut, in HTML and machine-readable', async () => {
+  const { fp, flooded } = floodedKey();
+  const wiped = await startOurs({ settings: { max_certs_per_uid: 10 } });
+  try {
+    const post = (options = '') => fetch(`${wiped.url}/pks/add${options}`, {
+      method: 'POST', body: 'keytext=' + encodeURIComponent(flooded), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const html = await (await post()).text();
+    assert.match(html, new RegExp(`${fp}: inserted; the server keeps \\d+ packets \\(\\d+ bytes\\)`));
+    assert.match(html, /removed by this server's policy: 5 packet\(s\), certs-per-uid \(kept the newest 10 third-party certifications on 1 user ID\(s\)\)/);
+    const again = await fetch(`${wiped.url}/pks/add?options=mr`, {
+      method: 'POST', body: 'keytext=' + encodeURIComponent(flooded), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const json = (await again.json()) as { keys: Array<{ status: string; kept?: { packets: number }; cuts: Array<{ rule: string; packets: number }> }> };
+    assert.equal(json.keys[0]!.status, 'unchanged');
+    assert.ok(json.keys[0]!.kept!.packets > 10);
+  } finally {
+    await wiped.stop();
+  }
+});
+
 test('a key still too large after the per-user-ID cap is refused with 422 naming the reason; nothing stored', async () => {
   const { fp, flooded } = floodedKey();
   const small = await startOurs({ settings: { max_key_bytes: 1500 } });
