@@ -3,6 +3,7 @@
 //
 // Search terms: `0x` + 8 or 16 hex digits = short/long key ID of a primary key or subkey; `0x` + 32/40/64 hex (or
 // 40/64 hex without `0x`) = fingerprint; anything else = words of a user ID or an e-mail address.
+import { bracketedAddress } from '@sks/keystore';
 import { HttpError } from './http-error.js';
 import { queryParam, type Query } from './query.js';
 
@@ -87,14 +88,4 @@ export function classifySearch(search: string): SearchTerm {
   if (/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(s)) return { kind: 'fingerprint', hex: s.toUpperCase() };
   const text = search.trim();
   return { kind: 'text', text: bracketedAddress(text) ?? text };
-}
-
-/** "<local@domain>" → "local@domain" (a user ID's or a search's address in angle brackets), else undefined.
- * Linear in the input: no pattern that can backtrack over a long term. */
-export function bracketedAddress(text: string): string | undefined {
-  if (text.length < 5 || text[0] !== '<' || text[text.length - 1] !== '>') return undefined;
-  const inner = text.slice(1, -1);
-  if (/[<>\s]/.test(inner)) return undefined;
-  const at = inner.indexOf('@', 1);
-  return at > 0 && at < inner.length - 1 ? inner : undefined;
 }

@@ -2,7 +2,8 @@
 // brackets found in linear time, whatever the term holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpError, bracketedAddress, classifySearch, parseLookup } from '../src/index.js';
+import { bracketedAddress } from '@sks/keystore';
+import { HttpError, classifySearch, parseLookup } from '../src/index.js';
 
 test('GnuPG\'s requests parse to the operation, options and search', () => {
   assert.deepEqual(parseLookup({ op: 'get', options: 'mr', search: '0xDEADBEEFDEADBEEF' }), {

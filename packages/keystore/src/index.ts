@@ -8,7 +8,7 @@ export * from './openpgp/digest.js';
 export * from './policy.js';
 export * from './store/keystore.js';
 export { checkDomain } from './store/sqlite/domain-index.js';
-export { uidEmail } from './store/prepare.js';
+export { uidEmail, bracketedAddress } from './store/prepare.js';
 export * from './ptree/index.js';
 export { PrefixTree, PTREE_SCHEMA_SQL } from './store/sqlite/prefix-tree.js';
 export * from './config/settings.js';

@@ -13,6 +13,9 @@ export interface Policy {
   maxPacketBytes: number;
   maxCertsPerUid: number;
   dropUserAttributes: boolean;
+  /** Characters of user-ID text indexed for word search per key (setting word_index_max_chars). Not a cut: the
+   * key is stored whole, only search reads less of it. */
+  wordIndexMaxChars?: number;
 }
 
 export function policyFromSettings(s: Settings): Policy {
@@ -22,6 +25,7 @@ export function policyFromSettings(s: Settings): Policy {
     maxPacketBytes: s.max_packet_bytes,
     maxCertsPerUid: s.max_certs_per_uid,
     dropUserAttributes: s.drop_user_attributes,
+    wordIndexMaxChars: s.word_index_max_chars,
   };
 }
 

@@ -49,3 +49,29 @@ test('a user ID with 150,000 certifications is cut to max_certs_per_uid and stor
     store.close();
   }
 });
+
+/** The key with its first user ID replaced by `text` (its self-signature no longer matches; the sks profile does
+ * not verify, as SKS does not). */
+function withUserId(block: Buffer, text: string): Buffer {
+  const packets = splitKeys(readPackets(block))[0]!;
+  const uid = packets.findIndex((p) => p.tag === TAG.USER_ID);
+  return writePackets(packets.map((p, i) => (i === uid ? { tag: TAG.USER_ID, body: Buffer.from(text, 'utf8') } : p)));
+}
+
+test('a huge user ID is indexed in bounded work: the first word_index_max_chars characters, its address found linearly', { timeout: 60_000 }, () => {
+  const block = keyBlocks(readFileSync(DEBIAN_KEYRING))[0]!;
+  // "0 <a@a@a@…" with no closing bracket made the address pattern backtrack quadratically (269 s for 1 MB, with the
+  // write lock held); the words after the limit are not indexed.
+  const text = `Early Words <early@example.org> ${'filler '.repeat(2000)}0 <${'a@'.repeat(450_000)} farawayword`;
+  const store = KeyStore.open(join(makeTempDir('flood-limits-'), 'keys.sqlite'));
+  try {
+    const [o] = store.upsertMaterial(withUserId(block, text), 'add');
+    assert.equal(o!.status, 'inserted', `${o!.reason}: ${o!.detail}`);
+    assert.equal(store.searchText('early words', 10).keys[0]?.fingerprint, o!.fingerprint);
+    assert.equal(store.searchText('early@example.org', 10).keys[0]?.fingerprint, o!.fingerprint, 'the address before the run is found');
+    assert.equal(store.searchText('filler', 10).total, 1);
+    assert.equal(store.searchText('farawayword', 10).total, 0, 'words past word_index_max_chars are not indexed');
+  } finally {
+    store.close();
+  }
+});

@@ -51,7 +51,7 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean
       if (r.ok) {
         delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
         if (lean) {
-          r.key.stored = storedForm(r.key.info!);
+          r.key.stored = storedForm(r.key.info!, pol.wordIndexMaxChars);
           delete r.key.info;
         }
       }
@@ -71,7 +71,7 @@ export function prepareAndPack(data: Buffer, lengths: number[], pol: Policy, reu
     off += len;
     w.block(keys.length);
     for (const r of keys) {
-      if (r.ok) r.key.stored = storedForm(r.key.info!);
+      if (r.ok) r.key.stored = storedForm(r.key.info!, pol.wordIndexMaxChars);
       w.key(r);
     }
   }

@@ -79,6 +79,10 @@ export const SETTINGS = {
     doc: 'A single key larger than this as received is refused without being parsed further.' },
   max_packet_bytes: { type: 'int', default: 1024 * 1024, usedBy: ['all'],
     doc: 'Packets larger than this are dropped from a key (a primary key packet that large refuses the key).' },
+  word_index_max_chars: { type: 'int', default: 8192, usedBy: ['all'],
+    doc: 'Characters of a key\'s user IDs indexed for word search (the first this many); bounds the work and the '
+      + 'index a key with a huge user ID costs. Words beyond are not found by search; e-mail addresses are indexed '
+      + 'apart from words.' },
   max_certs_per_uid: { type: 'int', default: 1000, usedBy: ['all'],
     doc: 'Third-party certifications kept per user ID, newest first; self-signatures are always kept.' },
   drop_user_attributes: { type: 'bool', default: false, usedBy: ['all'],

@@ -12,12 +12,39 @@ import type { PreparedBlock, StoredForm } from './types.js';
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;
 
-/** The address of a user ID, as written: the last <...> in it, or the whole user ID if it is an address. */
+/** Characters of user-ID text indexed per key when no policy says otherwise (setting word_index_max_chars). */
+export const WORD_INDEX_MAX_CHARS = 8192;
+
+const NOT_IN_ADDRESS = /[<>\s]/;
+
+/** "<local@domain>" → "local@domain": an angle-bracketed token without spaces or brackets with an '@' that is
+ * neither its first nor its last character; else undefined. A check of the characters, linear in the input (a
+ * regular expression for it backtracked quadratically on a user ID like "<a@a@a@…" without a closing bracket). */
+export function bracketedAddress(text: string): string | undefined {
+  if (text.length < 5 || text[0] !== '<' || text[text.length - 1] !== '>') return undefined;
+  const inner = text.slice(1, -1);
+  if (NOT_IN_ADDRESS.test(inner)) return undefined;
+  const at = inner.indexOf('@', 1);
+  return at > 0 && at < inner.length - 1 ? inner : undefined;
+}
+
+/** The address of a user ID, as written: the last <...> in it holding an address, or the whole user ID if it is an
+ * address. One pass over the text. */
 export function uidEmail(text: string): string | undefined {
-  const all = [...text.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)];
-  const last = all[all.length - 1];
-  if (last) return last[1]!;
-  return EMAIL.test(text.trim()) ? text.trim() : undefined;
+  let found: string | undefined;
+  for (let open = text.indexOf('<'); open >= 0; ) {
+    // the token runs to the first '<', '>' or white space after the '<'
+    let end = open + 1;
+    while (end < text.length && !NOT_IN_ADDRESS.test(text[end]!)) end++;
+    if (text[end] === '>') {
+      const address = bracketedAddress(text.slice(open, end + 1));
+      if (address) found = address;
+    }
+    open = text.indexOf('<', end);
+  }
+  if (found) return found;
+  const whole = text.trim();
+  return EMAIL.test(whole) ? whole : undefined;
 }
 
 /** Lower-case addresses of a key's user IDs (see uidEmail). */
@@ -48,9 +75,15 @@ export function keyIdsOf(info: KeyInfo): Array<[number, Buffer, Buffer]> {
   return out;
 }
 
-/** The text of a key's user IDs for the word index. */
-export function uidText(info: KeyInfo): string {
-  return info.userIds.filter((u) => u.kind === 'uid').map((u) => u.text).join('\n');
+/** The text of a key's user IDs for the word index: at most `maxChars` characters. */
+export function uidText(info: KeyInfo, maxChars = WORD_INDEX_MAX_CHARS): string {
+  let out = '';
+  for (const u of info.userIds) {
+    if (u.kind !== 'uid') continue;
+    out += (out === '' ? '' : '\n') + u.text.slice(0, maxChars - out.length);
+    if (out.length >= maxChars) break;
+  }
+  return out.slice(0, maxChars);
 }
 
 /** key_ids rows in StoredForm's packed layout. */
@@ -86,12 +119,12 @@ export function unpackKeyIds(packed: Uint8Array): Array<[number, Buffer, Buffer]
 }
 
 /** What the store writes for a new key with this description (see StoredForm). */
-export function storedForm(info: KeyInfo): StoredForm {
+export function storedForm(info: KeyInfo, wordIndexMaxChars?: number): StoredForm {
   return {
     version: info.version,
     keyIds: packKeyIds(keyIdsOf(info)),
     emails: emailsOf(info),
-    words: uidText(info),
+    words: uidText(info, wordIndexMaxChars),
   };
 }
 

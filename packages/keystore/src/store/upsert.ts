@@ -98,7 +98,7 @@ export function upsertOne(input: Packet[] | PreparedBlock, tx: UpsertTxn, policy
   if (!head) {
     if (!key.stored && !key.info) throw new TypeError('a prepared key needs info or stored');
     const cuts = key.cuts.length > 0 ? key.cuts : undefined;
-    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!), toBuffer(key.data), cuts)) {
+    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, policy.wordIndexMaxChars), toBuffer(key.data), cuts)) {
       return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
     }
     if (tx.countsOnly) return INSERTED;

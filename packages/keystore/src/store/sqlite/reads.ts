@@ -1,6 +1,6 @@
 // Reads of the SQLite backend: lookups by fingerprint, digest, key ID, address and words; the change log.
 import type Database from 'better-sqlite3';
-import { shortOf } from '../prepare.js';
+import { bracketedAddress, shortOf } from '../prepare.js';
 import type { Change, StoredKey } from '../types.js';
 import { addressesAtDomain } from './domain-index.js';
 import { fprBlob, ftsQuery, toStored, type KeyRow, type ReadStatements } from './statements.js';
@@ -64,8 +64,7 @@ export class SqliteReads {
    * the most results you would serve plus one to learn only whether there are more). */
   searchText(query: string, limit: number, exact = false, countLimit = -1): { keys: StoredKey[]; total: number } {
     let q = query.trim();
-    const bracketed = /^<([^<>\s]+@[^<>\s]+)>$/.exec(q);
-    if (bracketed) q = bracketed[1]!;
+    q = bracketedAddress(q) ?? q;
     const lim = Math.max(0, Math.floor(limit));
     const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
     if (EMAIL_QUERY.test(q)) {

@@ -263,7 +263,7 @@ export class SqliteTxn implements UpsertTxn {
     const info = describeKey(readPackets((ws.dataById.get(head.id) as { data: Buffer }).data));
     for (const [short] of keyIdsOf(info)) this.deleteKeyIds(short, head.id);
     for (const email of emailsOf(info)) this.deleteEmail(email, head.id);
-    setWords(tx, head.id, uidText(info) !== '', '');
+    setWords(tx, head.id, uidText(info, core.policy.wordIndexMaxChars) !== '', '');
     ws.deleteKey.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now);
     tx.tree.remove(head.digest);
@@ -317,8 +317,9 @@ export class SqliteTxn implements UpsertTxn {
     const newMails = new Set(emailsOf(after));
     for (const m of oldMails) if (!newMails.has(m)) this.deleteEmail(m, id);
     for (const m of newMails) if (!oldMails.has(m)) tx.mails.set(`${m}\n${id}`, [m, id]);
-    const oldText = uidText(before);
-    const newText = uidText(after);
+    const max = this.core.policy.wordIndexMaxChars;
+    const oldText = uidText(before, max);
+    const newText = uidText(after, max);
     if (oldText !== newText || tx.words.has(id)) setWords(tx, id, oldText !== '', newText);
   }
 
