@@ -75,3 +75,23 @@ test('a huge user ID is indexed in bounded work: the first word_index_max_chars 
     store.close();
   }
 });
+
+test('a key packet without key material is refused, whatever its version (a 6-byte v6 primary was stored)', () => {
+  const store = KeyStore.open(join(makeTempDir('flood-limits-'), 'keys.sqlite'));
+  try {
+    const created = Buffer.alloc(4);
+    created.writeUInt32BE(1_700_000_000);
+    const uid: Packet = { tag: TAG.USER_ID, body: Buffer.from('Empty <empty@example.org>') };
+    const v6Empty: Packet = { tag: TAG.PUBLIC_KEY, body: Buffer.concat([Buffer.from([6]), created, Buffer.from([27])]) };
+    const v6Lying: Packet = { tag: TAG.PUBLIC_KEY, body: Buffer.concat([Buffer.from([6]), created, Buffer.from([27, 0, 0, 0, 32]), Buffer.alloc(8)]) };
+    const v4Empty: Packet = { tag: TAG.PUBLIC_KEY, body: Buffer.concat([Buffer.from([4]), created, Buffer.from([22])]) };
+    for (const primary of [v6Empty, v6Lying, v4Empty]) {
+      const [o] = store.upsertMaterial(writePackets([primary, uid]), 'add');
+      assert.equal(o!.status, 'rejected', `v${primary.body[0]} with ${primary.body.length} bytes: ${JSON.stringify(o)}`);
+      assert.match(o!.detail ?? '', /key material/);
+    }
+    assert.equal(store.count(), 0);
+  } finally {
+    store.close();
+  }
+});

@@ -111,6 +111,12 @@ function parseKeyPacket(body: Buffer): KeyPacketInfo {
   if (version !== 4 && version !== 5 && version !== 6) throw new PacketError(`unsupported key version ${version}`, 0);
   const algorithm = body[5]!;
   const material = version === 4 ? 6 : 10;
+  // A key packet without key material is no key (a 6-byte v6 "key" was stored before). v5/v6 state the material's
+  // length in four octets: it must be there and match.
+  if (body.length <= material) throw new PacketError(`v${version} key packet has no key material`, 0);
+  if (version !== 4 && body.readUInt32BE(6) !== body.length - 10) {
+    throw new PacketError(`v${version} key packet says ${body.readUInt32BE(6)} octets of key material, has ${body.length - 10}`, 0);
+  }
   let bits = FIXED_BITS[algorithm] ?? 0;
   if (algorithm === 1 || algorithm === 2 || algorithm === 3 || algorithm === 16 || algorithm === 17 || algorithm === 20) {
     bits = mpiEnd(body, material).bits;
