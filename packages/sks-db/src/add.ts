@@ -1,12 +1,39 @@
 // POST /pks/add: clients upload keys (HKP draft §4; gpg --send-keys posts `keytext=<armored key>` as a form).
 // Also accepted: the armored or binary key as the body itself (application/pgp-keys, application/octet-stream,
-// text/plain). Every key goes through KeyStore.addKeys (policy, blocklist, merge, digest) in one transaction, so a
+// text/plain). Every key goes through the store's upsert (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
 import { KeyInputError, StoreUnavailableError, readPackets, type PolicyCut, type WriteOutcome } from '@sks/keystore';
 import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
+
+/** How often the same cause of failed uploads is logged again while it lasts. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 60_000;
+
+/** The operator learns once per cause (and once a minute while it lasts) that uploads are refused because the store
+ * cannot write, and once that they work again. A failure other than a busy lock also drops the writer connection,
+ * so the next upload opens a new one: a store made writable again works without a restart. */
+const storeHealth = {
+  logged: new Map<string, number>(),
+  failing: false,
+  failed(ctx: DbContext, e: StoreUnavailableError): void {
+    const cause = e.code ?? 'unknown';
+    const now = Date.now();
+    if (now - (this.logged.get(cause) ?? 0) >= UNAVAILABLE_LOG_INTERVAL_MS) {
+      this.logged.set(cause, now);
+      ctx.logger.error('uploads refused with 503: the key store cannot write', { cause, error: e.message });
+    }
+    this.failing = true;
+    if (!/^SQLITE_(BUSY|LOCKED)/.test(cause)) ctx.resetWriter();
+  },
+  ok(ctx: DbContext): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.logged.clear();
+    ctx.logger.warn('the key store accepts uploads again');
+  },
+};
 
 /** Extracts the key material of an /pks/add body by its content type. */
 export function keyMaterial(contentType: string | undefined, body: Buffer): Buffer | string {
@@ -44,6 +71,7 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   try {
     outcomes = ctx.writer().upsertMaterial(material, 'add');
     recordWrites('add', outcomes);
+    storeHealth.ok(ctx);
   } catch (err) {
     const e = err as Error;
     if (e instanceof HttpError) throw e;
@@ -51,6 +79,7 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
     if (e instanceof KeyInputError) throw new HttpError(400, `the key material could not be read: ${e.message}`);
     // The store could not work (locked past the busy timeout, disk full...): the upload was fine, try again.
     if (e instanceof StoreUnavailableError) {
+      storeHealth.failed(ctx, e);
       throw new HttpError(503, `the key store is busy or unavailable (${e.message}); nothing was changed, try again later`);
     }
     // Anything else is ours: the upload was fine, the server was not.

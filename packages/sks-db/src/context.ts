@@ -8,6 +8,8 @@ export interface DbContext {
   store: KeyStore;
   /** Opens (once, lazily) the writable store used by /pks/add. */
   writer(): KeyStore;
+  /** Closes the writable store after a failure of the store itself; the next writer() opens it again. */
+  resetWriter(): void;
   settings: Settings;
   basedir: string;
   logger: Logger;

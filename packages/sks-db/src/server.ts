@@ -237,6 +237,14 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
   const ctx: DbContext = {
     store,
     writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger, busyTimeoutMs })),
+    resetWriter: () => {
+      try {
+        writer?.close();
+      } catch {
+        // a connection that failed may fail to close: it is dropped either way
+      }
+      writer = undefined;
+    },
     settings,
     basedir: base.dir,
     logger,

@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
 import { startOurs, withStore, rawHttp, makeGpg, genKey, type Ours } from './helpers.js';
 
@@ -242,3 +243,37 @@ test('a binary key posted as application/pgp-keys is stored; the JSON report nam
   assert.equal(((await again.json()) as { unchanged: number }).unchanged, 1);
   assert.equal((await fetch(`${ours.url}/pks/lookup?op=get&options=mr&search=0x${fp}`)).status, 200);
 });
+
+test('a store that cannot write answers 503 with a reason, logs once per cause, and recovers by itself', async () => {
+  const busy = await startOurs({ settings: { db_busy_timeout_ms: 200, log_level: 'warn' } });
+  const post = () => fetch(`${busy.url}/pks/add`, {
+    method: 'POST', body: 'keytext=' + encodeURIComponent(armorOf(blocks[7]!)),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const log = join(busy.basedir, 'log', 'sks-db.log');
+  const lines = (re: RegExp) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => re.test(l)).length : 0);
+  try {
+    // Another process holds the write lock longer than db_busy_timeout_ms.
+    const other = new Database(busy.dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await post();
+        const text = await r.text();
+        assert.equal(r.status, 503, text);
+        assert.match(text, /the key store is busy or unavailable .*nothing was changed, try again later/);
+      }
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const r = await post();
+    assert.equal(r.status, 200, await r.text());
+    for (let i = 0; i < 50 && lines(/accepts uploads again/) === 0; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(lines(/uploads refused with 503: the key store cannot write/), 1, 'one line for three refusals of one cause');
+    assert.equal(lines(/accepts uploads again/), 1);
+  } finally {
+    await busy.stop();
+  }
+});
+
