@@ -2,7 +2,7 @@
 // Both sides first exchange Config and a "passed"/"failed" verdict. Then, as in SKS, the side that ACCEPTED the
 // connection walks its prefix tree and asks (`walk`), and the side that INITIATED answers (`answer`). Each side
 // ends with the set of digests it lacks, which it then fetches over HTTP (fetch.ts).
-import { zzp, type ReconView } from '@sks/keystore';
+import { PTREE_SPLIT_THRESHOLD, zzp, type ReconView } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { describe, intString, parseIntString, type ReconMessage } from './messages.js';
 import { ratio, reconcile } from './decode.js';
@@ -228,9 +228,13 @@ export async function answer(ch: Channel, tree: ReconView, cfg: SessionConfig): 
         if (solved) {
           ch.sendMessage({ type: 'Elements', elements: sorted(solved.localOnly) });
           missing.add(solved.remoteOnly);
-        } else if (node.isLeaf || node.numElements < FULL_THRESHOLD) {
+        } else if ((node.isLeaf || node.numElements < FULL_THRESHOLD) && msg.size <= PTREE_SPLIT_THRESHOLD) {
           ch.sendMessage({ type: 'FullElements', elements: elementsOf(tree, msg.prefix) });
         } else {
+          // SKS answers FullElements here whenever its own node is small; the walker must then send back what we lack.
+          // Hockeypuck (2.1-2.3) queues that Elements reply and ends the session without sending it when its node
+          // still has children, so those keys never reach us. SyncFail makes the walker descend to its own leaves,
+          // whose ReconRqst_Full lists every element: we learn what we lack from its requests, not its replies.
           ch.sendMessage({ type: 'SyncFail' });
         }
         break;
