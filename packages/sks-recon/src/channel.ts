@@ -15,7 +15,8 @@ export class SessionError extends Error {
 
 export interface ChannelLimits {
   maxMessageBytes: number;
-  /** A read that sees no byte from the peer for this long fails with kind 'timeout'. */
+  /** Time the peer has to send one whole message (plus as much again per MiB of a large message); a read that takes
+   * longer fails with kind 'timeout', however many bytes trickled in meanwhile. */
   readTimeoutMs: number;
 }
 
@@ -80,6 +81,8 @@ export class Channel {
 
   /** The next frame's bytes (without its length). */
   async readFrame(): Promise<Buffer> {
+    const start = Date.now();
+    let deadline = start + this.limits.readTimeoutMs;
     for (;;) {
       if (this.buffered >= 4) {
         const len = this.peek(4).readUInt32BE(0);
@@ -91,9 +94,10 @@ export class Channel {
           this.take(4);
           return Buffer.from(this.take(len));
         }
+        deadline = start + this.limits.readTimeoutMs * (1 + Math.floor(len / (1 << 20)));
       }
       if (this.ended) throw this.ended;
-      await this.waitForData();
+      await this.waitForData(deadline - Date.now());
     }
   }
 
@@ -119,13 +123,13 @@ export class Channel {
     }
   }
 
-  private waitForData(): Promise<void> {
+  private waitForData(ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.wake = undefined;
         reject(new SessionError('timeout',
-          `peer sent nothing for ${Math.round(this.limits.readTimeoutMs / 1000)} s (recon_read_timeout_s)`));
-      }, this.limits.readTimeoutMs);
+          `peer did not send a whole message within ${Math.round(this.limits.readTimeoutMs / 1000)} s (recon_read_timeout_s)`));
+      }, Math.max(0, ms));
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;

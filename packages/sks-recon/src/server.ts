@@ -1,6 +1,7 @@
 // The recon service: listens on recon_address:recon_port for member peers (membership gate), gossips to a random
 // member every gossip_interval_s, and after each session fetches what it lacks and merges it into the key store.
-// One session runs at a time (in or out), as in SKS: a second peer is turned away and tries again next round.
+// Up to recon_max_sessions sessions run at once, one per peer (SKS ran one): a slow or hostile member holds one
+// slot while the others keep reconciling; a peer that finds no slot is turned away and tries again next round.
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -64,12 +65,14 @@ export class ReconServer extends EventEmitter {
   private servers: Server[] = [];
   private members: Peer[] = [];
   private allowed = new Set<string>();
-  private busy = false;
+  /** Running sessions by peer host (the address of an incoming peer, the membership name of one we called). */
+  private readonly running = new Map<string, Promise<unknown>>();
+  /** When each refused address was last logged (one line per address and minute, however often it connects). */
+  private readonly refusedLogged = new Map<string, number>();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private gossipTimer?: NodeJS.Timeout;
   private sockets = new Set<Socket>();
-  private current?: Promise<unknown>;
 
   constructor(readonly opts: ReconServerOptions) {
     super();
@@ -161,7 +164,7 @@ export class ReconServer extends EventEmitter {
 
   /** One gossip round with a random member (no-op without members or while a session runs). */
   async gossipOnce(): Promise<SessionSummary | undefined> {
-    if (this.members.length === 0 || this.busy || this.stopped) return undefined;
+    if (this.members.length === 0 || this.running.size >= this.maxSessions || this.stopped) return undefined;
     const peer = this.members[Math.floor(Math.random() * this.members.length)]!;
     return this.syncWith(peer);
   }
@@ -169,8 +172,8 @@ export class ReconServer extends EventEmitter {
   /** Initiates a session with a peer now (we answer, the peer walks), then fetches what we lack. */
   async syncWith(peer: { host: string; port: number }): Promise<SessionSummary> {
     const label = `${peer.host}:${peer.port}`;
-    if (this.busy) return this.refusedSummary(label, 'initiator', 'another session is running');
-    this.busy = true;
+    const full = this.noSlot(peer.host);
+    if (full) return this.refusedSummary(label, 'initiator', full);
     const t0 = Date.now();
     const local = this.s.recon_address[0];
     const localAddress = local && local !== '0.0.0.0' && local !== '::' ? local : undefined;
@@ -189,12 +192,32 @@ export class ReconServer extends EventEmitter {
       }
       return this.runSession(sock, label, 'initiator', peer.host, t0);
     })();
-    this.current = run;
+    this.running.set(peer.host, run);
     try {
       return await run;
     } finally {
-      this.busy = false;
+      this.running.delete(peer.host);
     }
+  }
+
+  private get maxSessions(): number {
+    return Math.max(1, this.s.recon_max_sessions);
+  }
+
+  /** Why a session with this peer cannot start now, if it cannot. */
+  private noSlot(host: string): string | undefined {
+    if (this.running.has(host)) return 'a session with this peer is running';
+    if (this.running.size >= this.maxSessions) return `${this.running.size} sessions are running (recon_max_sessions)`;
+    return undefined;
+  }
+
+  /** Logs a turned-away connection at most once a minute per address (a flood of them writes a bounded log). */
+  private logRefused(addr: string, message: string, peer: string): void {
+    const now = Date.now();
+    if (now - (this.refusedLogged.get(addr) ?? 0) < 60_000) return;
+    if (this.refusedLogged.size > 10_000) this.refusedLogged.clear();
+    this.refusedLogged.set(addr, now);
+    this.log.warn(message, { peer, note: 'further connections from this address are not logged for a minute' });
   }
 
   private onConnection(sock: Socket): void {
@@ -205,22 +228,22 @@ export class ReconServer extends EventEmitter {
       return;
     }
     if (!this.allowed.has(addr)) {
-      this.log.warn('recon connection from a host not in membership refused', { peer: label });
+      this.logRefused(addr, 'recon connection from a host not in membership refused', label);
       sock.destroy();
       this.emit('session', this.refusedSummary(label, 'acceptor', 'not a member'));
       return;
     }
-    if (this.busy) {
-      this.log.info('recon connection turned away: another session is running', { peer: label });
+    const full = this.noSlot(addr);
+    if (full) {
+      this.logRefused(addr, `recon connection turned away: ${full}`, label);
       sock.destroy();
       this.emit('session', this.refusedSummary(label, 'acceptor', 'busy'));
       return;
     }
-    this.busy = true;
     const run = this.runSession(sock, label, 'acceptor', addr, Date.now()).finally(() => {
-      this.busy = false;
+      this.running.delete(addr);
     });
-    this.current = run;
+    this.running.set(addr, run);
   }
 
   private async runSession(sock: Socket, label: string, role: 'initiator' | 'acceptor', httpHost: string,
@@ -360,6 +383,6 @@ export class ReconServer extends EventEmitter {
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     this.servers = [];
-    await this.current?.catch(() => undefined);
+    await Promise.all([...this.running.values()].map((r) => r.catch(() => undefined)));
   }
 }

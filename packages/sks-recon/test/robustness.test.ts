@@ -3,7 +3,7 @@
 // after all of them the server still serves a well-behaved member. Then peers whose /pks/hashquery misbehaves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -15,7 +15,7 @@ import { collect, debianDigests, treeOf } from './helpers.js';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Channel } from '../src/channel.js';
-import { answer } from '../src/session.js';
+import { answer, walk } from '../src/session.js';
 import { freePort } from '../../../test/support/ports.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { keyBlocks, splitKeyring, DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
@@ -46,6 +46,13 @@ async function logLine(re: RegExp): Promise<Record<string, unknown>> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no log line matches ${re}`);
+}
+
+function logLines(re: RegExp): Array<Record<string, unknown>> {
+  const file = join(basedir, 'log', 'sks-recon.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => re.test(String(l.message)));
 }
 
 function nextSession(): Promise<SessionSummary> {
@@ -91,6 +98,14 @@ test('a host not in membership is refused at once', async () => {
   await closed;
   assert.equal(sum.errorKind, 'membership');
   assert.equal((await logLine(/not in membership refused/)).level, 'warn');
+  // A stranger connecting again and again is refused every time but logged once a minute, not once per connection.
+  for (let i = 0; i < 20; i++) {
+    const again = nextSession();
+    (await dial()).on('error', () => undefined);
+    assert.equal((await again).errorKind, 'membership');
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(logLines(/not in membership refused/).length, 1);
   assert.deepEqual(snapshot(), before_);
   writeFileSync(join(basedir, 'membership'), '127.0.0.1 1\n');
   await recon.server.reloadMembership();
@@ -134,7 +149,47 @@ test('a peer that stops talking is dropped after recon_read_timeout_s', async ()
   const sum = await ended;
   s.destroy();
   assert.equal(sum.errorKind, 'timeout');
-  await logLine(/recon session ended: peer sent nothing for 1 s \(recon_read_timeout_s\)/);
+  await logLine(/recon session ended: peer did not send a whole message within 1 s \(recon_read_timeout_s\)/);
+  assert.deepEqual(snapshot(), before_);
+});
+
+test('a member trickling one byte at a time is cut after recon_read_timeout_s; another peer reconciles meanwhile', async () => {
+  const ended = new Promise<SessionSummary>((resolve) => {
+    const on = (x: SessionSummary) => {
+      if (x.role !== 'acceptor') return;
+      recon.server.off('session', on);
+      resolve(x);
+    };
+    recon.server.on('session', on);
+  });
+  const s = await dial();
+  s.write(peerConfig);
+  s.write(encodeString('passed'));
+  // A valid request, one byte every 150 ms: every read sees progress, the message takes 30 s to arrive.
+  const request = encodeMessage({ type: 'ReconRqstFull', prefix: '', elements: Array.from({ length: 10 }, () => 1n) });
+  let i = 0;
+  const trickle = setInterval(() => {
+    if (i < request.length && !s.destroyed) s.write(request.subarray(i, ++i));
+  }, 150);
+  try {
+    // While the trickler holds its session, a well-behaved peer (under another name) gets a session of its own.
+    const other = createNetServer((sock) => {
+      void walk(new Channel(sock, { maxMessageBytes: 1 << 20, readTimeoutMs: 5000 }), recon.server.tree, {
+        httpPort: 9, filters: FILTERS, maxRecover: 100, configTimeoutMs: 5000, readTimeoutMs: 5000,
+      }).catch(() => undefined).finally(() => sock.end());
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const meanwhile = await recon.server.syncWith({ host: 'localhost', port: (other.address() as { port: number }).port });
+    other.close();
+    assert.equal(meanwhile.ok, true, meanwhile.error);
+    const sum = await ended;
+    assert.equal(sum.errorKind, 'timeout');
+    assert.ok(sum.ms < 5000, `cut after ${sum.ms} ms, not kept alive by the trickle`);
+    assert.ok(i < request.length, 'the request had not arrived yet');
+  } finally {
+    clearInterval(trickle);
+    s.destroy();
+  }
   assert.deepEqual(snapshot(), before_);
 });
 

@@ -102,7 +102,11 @@ export const SETTINGS = {
   recon_config_timeout_s: { type: 'int', default: 45, usedBy: ['sks-recon'],
     doc: 'Seconds to wait for the peer\'s Config message.' },
   recon_read_timeout_s: { type: 'int', default: 60, usedBy: ['sks-recon'],
-    doc: 'A session whose peer sends nothing for this long is ended.' },
+    doc: 'A session whose peer takes longer than this to send one message (another this long per MiB of a large '
+      + 'message) is ended: trickling one byte at a time does not keep a session alive.' },
+  recon_max_sessions: { type: 'int', default: 2, usedBy: ['sks-recon'],
+    doc: 'Recon sessions that may run at once (incoming and outgoing together), at most one per peer: a slow or '
+      + 'hostile member holds one slot while the others keep reconciling.' },
   recon_session_timeout_s: { type: 'int', default: 3600, usedBy: ['sks-recon'],
     doc: 'Longest a whole session may last.' },
   recon_max_message_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-recon'],
