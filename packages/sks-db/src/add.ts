@@ -3,7 +3,9 @@
 // text/plain). Every key goes through the store's upsert (policy, blocklist, merge, digest) in one transaction, so a
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
-import { KeyInputError, StoreUnavailableError, readPackets, type PolicyCut, type WriteOutcome } from '@sks/keystore';
+import {
+  KeyInputError, StoreUnavailableError, countPackets, readPackets, toBinary, type PolicyCut, type WriteOutcome,
+} from '@sks/keystore';
 import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
@@ -67,9 +69,20 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
       throw new HttpError(400, 'no ASCII-armored public key block (-----BEGIN PGP PUBLIC KEY BLOCK-----) found');
     }
   }
+  let binary: Buffer;
+  try {
+    binary = toBinary(material);
+  } catch (e) {
+    throw new HttpError(400, `the key material could not be read: ${(e as Error).message}`);
+  }
+  // Counted by headers before anything is parsed: millions of tiny packets would cost ~100x their size in objects.
+  const max = ctx.settings.max_upload_packets;
+  if (countPackets(binary, max) > max) {
+    throw new HttpError(413, `the upload holds more than ${max} OpenPGP packets (max_upload_packets); nothing was stored`);
+  }
   let outcomes: WriteOutcome[];
   try {
-    outcomes = ctx.writer().upsertMaterial(material, 'add');
+    outcomes = ctx.writer().upsertMaterial(binary, 'add');
     recordWrites('add', outcomes);
     storeHealth.ok(ctx);
   } catch (err) {

@@ -47,6 +47,9 @@ export const SETTINGS = {
     doc: 'Most keys an index/vindex search returns before answering "too many results" (SKS: max_matches).' },
   max_get_results: { type: 'int', default: 100, usedBy: ['sks-db'],
     doc: 'Most keys one op=get answer may hold.' },
+  max_upload_packets: { type: 'int', default: 400_000, usedBy: ['sks-db'],
+    doc: 'An upload (/pks/add) holding more OpenPGP packets than this is refused with 413 before it is parsed: a few '
+      + 'MB of tiny packets would otherwise cost hundreds of MB of memory. A flooded key of 150,000 certifications fits.' },
   max_hashquery_keys: { type: 'int', default: 10000, usedBy: ['sks-db'],
     doc: 'Most digests one /pks/hashquery request may ask for.' },
   request_header_timeout_ms: { type: 'int', default: 10000, usedBy: ['sks-db'],

@@ -104,6 +104,19 @@ export function readPacketAt(data: Buffer, offset: number): PacketAt | null {
   return { packet: { tag: packetTag(data[offset]!), body }, start: offset, end };
 }
 
+/** How many packets a binary stream holds, counting by headers alone (nothing allocated per packet), stopping at
+ * `limit` + 1: lets a caller refuse a stream of millions of tiny packets before parsing it into objects. A stream
+ * that does not parse is counted up to where it stops (readPackets then says why). */
+export function countPackets(data: Buffer, limit: number): number {
+  let n = 0;
+  for (let p = 0; p < data.length && n <= limit; n++) {
+    const span = packetSpan(data, p, data.length);
+    if (span < 0) break;
+    p += span;
+  }
+  return n;
+}
+
 /** Parses a binary OpenPGP packet stream (old and new header formats; see packetSpan for what is refused). Throws
  * PacketError. */
 export function readPackets(data: Buffer): Packet[] {

@@ -277,3 +277,21 @@ test('a store that cannot write answers 503 with a reason, logs once per cause, 
   }
 });
 
+test('an upload of a key and thousands of tiny packets is refused by count before it is parsed (max_upload_packets)', async () => {
+  const small = await startOurs({ settings: { max_upload_packets: 1000 } });
+  try {
+    // One real key, then 5,000 empty packets of a private tag: 10 KB that would become thousands of objects.
+    const body = Buffer.concat([blocks[8]!, Buffer.alloc(2 * 5000, Buffer.from([0xfc, 0x00]))]);
+    const res = await fetch(`${small.url}/pks/add`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/octet-stream' } });
+    const text = await res.text();
+    assert.equal(res.status, 413, text);
+    assert.match(text, /more than 1000 OpenPGP packets \(max_upload_packets\); nothing was stored/);
+    assert.equal(withStore(small.dbPath, (st) => st.count()), 0);
+    // The key alone is welcome.
+    const ok = await fetch(`${small.url}/pks/add`, { method: 'POST', body: new Uint8Array(blocks[8]!), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(ok.status, 200, await ok.text());
+  } finally {
+    await small.stop();
+  }
+});
+
