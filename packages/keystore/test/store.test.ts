@@ -35,7 +35,7 @@ function assertTreeMatches(store: KeyStore): void {
   assert.equal(store.count(), stored.length, 'count() == stored keys');
 }
 
-/** One shared store holding all of Debian's keyring, loaded through addKeyBlocks like the loader does. */
+/** One shared store holding all of Debian's keyring, loaded through upsert like the loader does. */
 const full = open();
 const fullOutcomes = (() => {
   const groups = splitKeys(readPackets(keyring));

@@ -1,4 +1,4 @@
-// One set of packet-header rules on every path that reads keys: the parser behind /pks/add (KeyStore.addKeys) and
+// One set of packet-header rules on every path that reads keys: the parser behind /pks/add (KeyStore.upsertMaterial) and
 // the bulk loader (its scanner cuts key blocks, its workers parse them) accept and refuse the same keys. Five-octet
 // lengths are fine; partial body lengths and indeterminate lengths are refused in keys, as SKS 1.1.6 and GnuPG
 // refuse them (RFC 9580 §4.2.1.4); a key cut off by the end of its input is refused whole, not stored in part. The

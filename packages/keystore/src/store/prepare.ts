@@ -140,7 +140,7 @@ export function primaryFingerprint(packets: Packet[]): string | undefined {
 }
 
 /** Canonicalizes one key, applies policy, computes digest, data and description. Pure (no database), so it can
- * run in worker threads. The blocklist is not checked here: the store does that in addKeyBlocks. */
+ * run in worker threads. The blocklist is not checked here: the store does that in upsert. */
 export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
   // The fingerprint only matters for a refusal (a stored key's comes from its description): computed then.
   const fingerprintIfAny = () => primaryFingerprint(packets);

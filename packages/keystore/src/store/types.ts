@@ -98,7 +98,7 @@ export interface StoredForm {
   words: string | Uint8Array;
 }
 
-/** Result of preparing one key block: ready to store, or refused with a reason (stored by addKeyBlocks as a
+/** Result of preparing one key block: ready to store, or refused with a reason (stored by upsert as a
  * 'rejected' outcome and counted in the load progress). */
 export type PreparedBlock =
   | { ok: true; key: PreparedKey }
@@ -112,7 +112,7 @@ export interface FileIdentity {
   mtimeMs: number;
 }
 
-/** What addKeyBlocks records with a batch, in the batch's own transaction. */
+/** What upsert and loadKeyBlocks record with a batch, in the batch's own transaction. */
 export interface BatchProgress {
   file: FileIdentity;
   /** Byte offset in the file just after the last key of this batch: where a restart resumes reading. */
