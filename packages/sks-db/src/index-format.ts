@@ -173,10 +173,12 @@ const BLANK = '__________';
 /** Finds the first user ID of an issuer key for vindex, at most `budget` lookups per page (SKS max_uid_fetches). */
 export type IssuerName = (keyId: string) => string | undefined;
 
-function sigLine(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName): string {
+/** One signature line of vindex. `keyCreated`: creation of the key the signature sits on (the subkey's for a
+ * binding), from which its key-expiration interval counts. */
+function sigLine(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName, keyCreated: number): string {
   const created = s.created ? date(s.created) : BLANK;
   const sigExp = s.expires ? date(s.expires) : BLANK;
-  const keyExp = s.keyExpires ? date(s.keyExpires) : BLANK;
+  const keyExp = s.keyExpires ? date(keyCreated + s.keyExpires) : BLANK;
   let uid: string;
   if (s.issuerKeyId && s.issuerKeyId === selfKeyId) uid = '[selfsig]';
   else uid = (s.issuerKeyId && issuerName(s.issuerKeyId)) || '[]';
@@ -198,22 +200,24 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
     `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${info.keyId.slice(-8).padStart(8)}</a> ` +
     `${date(info.created)} ${info.version === 3 && info.expires ? date(info.expires) : '          '} `;
   const lines = ['</pre><hr /><pre>' + pub];
-  for (const s of info.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName));
+  for (const s of info.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName, info.created));
   lines.push(...extraLines(key, o));
   for (const u of info.userIds) {
     lines.push('');
     if (u.kind === 'uid') {
       lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);
     } else lines.push('<strong>uat</strong> [contents omitted]');
-    for (const s of [...u.signatures].sort(byTime)) lines.push(sigLine(s, info.keyId, o, now, issuerName));
+    for (const s of [...u.signatures].sort(byTime)) lines.push(sigLine(s, info.keyId, o, now, issuerName, info.created));
   }
-  for (const sk of [...info.subkeys].sort((a, b) => a.created - b.created)) {
+  // Subkeys in stored order, each with its binding and revocation signatures (as SKS lists them).
+  for (const sk of info.subkeys) {
     lines.push('');
     lines.push(
       `<strong>sub</strong>  ${String(sksKeyBits(sk)).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
         `${date(sk.created)} ${sk.expires ? date(sk.expires) : '          '} ` +
         (sk.revoked ? '<span class="warn">revoked</span>' : ''),
     );
+    for (const s of sk.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName, sk.created));
   }
   return lines;
 }

@@ -237,7 +237,7 @@ export function describeKey(key: Packet[]): KeyInfo {
       const subFingerprint = fingerprintOf(p.body);
       sub = {
         version: skp.version, fingerprint: subFingerprint, keyId: keyIdOf(p.body, subFingerprint), algorithm: skp.algorithm,
-        bits: skp.bits, created: skp.created, expires: null, revoked: false,
+        bits: skp.bits, created: skp.created, expires: null, revoked: false, signatures: [],
       };
       subBindingTime = -1;
       info.subkeys.push(sub);
@@ -246,6 +246,7 @@ export function describeKey(key: Packet[]): KeyInfo {
       const s = parseSignature(p.body, keyId, fingerprint);
       if (!s) continue;
       if (sub) {
+        sub.signatures.push(s);
         if (s.type === 0x28 && (s.self || !s.issuerKeyId)) sub.revoked = true;
         if (s.type === 0x18 && s.self && s.created >= subBindingTime) {
           subBindingTime = s.created;

@@ -28,7 +28,8 @@ export interface SignatureInfo {
   created: number;
   /** Expiry time of the signature itself, Unix seconds, or null. */
   expires: number | null;
-  /** Key expiry set by this (self-)signature, Unix seconds, or null. */
+  /** Key expiration time set by this (self-)signature: seconds after the key's (or subkey's) creation, as the
+   * subpacket gives it (RFC 9580 §5.2.3.13), or null. */
   keyExpires: number | null;
   /** Issued by the primary key itself. */
   self: boolean;
@@ -54,6 +55,8 @@ export interface SubkeyInfo {
   created: number;
   expires: number | null;
   revoked: boolean;
+  /** Binding and revocation signatures (and any other signature) that follow the subkey packet, in stored order. */
+  signatures: SignatureInfo[];
 }
 
 export interface KeyInfo {

@@ -233,3 +233,10 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
     await cl.stop();
   }
 });
+
+test('/robots.txt asks crawlers to stay out, as SKS does (an operator\'s own file in the web root wins)', async () => {
+  const res = await fetch(`${ours.url}/robots.txt`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  assert.equal(await res.text(), 'User-agent: *\nDisallow: /\n');
+});

@@ -1,0 +1,82 @@
+// The verbose index (op=vindex) against GnuPG's reading of the same keys: the "key expir" column is the date GnuPG
+// gives (a key-expiration subpacket counts from the key's creation, not from 1970), and every subkey is listed with
+// its binding signatures, whose key expir is the subkey's expiry, in stored order.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../../test/support/tmp.js';
+import { spawnSync } from 'node:child_process';
+import { startOurs, type Ours } from './helpers.js';
+
+interface GpgKey {
+  keyId: string;
+  expires: number | null;
+  subkeys: Array<{ keyId: string; expires: number | null }>;
+}
+
+const day = (unix: number) => new Date(unix * 1000).toISOString().slice(0, 10);
+let ours: Ours;
+let keys: GpgKey[];
+
+before(async () => {
+  const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING)).slice(0, 120);
+  ours = await startOurs({ keys: blocks });
+  const file = join(makeTempDir('vindex-'), 'keys.gpg');
+  writeFileSync(file, Buffer.concat(blocks));
+  {
+    const home = makeTempDir('vindex-gpg-');
+    const r = spawnSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--fixed-list-mode', '--show-keys', file], { maxBuffer: 64 << 20 });
+    const out = { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+    assert.equal(out.status, 0, out.stderr);
+    keys = [];
+    for (const line of out.stdout.split('\n')) {
+      const f = line.split(':');
+      const expires = f[6] ? Number(f[6]) : null;
+      if (f[0] === 'pub') keys.push({ keyId: f[4]!, expires, subkeys: [] });
+      else if (f[0] === 'sub') keys.at(-1)!.subkeys.push({ keyId: f[4]!, expires });
+    }
+  }
+});
+
+after(async () => {
+  await ours?.stop();
+});
+
+/** vindex lines of one key, without tags. */
+async function vindex(keyId: string): Promise<string[]> {
+  const html = await (await fetch(`${ours.url}/pks/lookup?op=vindex&search=0x${keyId}`)).text();
+  return html.replace(/<[^>]+>/g, '').split(/\r?\n/);
+}
+
+test('key expir is the expiry GnuPG reads, for primary keys and subkeys; every subkey shows its bindings', async () => {
+  let primaries = 0;
+  let subs = 0;
+  for (const k of keys) {
+    const lines = await vindex(k.keyId);
+    // key expir is the third date column of a sig line: sig <type> <keyid> <created> <sig expir> <key expir> <uid>
+    for (const l of lines.filter((x) => x.startsWith('sig '))) {
+      const dates = l.match(/\d{4}-\d{2}-\d{2}|_{10}/g) ?? [];
+      assert.ok(!/^19[67]\d/.test(dates[2] ?? ''), `a key expiry counted from 1970 in ${k.keyId}: ${l}`);
+    }
+    if (k.expires !== null) {
+      primaries++;
+      assert.ok(lines.some((l) => /^sig\s/.test(l) && l.includes('[selfsig]') && l.includes(` ${day(k.expires!)} `)),
+        `0x${k.keyId}: GnuPG says the key expires ${day(k.expires)}`);
+    }
+    for (const sk of k.subkeys) {
+      const at = lines.findIndex((l) => l.startsWith('sub ') && l.includes(sk.keyId.slice(-8)));
+      assert.ok(at >= 0, `0x${k.keyId}: subkey ${sk.keyId} listed`);
+      const sigs: string[] = [];
+      for (let i = at + 1; i < lines.length && lines[i]!.startsWith('sig '); i++) sigs.push(lines[i]!);
+      assert.ok(sigs.some((l) => /^sig sbind/.test(l)), `0x${k.keyId}: subkey ${sk.keyId} has its binding signature listed`);
+      if (sk.expires !== null) {
+        subs++;
+        assert.ok(sigs.some((l) => /^sig sbind/.test(l) && l.includes(` ${day(sk.expires!)} `)),
+          `0x${k.keyId}: GnuPG says subkey ${sk.keyId} expires ${day(sk.expires)}:\n${sigs.join('\n')}`);
+      }
+    }
+  }
+  assert.ok(primaries > 5 && subs > 5, `enough keys with an expiry were checked (${primaries} primary, ${subs} subkeys)`);
+});
