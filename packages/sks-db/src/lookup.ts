@@ -25,6 +25,13 @@ export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: b
   return { keys: keys.slice(0, cap), total: keys.length };
 }
 
+/** Keys newest first (by the primary key's creation, then fingerprint), as SKS lists every multi-key answer: a
+ * client that takes the first key of an answer gets the same key from us as from SKS. */
+export function newestFirst(keys: StoredKey[]): StoredKey[] {
+  if (keys.length < 2) return keys;
+  return [...keys].sort((a, b) => b.info.created - a.info.created || (a.fingerprint < b.fingerprint ? -1 : 1));
+}
+
 /** Applies the v6 rule above. */
 export function legacyVisible(keys: StoredKey[], term: SearchTerm): StoredKey[] {
   if (term.kind === 'fingerprint' && term.hex.length === 64) return keys;
@@ -74,12 +81,13 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       'Too many responses',
     );
   }
-  const keys = legacyVisible(found.keys, term);
+  const keys = newestFirst(legacyVisible(found.keys, term));
   if (keys.length === 0) {
     const onlyV6 = found.keys.length > 0;
     throw new HttpError(404, onlyV6 ? 'No keys found: only v6 keys match; ask for them by their 64-digit v6 fingerprint' : 'No keys found');
   }
-  const count = found.total - (found.keys.length - keys.length);
+  // With limit= the answer holds at most that many keys, and says so (SKS); without, how many match.
+  const count = r.limit > 0 ? keys.length : found.total - (found.keys.length - keys.length);
   if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search));
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;

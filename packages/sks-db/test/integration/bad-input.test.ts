@@ -71,6 +71,7 @@ test('too many results is a clear 4xx, and limit= truncates instead', async () =
   assert.match(await html.text(), /<h1>Too many responses<\/h1>/);
   const lim = await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian.org&limit=2`);
   assert.equal(lim.status, 200);
+  assert.equal(lim.headers.get('x-hkp-results-count'), '2', 'the count says what the answer holds');
   assert.equal((await lim.text()).split('\n').filter((l) => l.startsWith('pub:')).length, 2);
 });
 

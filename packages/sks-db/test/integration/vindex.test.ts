@@ -80,3 +80,22 @@ test('key expir is the expiry GnuPG reads, for primary keys and subkeys; every s
   }
   assert.ok(primaries > 5 && subs > 5, `enough keys with an expiry were checked (${primaries} primary, ${subs} subkeys)`);
 });
+
+test('multi-key answers list keys newest first, as SKS does (mr and HTML index, op=get read back by GnuPG)', async () => {
+  const mr = await (await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian`)).text();
+  const created = mr.split('\n').filter((l) => l.startsWith('pub:')).map((l) => Number(l.split(':')[4]));
+  assert.ok(created.length > 20, `${created.length} keys`);
+  assert.deepEqual(created, [...created].sort((a, b) => b - a), 'mr index newest first');
+  const html = (await (await fetch(`${ours.url}/pks/lookup?op=index&search=debian`)).text()).replace(/<[^>]+>/g, '');
+  const htmlDays = [...html.matchAll(/^pub\s+\S+ (\d{4}-\d{2}-\d{2})/gm)].map((m) => m[1]!);
+  assert.deepEqual(htmlDays, created.map(day), 'HTML index in the same order');
+  // op=get of a word in a handful of keys, read back by GnuPG in the order the answer holds them.
+  const res = await fetch(`${ours.url}/pks/lookup?op=get&search=gmail`);
+  assert.equal(res.status, 200);
+  const file = join(makeTempDir('vindex-get-'), 'answer.asc');
+  writeFileSync(file, await res.text());
+  const r = spawnSync('gpg', ['--homedir', makeTempDir('vindex-gpg-'), '--batch', '--with-colons', '--fixed-list-mode', '--show-keys', file]);
+  const got = r.stdout.toString('utf8').split('\n').filter((l) => l.startsWith('pub:')).map((l) => Number(l.split(':')[5]));
+  assert.ok(got.length >= 2, `${got.length} keys in the op=get answer`);
+  assert.deepEqual(got, [...got].sort((a, b) => b - a), 'op=get newest first');
+});
