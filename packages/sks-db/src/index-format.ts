@@ -134,9 +134,16 @@ function extraLines(key: StoredKey, o: IndexOptions): string[] {
   return lines;
 }
 
-/** User IDs with the primary one first would need the primary-uid flag; we keep the stored order. */
+/** User IDs for the short listing: the primary one (flagged by its newest self-certification) first, as SKS shows
+ * them, the others in stored order. */
 function uidTexts(info: KeyInfo): string[] {
-  return info.userIds.map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
+  const ordered = [...info.userIds.filter((u) => u.primary), ...info.userIds.filter((u) => !u.primary)];
+  return ordered.map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
+}
+
+/** The name a key goes by: its primary user ID, else its first one. */
+export function primaryUserId(info: KeyInfo): string | undefined {
+  return (info.userIds.find((u) => u.kind === 'uid' && u.primary) ?? info.userIds.find((u) => u.kind === 'uid'))?.text;
 }
 
 /** One key in the short HTML listing (index.ml key_to_lines_normal). */

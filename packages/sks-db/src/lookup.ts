@@ -9,7 +9,7 @@ import { armor, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from './index-format.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines, primaryUserId } from './index-format.js';
 import { statsReply } from './stats.js';
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
@@ -102,7 +102,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
       const k = ctx.store.findByKeyId(keyId, 1)[0];
-      const name = k?.info.userIds.find((u) => u.kind === 'uid')?.text;
+      const name = k ? primaryUserId(k.info) : undefined;
       names.set(keyId, name);
       return name;
     };

@@ -171,6 +171,7 @@ export function parseSignature(body: Buffer, primaryKeyId: string, primaryFinger
         if (area === 0 && st === 2 && data.length >= 4) sig.created = data.readUInt32BE(0);
         else if (area === 0 && st === 3 && data.length >= 4) expiresIn = data.readUInt32BE(0);
         else if (area === 0 && st === 9 && data.length >= 4) sig.keyExpires = data.readUInt32BE(0);
+        else if (area === 0 && st === 25 && data.length >= 1) sig.primaryUid = data[0] !== 0;
         else if (st === 16 && data.length >= 8 && !sig.issuerKeyId) sig.issuerKeyId = data.subarray(0, 8).toString('hex').toUpperCase();
         else if (st === 33 && data.length >= 21 && !sig.issuerFingerprint) sig.issuerFingerprint = data.subarray(1).toString('hex').toUpperCase();
         at += sl;
@@ -257,6 +258,7 @@ export function describeKey(key: Packet[]): KeyInfo {
         if (s.self && isCertification(s.type) && (uid.created === null || s.created >= uid.created)) {
           uid.created = s.created;
           uid.expires = s.expires;
+          uid.primary = s.primaryUid === true;
           if (s.created >= expirySigTime) {
             expirySigTime = s.created;
             info.expires = s.keyExpires ? kp.created + s.keyExpires : null;

@@ -33,6 +33,8 @@ export interface SignatureInfo {
   keyExpires: number | null;
   /** Issued by the primary key itself. */
   self: boolean;
+  /** The hashed "primary user ID" flag (subpacket 25) is set. */
+  primaryUid?: boolean;
 }
 
 export interface UserIdInfo {
@@ -43,6 +45,8 @@ export interface UserIdInfo {
   created: number | null;
   expires: number | null;
   revoked: boolean;
+  /** The newest self-certification of this user ID flags it as the primary one. */
+  primary?: boolean;
   signatures: SignatureInfo[];
 }
 

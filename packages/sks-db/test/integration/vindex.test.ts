@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { spawnSync } from 'node:child_process';
-import { startOurs, type Ours } from './helpers.js';
+import { startOurs, withStore, type Ours } from './helpers.js';
 
 interface GpgKey {
   keyId: string;
+  /** GnuPG lists the primary user ID first. */
+  firstUid?: string;
   expires: number | null;
   subkeys: Array<{ keyId: string; expires: number | null }>;
 }
@@ -36,6 +38,9 @@ before(async () => {
       const expires = f[6] ? Number(f[6]) : null;
       if (f[0] === 'pub') keys.push({ keyId: f[4]!, expires, subkeys: [] });
       else if (f[0] === 'sub') keys.at(-1)!.subkeys.push({ keyId: f[4]!, expires });
+      else if (f[0] === 'uid' && keys.at(-1)!.firstUid === undefined) {
+        keys.at(-1)!.firstUid = f[9]!.replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      }
     }
   }
 });
@@ -99,3 +104,18 @@ test('multi-key answers list keys newest first, as SKS does (mr and HTML index, 
   assert.ok(got.length >= 2, `${got.length} keys in the op=get answer`);
   assert.deepEqual(got, [...got].sort((a, b) => b - a), 'op=get newest first');
 });
+
+test('the short listing shows the primary user ID first, the one GnuPG lists first', async () => {
+  let checked = 0;
+  for (const k of keys) {
+    const flagged = withStore(ours.dbPath, (st) => st.findByKeyId(k.keyId)[0]?.info.userIds.some((u) => u.primary) ?? false);
+    if (!flagged || k.firstUid === undefined) continue;
+    const html = await (await fetch(`${ours.url}/pks/lookup?op=index&search=0x${k.keyId}`)).text();
+    const first = /^pub\s+\S+ \d{4}-\d{2}-\d{2} (.*)$/m.exec(html.replace(/<[^>]+>/g, ''))?.[1];
+    const decode = (x: string) => x.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&#x2F;/g, '/').replace(/&amp;/g, '&');
+    assert.equal(decode(first ?? ''), k.firstUid, `0x${k.keyId}`);
+    checked++;
+  }
+  assert.ok(checked > 10, `${checked} keys with a flagged primary user ID checked`);
+});
+
