@@ -5,6 +5,7 @@ import { TAG, type Packet } from './openpgp/types.js';
 import { keyIdOf, fingerprintOf, parseSignature } from './openpgp/key.js';
 import { keyParts, flattenParts, KeyStructureError } from './openpgp/merge.js';
 import { PacketError } from './openpgp/packet.js';
+import { hashTagMatches, readPublicKey, readSignature } from './openpgp/verify/index.js';
 import type { Settings } from './config/settings.js';
 
 export interface Policy {
@@ -13,12 +14,21 @@ export interface Policy {
   maxPacketBytes: number;
   maxCertsPerUid: number;
   dropUserAttributes: boolean;
+  /** Which third-party certifications a user ID keeps (setting third_party_certs); 'newest' when absent. */
+  thirdPartyCerts?: ThirdPartyCertRule;
   /** Characters of user-ID text indexed for word search per key (setting word_index_max_chars). Not a cut: the
    * key is stored whole, only search reads less of it. */
   wordIndexMaxChars?: number;
 }
 
+/** The rules of setting third_party_certs (see its doc in config/settings.ts). */
+export type ThirdPartyCertRule = 'newest' | 'plausible' | 'none';
+const CERT_RULES: readonly ThirdPartyCertRule[] = ['newest', 'plausible', 'none'];
+
 export function policyFromSettings(s: Settings): Policy {
+  if (!(CERT_RULES as readonly string[]).includes(s.third_party_certs)) {
+    throw new Error(`third_party_certs is one of ${CERT_RULES.join(', ')}, not "${s.third_party_certs}"`);
+  }
   return {
     maxKeyBytes: s.max_key_bytes,
     maxInputKeyBytes: s.max_input_key_bytes,
@@ -26,6 +36,7 @@ export function policyFromSettings(s: Settings): Policy {
     maxCertsPerUid: s.max_certs_per_uid,
     dropUserAttributes: s.drop_user_attributes,
     wordIndexMaxChars: s.word_index_max_chars,
+    thirdPartyCerts: s.third_party_certs as ThirdPartyCertRule,
   };
 }
 
@@ -106,7 +117,16 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
     cut('user-attribute', dropped, 'user attributes are not kept (drop_user_attributes)');
   }
 
-  // 3. Certification flooding (CVE-2019-13050): keep self-signatures and the newest third-party certifications.
+  // 3. Which certifications a user ID keeps at all (third_party_certs), before the flood cap.
+  const rule = policy.thirdPartyCerts ?? 'newest';
+  if (rule !== 'newest') {
+    const outcome = filterCertifications(first, parts.uids, rule);
+    if (!outcome.ok) return outcome;
+    if (rule === 'none') cut('third-party-certs', outcome.dropped, 'third-party certifications are not kept (third_party_certs: none)');
+    else cut('implausible-sigs', outcome.dropped, 'signatures whose hash tag does not match their user ID, or of a type that does not belong there');
+  }
+
+  // 4. Certification flooding (CVE-2019-13050): keep self-signatures and the newest third-party certifications.
   //    Only a user ID with more signatures than the cap can be over it: the others are not parsed at all.
   let flooded = 0;
   let floodedUids = 0;
@@ -145,4 +165,40 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
     return { ok: false, reason: 'key-too-large', detail: `key of ${size} bytes (after policy) exceeds max_key_bytes (${policy.maxKeyBytes})` };
   }
   return { ok: true, key: out, cuts };
+}
+
+/** Signature types that belong on a user ID: certifications and their revocation. */
+const UID_SIG_TYPES = new Set([0x10, 0x11, 0x12, 0x13, 0x30]);
+
+/** third_party_certs 'none' or 'plausible' on every user ID (see the setting). Depends on the packets alone, so two
+ * servers with the same rule keep the same signatures. A hash tag is no proof (anyone can compute it over public
+ * data); it removes forgeries made without even that, and signatures damaged or moved to another user ID. */
+function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sigs: Packet[] }>, rule: 'plausible' | 'none'):
+  { ok: true; dropped: number } | { ok: false; reason: RefusalReason; detail: string } {
+  let self: { keyId: string; fingerprint: string };
+  try {
+    const fingerprint = fingerprintOf(primary.body);
+    self = { fingerprint, keyId: keyIdOf(primary.body, fingerprint) };
+  } catch (e) {
+    if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
+    throw e;
+  }
+  const material = rule === 'plausible' ? readPublicKey(primary.body) : undefined;
+  let dropped = 0;
+  for (const u of uids) {
+    const target = { kind: u.packet.tag === TAG.USER_ID ? 'user-id' as const : 'user-attribute' as const, body: u.packet.body };
+    u.sigs = u.sigs.filter((s) => {
+      const info = parseSignature(s.body, self.keyId, self.fingerprint);
+      let keep: boolean;
+      if (rule === 'none') keep = info !== null && info.self;
+      else if (!material?.ok) keep = true; // a primary key we cannot read: no tag can be checked, nothing is judged
+      else {
+        const sig = readSignature(s.body);
+        keep = sig.ok && UID_SIG_TYPES.has(sig.sig.type) && hashTagMatches(material.key, target, sig.sig);
+      }
+      if (!keep) dropped++;
+      return keep;
+    });
+  }
+  return { ok: true, dropped };
 }

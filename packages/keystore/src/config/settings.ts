@@ -86,6 +86,12 @@ export const SETTINGS = {
     doc: 'Characters of a key\'s user IDs indexed for word search (the first this many); bounds the work and the '
       + 'index a key with a huge user ID costs. Words beyond are not found by search; e-mail addresses are indexed '
       + 'apart from words.' },
+  third_party_certs: { type: 'string', default: 'newest', usedBy: ['all'],
+    doc: 'Which certifications by other keys a user ID keeps. newest: all, up to max_certs_per_uid, newest by their '
+      + 'claimed date (SKS-compatible digests). plausible: first drop every signature on a user ID whose two-byte '
+      + 'hash tag does not match the data it signs or whose type does not belong there (as Hockeypuck does), '
+      + 'self-signatures included, then cap. none: no third-party certifications at all (keys.openpgp.org\'s rule). '
+      + 'Peers reconcile only with servers that store keys the same way (see docs/OPERATIONS.md).' },
   max_certs_per_uid: { type: 'int', default: 1000, usedBy: ['all'],
     doc: 'Third-party certifications kept per user ID, newest first; self-signatures are always kept.' },
   drop_user_attributes: { type: 'bool', default: false, usedBy: ['all'],
