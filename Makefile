@@ -4,7 +4,7 @@ export SKS_BASEDIR
 NODE := node --enable-source-maps
 DUMP_OUT ?= $(SKS_BASEDIR)/dump
 
-.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test test-fast bench lint-docker clean
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test test-fast fuzz bench lint-docker clean
 
 ## deps: pnpm and node packages (better-sqlite3 compiled from source)
 deps:
@@ -64,6 +64,12 @@ test: test-deps build
 ## test-fast: the fast tier only (each package's own tests in one process: no GnuPG, SKS, nginx, docker; < 1 min)
 test-fast: test-deps
 	pnpm run test:fast
+
+## fuzz: the property-based tests with many more cases (FUZZ_RUNS, default 20000 here; 300 in make test)
+fuzz: test-deps build
+	FUZZ_RUNS=$${FUZZ_RUNS:-20000} node --conditions=source --import tsx --test --test-timeout=3600000 \
+	  packages/keystore/test/fuzz.test.ts packages/hkp/test/fuzz.test.ts packages/sks-recon/test/fuzz.test.ts \
+	  packages/sks-db/test/integration/fuzz.test.ts
 
 ## bench: load, lookup and recon benchmarks, ours beside real SKS 1.1.6
 bench: test-deps build
