@@ -106,24 +106,61 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   sendSks(res, errorReply(status, message, machineReadable, title));
 }
 
+/** Bytes of an over-limit request body read and thrown away after the 413 (times the limit), so a client that sends
+ * its whole body before reading the answer gets the 413 instead of a reset connection (EPIPE); a client sending more
+ * than this is cut off. */
+const DRAIN_FACTOR = 8;
+
+/** Longest the rest of an over-limit body is read after the 413 before the connection is cut. */
+const DRAIN_MS = 30_000;
+
+/** Closes the connection of a refused request once its body has been read to the end (see readBody), so the client
+ * reads the answer instead of a reset; at most DRAIN_MS later. */
+export function closeAfterBody(req: IncomingMessage): void {
+  const socket = req.socket;
+  if (req.complete) {
+    socket.destroySoon();
+    return;
+  }
+  const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
+  timer.unref();
+  req.once('end', () => {
+    clearTimeout(timer);
+    socket.destroySoon();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
 /** Reads a request body up to `limit` bytes; larger bodies end in a 413 before being buffered further. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    let failed = false;
+    const overLimit = (message: string) => {
+      failed = true;
+      // Keep reading (and discarding) the body: closing now would reset the connection under a client still
+      // sending, and it would never see the 413. The answer goes out meanwhile; the connection stays usable.
+      let drained = 0;
+      req.on('data', (c: Buffer) => {
+        drained += c.length;
+        if (drained > DRAIN_FACTOR * limit) req.socket.destroy();
+      });
+      req.resume();
+      reject(new HttpError(413, message));
+    };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      // Drain nothing: tell the client at once and let the connection close.
-      reject(new HttpError(413, `the request body of ${declared} bytes exceeds the limit of ${limit} bytes (max_body_bytes)`));
+      overLimit(`the request body of ${declared} bytes exceeds the limit of ${limit} bytes (max_body_bytes)`);
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
       if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `the request body exceeds the limit of ${limit} bytes (max_body_bytes)`));
+        chunks.length = 0;
+        overLimit(`the request body exceeds the limit of ${limit} bytes (max_body_bytes)`);
         return;
       }
       chunks.push(chunk);

@@ -12,7 +12,7 @@ import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings,
 import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext } from './context.js';
-import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
+import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
@@ -31,8 +31,8 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
       if (err instanceof HttpError) {
         const mr = machineReadable || wantsMachineReadable(req.query);
         sendError(res, err.status, err.message, mr, err.title);
-        // A refused body that was not read must not be left on a keep-alive connection.
-        if (err.status === 413) res.once('finish', () => req.socket.destroySoon?.());
+        // A refused body must not be left on a keep-alive connection: read it to its end (bounded), then close.
+        if (err.status === 413) res.once('finish', () => closeAfterBody(req));
       } else next(err);
     });
   };

@@ -2,6 +2,7 @@
 // armor, truncated packets, oversized bodies, flooded keys; plus HTTP/1.0, Expect: 100-continue, odd headers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -291,6 +292,41 @@ test('an upload of a key and thousands of tiny packets is refused by count befor
     // The key alone is welcome.
     const ok = await fetch(`${small.url}/pks/add`, { method: 'POST', body: new Uint8Array(blocks[8]!), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(ok.status, 200, await ok.text());
+  } finally {
+    await small.stop();
+  }
+});
+
+/** Uploads `bytes` the way many HTTP clients do: the whole body first, the answer read only afterwards. */
+function sendAllThenRead(port: number, bytes: number): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    let error: string | undefined;
+    s.pause();
+    s.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+    s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+    s.on('close', () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      resolve(m ? { status: Number(m[1]) } : { error: error ?? 'closed without an answer' });
+    });
+    s.on('connect', async () => {
+      s.write(`POST /pks/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${bytes}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      for (let sent = 0; sent < bytes && !s.destroyed; sent += chunk.length) {
+        if (!s.write(chunk.subarray(0, Math.min(chunk.length, bytes - sent)))) await new Promise((r) => s.once('drain', r));
+      }
+      s.resume();
+    });
+  });
+}
+
+test('clients that send a whole over-limit body before reading get the 413, not a reset connection', async () => {
+  const small = await startOurs({ settings: { max_body_bytes: 1024 * 1024 } });
+  try {
+    const results = await Promise.all(Array.from({ length: 9 }, () => sendAllThenRead(small.port, 7 * 1024 * 1024)));
+    assert.deepEqual(results, Array.from({ length: 9 }, () => ({ status: 413 })));
+    assert.equal((await fetch(`${small.url}/pks/lookup?op=stats&options=mr`)).status, 200, 'still serving');
   } finally {
     await small.stop();
   }
