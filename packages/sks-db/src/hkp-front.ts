@@ -37,6 +37,8 @@ export interface FrontOptions {
   headerTimeoutMs: number;
   /** Idle keep-alive connections are closed after this time (keepalive_timeout_ms). */
   keepAliveTimeoutMs: number;
+  /** A connection whose waiting answers the client does not read for this long is closed (send_timeout_ms). */
+  sendTimeoutMs: number;
   /** Called when answer() throws (the client gets a 500 and the connection is closed). */
   onError?(err: unknown): void;
 }
@@ -67,6 +69,9 @@ interface Conn {
   requestStartMs: number;
   /** When the last answer was sent or the connection opened. */
   idleSinceMs: number;
+  /** Answer bytes waiting at the last sweep, and since when they have not shrunk (0: nothing waiting). */
+  lastWaiting: number;
+  stalledSinceMs: number;
 }
 
 /** The head of an answer up to the Date header: status line, Server, Via, then `headers` (lines ending in CRLF,
@@ -196,7 +201,7 @@ export function createFront(opts: FrontOptions): Front {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const c: Conn = {
-      socket, pending: undefined, pieces: [], piecesBytes: 0, requestStartMs: 0, idleSinceMs: Date.now(),
+      socket, pending: undefined, pieces: [], piecesBytes: 0, requestStartMs: 0, idleSinceMs: Date.now(), lastWaiting: 0, stalledSinceMs: 0,
       onData: () => {}, onDrain: () => {}, onError: () => {}, onClose: () => {},
     };
     c.onData = (d: Buffer) => {
@@ -238,8 +243,19 @@ export function createFront(opts: FrontOptions): Front {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of conns) {
-      // A connection still sending an answer is neither idle nor late with its request.
-      if (c.socket.writableLength > 0) continue;
+      // A connection still sending an answer is neither idle nor late with its request; but one whose client reads
+      // nothing of it for sendTimeoutMs is closed.
+      const waiting = c.socket.writableLength;
+      if (waiting > 0) {
+        if (c.stalledSinceMs === 0 || waiting < c.lastWaiting) c.stalledSinceMs = now;
+        c.lastWaiting = waiting;
+        if (opts.sendTimeoutMs > 0 && now - c.stalledSinceMs > opts.sendTimeoutMs) {
+          conns.delete(c);
+          c.socket.destroy();
+        }
+        continue;
+      }
+      c.stalledSinceMs = 0;
       if (c.requestStartMs > 0 && opts.headerTimeoutMs > 0 && now - c.requestStartMs > opts.headerTimeoutMs) {
         conns.delete(c);
         c.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

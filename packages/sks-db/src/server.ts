@@ -271,6 +271,12 @@ function applyTimeouts(server: http.Server, s: Settings): void {
   server.requestTimeout = s.request_timeout_ms;
   server.headersTimeout = s.request_timeout_ms > 0 ? Math.min(s.request_header_timeout_ms, s.request_timeout_ms) : s.request_header_timeout_ms;
   server.keepAliveTimeout = s.keepalive_timeout_ms;
+  // A socket whose answers have not moved for this long (its client reads nothing) is closed; one that is merely
+  // quiet (a handler at work, an idle keep-alive connection) is left to the timeouts above.
+  server.timeout = s.send_timeout_ms;
+  server.on('timeout', (socket: import('node:net').Socket) => {
+    if (socket.writableLength > 0) socket.destroy();
+  });
 }
 
 /** Serves in this process: used by tests (workers: 0) and by each cluster worker. */
@@ -296,6 +302,7 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
       fallback,
       headerTimeoutMs: ctx.settings.request_header_timeout_ms,
       keepAliveTimeoutMs: ctx.settings.keepalive_timeout_ms,
+      sendTimeoutMs: ctx.settings.send_timeout_ms,
       onError: (err) => ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) }),
     });
     front.server.listen(port, address);

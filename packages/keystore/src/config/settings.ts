@@ -56,6 +56,9 @@ export const SETTINGS = {
     doc: 'A client must send its whole request header within this time.' },
   request_timeout_ms: { type: 'int', default: 60000, usedBy: ['sks-db'],
     doc: 'A client must send its whole request (header and body) within this time.' },
+  send_timeout_ms: { type: 'int', default: 60000, usedBy: ['sks-db'],
+    doc: 'A connection whose client reads nothing of the answers waiting for it for this long is closed (pipelined '
+      + 'requests never read would otherwise hold memory and a connection forever).' },
   keepalive_timeout_ms: { type: 'int', default: 5000, usedBy: ['sks-db'],
     doc: 'Idle keep-alive connections are closed after this time.' },
   lookup_cache_bytes: { type: 'int', default: 64 * 1024 * 1024, usedBy: ['sks-db'],

@@ -261,3 +261,30 @@ test('a request that arrives a few bytes at a time is answered once its header i
     c.end();
   }
 });
+
+test('a client that pipelines lookups and never reads the answers is disconnected after send_timeout_ms', async () => {
+  const slow = await startOurs({ keys: [keys[0]!.armored], settings: { send_timeout_ms: 1000 } });
+  try {
+    const s = net.connect(slow.port, '127.0.0.1');
+    s.pause(); // never reads
+    let closed = false;
+    s.on('close', () => { closed = true; });
+    s.on('error', () => undefined);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const request = Buffer.from(get(`/pks/lookup?op=get&options=mr&search=0x${keys[0]!.fp}`));
+    for (let i = 0; i < 20_000 && !closed; i++) s.write(request);
+    // A paused socket does not notice the server's close; read after the timeout has passed: what the kernel kept
+    // arrives, then the end, instead of the ~20,000 answers asked for.
+    await new Promise((r) => setTimeout(r, 3500));
+    let received = 0;
+    s.on('data', (d: Buffer) => { received += d.length; });
+    s.resume();
+    const t0 = Date.now();
+    while (!closed && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(closed, `the server closed the connection of a client that read nothing (${received} bytes read afterwards)`);
+    // Others are still served.
+    assert.equal((await fetch(`${slow.url}/pks/lookup?op=get&options=mr&search=0x${keys[0]!.fp}`)).status, 200);
+  } finally {
+    await slow.stop();
+  }
+});
