@@ -9,11 +9,12 @@
 //   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
 //   sks-admin unblock FINGERPRINT
 //   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
+//   sks-admin restore FILE                           a backup (sks-cron's backup job) into a base directory without a database
 //   sks-admin stats                                  key count, blocklist size, change log position
 // Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
-import { existsSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
 import { UsageError, intArg as int, readArgs } from '@sks/service';
 import { initBasedir } from './init.js';
@@ -23,14 +24,14 @@ import { generateDump, DEFAULT_GEN, GEN_PROFILES, type GenParams, type GenProfil
 import { downloadDump } from './download.js';
 import { Progress } from './progress.js';
 
-const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats> [options] [--basedir DIR]
+const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats|restore> [options] [--basedir DIR]
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
        (bulk mode, the default into an empty store, builds the lookup indexes once at the end)
   dump [--out DIR]
   gen --keys N --out DIR [--profile default|public] [--seed S] [--flooded K] [--flood-certs C] [--dups D]
       [--per-file N] [--no-v6] [--workers N]
       (default: small keys, mostly Ed25519; public: v4 keys shaped like the public SKS dump, ~2 KB each)
-  block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats`;
+  block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats | restore FILE`;
 
 function openStore(base: BaseDir, extra: { cacheMiB?: number } = {}): KeyStore {
   if (!existsSync(base.dbPath)) initBasedir(base.dir);
@@ -163,6 +164,31 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         store.close();
       }
+      return 0;
+    }
+    case 'restore': {
+      const file = positionals[0];
+      if (!file || !existsSync(file)) throw new UsageError('restore needs the backup file to restore (sks-cron\'s backup_dir holds them)');
+      if (existsSync(base.dbPath)) {
+        throw new UsageError(`restore: ${base.dbPath} exists; restore into a base directory without a database (move that one away first)`);
+      }
+      // The copy must be sound before it replaces anything.
+      const copy = KeyStore.open(resolve(file), { readonly: true });
+      let keys: number;
+      try {
+        const problems = copy.integrityCheck(base.settings.integrity_max_errors);
+        if (problems.length !== 1 || problems[0] !== 'ok') throw new Error(`restore: ${file} fails its integrity check: ${problems.join('; ')}`);
+        keys = copy.count();
+      } finally {
+        copy.close();
+      }
+      mkdirSync(dirname(base.dbPath), { recursive: true });
+      const tmp = `${base.dbPath}.restore-tmp`;
+      copyFileSync(resolve(file), tmp);
+      renameSync(tmp, base.dbPath);
+      // The rest of the base directory, and the first writable open (WAL, anything a load left to do).
+      initBasedir(base.dir);
+      console.log(`restored ${keys} keys from ${file} into ${base.dbPath}`);
       return 0;
     }
     case 'unblock': {

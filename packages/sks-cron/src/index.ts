@@ -6,3 +6,4 @@ export { rotateLogs, type RotateOptions, type RotateResult } from './log-rotate.
 export { enforceBlocklist } from './blocklist.js';
 export { writeStats } from './stats.js';
 export { writeDump } from './dump.js';
+export { writeBackup, type BackupResult } from './backup.js';

@@ -5,6 +5,7 @@ import { withStore, type CronContext } from './context.js';
 import { rotateLogs } from './log-rotate.js';
 import { writeStats } from './stats.js';
 import { writeDump } from './dump.js';
+import { writeBackup } from './backup.js';
 import { enforceBlocklist } from './blocklist.js';
 
 export interface Job {
@@ -99,6 +100,12 @@ export const JOBS: Job[] = [
     schedule: 'cron_dump',
     describe: 'write a keydump into dump_dir',
     run: async (ctx) => ({ ...(await writeDump(ctx)) }),
+  },
+  {
+    name: 'backup',
+    schedule: 'cron_backup',
+    describe: 'copy the database into backup_dir while the services write; keep backup_keep copies',
+    run: async (ctx) => ({ ...(await writeBackup(ctx)) }),
   },
   {
     name: 'blocklist',

@@ -109,6 +109,8 @@ export interface Maintenance {
     freeBefore: number; freeAfter: number; steps: number;
   };
   integrityCheck(maxErrors: number): string[];
+  /** A consistent copy of the whole store in `file` (must not exist yet), taken while others keep writing. */
+  backupTo(file: string): void;
   /** Makes the per-domain address indexes match `domains` (WKD). */
   ensureDomainIndexes(domains: readonly string[]): { created: string[]; dropped: string[] };
 }

@@ -23,7 +23,7 @@ import { SqliteReads } from './reads.js';
 import { fprBlob, type ProgressRow } from './statements.js';
 import { RefusedDigests } from './refused.js';
 import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
-import { checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
+import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
 
 /** Page size of a new store. Keys are stored whole in their rows (a public-keydump key averages 2 KB), and SQLite
  * writes, reads and balances a page at a time: with 16 KiB instead of SQLite's 4 KiB, loading 1M keys shaped like
@@ -294,6 +294,14 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
 
   integrityCheck(maxErrors: number): string[] {
     return integrityCheck(this.db, maxErrors);
+  }
+
+  backupTo(file: string): void {
+    try {
+      backupInto(this.db, file);
+    } catch (e) {
+      throw asUnavailable(e);
+    }
   }
 
   ensureDomainIndexes(domains: readonly string[]): { created: string[]; dropped: string[] } {
