@@ -104,7 +104,7 @@ test('vacuum, checkpoint and optimize during uploads lose no key', async (t) => 
     const s2 = KeyStore.open(dbFile);
     for (const fp of loaded.filter((_, i) => i % 6 === 2)) if (s2.deleteKey(fp, 'test: more free pages')) deleted.add(fp);
     s2.close();
-    for (const job of ['vacuum', 'checkpoint', 'optimize', 'integrity']) {
+    for (const job of ['vacuum', 'checkpoint', 'optimize', 'quick-check', 'integrity']) {
       const r = await runCronOnce(basedir, job);
       assert.equal(r.status, 0, `${job}: ${r.stderr}`);
     }
@@ -153,10 +153,14 @@ test('a damaged database raises the integrity alarm in the log and fails --run-o
   writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (root - 1) * pageSize);
   closeSync(fd);
 
+  // The daily quick check sees it too (a damaged index root page), and so does the weekly full check.
+  const q = await runCronOnce(basedir, 'quick-check');
+  assert.equal(q.status, 1, 'a failed quick check fails the run');
   const r = await runCronOnce(basedir, 'integrity');
   assert.equal(r.status, 1, 'a failed check fails the run');
   const alarms = cronLog(basedir).filter((l) => l.level === 'error' && /^ALARM: database integrity check FAILED/.test(l.message));
-  assert.equal(alarms.length, 1, JSON.stringify(cronLog(basedir)));
+  assert.equal(alarms.length, 2, JSON.stringify(cronLog(basedir)));
+  assert.deepEqual(alarms.map((a) => a.check), ['quick_check', 'integrity_check']);
   assert.ok(Array.isArray(alarms[0]!.problems) && (alarms[0]!.problems as string[]).length > 0);
   assert.equal(alarms[0]!.database, dbFile);
 });

@@ -25,6 +25,34 @@ export class JobAlarm extends Error {
   }
 }
 
+/** The full or the quick integrity check: an alarm (error line, failed --run-once) when the database is damaged. */
+function integrityJob(name: string, schedule: SettingName, describe: string, quick: boolean): Job {
+  return {
+    name,
+    schedule,
+    describe,
+    async run(ctx) {
+      const alarm = (problems: string[]) =>
+        new JobAlarm('database integrity check FAILED: restore from a keydump or backup', {
+          database: ctx.base.path(ctx.settings.db_file),
+          check: quick ? 'quick_check' : 'integrity_check',
+          problems,
+        });
+      let problems: string[];
+      try {
+        problems = await withStore(ctx, (s) => s.integrityCheck(ctx.settings.integrity_max_errors, quick));
+      } catch (err) {
+        // So damaged that SQLite cannot even read it: that is the alarm too.
+        const code = String((err as { code?: unknown }).code ?? '');
+        if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw alarm([`${code}: ${(err as Error).message}`]);
+        throw err;
+      }
+      if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
+      throw alarm(problems);
+    },
+  };
+}
+
 export const JOBS: Job[] = [
   {
     name: 'log-rotate',
@@ -66,29 +94,8 @@ export const JOBS: Job[] = [
         return { ...r };
       }),
   },
-  {
-    name: 'integrity',
-    schedule: 'cron_integrity',
-    describe: 'PRAGMA integrity_check; an alarm in the log if the database is damaged',
-    async run(ctx) {
-      const alarm = (problems: string[]) =>
-        new JobAlarm('database integrity check FAILED: restore from a keydump or backup', {
-          database: ctx.base.path(ctx.settings.db_file),
-          problems,
-        });
-      let problems: string[];
-      try {
-        problems = await withStore(ctx, (s) => s.integrityCheck(ctx.settings.integrity_max_errors));
-      } catch (err) {
-        // So damaged that SQLite cannot even read it: that is the alarm too.
-        const code = String((err as { code?: unknown }).code ?? '');
-        if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw alarm([`${code}: ${(err as Error).message}`]);
-        throw err;
-      }
-      if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
-      throw alarm(problems);
-    },
-  },
+  integrityJob('integrity', 'cron_integrity', 'PRAGMA integrity_check; an alarm in the log if the database is damaged', false),
+  integrityJob('quick-check', 'cron_quick_check', 'PRAGMA quick_check (no index contents); an alarm in the log if the database is damaged', true),
   {
     name: 'stats',
     schedule: 'cron_stats',

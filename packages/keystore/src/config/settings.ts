@@ -143,6 +143,8 @@ export const SETTINGS = {
   cron_optimize: { type: 'string', default: '30 3 * * *', usedBy: ['sks-cron'], doc: 'PRAGMA optimize / ANALYZE.' },
   cron_vacuum: { type: 'string', default: '0 4 * * 0', usedBy: ['sks-cron'], doc: 'Incremental vacuum.' },
   cron_integrity: { type: 'string', default: '0 5 * * 0', usedBy: ['sks-cron'], doc: 'Integrity check.' },
+  cron_quick_check: { type: 'string', default: '0 5 * * 1-6', usedBy: ['sks-cron'],
+    doc: 'Quick integrity check (PRAGMA quick_check: no index contents) on the days the full check does not run.' },
   cron_stats: { type: 'string', default: '15 * * * *', usedBy: ['sks-cron'], doc: 'Regenerate statistics.' },
   cron_dump: { type: 'string', default: '0 2 * * 3', usedBy: ['sks-cron'], doc: 'Write a keydump into dump_dir.' },
   cron_backup: { type: 'string', default: '30 3 * * *', usedBy: ['sks-cron'],

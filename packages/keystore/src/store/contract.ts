@@ -108,7 +108,8 @@ export interface Maintenance {
     mode: 'incremental' | 'full' | 'skipped'; reason?: string; pagesBefore: number; pagesAfter: number;
     freeBefore: number; freeAfter: number; steps: number;
   };
-  integrityCheck(maxErrors: number): string[];
+  /** SQLite's integrity check (quick: without checking index contents against their tables). */
+  integrityCheck(maxErrors: number, quick?: boolean): string[];
   /** A consistent copy of the whole store in `file` (must not exist yet), taken while others keep writing. */
   backupTo(file: string): void;
   /** Makes the per-domain address indexes match `domains` (WKD). */

@@ -292,8 +292,8 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     return vacuum(this.db, opts);
   }
 
-  integrityCheck(maxErrors: number): string[] {
-    return integrityCheck(this.db, maxErrors);
+  integrityCheck(maxErrors: number, quick = false): string[] {
+    return integrityCheck(this.db, maxErrors, quick);
   }
 
   backupTo(file: string): void {
