@@ -72,20 +72,31 @@ function offeredDigestOf(packets: Packet[]): string | undefined {
   }
 }
 
-/** Stores one key inside the backend's transaction. Everything that can fail for a reason of the key itself is
- * decided before the first write for it; a failure of the backend after that aborts the whole transaction. */
-export function upsertOne(input: Packet[] | PreparedBlock, tx: UpsertTxn, policy: Policy): WriteOutcome {
-  let block: PreparedBlock;
-  let offeredDigest: string | undefined;
-  if (Array.isArray(input)) {
-    if (!tx.countsOnly) offeredDigest = offeredDigestOf(input);
-    const fp = primaryFingerprint(input);
-    if (fp !== undefined && tx.isBlocked(Buffer.from(fp, 'hex'))) {
-      return { status: 'rejected', fingerprint: fp, offeredDigest, reason: 'blocklisted', detail: BLOCKED };
-    }
-    block = prepareKey(input, policy);
-  } else {
-    block = input;
+/** A key made ready for upsertOne without the database: its prepared block, the digest it was offered under and
+ * the primary fingerprint it names (for the blocklist, even when the key is refused). */
+export interface UpsertInput {
+  block: PreparedBlock;
+  offeredDigest?: string;
+  primary?: string;
+}
+
+/** Everything of a write that needs no database — parsing, canonical form, policy, digest — done before the write
+ * transaction, so a huge or hostile key costs its uploader time, not every other writer's (the lock is not held). */
+export function prepareInput(input: Packet[] | PreparedBlock, policy: Policy, countsOnly: boolean): UpsertInput {
+  if (!Array.isArray(input)) return { block: input };
+  return {
+    block: prepareKey(input, policy),
+    offeredDigest: countsOnly ? undefined : offeredDigestOf(input),
+    primary: primaryFingerprint(input),
+  };
+}
+
+/** Stores one prepared key inside the backend's transaction. Everything that can fail for a reason of the key itself
+ * was decided before; a failure of the backend aborts the whole transaction. */
+export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): WriteOutcome {
+  const { block, offeredDigest, primary } = input;
+  if (primary !== undefined && tx.isBlocked(Buffer.from(primary, 'hex'))) {
+    return { status: 'rejected', fingerprint: primary, offeredDigest, reason: 'blocklisted', detail: BLOCKED };
   }
   if (!block.ok) return { status: 'rejected', fingerprint: block.fingerprint, offeredDigest, reason: block.reason, detail: block.detail };
   const key = block.key;

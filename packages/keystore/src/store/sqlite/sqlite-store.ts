@@ -14,7 +14,7 @@ import {
   KeyInputError, type BatchProgress, type FileIdentity, type LoadProgress, type OpenOptions, type PreparedBlock,
   type WriteOutcome, type WriteSource,
 } from '../types.js';
-import { countOutcome, tallyOutcomes, upsertOne } from '../upsert.js';
+import { countOutcome, prepareInput, tallyOutcomes, upsertOne } from '../upsert.js';
 import { SCHEMA_VERSION, checkVersion, migrate } from '../schema.js';
 import { SqliteCore, asUnavailable } from './core.js';
 import { beginBulkLoad, endBulkLoad, finishBulkWork } from './bulk-load.js';
@@ -117,10 +117,12 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   // --- writes -------------------------------------------------------------------------------------------------
 
   upsert(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
+    // Prepared before the transaction: only the merge with stored copies and the writes hold the lock.
+    const inputs = [...keys].map((k) => prepareInput(k, this.core.policy, false));
     const outcomes = runWrite(this.core, (tx) => {
       const txn = new SqliteTxn(this.core, tx);
       const out: WriteOutcome[] = [];
-      for (const k of keys) out.push(upsertOne(k, txn, this.core.policy));
+      for (const input of inputs) out.push(upsertOne(input, txn, this.core.policy));
       if (progress) txn.recordProgress(progress, tallyOutcomes(out));
       return out;
     });
@@ -159,10 +161,11 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   }
 
   loadKeyBlocks(keys: Iterable<Packet[] | PreparedBlock>, progress?: BatchProgress): Record<string, number> {
+    const inputs = [...keys].map((k) => prepareInput(k, this.core.policy, true));
     const tally = runWrite(this.core, (tx) => {
       const txn = new SqliteTxn(this.core, tx);
       const counts: Record<string, number> = {};
-      for (const k of keys) countOutcome(counts, upsertOne(k, txn, this.core.policy));
+      for (const input of inputs) countOutcome(counts, upsertOne(input, txn, this.core.policy));
       if (progress) txn.recordProgress(progress, counts);
       return counts;
     }, true);
