@@ -88,7 +88,7 @@ test('the nginx template is what the SKS operators\' guide prescribes, and real 
   }
   const prefix = makeTempDir('nginx-t-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org' };
+  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32' };
   const server = template.replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
   const file = join(prefix, 'nginx.conf');
   writeFileSync(file, [

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ before(async () => {
   port = await freePort();
   const prefix = makeTempDir('nginx-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const vars: Record<string, string> = { NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test' };
+  const vars: Record<string, string> = { NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32' };
   const server = readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
   const conf = [
     process.getuid?.() === 0 ? 'user root;' : '',
@@ -91,4 +92,28 @@ test('the web root is passed on, other paths are not', async () => {
   assert.match(await front.text(), /<form id="search"/);
   const hidden = await fetch(`http://127.0.0.1:${port}/some/deep/path`);
   assert.equal(hidden.status, 404);
+});
+
+/** GET through nginx from a chosen loopback source address (a second "client"). */
+function getFrom(localAddress: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('an over-eager searcher gets 429 at the edge; its key fetches and other clients are served', async () => {
+  // The test's limit: 1 index search a second per address, bursts of 20.
+  const search = '/pks/lookup?op=index&options=mr&search=nobody.here';
+  const statuses = await Promise.all(Array.from({ length: 40 }, () => getFrom('127.0.0.1', search)));
+  assert.ok(statuses.filter((s) => s === 429).length >= 15, `statuses: ${statuses.join(' ')}`);
+  assert.ok(statuses.every((s) => s === 404 || s === 429), statuses.join(' '));
+  // The same address is still served everything that is not an index search ...
+  assert.equal(await getFrom('127.0.0.1', '/pks/lookup?op=stats&options=mr'), 200);
+  // ... and another client searches as before.
+  assert.equal(await getFrom('127.0.0.2', search), 404);
 });
