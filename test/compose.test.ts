@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
 import { makeTempDir } from './support/tmp.js';
+import { makeTestTls } from './support/tls.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCKER = join(ROOT, 'docker');
@@ -82,13 +83,16 @@ test('service images are multi-stage, run as a non-root user, and have a health 
 
 test('the nginx template is what the SKS operators\' guide prescribes, and real nginx accepts it', () => {
   const template = readFileSync(join(DOCKER, 'nginx/sks.conf.template'), 'utf8');
-  for (const want of [/listen \$\{NGINX_HKP_PORT\} default_server;/, /server_name _;/, /access_log off;/,
+  for (const want of [/listen \$\{NGINX_HKP_PORT\} default_server;/, /listen \$\{NGINX_HKPS_PORT\} ssl default_server;/,
+    /ssl_protocols TLSv1\.2 TLSv1\.3;/, /Strict-Transport-Security/, /server_name _;/, /access_log off;/,
     /client_max_body_size 8m;/, /proxy_ignore_client_abort on;/, /add_header Via /, /location \/pks\/ \{/]) {
     assert.match(template, want);
   }
   const prefix = makeTempDir('nginx-t-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32' };
+  const tls = makeTestTls(prefix);
+  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
+    NGINX_HKPS_PORT: '127.0.0.1:11372', NGINX_TLS_CERT: tls.cert, NGINX_TLS_KEY: tls.key };
   const server = template.replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
   const file = join(prefix, 'nginx.conf');
   writeFileSync(file, [

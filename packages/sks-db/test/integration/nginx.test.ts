@@ -4,11 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort, waitForPort } from '../../../../test/support/ports.js';
+import { makeTestTls, type TestTls } from '../../../../test/support/tls.js';
 import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
 
 const TEMPLATE = fileURLToPath(new URL('../../../../docker/nginx/sks.conf.template', import.meta.url));
@@ -16,13 +19,21 @@ const TEMPLATE = fileURLToPath(new URL('../../../../docker/nginx/sks.conf.templa
 let ours: Ours;
 let nginx: ChildProcess;
 let port: number;
+let tlsPort: number;
+let tls: TestTls;
 
 before(async () => {
   ours = await startOurs();
   port = await freePort();
+  tlsPort = await freePort();
   const prefix = makeTempDir('nginx-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const vars: Record<string, string> = { NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32' };
+  tls = makeTestTls(prefix);
+  const vars: Record<string, string> = {
+    NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test',
+    NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
+    NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, NGINX_TLS_CERT: tls.cert, NGINX_TLS_KEY: tls.key,
+  };
   const server = readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
   const conf = [
     process.getuid?.() === 0 ? 'user root;' : '',
@@ -44,6 +55,7 @@ before(async () => {
   nginx = spawn('/usr/sbin/nginx', ['-p', prefix, '-c', file, '-g', 'daemon off;'], { stdio: 'ignore' });
   process.on('exit', () => nginx.kill('SIGKILL'));
   await waitForPort(port);
+  await waitForPort(tlsPort);
 });
 
 after(async () => {
@@ -117,3 +129,31 @@ test('an over-eager searcher gets 429 at the edge; its key fetches and other cli
   // ... and another client searches as before.
   assert.equal(await getFrom('127.0.0.2', search), 404);
 });
+
+/** One handshake with openssl s_client at the given protocol (client security level 0, so the client would speak
+ * the old protocol if the server let it). */
+function handshake(flag: string): { ok: boolean; out: string } {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, flag, '-cipher', 'DEFAULT:@SECLEVEL=0', '-CAfile', tls.caCert],
+    { input: '', encoding: 'utf8', timeout: 20_000 });
+  const out = `${r.stdout}${r.stderr}`;
+  return { ok: r.status === 0 && /Verify return code: 0 \(ok\)/.test(out), out };
+}
+
+test('HKPS refuses TLS 1.0 and 1.1, speaks 1.2 and 1.3; HSTS on HTTPS only', async () => {
+  assert.equal(handshake('-tls1').ok, false);
+  assert.equal(handshake('-tls1_1').ok, false);
+  const t12 = handshake('-tls1_2');
+  assert.ok(t12.ok, t12.out.slice(-800));
+  assert.ok(handshake('-tls1_3').ok);
+  const hsts = await new Promise<string | undefined>((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port: tlsPort, path: '/pks/lookup?op=stats&options=mr', ca: readFileSync(tls.caCert), servername: 'localhost' }, (res) => {
+      res.resume();
+      resolve(res.headers['strict-transport-security'] as string | undefined);
+    }).on('error', reject);
+  });
+  assert.match(hsts ?? '', /^max-age=\d+/);
+  const plain = await fetch(`http://127.0.0.1:${port}/pks/lookup?op=stats&options=mr`);
+  assert.equal(plain.status, 200, 'plain HKP is served, not redirected');
+  assert.equal(plain.headers.get('strict-transport-security'), null);
+});
+
