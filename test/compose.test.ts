@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
 import { makeTempDir } from './support/tmp.js';
-import { makeTestTls } from './support/tls.js';
+import { renderSksTemplate } from './support/nginx.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCKER = join(ROOT, 'docker');
@@ -90,10 +90,9 @@ test('the nginx template is what the SKS operators\' guide prescribes, and real 
   }
   const prefix = makeTempDir('nginx-t-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const tls = makeTestTls(prefix);
-  const vars: Record<string, string> = { NGINX_HKP_PORT: '127.0.0.1:11371', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
-    NGINX_HKPS_PORT: '127.0.0.1:11372', NGINX_TLS_CERT: tls.cert, NGINX_TLS_KEY: tls.key };
-  const server = template.replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
+  const { server } = renderSksTemplate(prefix, {
+    NGINX_HKP_PORT: '127.0.0.1:11371', NGINX_HKPS_PORT: '127.0.0.1:11372', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org',
+  });
   const file = join(prefix, 'nginx.conf');
   writeFileSync(file, [
     `pid ${join(prefix, 'nginx.pid')};`, `error_log ${join(prefix, 'logs/error.log')};`, 'events {}',

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempDir } from './support/tmp.js';
 import { freePort, freePortPair, waitForPort } from './support/ports.js';
+import { renderSksTemplate } from './support/nginx.js';
 import { DEBIAN_KEYRING, keyBlocks } from './support/keyrings.js';
 import { startSks, type Sks } from './support/sks.js';
 import { makeGpg, colonFingerprints } from '../packages/sks-db/test/integration/helpers.js';
@@ -61,11 +62,13 @@ function runSuite(basedir: string): Suite {
   return { child, output: () => out, exited };
 }
 
-function startNginx(listen: number, upstream: number): Promise<ChildProcess> {
+function startNginx(listen: number, upstream: number, tlsPort: number): Promise<ChildProcess> {
   const prefix = makeTempDir('suite-nginx-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  const vars: Record<string, string> = { NGINX_HKP_PORT: `127.0.0.1:${listen}`, SKS_DB_UPSTREAM: `127.0.0.1:${upstream}`, NGINX_HOSTNAME: 'suite.test' };
-  const server = readFileSync(join(ROOT, 'docker/nginx/sks.conf.template'), 'utf8').replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
+  const { server } = renderSksTemplate(prefix, {
+    NGINX_HKP_PORT: `127.0.0.1:${listen}`, NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, SKS_DB_UPSTREAM: `127.0.0.1:${upstream}`,
+    NGINX_HOSTNAME: 'suite.test',
+  });
   const conf = [
     process.getuid?.() === 0 ? 'user root;' : '', 'worker_processes 1;', `pid ${join(prefix, 'nginx.pid')};`,
     `error_log ${join(prefix, 'logs/error.log')} warn;`, 'events { worker_connections 512; }', 'http {',
@@ -162,7 +165,7 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
   });
   await waitForPort(hkpPort, 120_000);
   await waitForPort(reconPort, 120_000);
-  await startNginx(nginxPort, hkpPort);
+  await startNginx(nginxPort, hkpPort, await freePort());
 
   // GnuPG receives a loaded key through nginx.
   const gpg = makeGpg(`hkp://127.0.0.1:${nginxPort}`);

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort, waitForPort } from '../../../../test/support/ports.js';
-import { makeTestTls, type TestTls } from '../../../../test/support/tls.js';
+import type { TestTls } from '../../../../test/support/tls.js';
+import { renderSksTemplate } from '../../../../test/support/nginx.js';
 import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
 
-const TEMPLATE = fileURLToPath(new URL('../../../../docker/nginx/sks.conf.template', import.meta.url));
 
 let ours: Ours;
 let nginx: ChildProcess;
@@ -28,13 +28,12 @@ before(async () => {
   tlsPort = await freePort();
   const prefix = makeTempDir('nginx-');
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
-  tls = makeTestTls(prefix);
-  const vars: Record<string, string> = {
-    NGINX_HKP_PORT: `127.0.0.1:${port}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`, NGINX_HOSTNAME: 'proxy.test',
-    NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
-    NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, NGINX_TLS_CERT: tls.cert, NGINX_TLS_KEY: tls.key,
-  };
-  const server = readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, n: string) => vars[n] ?? `\${${n}}`);
+  const rendered = renderSksTemplate(prefix, {
+    NGINX_HKP_PORT: `127.0.0.1:${port}`, NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`,
+    NGINX_HOSTNAME: 'proxy.test', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
+  });
+  tls = rendered.tls;
+  const server = rendered.server;
   const conf = [
     process.getuid?.() === 0 ? 'user root;' : '',
     'worker_processes 1;',
