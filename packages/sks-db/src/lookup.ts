@@ -76,8 +76,8 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   if (found.total > cap && !(r.limit > 0)) {
     throw new HttpError(
       413,
-      `more keys match ${describe(r.search)} than the ${cap} this server returns ` +
-        `(${r.op === 'get' ? 'max_get_results' : 'max_index_results'}); give a more specific search or a limit=`,
+      `more keys match ${describe(r.search)} than the ${cap} this server returns; give a more specific search, ` +
+        'or ask for the first ones with limit=',
       'Too many responses',
     );
   }

@@ -45,8 +45,9 @@ export const SETTINGS = {
     doc: 'Largest accepted POST body (/pks/add, /pks/hashquery), matching nginx client_max_body_size 8m.' },
   max_index_results: { type: 'int', default: 500, usedBy: ['sks-db'],
     doc: 'Most keys an index/vindex search returns before answering "too many results" (SKS: max_matches).' },
-  max_get_results: { type: 'int', default: 100, usedBy: ['sks-db'],
-    doc: 'Most keys one op=get answer may hold.' },
+  max_get_results: { type: 'int', default: 500, usedBy: ['sks-db'],
+    doc: 'Most keys one op=get answer may hold; more matches answer "too many results" (SKS applies its max_matches, '
+      + '500, to op=get as well, so a word in a few hundred keys gets them all, from SKS and from us).' },
   max_upload_packets: { type: 'int', default: 400_000, usedBy: ['sks-db'],
     doc: 'An upload (/pks/add) holding more OpenPGP packets than this is refused with 413 before it is parsed: a few '
       + 'MB of tiny packets would otherwise cost hundreds of MB of memory. A flooded key of 150,000 certifications fits.' },

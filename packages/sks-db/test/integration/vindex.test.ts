@@ -119,3 +119,16 @@ test('the short listing shows the primary user ID first, the one GnuPG lists fir
   assert.ok(checked > 10, `${checked} keys with a flagged primary user ID checked`);
 });
 
+
+test('op=get of a word in more than a hundred keys returns them all, as SKS does (up to its 500)', async () => {
+  const mr = await (await fetch(`${ours.url}/pks/lookup?op=index&options=mr&search=debian`)).text();
+  const matching = mr.split('\n').filter((l) => l.startsWith('pub:')).length;
+  assert.ok(matching > 100, `${matching} keys hold the word`);
+  const res = await fetch(`${ours.url}/pks/lookup?op=get&search=debian`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-hkp-results-count'), String(matching));
+  const file = join(makeTempDir('vindex-get-all-'), 'answer.asc');
+  writeFileSync(file, await res.text());
+  const r = spawnSync('gpg', ['--homedir', makeTempDir('vindex-gpg-'), '--batch', '--with-colons', '--show-keys', file], { maxBuffer: 64 << 20 });
+  assert.equal(r.stdout.toString('utf8').split('\n').filter((l) => l.startsWith('pub:')).length, matching, 'GnuPG reads every key');
+});
