@@ -96,7 +96,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   let lines: string[];
   if (r.op === 'vindex') {
     // Names of certifying keys, as SKS shows them; bounded like SKS's max_uid_fetches.
-    let budget = 100;
+    let budget = ctx.settings.vindex_max_signer_lookups;
     const names = new Map<string, string | undefined>();
     const issuerName = (keyId: string) => {
       if (names.has(keyId)) return names.get(keyId);
