@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createServer as createHttpServer } from 'node:http';
 import Database from 'better-sqlite3';
 import { KeyStore, createLogger } from '@sks/keystore';
+import { encodeHashqueryResponse } from '@sks/hkp';
 import { startRecon, type RunningRecon } from '../src/start.js';
 import type { SessionSummary } from '../src/server.js';
 import { Channel } from '../src/channel.js';
@@ -32,14 +33,7 @@ async function sessionWithPeer(recon: RunningRecon, extra: Buffer[], keys: Buffe
     req.resume();
     req.on('end', () => {
       asked++;
-      const parts: Buffer[] = [Buffer.alloc(4)];
-      parts[0]!.writeUInt32BE(keys.length);
-      for (const k of keys) {
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(k.length);
-        parts.push(len, k);
-      }
-      res.writeHead(200, { 'content-type': 'pgp/keys' }).end(Buffer.concat(parts));
+      res.writeHead(200, { 'content-type': 'pgp/keys' }).end(encodeHashqueryResponse(keys));
     });
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));

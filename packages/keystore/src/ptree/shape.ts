@@ -166,11 +166,13 @@ export function computeRows(buf: Buffer, n: number): Array<{ prefix: string; row
   return rows;
 }
 
-/** Copies 16-byte digests into one contiguous buffer (millions of small Buffers would cost far more memory). */
-export function collectDigests(it: Iterable<Buffer>): { buf: Buffer; n: number } {
+/** Copies 16-byte digests into one contiguous buffer (millions of small Buffers would cost far more memory).
+ * `check`: refuse anything that is not a 16-byte digest (input from outside the tree's own tables). */
+export function collectDigests(it: Iterable<Buffer>, check = false): { buf: Buffer; n: number } {
   let buf = Buffer.alloc(DIGEST_BYTES * 64);
   let n = 0;
   for (const d of it) {
+    if (check) checkDigest(d);
     if ((n + 1) * DIGEST_BYTES > buf.length) {
       const bigger = Buffer.alloc(buf.length * 2);
       buf.copy(bigger, 0, 0, n * DIGEST_BYTES);

@@ -150,18 +150,7 @@ export class PrefixTree implements ReconView {
   rebuild(digests: Iterable<Buffer>): void {
     const s = this.s;
     // Collect first: the iterable may be a live query on this same connection, which must finish before we write.
-    let buf = Buffer.alloc(DIGEST_BYTES * 1024);
-    let n = 0;
-    for (const d of digests) {
-      checkDigest(d);
-      if ((n + 1) * DIGEST_BYTES > buf.length) {
-        const bigger = Buffer.alloc(buf.length * 2);
-        buf.copy(bigger, 0, 0, n * DIGEST_BYTES);
-        buf = bigger;
-      }
-      d.copy(buf, n * DIGEST_BYTES);
-      n++;
-    }
+    const { buf, n } = collectDigests(digests, true);
     this.db.transaction(() => {
       s.clearNodes.run();
       s.clearElements.run();
