@@ -19,6 +19,9 @@ export interface Policy {
   /** Characters of user-ID text indexed for word search per key (setting word_index_max_chars). Not a cut: the
    * key is stored whole, only search reads less of it. */
   wordIndexMaxChars?: number;
+  /** Recon profiles whose digest sets the store keeps (setting recon_profiles); only `sks` when absent. Every
+   * writer must name the same ones, or the sets it does not know of fall behind (see store/profile-forms.ts). */
+  reconProfiles?: readonly string[];
 }
 
 /** The rules of setting third_party_certs (see its doc in config/settings.ts). */
@@ -37,6 +40,7 @@ export function policyFromSettings(s: Settings): Policy {
     dropUserAttributes: s.drop_user_attributes,
     wordIndexMaxChars: s.word_index_max_chars,
     thirdPartyCerts: s.third_party_certs as ThirdPartyCertRule,
+    reconProfiles: s.recon_profiles,
   };
 }
 

@@ -104,6 +104,12 @@ export const SETTINGS = {
     doc: 'Drop user attributes (photo IDs) from every key.' },
 
   // --- recon (sks-recon) -----------------------------------------------------------------------------
+  recon_profiles: { type: 'list', default: ['sks'], usedBy: ['all'],
+    doc: 'Recon profiles this server keeps a digest set for and can reconcile with: sks (SKS 1.1.6 and servers '
+      + 'like it) and hockeypuck (Hockeypuck 2.2 and 2.3). Each key is stored once; every profile beyond sks adds a '
+      + 'digest set and prefix tree of its own, written in the same transaction as the key. A membership line names '
+      + 'its peer\'s profile as a third field (default: the first listed here). With hockeypuck listed, clients are '
+      + 'served keys as Hockeypuck normalises them (every self-signature verified; see docs/OPERATIONS.md).' },
   recon_address: { type: 'list', default: ['127.0.0.1'], usedBy: ['sks-recon'],
     doc: 'Addresses sks-recon listens on; the first is also the source address of outbound sessions.' },
   recon_port: { type: 'int', default: 11370, usedBy: ['sks-recon'], doc: 'Recon port.' },
@@ -113,7 +119,8 @@ export const SETTINGS = {
     doc: 'Seconds between outbound reconciliations (one random peer each time), as SKS gossip_interval.' },
   disable_gossip: { type: 'bool', default: false, usedBy: ['sks-recon'], doc: 'Only answer, never initiate.' },
   filters: { type: 'string', default: 'yminsky.dedup,yminsky.merge', usedBy: ['sks-recon'],
-    doc: 'Filter profile announced in the recon Config; peers announcing another set are refused.' },
+    doc: 'Filters the sks recon profile announces in its Config; a peer of that profile announcing another set is '
+      + 'refused. (The hockeypuck profile announces exactly what Hockeypuck 2.2/2.3 do.)' },
   recon_config_timeout_s: { type: 'int', default: 45, usedBy: ['sks-recon'],
     doc: 'Seconds to wait for the peer\'s Config message.' },
   recon_read_timeout_s: { type: 'int', default: 60, usedBy: ['sks-recon'],

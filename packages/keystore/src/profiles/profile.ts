@@ -24,6 +24,9 @@ export interface ReconProfile {
   readonly name: string;
   /** The recon Config this profile announces and requires of a peer (both compared as exact strings). */
   readonly config: { readonly version: string; readonly filters: string };
+  /** Whether its normalisation verifies signatures cryptographically and drops what fails: when such a profile is
+   * active, clients are served keys in its form (no packet that fails verification reaches a client). */
+  readonly verifiesSignatures: boolean;
   /** One key's packets (a primary key and what follows it, as splitKeys cuts a stream) → what the profile stores and
    * its digest, or why it refuses the key. */
   normalise(packets: Packet[]): NormaliseOutcome;

@@ -15,6 +15,7 @@ export function sksProfile(policy: Policy): ReconProfile {
   return {
     name: 'sks',
     config: SKS_CONFIG,
+    verifiesSignatures: false,
     normalise(packets: Packet[]): NormaliseOutcome {
       try {
         if (packets[0]?.tag !== TAG.PUBLIC_KEY || packets.some((p) => p.tag === TAG.SECRET_KEY || p.tag === TAG.SECRET_SUBKEY)) {

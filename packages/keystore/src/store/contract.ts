@@ -18,8 +18,10 @@ import type {
 
 export interface KeyReader {
   getByFingerprint(fingerprint: string): StoredKey | undefined;
-  /** Digest as 32 hex digits (any case). */
+  /** The key whose digest in any active recon profile's set is this one (32 hex digits, any case). */
   getByDigest(digest: string): StoredKey | undefined;
+  /** The key's bytes in the form whose digest this is (what /pks/hashquery serves a recon peer of that profile). */
+  keyForPeer(digest: string): Buffer | undefined;
   /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
   findByKeyId(hex: string, limit?: number): StoredKey[];
   /** Word or e-mail search; `total` counts up to `countLimit` (all when negative). */
@@ -84,16 +86,23 @@ export interface RefusedDigestMemory {
   list(): Array<{ digest: string; reason: string; peer: string; at: number }>;
 }
 
+/** One digest set per active recon profile (setting recon_profiles): `sks` always, others as configured. Methods
+ * taking a profile default to `sks`, and throw for a profile whose set the store does not keep. */
 export interface ReconSet {
-  /** The set as of now, pinned until close(). */
-  openSnapshot(): ReconSnapshot;
-  /** The live set (every write updates it in the same transaction). */
+  /** A profile's set as of now, pinned until close(). */
+  openSnapshot(profile?: string): ReconSnapshot;
+  /** The live `sks` set (every write updates every set in the same transaction). */
   readonly reconView: ReconView;
+  reconViewOf(profile: string): ReconView;
+  /** The profiles whose sets the store keeps, with their sizes; `building` while buildProfileSets has work. */
+  reconSets(): Array<{ profile: string; size: number; building: boolean }>;
   refusedDigests(backoffS: number): RefusedDigestMemory;
-  /** Every stored digest, in byte order, within one snapshot. */
-  digests(): IterableIterator<Buffer>;
-  /** Rebuilds the recon set from the stored digests (admin repair); returns problems found afterwards. */
+  /** Every digest of a profile's set, in byte order, within one snapshot. */
+  digests(profile?: string): IterableIterator<Buffer>;
+  /** Rebuilds every set's tree from its stored digests (admin repair); returns problems found afterwards. */
   rebuildReconSet(): { size: number; problems: string[] };
+  /** Fills the sets of profiles made active after keys were stored; resumable; returns the keys covered. */
+  buildProfileSets(onProgress?: (p: { profile: string; done: number; lastId: number }) => void): number;
 }
 
 export interface KeyDumpSource {

@@ -6,10 +6,11 @@
 // Layout, all integers big-endian: per block a u32 count of keys, then per key
 //   u8 1 (ready to store): u8 fingerprint length, fingerprint, 16-byte digest, u8 version, u32 length + data,
 //     u32 length + cuts JSON (0: none), u32 length + packed key IDs, u16 count of addresses, each u16 length +
-//     UTF-8, u32 length + words (UTF-8)
+//     UTF-8, u32 length + words (UTF-8), u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
+//     digest + u32 length + dropped indexes (ProfileForm), or u8 0 + u32 length + the refusal's UTF-8
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
-import type { PreparedBlock, PreparedKey, StoredForm } from './types.js';
+import type { PreparedBlock, PreparedKey, ProfileForm, StoredForm } from './types.js';
 
 const DIGEST_BYTES = 16;
 
@@ -128,6 +129,21 @@ export class PackedWriter {
       w.u32(s.words.length);
       w.bytes(s.words);
     }
+    const forms = k.profiles ?? [];
+    w.u8(forms.length);
+    for (const f of forms) {
+      w.u8(f.profile.length);
+      w.bytes(Buffer.from(f.profile, 'latin1'));
+      if (f.digest) {
+        w.u8(1);
+        w.bytes(f.digest);
+        w.u32(f.dropped?.length ?? 0);
+        if (f.dropped) w.bytes(f.dropped);
+      } else {
+        w.u8(0);
+        w.text(f.refusal ?? '');
+      }
+    }
   }
 
   /** The packed bytes: a view of the writer's buffer (transfer its ArrayBuffer, or copy the view). */
@@ -216,7 +232,19 @@ export class PackedBlockReader {
       emails.push(this.view(len).toString('utf8'));
     }
     const words = this.view(this.u32());
-    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words }) };
+    const nForms = b[this.o++]!;
+    let profiles: ProfileForm[] | undefined;
+    for (let i = 0; i < nForms; i++) {
+      const profile = this.view(b[this.o++]!).toString('latin1');
+      if (b[this.o++] === 1) {
+        const pd = this.view(DIGEST_BYTES);
+        const len = this.u32();
+        (profiles ??= []).push({ profile, digest: pd, dropped: len > 0 ? this.view(len) : null });
+      } else {
+        (profiles ??= []).push({ profile, digest: null, dropped: null, refusal: this.view(this.u32()).toString('utf8') });
+      }
+    }
+    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words }, profiles) };
   }
 }
 
@@ -229,6 +257,7 @@ class PackedKey implements PreparedKey {
     readonly data: Buffer,
     readonly cuts: PolicyCut[],
     readonly stored: StoredForm,
+    readonly profiles?: ProfileForm[],
   ) {}
 
   get fingerprint(): string {

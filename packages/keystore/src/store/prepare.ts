@@ -8,6 +8,7 @@ import { writePackets } from '../openpgp/packet.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy } from '../policy.js';
 import type { PreparedBlock, StoredForm } from './types.js';
+import { profileForms } from './profile-forms.js';
 
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;
@@ -139,7 +140,8 @@ export function primaryFingerprint(packets: Packet[]): string | undefined {
   }
 }
 
-/** Canonicalizes one key, applies policy, computes digest, data and description. Pure (no database), so it can
+/** Canonicalizes one key, applies policy, computes digest, data, description and the key's form in every other
+ * active recon profile (profile-forms.ts). Pure (no database), so it can
  * run in worker threads. The blocklist is not checked here: the store does that in upsert. */
 export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
   // The fingerprint only matters for a refusal (a stored key's comes from its description): computed then.
@@ -171,6 +173,7 @@ export function prepareKey(packets: Packet[], policy: Policy): PreparedBlock {
         info,
         cuts: outcome.cuts,
         packets: outcome.key,
+        profiles: profileForms(outcome.key, policy),
       },
     };
   } catch (e) {

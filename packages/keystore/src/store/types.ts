@@ -40,6 +40,9 @@ export interface WriteOutcome {
   reason?: RefusalReason;
   detail?: string;
   cuts?: PolicyCut[];
+  /** The key's digest in each other recon profile's set the store keeps (e.g. `hockeypuck`), when it holds the key
+   * there; a profile missing from it refused the key (not inserted, updated or unchanged). */
+  profileDigests?: Record<string, string>;
 }
 
 export interface Change {
@@ -84,6 +87,20 @@ export interface PreparedKey {
   stored?: StoredForm;
   /** The packets of `data`, when the caller has them anyway (saves a re-parse when merging with a stored copy). */
   packets?: Packet[];
+  /** The key in each other active recon profile (policy.reconProfiles minus `sks`), computed with the key. */
+  profiles?: ProfileForm[];
+}
+
+/** What one recon profile makes of a stored key: the packets of `data` it keeps (given as the indexes of those it
+ * drops) and its digest over them; or its refusal. Plain data (worker threads compute it). */
+export interface ProfileForm {
+  profile: string;
+  /** 16 bytes; null when the profile refuses the key (it is then not in that profile's set). */
+  digest: Uint8Array | null;
+  /** Indexes of the packets of `data` this profile drops, as 32-bit big-endian integers; null when none. */
+  dropped: Uint8Array | null;
+  /** Why it refuses the key, when it does. */
+  refusal?: string;
 }
 
 /** The rows the store derives from a key's description (KeyInfo) when it inserts the key. Plain data. */

@@ -8,7 +8,8 @@ import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy, type PolicyCut } from '../policy.js';
 import { prepareKey, primaryFingerprint, storedForm } from './prepare.js';
-import type { PreparedBlock, StoredForm, WriteOutcome } from './types.js';
+import type { PreparedBlock, ProfileForm, StoredForm, WriteOutcome } from './types.js';
+import { extraProfiles, profileForms } from './profile-forms.js';
 
 /** What upsertOne needs of the backend, all inside one write transaction. */
 export interface UpsertTxn {
@@ -19,10 +20,14 @@ export interface UpsertTxn {
   find(fpr: Buffer): { id: number; digest: Buffer } | undefined;
   storedCopy(id: number): { data: Buffer; cuts: PolicyCut[] };
   /** Stores a new key (rows, indexes, change log, recon set, count). False: another key has this digest. */
-  insert(fpr: Buffer, digest: Buffer, form: StoredForm, data: Buffer, cuts: PolicyCut[] | undefined): boolean;
+  insert(fpr: Buffer, digest: Buffer, form: StoredForm, data: Buffer, cuts: PolicyCut[] | undefined,
+    profiles: ProfileForm[] | undefined): boolean;
   /** Replaces a stored key by its merged form. False: another key has the new digest. */
-  replace(id: number, fpr: Buffer, oldDigest: Buffer, next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[] },
+  replace(id: number, fpr: Buffer, oldDigest: Buffer,
+    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[] },
     before: KeyInfo, after: KeyInfo): boolean;
+  /** The stored key's digest in each other recon profile set that holds it (undefined: no such sets). */
+  profileDigests(id: number): Record<string, string> | undefined;
 }
 
 /** The outcome of every inserted key when only counts are wanted (no per-key object or strings in a bulk load). */
@@ -109,15 +114,20 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
   if (!head) {
     if (!key.stored && !key.info) throw new TypeError('a prepared key needs info or stored');
     const cuts = key.cuts.length > 0 ? key.cuts : undefined;
-    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, policy.wordIndexMaxChars), toBuffer(key.data), cuts)) {
+    // prepared with another list of profiles (or none): computed here, under the lock
+    const forms = key.profiles ?? (extraProfiles(policy).length > 0
+      ? profileForms(key.packets ?? readPackets(toBuffer(key.data)), policy) : undefined);
+    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, policy.wordIndexMaxChars), toBuffer(key.data), cuts, forms)) {
       return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
     }
     if (tx.countsOnly) return INSERTED;
-    return { status: 'inserted', fingerprint, offeredDigest, digest: digest.toString('hex'), cuts };
+    return { status: 'inserted', fingerprint, offeredDigest, digest: digest.toString('hex'), cuts, profileDigests: formDigests(forms) };
   }
 
   const oldDigest = head.digest.toString('hex');
-  if (head.digest.equals(digest)) return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest };
+  if (head.digest.equals(digest)) {
+    return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest, profileDigests: tx.countsOnly ? undefined : tx.profileDigests(head.id) };
+  }
 
   // Merge with the stored copy, then apply policy again to the merged key (deterministic, so peers agree).
   const stored = tx.storedCopy(head.id);
@@ -135,16 +145,26 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
   } catch (e) {
     return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: `merging with the stored copy failed: ${(e as Error).message}` };
   }
-  if (merged.digest.equals(head.digest)) return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest };
+  if (merged.digest.equals(head.digest)) {
+    return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest, profileDigests: tx.countsOnly ? undefined : tx.profileDigests(head.id) };
+  }
 
   const cuts = combineCuts(stored.cuts, key.cuts, merged.cuts);
-  const next = { digest: merged.digest, version: merged.info.version, data: writePackets(merged.packets), cuts };
+  const profiles = profileForms(merged.packets, policy);
+  const next = { digest: merged.digest, version: merged.info.version, data: writePackets(merged.packets), cuts, profiles };
   if (!tx.replace(head.id, fpr, head.digest, next, oldInfo, merged.info)) {
     return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
   }
   const newCuts = combineCuts(key.cuts, merged.cuts);
   return {
     status: 'updated', fingerprint, offeredDigest, digest: merged.digest.toString('hex'), oldDigest,
-    cuts: newCuts.length > 0 ? newCuts : undefined,
+    cuts: newCuts.length > 0 ? newCuts : undefined, profileDigests: formDigests(profiles),
   };
+}
+
+function formDigests(forms: ProfileForm[] | undefined): Record<string, string> | undefined {
+  if (!forms) return undefined;
+  const out: Record<string, string> = {};
+  for (const f of forms) if (f.digest) out[f.profile] = toBuffer(f.digest).toString('hex');
+  return out;
 }

@@ -46,6 +46,7 @@ export function hockeypuckProfile(version: HockeypuckVersion = HOCKEYPUCK_2_3): 
   return {
     name: version.name,
     config,
+    verifiesSignatures: true,
     normalise(packets: Packet[]): NormaliseOutcome {
       const drops = new DropLog();
       const read = readKeyTree(packets, version.limits, drops);

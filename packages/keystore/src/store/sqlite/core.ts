@@ -6,6 +6,7 @@ import type { Policy } from '../../policy.js';
 import { PrefixTree } from './prefix-tree.js';
 import { StoreUnavailableError } from '../types.js';
 import type { FingerprintTable } from './fingerprint-table.js';
+import { ProfileSet } from './profile-sets.js';
 import { readStatements, writeStatements, type ReadStatements, type WriteStatements } from './statements.js';
 
 /** meta row present while the prefix tree lags behind the stored digests (a bulk load defers it to its end). */
@@ -25,9 +26,22 @@ export class SqliteCore {
   lastDataVersion = -1;
   private dataVersionStmt?: Database.Statement;
 
+  /** The digest sets of the active recon profiles other than `sks` (policy.reconProfiles). A writable open
+   * creates missing ones; a read-only one sees those a writer created. */
+  readonly profiles: ProfileSet[] = [];
+
   constructor(readonly db: Database.Database, readonly readonly: boolean, readonly policy: Policy, readonly logger?: Logger) {
     this.r = readStatements(db);
     this.tree = new PrefixTree(db);
+    for (const name of policy.reconProfiles ?? []) {
+      if (name === 'sks') continue;
+      if (!readonly && ProfileSet.create(db, name)) logger?.info('recon profile set created', { profile: name });
+      if (ProfileSet.exists(db, name)) this.profiles.push(new ProfileSet(db, name));
+    }
+  }
+
+  profileSet(name: string): ProfileSet | undefined {
+    return this.profiles.find((p) => p.name === name);
   }
 
   get ws(): WriteStatements {

@@ -18,41 +18,63 @@ import {
 
 const ONES = samplesToBuffer(Array.from({ length: NUM_SAMPLES }, () => 1n));
 
-/** SQL that creates the tree's tables; the key store's schema runs it. Idempotent. */
-export const PTREE_SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS ptree_element (
-  digest BLOB PRIMARY KEY NOT NULL            -- 16-byte SKS key digest
+/** The two tables of one prefix tree. The `sks` set uses ptree_element/ptree_node; every other recon profile's set
+ * has its own pair (ptree_<profile>_element, ...), see treeTables(). */
+export interface TreeTables {
+  element: string;
+  node: string;
+}
+
+export const SKS_TREE: TreeTables = { element: 'ptree_element', node: 'ptree_node' };
+
+/** The tables of a recon profile's tree (profile names are checked by the registry: lower-case letters, digits). */
+export function treeTables(profile: string): TreeTables {
+  if (profile === 'sks') return SKS_TREE;
+  if (!/^[a-z][a-z0-9]*$/.test(profile)) throw new TypeError(`not a recon profile name: ${profile}`);
+  return { element: `ptree_${profile}_element`, node: `ptree_${profile}_node` };
+}
+
+/** SQL that creates a tree's tables; the key store's schema runs it. Idempotent. */
+export function ptreeSchemaSql(t: TreeTables = SKS_TREE): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${t.element} (
+  digest BLOB PRIMARY KEY NOT NULL            -- 16-byte key digest
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ptree_node (
+CREATE TABLE IF NOT EXISTS ${t.node} (
   prefix TEXT PRIMARY KEY NOT NULL,           -- '' root, else '0'/'1' characters, 2 per level
   num_elements INTEGER NOT NULL,
   samples BLOB NOT NULL,                      -- 6 x 17 bytes, little-endian field elements
   is_leaf INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES ('', 0, X'${ONES.toString('hex')}', 1);
+INSERT OR IGNORE INTO ${t.node} (prefix, num_elements, samples, is_leaf) VALUES ('', 0, X'${ONES.toString('hex')}', 1);
 `;
+}
+
+/** The `sks` tree's tables. */
+export const PTREE_SCHEMA_SQL = ptreeSchemaSql(SKS_TREE);
 
 export class PrefixTree implements ReconView {
   // Statements are prepared on first use: the key store may construct the tree before running the schema.
   private stmts?: ReturnType<PrefixTree['prepare']>;
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database, readonly tables: TreeTables = SKS_TREE) {}
 
   private prepare() {
     const db = this.db;
+    const { element, node } = this.tables;
     return {
-      insertElement: db.prepare('INSERT OR IGNORE INTO ptree_element (digest) VALUES (?)'),
-      deleteElement: db.prepare('DELETE FROM ptree_element WHERE digest = ?'),
-      hasElement: db.prepare('SELECT 1 FROM ptree_element WHERE digest = ?').pluck(),
-      range: db.prepare('SELECT digest FROM ptree_element WHERE digest >= ? AND digest <= ? ORDER BY digest').pluck(),
-      countRange: db.prepare('SELECT count(*) FROM ptree_element WHERE digest >= ? AND digest <= ?').pluck(),
-      allElements: db.prepare('SELECT digest FROM ptree_element ORDER BY digest').pluck(),
-      getNode: db.prepare('SELECT num_elements AS num, samples, is_leaf AS leaf FROM ptree_node WHERE prefix = ?'),
+      insertElement: db.prepare(`INSERT OR IGNORE INTO ${element} (digest) VALUES (?)`),
+      deleteElement: db.prepare(`DELETE FROM ${element} WHERE digest = ?`),
+      hasElement: db.prepare(`SELECT 1 FROM ${element} WHERE digest = ?`).pluck(),
+      range: db.prepare(`SELECT digest FROM ${element} WHERE digest >= ? AND digest <= ? ORDER BY digest`).pluck(),
+      countRange: db.prepare(`SELECT count(*) FROM ${element} WHERE digest >= ? AND digest <= ?`).pluck(),
+      allElements: db.prepare(`SELECT digest FROM ${element} ORDER BY digest`).pluck(),
+      getNode: db.prepare(`SELECT num_elements AS num, samples, is_leaf AS leaf FROM ${node} WHERE prefix = ?`),
       putNode: db.prepare(
-        'INSERT OR REPLACE INTO ptree_node (prefix, num_elements, samples, is_leaf) VALUES (?, ?, ?, ?)'),
-      deleteBelow: db.prepare('DELETE FROM ptree_node WHERE prefix > ? AND prefix < ?'),
-      clearNodes: db.prepare('DELETE FROM ptree_node'),
-      clearElements: db.prepare('DELETE FROM ptree_element'),
+        `INSERT OR REPLACE INTO ${node} (prefix, num_elements, samples, is_leaf) VALUES (?, ?, ?, ?)`),
+      deleteBelow: db.prepare(`DELETE FROM ${node} WHERE prefix > ? AND prefix < ?`),
+      clearNodes: db.prepare(`DELETE FROM ${node}`),
+      clearElements: db.prepare(`DELETE FROM ${element}`),
     };
   }
 
@@ -165,9 +187,9 @@ export class PrefixTree implements ReconView {
    * string per 65 536 digests) rather than one Buffer per row: 1M digests take a fifth of the time. Checked: every
    * digest read, 16 bytes each, strictly increasing. */
   private readSortedElements(): { buf: Buffer; n: number } {
-    const n = this.db.prepare('SELECT count(*) FROM ptree_element').pluck().get() as number;
+    const n = this.db.prepare(`SELECT count(*) FROM ${this.tables.element}`).pluck().get() as number;
     const buf = Buffer.alloc(n * DIGEST_BYTES);
-    const chunk = this.db.prepare("SELECT group_concat(h, '') FROM (SELECT hex(digest) AS h FROM ptree_element " +
+    const chunk = this.db.prepare(`SELECT group_concat(h, '') FROM (SELECT hex(digest) AS h FROM ${this.tables.element} ` +
       'WHERE digest > ? ORDER BY digest LIMIT 65536)').pluck();
     let r = 0;
     let last = Buffer.alloc(0);
@@ -205,7 +227,7 @@ export class PrefixTree implements ReconView {
   /** Builds every node from the elements now in ptree_element (after clear() and a bulk copy of digests into it):
    * one sorted pass. Call inside the caller's write transaction. */
   rebuildNodes(): void {
-    const bad = this.db.prepare(`SELECT count(*) FROM ptree_element WHERE length(digest) <> ${DIGEST_BYTES}`).pluck().get() as number;
+    const bad = this.db.prepare(`SELECT count(*) FROM ${this.tables.element} WHERE length(digest) <> ${DIGEST_BYTES}`).pluck().get() as number;
     if (bad > 0) throw new TypeError(`prefix tree rebuild: ${bad} elements are not ${DIGEST_BYTES}-byte digests`);
     const { buf, n } = this.readSortedElements();
     this.s.clearNodes.run();
@@ -256,7 +278,7 @@ export class PrefixTree implements ReconView {
    * tree is sound). For tests and the integrity job; reads the whole tree. */
   verify(): string[] {
     const bad: string[] = [];
-    const rows = this.db.prepare('SELECT prefix, num_elements AS num, samples, is_leaf AS leaf FROM ptree_node')
+    const rows = this.db.prepare(`SELECT prefix, num_elements AS num, samples, is_leaf AS leaf FROM ${this.tables.node}`)
       .all() as Array<{ prefix: string; num: number; samples: Buffer; leaf: number }>;
     const seen = new Set(rows.map((r) => r.prefix));
     for (const r of rows) {

@@ -4,22 +4,58 @@ import { bracketedAddress, shortOf } from '../prepare.js';
 import type { Change, StoredKey } from '../types.js';
 import { addressesAtDomain } from './domain-index.js';
 import { fprBlob, ftsQuery, toStored, type KeyRow, type ReadStatements } from './statements.js';
+import type { ProfileSet } from './profile-sets.js';
+import { keepPackets } from '../profile-forms.js';
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
 
 export class SqliteReads {
-  constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements) {}
+  /** @param profiles the other recon profiles' digest sets this connection sees
+   *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
+   *  keys it does not hold are not served at all */
+  constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements,
+    protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {}
+
+  /** A stored row as clients get it: as is, or in the served profile's form (undefined: that profile refuses it). */
+  private clientForm(row: KeyRow | undefined): StoredKey | undefined {
+    if (!row || !this.served) return toStored(row);
+    const form = this.served.rowOfKey(row.id);
+    if (!form) return undefined;
+    return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped) });
+  }
 
   getByFingerprint(fingerprint: string): StoredKey | undefined {
     const fpr = fprBlob(fingerprint);
-    return fpr ? toStored(this.r.byFpr.get(fpr) as KeyRow | undefined) : undefined;
+    return fpr ? this.clientForm(this.r.byFpr.get(fpr) as KeyRow | undefined) : undefined;
   }
 
-  /** Digest as 32 hex digits (any case). */
+  /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */
   getByDigest(digest: string): StoredKey | undefined {
+    const row = this.rowByAnyDigest(digest);
+    return row ? this.clientForm(row.row) : undefined;
+  }
+
+  /** The key in the very form whose digest this is, in whichever active profile's set holds it: what a recon peer
+   * of that profile asked for (/pks/hashquery), so both sides hash the same packets. */
+  keyForPeer(digest: string): Buffer | undefined {
+    const found = this.rowByAnyDigest(digest);
+    if (!found) return undefined;
+    return found.dropped === undefined ? found.row.data : keepPackets(found.row.data, found.dropped);
+  }
+
+  private rowByAnyDigest(digest: string): { row: KeyRow; dropped?: Buffer | null } | undefined {
     if (!/^[0-9a-fA-F]{32}$/.test(digest)) return undefined;
-    return toStored(this.r.byDigest.get(Buffer.from(digest, 'hex')) as KeyRow | undefined);
+    const d = Buffer.from(digest, 'hex');
+    const row = this.r.byDigest.get(d) as KeyRow | undefined;
+    if (row) return { row };
+    for (const set of this.profiles) {
+      const p = set.rowOfDigest(d);
+      if (!p) continue;
+      const key = this.r.byId.get(p.key) as KeyRow | undefined;
+      if (key) return { row: key, dropped: p.dropped };
+    }
+    return undefined;
   }
 
   /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
@@ -52,7 +88,7 @@ export class SqliteReads {
   private keysById(ids: number[]): StoredKey[] {
     const out: StoredKey[] = [];
     for (const id of ids) {
-      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      const k = this.clientForm(this.r.byId.get(id) as KeyRow | undefined);
       if (k) out.push(k);
     }
     return out;
@@ -86,7 +122,7 @@ export class SqliteReads {
     const keys: StoredKey[] = [];
     let total = 0;
     for (const id of this.r.idsByWords.iterate(match, -1) as Iterable<number>) {
-      const k = toStored(this.r.byId.get(id) as KeyRow | undefined);
+      const k = this.clientForm(this.r.byId.get(id) as KeyRow | undefined);
       if (!k || !k.info.userIds.some((u) => u.kind === 'uid' && u.text.trim().toLowerCase() === want)) continue;
       total++;
       if (keys.length < lim) keys.push(k);

@@ -6,7 +6,8 @@ import { readPackets } from '../../openpgp/packet.js';
 import { toBinary } from '../../openpgp/armor.js';
 import { splitKeys } from '../../openpgp/key.js';
 import type { ReconView } from '../../ptree/shape.js';
-import { PrefixTree } from './prefix-tree.js';
+import { PrefixTree, treeTables } from './prefix-tree.js';
+import { extraProfiles, profileForms } from '../profile-forms.js';
 import { policyFromSettings, type Policy } from '../../policy.js';
 import { defaultSettings } from '../../config/settings.js';
 import type { KeyStoreApi, RefusedDigestMemory, ReconSnapshot } from '../contract.js';
@@ -17,6 +18,7 @@ import {
 import { countOutcome, prepareInput, tallyOutcomes, upsertOne } from '../upsert.js';
 import { SCHEMA_VERSION, checkVersion, migrate } from '../schema.js';
 import { SqliteCore, asUnavailable } from './core.js';
+import { buildCursorName } from './profile-sets.js';
 import { beginBulkLoad, endBulkLoad, finishBulkWork } from './bulk-load.js';
 import { SqliteTxn, runWrite } from './write-tx.js';
 import { SqliteReads } from './reads.js';
@@ -39,7 +41,8 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
-    super(db, core.r);
+    const verifying = new Set(extraProfiles(policy).filter((p) => p.verifiesSignatures).map((p) => p.name));
+    super(db, core.r, core.profiles, core.profiles.find((p) => verifying.has(p.name)));
     this.core = core;
   }
 
@@ -216,13 +219,33 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     return this.core.tree;
   }
 
+  reconViewOf(profile: string): ReconView {
+    return profile === 'sks' ? this.core.tree : this.profileSet(profile).tree;
+  }
+
+  /** The recon profiles whose sets this store keeps (`sks` always), with their sizes; `building`: the set does
+   * not cover the keys stored before its profile was made active yet (buildProfileSets). */
+  reconSets(): Array<{ profile: string; size: number; building: boolean }> {
+    return [
+      { profile: 'sks', size: this.core.tree.size(), building: false },
+      ...this.core.profiles.map((p) => ({ profile: p.name, size: p.tree.size(), building: p.buildCursor() !== undefined })),
+    ];
+  }
+
+  private profileSet(profile: string) {
+    const set = this.core.profileSet(profile);
+    if (!set) throw new Error(`recon profile "${profile}" has no digest set in this store (is it in recon_profiles?)`);
+    return set;
+  }
+
   /** A read transaction on a connection of its own, so a whole recon session sees one version of the tree while
    * other processes (and this one, between sessions) write. */
-  openSnapshot(): ReconSnapshot {
+  openSnapshot(profile = 'sks'): ReconSnapshot {
+    const set = profile === 'sks' ? undefined : this.profileSet(profile);
     const file = this.db.name;
     const conn = this.db.memory || !file ? undefined : new Database(file, { readonly: true, fileMustExist: true });
     const db = conn ?? this.db;
-    const tree = conn ? new PrefixTree(conn) : this.core.tree;
+    const tree = conn ? new PrefixTree(conn, treeTables(profile)) : (set?.tree ?? this.core.tree);
     try {
       if (conn) conn.pragma(`busy_timeout = ${this.db.pragma('busy_timeout', { simple: true }) as number}`);
       db.exec('BEGIN');
@@ -255,19 +278,63 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     return this.refused;
   }
 
-  /** Every stored digest (16-byte Buffers), in byte order. The connection is busy until the iteration ends. */
-  *digests(): IterableIterator<Buffer> {
-    yield* this.r.digests.iterate() as IterableIterator<Buffer>;
+  /** Every digest of a profile's set (16-byte Buffers), in byte order. The connection is busy until the iteration
+   * ends. */
+  *digests(profile = 'sks'): IterableIterator<Buffer> {
+    if (profile === 'sks') yield* this.r.digests.iterate() as IterableIterator<Buffer>;
+    else yield* this.profileSet(profile).digests();
   }
 
+  /** Rebuilds every recon set's tree from its stored digests; problems are prefixed with the profile for sets
+   * other than `sks`. */
   rebuildReconSet(): { size: number; problems: string[] } {
     void this.core.ws; // throws when read-only
     try {
-      this.db.transaction(() => this.core.tree.rebuild(this.digests())).immediate();
+      this.db.transaction(() => {
+        this.core.tree.rebuild(this.digests());
+        for (const set of this.core.profiles) set.tree.rebuild(set.digests());
+      }).immediate();
     } catch (e) {
       throw asUnavailable(e);
     }
-    return { size: this.core.tree.size(), problems: this.core.tree.verify() };
+    const problems = [...this.core.tree.verify()];
+    for (const set of this.core.profiles) problems.push(...set.tree.verify().map((p) => `${set.name}: ${p}`));
+    return { size: this.core.tree.size(), problems };
+  }
+
+  /** Fills the sets of profiles made active on a store that already held keys: each key's form is computed outside
+   * the write lock, a batch at a time, and written with the cursor in one transaction (a restart resumes; a key
+   * another writer changed meanwhile already has its rows and is skipped). Returns the keys covered. */
+  buildProfileSets(onProgress?: (p: { profile: string; done: number; lastId: number }) => void, batchSize = 256): number {
+    const pending = this.core.profiles.filter((p) => p.buildCursor() !== undefined);
+    if (pending.length === 0) return 0;
+    const ws = this.core.ws;
+    const policy = { ...this.core.policy, reconProfiles: pending.map((p) => p.name) };
+    const page = this.db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?');
+    let done = 0;
+    let cursor = Math.min(...pending.map((p) => p.buildCursor()!));
+    for (;;) {
+      const rows = page.all(cursor, batchSize) as Array<{ id: number; digest: Buffer; data: Buffer }>;
+      const work = rows.map((r) => ({ ...r, forms: profileForms(readPackets(r.data), policy) ?? [] }));
+      const last = rows.length > 0 ? rows[rows.length - 1]!.id : cursor;
+      runWrite(this.core, (tx) => {
+        const txn = new SqliteTxn(this.core, tx);
+        for (const w of work) {
+          const now = ws.digestById.get(w.id) as Buffer | undefined;
+          if (!now || !now.equals(w.digest)) continue; // deleted or rewritten (with its rows) since it was read
+          for (const set of pending) if (w.id > set.buildCursor()!) txn.setProfileForms(w.id, w.forms.filter((f) => f.profile === set.name), set.name);
+        }
+        for (const set of pending) {
+          if (rows.length === 0) ws.deleteMeta.run(buildCursorName(set.name));
+          else if (last > set.buildCursor()!) ws.setMeta.run(buildCursorName(set.name), last);
+        }
+      });
+      done += rows.length;
+      cursor = last;
+      if (rows.length === 0) break;
+      for (const set of pending) onProgress?.({ profile: set.name, done, lastId: last });
+    }
+    return done;
   }
 
   // --- dumps and maintenance ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { readPackets } from '../../openpgp/packet.js';
 import { describeKey } from '../../openpgp/key.js';
 import { emailsOf, keyIdsOf, uidText, unpackKeyIds } from '../prepare.js';
 import { toBuffer, type UpsertTxn } from '../upsert.js';
-import type { BatchProgress, StoredForm } from '../types.js';
+import type { BatchProgress, ProfileForm, StoredForm } from '../types.js';
 import { BULK_INDEXES } from '../schema.js';
 import { asUnavailable, PTREE_STALE, type SqliteCore } from './core.js';
 import { BULK_ROWS, type ProgressRow } from './statements.js';
@@ -44,6 +44,8 @@ export interface TxState {
   /** Whether the blocklist has any entry (read once per transaction: it is empty on most servers). */
   anyBlocked: boolean;
   tree: TreeDelta;
+  /** The same for each other recon profile's set, by profile (always applied at the end, bulk load or not). */
+  profileTrees: Map<string, TreeDelta>;
   countDelta: number;
   /** Word-index changes, applied at the end of the transaction in rowid order: FTS5 flushes its pending index on
    * every delete and every insert below the last rowid written, so doing them as they come would flush per key. */
@@ -115,7 +117,8 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
     return core.db.transaction(() => {
       if (core.fprTable) checkForeignWrites(core);
       const tx: TxState = {
-        now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk), countDelta: 0,
+        now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk),
+        profileTrees: new Map(core.profiles.map((p) => [p.name, new TreeDelta(false)])), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(), countsOnly,
       };
       if (core.bulk) {
@@ -154,6 +157,11 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
         // In byte order, so element inserts and node updates walk the tree in order.
         if (tx.tree.removed.size > 0) core.tree.removeMany([...tx.tree.removed.values()].sort(Buffer.compare));
         if (tx.tree.added.size > 0) core.tree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
+      }
+      for (const set of core.profiles) {
+        const delta = tx.profileTrees.get(set.name)!;
+        if (delta.removed.size > 0) set.tree.removeMany([...delta.removed.values()].sort(Buffer.compare));
+        if (delta.added.size > 0) set.tree.insertMany([...delta.added.values()].sort(Buffer.compare));
       }
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
       if (core.fprTable) core.lastDataVersion = core.dataVersion();
@@ -214,7 +222,8 @@ export class SqliteTxn implements UpsertTxn {
     return { data: row.data, cuts: row.cuts ? (JSON.parse(row.cuts) as PolicyCut[]) : [] };
   }
 
-  insert(fpr: Buffer, digest: Buffer, form: StoredForm, data: Buffer, cuts: PolicyCut[] | undefined): boolean {
+  insert(fpr: Buffer, digest: Buffer, form: StoredForm, data: Buffer, cuts: PolicyCut[] | undefined,
+    profiles: ProfileForm[] | undefined): boolean {
     const { core, tx } = this;
     const ws = core.ws;
     let id: number;
@@ -229,11 +238,48 @@ export class SqliteTxn implements UpsertTxn {
     if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now);
     else ws.logChange.run(1, digest, fpr, tx.now);
     tx.tree.add(digest);
+    this.putProfileRows(id, profiles);
     tx.countDelta++;
     return true;
   }
 
-  replace(id: number, fpr: Buffer, oldDigest: Buffer, next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[] },
+  /** The key's digest in each other profile set that holds it. */
+  profileDigests(id: number): Record<string, string> | undefined {
+    if (this.core.profiles.length === 0) return undefined;
+    const out: Record<string, string> = {};
+    for (const set of this.core.profiles) {
+      const row = set.rowOfKey(id);
+      if (row) out[set.name] = row.digest.toString('hex');
+    }
+    return out;
+  }
+
+  /** Sets key `id`'s row in one profile set (buildProfileSets). */
+  setProfileForms(id: number, forms: ProfileForm[], profile: string): void {
+    this.putProfileRows(id, forms, true, profile);
+  }
+
+  /** Makes key `id`'s rows in the other profile sets those of `forms` (no form for a set: the key leaves it). */
+  private putProfileRows(id: number, forms: ProfileForm[] | undefined, replacing = false, only?: string): void {
+    for (const set of this.core.profiles) {
+      if (only !== undefined && set.name !== only) continue;
+      const delta = this.tx.profileTrees.get(set.name)!;
+      const old = replacing ? set.rowOfKey(id) : undefined;
+      const form = forms?.find((f) => f.profile === set.name);
+      const digest = form?.digest ? toBuffer(form.digest) : undefined;
+      if (old && (!digest || !old.digest.equals(digest))) {
+        delta.remove(old.digest);
+        set.remove(id);
+      }
+      if (digest) {
+        set.put(id, digest, form!.dropped && form!.dropped.length > 0 ? toBuffer(form!.dropped) : null);
+        if (!old || !old.digest.equals(digest)) delta.add(digest);
+      }
+    }
+  }
+
+  replace(id: number, fpr: Buffer, oldDigest: Buffer,
+    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[] },
     before: KeyInfo, after: KeyInfo): boolean {
     const { core, tx } = this;
     const ws = core.ws;
@@ -250,6 +296,7 @@ export class SqliteTxn implements UpsertTxn {
     ws.logChange.run(1, next.digest, fpr, tx.now);
     tx.tree.remove(oldDigest);
     tx.tree.add(next.digest);
+    this.putProfileRows(id, next.profiles, true);
     return true;
   }
 
@@ -267,6 +314,7 @@ export class SqliteTxn implements UpsertTxn {
     ws.deleteKey.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now);
     tx.tree.remove(head.digest);
+    this.putProfileRows(head.id, undefined, true);
     tx.countDelta--;
     return true;
   }
