@@ -20,15 +20,16 @@ export interface Ours {
   sessions: SessionSummary[];
   /** sks-recon's JSON log lines so far. */
   logLines(): Array<Record<string, unknown>>;
-  setPeers(peers: Array<{ host: string; port: number }>): Promise<void>;
-  digestSet(): Set<string>;
+  setPeers(peers: Array<{ host: string; port: number; profile?: string }>): Promise<void>;
+  /** The digests of one recon profile's set (default sks). */
+  digestSet(profile?: string): Set<string>;
   stop(): Promise<void>;
 }
 
 export interface OursOptions {
   /** Key data loaded before the services start (binary packets, any number of keys). */
   keys?: Buffer;
-  peers?: Array<{ host: string; port: number }>;
+  peers?: Array<{ host: string; port: number; profile?: string }>;
   /** Settings of both services (policy limits, timeouts, gossip). */
   settings?: Partial<Settings>;
 }
@@ -41,8 +42,8 @@ export async function startOurs(o: OursOptions = {}): Promise<Ours> {
     disable_gossip: true, membership_reload_s: 3600, ...o.settings,
   };
   const full = { ...defaultSettings(), ...settings } as Settings;
-  const writeMembership = (peers: Array<{ host: string; port: number }>) =>
-    writeFileSync(join(basedir, 'membership'), peers.map((p) => `${p.host} ${p.port}\n`).join(''));
+  const writeMembership = (peers: Array<{ host: string; port: number; profile?: string }>) =>
+    writeFileSync(join(basedir, 'membership'), peers.map((p) => `${p.host} ${p.port}${p.profile ? ` ${p.profile}` : ''}\n`).join(''));
   writeMembership(o.peers ?? []);
   const logDir = join(basedir, 'log');
   const store = KeyStore.open(join(basedir, full.db_file), {
@@ -68,8 +69,8 @@ export async function startOurs(o: OursOptions = {}): Promise<Ours> {
       writeMembership(peers);
       await recon.server.reloadMembership();
     },
-    digestSet() {
-      return new Set([...store.digests()].map((d) => d.toString('hex')));
+    digestSet(profile = 'sks') {
+      return new Set([...store.digests(profile)].map((d) => d.toString('hex')));
     },
     async stop() {
       await recon.stop();

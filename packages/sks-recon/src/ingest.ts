@@ -18,7 +18,8 @@ export interface IngestResult {
 
 /** Stores the keys `served` for the digests `asked` (one transaction). Throws what the store threw when it could
  * not work; nothing is then written and nothing is to be remembered. */
-export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint'>, asked: Buffer[], served: Buffer[]): IngestResult {
+export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint'>, asked: Buffer[], served: Buffer[],
+  profile = 'sks'): IngestResult {
   const unreadable = new Map<number, string>();
   const blocks: Packet[][] = [];
   for (const [i, key] of served.entries()) {
@@ -37,7 +38,9 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
   let stored = 0;
   for (const o of outcomes) {
     if (o.status === 'inserted' || o.status === 'updated') stored++;
-    if (o.status !== 'rejected' && o.digest) held.add(o.digest);
+    // held in the set of the peer's profile: by that profile's digest of the stored key
+    const digest = profile === 'sks' ? o.digest : o.profileDigests?.[profile];
+    if (o.status !== 'rejected' && digest) held.add(digest);
     if (o.offeredDigest) byOffered.set(o.offeredDigest, [...(byOffered.get(o.offeredDigest) ?? []), o]);
   }
   const refused: IngestResult['refused'] = [];
@@ -45,7 +48,7 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
     const hex = d.toString('hex');
     if (held.has(hex)) continue;
     const mine = byOffered.get(hex);
-    const reason = mine ? explain(store, mine)
+    const reason = mine ? explain(store, mine, profile)
       : unreadable.size > 0 ? `the peer served ${unreadable.size} unreadable key(s) in this batch: ${[...unreadable.values()][0]}`
       : served.length < asked.length ? 'not served by the peer'
       : 'stored under another digest';
@@ -55,16 +58,20 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
 }
 
 /** Why a fetched key is not held under the peer's digest: refused, or cut or merged by our policy. */
-function explain(store: Pick<KeyReader, 'getByFingerprint'>, outcomes: WriteOutcome[]): string {
+function explain(store: Pick<KeyReader, 'getByFingerprint'>, outcomes: WriteOutcome[], profile: string): string {
   const parts: string[] = [];
   for (const o of outcomes) {
     if (o.status === 'rejected') {
       parts.push(`${o.reason ?? 'rejected'}: ${o.detail ?? ''}`.trim());
       continue;
     }
+    if (profile !== 'sks' && o.profileDigests && o.profileDigests[profile] === undefined) {
+      parts.push(`the ${profile} profile refuses the key as stored`);
+      continue;
+    }
     const cuts = o.cuts ?? (o.fingerprint ? store.getByFingerprint(o.fingerprint)?.cuts : undefined) ?? [];
     if (cuts.length > 0) parts.push(cuts.map((c) => `cut by policy: ${c.rule} (${c.detail})`).join('; '));
-    else parts.push(`merged with our copy into digest ${o.digest ?? '?'}`);
+    else parts.push(`merged with our copy into ${profile} digest ${(profile === 'sks' ? o.digest : o.profileDigests?.[profile]) ?? '?'}`);
   }
   return parts.join('; ') || 'no key in the answer';
 }

@@ -2,13 +2,17 @@
 // member every gossip_interval_s, and after each session fetches what it lacks and merges it into the key store.
 // Up to recon_max_sessions sessions run at once, one per peer (SKS ran one): a slow or hostile member holds one
 // slot while the others keep reconciling; a peer that finds no slot is turned away and tries again next round.
+// Each member has a recon profile (its membership line's third field, else the first of recon_profiles): a session
+// announces that profile's Config and reconciles that profile's digest set, so one server peers with SKS 1.1.6 and
+// Hockeypuck 2.2/2.3 at once. Both sides send Config before reading the other's, so the profile is chosen before
+// the first byte: by membership for sessions we start, by the peer's address for sessions it starts.
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
-  StoreUnavailableError, readMembership, type KeyReader, type KeyWriter, type Logger, type Peer, type ReconSet, type ReconView,
-  type RefusedDigestMemory, type Settings,
+  StoreUnavailableError, policyFromSettings, readMembership, reconProfiles, type KeyReader, type KeyWriter, type Logger,
+  type Peer, type ReconSet, type ReconView, type RefusedDigestMemory, type Settings,
 } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
 import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
@@ -28,6 +32,8 @@ export interface ReconServerOptions {
 export interface SessionSummary {
   peer: string;
   role: 'initiator' | 'acceptor';
+  /** The recon profile of the session (whose Config was announced and whose set reconciled). */
+  profile?: string;
   ok: boolean;
   error?: string;
   errorKind?: string;
@@ -64,7 +70,10 @@ export class ReconServer extends EventEmitter {
   readonly refused: RefusedDigestMemory;
   private servers: Server[] = [];
   private members: Peer[] = [];
-  private allowed = new Set<string>();
+  /** Addresses allowed to connect, with the recon profile of the member they belong to. */
+  private allowed = new Map<string, string>();
+  /** The active recon profiles' Config filters, by profile (the sks profile announces setting filters). */
+  private readonly filters: Map<string, string>;
   /** Running sessions by peer host (the address of an incoming peer, the membership name of one we called). */
   private readonly running = new Map<string, Promise<unknown>>();
   /** When each refused address was last logged (one line per address and minute, however often it connects). */
@@ -78,6 +87,24 @@ export class ReconServer extends EventEmitter {
     super();
     this.tree = opts.store.reconView;
     this.refused = opts.store.refusedDigests(opts.settings.refused_backoff_s);
+    const profiles = reconProfiles(opts.settings.recon_profiles, { policy: policyFromSettings(opts.settings) });
+    if (profiles.length === 0) throw new Error('recon_profiles names no recon profile');
+    this.filters = new Map(profiles.map((p) => [p.name, p.name === 'sks' ? opts.settings.filters : p.config.filters]));
+  }
+
+  /** The profile a membership line stands for: its own, else the first active one. */
+  profileOf(peer: Pick<Peer, 'profile'>): string {
+    return peer.profile ?? this.s.recon_profiles[0] ?? 'sks';
+  }
+
+  /** The profiles active here, in order, each with what it announces. */
+  get profiles(): Array<{ profile: string; filters: string }> {
+    return [...this.filters].map(([profile, filters]) => ({ profile, filters }));
+  }
+
+  /** The membership as loaded, each member with its profile (for the stats page). */
+  get membership(): Array<Peer & { profile: string }> {
+    return this.members.map((p) => ({ ...p, profile: this.profileOf(p) }));
   }
 
   private get s(): Settings {
@@ -88,10 +115,12 @@ export class ReconServer extends EventEmitter {
     return this.opts.logger;
   }
 
-  sessionConfig(): SessionConfig {
+  sessionConfig(profile = this.profileOf({})): SessionConfig {
+    const filters = this.filters.get(profile);
+    if (filters === undefined) throw new Error(`recon profile "${profile}" is not in recon_profiles`);
     return {
       httpPort: this.s.recon_http_port || this.s.hkp_port,
-      filters: this.s.filters,
+      filters,
       maxRecover: this.s.max_recover,
       configTimeoutMs: this.s.recon_config_timeout_s * 1000,
       readTimeoutMs: this.s.recon_read_timeout_s * 1000,
@@ -116,6 +145,7 @@ export class ReconServer extends EventEmitter {
     if (!this.s.disable_gossip) this.scheduleGossip();
     this.log.info('sks-recon listening', {
       addresses: this.s.recon_address, port: this.s.recon_port, httpPort: this.sessionConfig().httpPort,
+      profiles: [...this.filters.keys()],
       members: this.members.length, gossipIntervalS: this.s.disable_gossip ? null : this.s.gossip_interval_s,
     });
   }
@@ -135,19 +165,35 @@ export class ReconServer extends EventEmitter {
       this.log.error('membership file unreadable; keeping the previous list', { error: (e as Error).message });
       return;
     }
-    const allowed = new Set<string>();
+    const allowed = new Map<string, string>();
+    const usable: Peer[] = [];
     for (const p of peers) {
+      const profile = this.profileOf(p);
+      if (!this.filters.has(profile)) {
+        this.log.error('membership names a recon profile that is not in recon_profiles; member skipped',
+          { host: p.host, port: p.port, profile, active: [...this.filters.keys()] });
+        continue;
+      }
+      usable.push(p);
+      const allow = (a: string) => {
+        const had = allowed.get(a);
+        if (had === undefined) allowed.set(a, profile);
+        else if (had !== profile) {
+          this.log.warn('two members at one address name different recon profiles; sessions that address starts use the first',
+            { address: a, profile: had, ignored: profile });
+        }
+      };
       if (isIP(p.host)) {
-        allowed.add(p.host);
+        allow(p.host);
         continue;
       }
       try {
-        for (const r of await lookup(p.host, { all: true })) allowed.add(plainAddress(r.address));
+        for (const r of await lookup(p.host, { all: true })) allow(plainAddress(r.address));
       } catch (e) {
         this.log.warn('membership host does not resolve', { host: p.host, error: (e as Error).message });
       }
     }
-    this.members = peers;
+    this.members = usable;
     this.allowed = allowed;
   }
 
@@ -170,9 +216,10 @@ export class ReconServer extends EventEmitter {
   }
 
   /** Initiates a session with a peer now (we answer, the peer walks), then fetches what we lack. */
-  async syncWith(peer: { host: string; port: number }): Promise<SessionSummary> {
+  async syncWith(peer: { host: string; port: number; profile?: string }): Promise<SessionSummary> {
     const label = `${peer.host}:${peer.port}`;
-    const full = this.noSlot(peer.host);
+    const profile = this.profileOf(peer);
+    const full = this.noSlot(peer.host) ?? this.notReady(profile);
     if (full) return this.refusedSummary(label, 'initiator', full);
     const t0 = Date.now();
     const local = this.s.recon_address[0];
@@ -188,9 +235,9 @@ export class ReconServer extends EventEmitter {
         });
         sock.setTimeout(0);
       } catch (e) {
-        return this.finish(this.failedSummary(label, 'initiator', t0, new SessionError('closed', `cannot connect: ${(e as Error).message}`), undefined));
+        return this.finish(this.failedSummary(label, 'initiator', t0, new SessionError('closed', `cannot connect: ${(e as Error).message}`), undefined, profile));
       }
-      return this.runSession(sock, label, 'initiator', peer.host, t0);
+      return this.runSession(sock, label, 'initiator', peer.host, t0, profile);
     })();
     this.running.set(peer.host, run);
     try {
@@ -202,6 +249,15 @@ export class ReconServer extends EventEmitter {
 
   private get maxSessions(): number {
     return Math.max(1, this.s.recon_max_sessions);
+  }
+
+  /** Why a session of this profile cannot start now: its set is being built, or not kept at all. */
+  private notReady(profile: string): string | undefined {
+    if (!this.filters.has(profile)) return `recon profile "${profile}" is not in recon_profiles`;
+    const set = this.opts.store.reconSets().find((s) => s.profile === profile);
+    if (!set) return `the store keeps no ${profile} digest set`;
+    if (set.building) return `the ${profile} digest set is still being built`;
+    return undefined;
   }
 
   /** Why a session with this peer cannot start now, if it cannot. */
@@ -227,27 +283,28 @@ export class ReconServer extends EventEmitter {
       sock.destroy();
       return;
     }
-    if (!this.allowed.has(addr)) {
+    const profile = this.allowed.get(addr);
+    if (profile === undefined) {
       this.logRefused(addr, 'recon connection from a host not in membership refused', label);
       sock.destroy();
       this.emit('session', this.refusedSummary(label, 'acceptor', 'not a member'));
       return;
     }
-    const full = this.noSlot(addr);
+    const full = this.noSlot(addr) ?? this.notReady(profile);
     if (full) {
       this.logRefused(addr, `recon connection turned away: ${full}`, label);
       sock.destroy();
       this.emit('session', this.refusedSummary(label, 'acceptor', 'busy'));
       return;
     }
-    const run = this.runSession(sock, label, 'acceptor', addr, Date.now()).finally(() => {
+    const run = this.runSession(sock, label, 'acceptor', addr, Date.now(), profile).finally(() => {
       this.running.delete(addr);
     });
     this.running.set(addr, run);
   }
 
   private async runSession(sock: Socket, label: string, role: 'initiator' | 'acceptor', httpHost: string,
-    t0: number): Promise<SessionSummary> {
+    t0: number, profile: string): Promise<SessionSummary> {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const ch = new Channel(sock, {
@@ -260,29 +317,29 @@ export class ReconServer extends EventEmitter {
     let snapshot: ReturnType<ReconSet['openSnapshot']> | undefined;
     try {
       // One version of our set for the whole session, whatever other processes write meanwhile.
-      snapshot = this.opts.store.openSnapshot();
+      snapshot = this.opts.store.openSnapshot(profile);
       res = role === 'acceptor'
-        ? await walk(ch, snapshot, this.sessionConfig())
-        : await answer(ch, snapshot, this.sessionConfig());
+        ? await walk(ch, snapshot, this.sessionConfig(profile))
+        : await answer(ch, snapshot, this.sessionConfig(profile));
       ch.close();
     } catch (e) {
       // A refused configuration was explained to the peer ("failed" and the reason): let those bytes go out.
       if (e instanceof SessionError && e.kind === 'config') ch.close();
       else ch.destroy();
-      return this.finish(this.failedSummary(label, role, t0, e, ch));
+      return this.finish(this.failedSummary(label, role, t0, e, ch, profile));
     } finally {
       snapshot?.close();
       clearTimeout(limit);
       this.sockets.delete(sock);
     }
-    return this.finish(await this.fetchMissing(res, label, role, httpHost, t0));
+    return this.finish(await this.fetchMissing(res, label, role, httpHost, t0, profile));
   }
 
   /** Fetches the digests we lack from the peer's HKP port and merges them; remembers what did not stick. */
   private async fetchMissing(res: SessionResult, label: string, role: 'initiator' | 'acceptor', httpHost: string,
-    t0: number): Promise<SessionSummary> {
+    t0: number, profile: string): Promise<SessionSummary> {
     const summary: SessionSummary = {
-      peer: label, role, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
+      peer: label, role, profile, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
       refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, sent: res.sent, received: res.received, ms: 0,
       sessionMs: Date.now() - t0, fetchMs: 0, storeMs: 0,
     };
@@ -326,7 +383,7 @@ export class ReconServer extends EventEmitter {
       summary.fetched += keys.length;
       const ts = performance.now();
       try {
-        const r = ingestBatch(this.opts.store, batch, keys);
+        const r = ingestBatch(this.opts.store, batch, keys, profile);
         summary.stored += r.stored;
         notHeld.push(...r.refused);
       } catch (e) {
@@ -352,17 +409,18 @@ export class ReconServer extends EventEmitter {
   }
 
   private failedSummary(label: string, role: 'initiator' | 'acceptor', t0: number, e: unknown,
-    ch: Channel | undefined): SessionSummary {
+    ch: Channel | undefined, profile?: string): SessionSummary {
     const err = e instanceof SessionError ? e : new SessionError('protocol', (e as Error)?.message ?? String(e));
     return {
-      peer: label, role, ok: false, error: err.message, errorKind: err.kind, recovered: 0, skippedRefused: 0,
+      peer: label, role, profile, ok: false, error: err.message, errorKind: err.kind, recovered: 0, skippedRefused: 0,
       fetched: 0, stored: 0, refused: 0, bytesIn: ch?.bytesIn ?? 0, bytesOut: ch?.bytesOut ?? 0, ms: Date.now() - t0,
     };
   }
 
   private refusedSummary(label: string, role: 'initiator' | 'acceptor', why: string): SessionSummary {
     return {
-      peer: label, role, ok: false, error: why, errorKind: why === 'not a member' ? 'membership' : 'busy',
+      peer: label, role, ok: false, error: why,
+      errorKind: why === 'not a member' ? 'membership' : /digest set|recon_profiles/.test(why) ? 'profile' : 'busy',
       recovered: 0, skippedRefused: 0, fetched: 0, stored: 0, refused: 0, bytesIn: 0, bytesOut: 0, ms: 0,
     };
   }

@@ -31,6 +31,19 @@ export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon>
   const store = opts.store ?? KeyStore.open(base.path(settings.db_file), {
     policy: policyFromSettings(settings), logger, busyTimeoutMs: settings.db_busy_timeout_ms,
   });
+  // A recon profile made active on a filled store: its set is built before any peer of that profile is answered
+  // (its sessions are turned away until then; the other profiles' peers are not kept waiting for long: batches).
+  if (store.reconSets().some((s) => s.building)) {
+    const t0 = Date.now();
+    let logged = 0;
+    logger.info('building the digest sets of newly active recon profiles', { keys: store.count() });
+    const done = store.buildProfileSets((p) => {
+      if (Date.now() - logged < 10_000) return;
+      logged = Date.now();
+      logger.info('recon profile set build progress', p);
+    });
+    logger.info('recon profile sets built', { keys: done, ms: Date.now() - t0, sets: store.reconSets() });
+  }
   const server = new ReconServer({ store, settings, membershipFile: base.path('membership'), logger });
   server.on('session', recordReconSession);
   // Prometheus metrics on metrics_port + 1 (sks-db has metrics_port); 0 = off.

@@ -1,4 +1,5 @@
-// `membership` in SKS's format: one peer per line, `host port`, `#` starts a comment.
+// `membership` in SKS's format: one peer per line, `host port`, `#` starts a comment. A third field names the
+// peer's recon profile (`host port hockeypuck`), which SKS's own parser would not read: only our servers need it.
 import { readFileSync, existsSync } from 'node:fs';
 import { ConfigError } from './sksconf.js';
 
@@ -6,6 +7,8 @@ export interface Peer {
   host: string;
   /** The peer's recon port. Its HKP port is learnt from its Config message. */
   port: number;
+  /** The peer's recon profile (setting recon_profiles), when the line names one. */
+  profile?: string;
   comment: string;
 }
 
@@ -17,12 +20,16 @@ export function parseMembership(text: string, file = 'membership'): Peer[] {
     const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (line === '') return;
     const parts = line.split(/\s+/);
-    if (parts.length !== 2 || !/^\d+$/.test(parts[1]!)) {
-      throw new ConfigError(file, i + 1, 'membership', `expected "host port", got "${line}"`);
+    if (parts.length < 2 || parts.length > 3 || !/^\d+$/.test(parts[1]!)) {
+      throw new ConfigError(file, i + 1, 'membership', `expected "host port" or "host port profile", got "${line}"`);
     }
     const port = Number(parts[1]);
     if (port < 1 || port > 65535) throw new ConfigError(file, i + 1, 'membership', `${port} is not a TCP port`);
-    peers.push({ host: parts[0]!, port, comment });
+    const profile = parts[2];
+    if (profile !== undefined && !/^[a-z][a-z0-9]*$/.test(profile)) {
+      throw new ConfigError(file, i + 1, 'membership', `"${profile}" is not a recon profile name (e.g. sks, hockeypuck)`);
+    }
+    peers.push({ host: parts[0]!, port, ...(profile ? { profile } : {}), comment });
   });
   return peers;
 }
