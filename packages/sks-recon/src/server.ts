@@ -218,7 +218,9 @@ export class ReconServer extends EventEmitter {
   /** Initiates a session with a peer now (we answer, the peer walks), then fetches what we lack. */
   async syncWith(peer: { host: string; port: number; profile?: string }): Promise<SessionSummary> {
     const label = `${peer.host}:${peer.port}`;
-    const profile = this.profileOf(peer);
+    // a peer named without a profile: the one its membership line gives
+    const member = peer.profile === undefined ? this.members.find((m) => m.host === peer.host && m.port === peer.port) : undefined;
+    const profile = this.profileOf(member ?? peer);
     const full = this.noSlot(peer.host) ?? this.notReady(profile);
     if (full) return this.refusedSummary(label, 'initiator', full);
     const t0 = Date.now();
