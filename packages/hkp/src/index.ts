@@ -8,4 +8,4 @@ export {
   encodeHashqueryRequest, decodeHashqueryRequest, encodeHashqueryResponse, decodeHashqueryResponse,
   HashqueryFormatError, DIGEST_BYTES,
 } from './hashquery.js';
-export { statsDocument, VERSION, SOFTWARE } from './stats-document.js';
+export { statsDocument, statsPeers, VERSION, SOFTWARE, type StatsPeer } from './stats-document.js';

@@ -2,8 +2,8 @@
 // change-log tally) plus the database's size, written atomically to <basedir>/<stats_file> for monitoring and
 // other operators' scripts.
 import { renameSync, statSync, writeFileSync } from 'node:fs';
-import { ChangeTally, KeyStore, readMembership } from '@sks/keystore';
-import { statsDocument } from '@sks/hkp';
+import { ChangeTally, KeyStore } from '@sks/keystore';
+import { statsDocument, statsPeers } from '@sks/hkp';
 import type { CronContext } from './context.js';
 
 export interface StatsResult {
@@ -13,14 +13,6 @@ export interface StatsResult {
 
 function size(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-}
-
-function peers(ctx: CronContext): string[] {
-  try {
-    return readMembership(ctx.base.path('membership')).map((p) => `${p.host} ${p.port}`);
-  } catch {
-    return [];
-  }
 }
 
 /** One read-only store and tally per cron context, kept between runs: the tally then reads only what changed since
@@ -37,7 +29,7 @@ export function writeStats(ctx: CronContext): StatsResult {
   }
   const snapshot = entry.tally.snapshot();
   const out = {
-    ...statsDocument(ctx.settings, peers(ctx), snapshot),
+    ...statsDocument(ctx.settings, statsPeers(ctx.base.path('membership'), ctx.settings), snapshot),
     generated_by: 'sks-cron',
     blocklisted: entry.store.blocklist().length,
     database: { file_bytes: size(dbFile), wal_bytes: size(`${dbFile}-wal`) },

@@ -1,7 +1,7 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
-import { ChangeTally, readMembership, type StatsSnapshot } from '@sks/keystore';
-import { SOFTWARE, VERSION, statsDocument, type LookupRequest } from '@sks/hkp';
+import { ChangeTally, type StatsSnapshot } from '@sks/keystore';
+import { SOFTWARE, VERSION, statsDocument, statsPeers, type LookupRequest } from '@sks/hkp';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
 
@@ -41,16 +41,8 @@ export function currentStats(ctx: DbContext): StatsSnapshot {
   return { ...s, totalKeys: ctx.store.count() };
 }
 
-function peers(ctx: DbContext): string[] {
-  try {
-    return readMembership(ctx.membershipFile).map((p) => `${p.host} ${p.port}`);
-  } catch {
-    return [];
-  }
-}
-
 export function statsJson(ctx: DbContext): object {
-  return statsDocument(ctx.settings, peers(ctx), currentStats(ctx));
+  return statsDocument(ctx.settings, statsPeers(ctx.membershipFile, ctx.settings), currentStats(ctx));
 }
 
 function table(rows: StatsSnapshot['hourly'], label: (t: number) => string): string {
@@ -73,10 +65,12 @@ export function statsHtml(ctx: DbContext): string {
     `<tr><td>Server contact:</td><td>${htmlQuote(st.server_contact)}</td></tr>\n` +
     `<tr><td>HTTP port:</td><td>${st.hkp_port}</td></tr>\n` +
     `<tr><td>Recon port:</td><td>${st.recon_port}</td></tr>\n` +
+    `<tr><td>Recon profiles:</td><td>${htmlQuote(st.recon_profiles.join(', '))}</td></tr>\n` +
     '</table>\r\n';
   const gossip =
     '<h2>Gossip Peers</h2>\n<table summary="Gossip Peers">\n' +
-    peers(ctx).map((p) => `<tr><td>${htmlQuote(p)}</td></tr>\n`).join('') +
+    statsPeers(ctx.membershipFile, st)
+      .map((p) => `<tr><td>${htmlQuote(`${p.host} ${p.port}`)}</td><td>${htmlQuote(p.profile)}</td></tr>\n`).join('') +
     '</table>';
   const info =
     `${settingsTable}\n\n<table summary="Keyserver Peers" width="100%">\n<tr valign="top"><td>\n${gossip}\n</td></tr></table>\r\n`;

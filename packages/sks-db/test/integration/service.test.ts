@@ -88,11 +88,17 @@ test('stats as HTML and JSON: key count, version, contact, peers, additions this
   const html = await (await fetch(`${ours.url}/pks/lookup?op=stats`)).text();
   assert.match(html, /Total number of keys: 2/);
   assert.match(html, /keys\.test/);
-  assert.match(html, /peer\.two\.example 11370/);
+  assert.match(html, /peer\.two\.example 11370<\/td><td>sks</, 'each peer with its recon profile');
   const json = (await (await fetch(`${ours.url}/pks/lookup?op=stats&options=json`)).json()) as Record<string, unknown> & { hourly: Array<{ added: number }> };
   assert.equal(json.total_keys, 2);
   assert.equal(json.server_contact, '0xDEADBEEF');
-  assert.deepEqual(json.peers, ['peer.one.example 11370', 'peer.two.example 11370']);
+  // each peer as Hockeypuck's page lists it (spiders follow peers[].reconAddr), with its recon profile
+  assert.deepEqual((json.peers as Array<{ reconAddr: string; profile: string }>).map((p) => [p.reconAddr, p.profile]),
+    [['peer.one.example:11370', 'sks'], ['peer.two.example:11370', 'sks']]);
+  assert.equal(json.numkeys, 2);
+  assert.equal(json.Total, 2);
+  assert.equal(json.contact, '0xDEADBEEF');
+  assert.match(String(json.reconAddr), /:\d+$/);
   assert.ok(typeof json.version === 'string');
   assert.equal(json.hourly.at(-1)!.added >= 1, true, 'the upload of this test is counted in the current hour');
 });
