@@ -12,8 +12,10 @@
 //   BENCH_LOAD_PUBLIC_KEYS=0      skip part 3 (generating 1M public-profile keys takes ~13 min once)
 //   BENCH_LOAD_SKS=0              skip SKS (and part 2's dump)
 //   BENCH_LOAD_WORKERS=N          loader worker threads (default: one per core)
+//   BENCH_LOAD_HOCKEYPUCK=0       skip loading the public-profile dump again with recon_profiles sks,hockeypuck
+//                                 (issue 13: every self-signature verified, Hockeypuck's digest set kept beside SKS's)
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDump, type GenParams } from '../packages/sks-admin/src/gen.js';
@@ -98,8 +100,9 @@ interface OursRun {
 
 /** `sks-admin load` of a dump into a fresh base directory, timed as a whole process (startup to exit, the index
  * and prefix-tree builds at the end included). */
-async function loadOurs(dir: string, blocks: number, bytes: number, label: string): Promise<OursRun> {
+async function loadOurs(dir: string, blocks: number, bytes: number, label: string, sksconf?: string): Promise<OursRun> {
   const base = makeTempDir('bench-load-');
+  if (sksconf) writeFileSync(join(base, 'sksconf'), sksconf);
   const args = ['load', '--dir', dir, '--basedir', base];
   if (process.env.BENCH_LOAD_WORKERS) args.push('--workers', process.env.BENCH_LOAD_WORKERS);
   settleDisk();
@@ -144,7 +147,7 @@ async function oursAlone(dump: Dump, label: string): Promise<{ rows: Row[]; ours
 }
 
 /** Ours and real SKS on the same files (a dump SKS can process: no split copies), as rows with ratios. */
-async function oursBesideSks(dump: Dump, label: string): Promise<{ rows: Row[]; ours: OursRun }> {
+async function oursBesideSks(dump: Dump, label: string): Promise<{ rows: Row[]; ours: OursRun; sks?: { s?: number; note: string } }> {
   const blocks = dump.manifest.blocks;
   const ours = await loadOurs(dump.dir, blocks, dump.manifest.bytes, label);
   let sksS: number | undefined;
@@ -165,7 +168,7 @@ async function oursBesideSks(dump: Dump, label: string): Promise<{ rows: Row[]; 
     sksNote = `failed after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${String((e as Error).message).split('\n')[0]}`;
     console.error(`bench load: SKS ${sksNote}`);
   }
-  return { rows: loadRows(label, dump, ours, { s: sksS, note: sksNote }), ours };
+  return { rows: loadRows(label, dump, ours, { s: sksS, note: sksNote }), ours, sks: { s: sksS, note: sksNote } };
 }
 
 export async function runLoadBench(): Promise<Row[]> {
@@ -194,8 +197,16 @@ export async function runLoadBench(): Promise<Row[]> {
   // 3. Keys shaped like the public keydump: bytes per second matter as much as keys per second.
   if (publicKeys > 0) {
     const pub = await dumpFor({ keys: publicKeys, seed: 'bench', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, profile: 'public' }, 'public-profile');
-    const { rows: pubRows, ours: run } = await (withSks ? oursBesideSks : oursAlone)(pub, 'public-profile');
+    const { rows: pubRows, ours: run, sks } = withSks ? await oursBesideSks(pub, 'public-profile') : { ...(await oursAlone(pub, 'public-profile')), sks: undefined };
     rows.push(...pubRows);
+    if (process.env.BENCH_LOAD_HOCKEYPUCK !== '0') {
+      // The same files with the hockeypuck profile active: SKS's figure is its plain load (it verifies nothing).
+      const label = 'public-profile, recon_profiles sks,hockeypuck';
+      const hp = await loadOurs(pub.dir, pub.manifest.blocks, pub.manifest.bytes, label, 'recon_profiles: sks,hockeypuck\n');
+      rows.push(...loadRows(label, pub, hp, sks).filter((r) => !r.metric.startsWith('key blocks') && !r.metric.startsWith('SKS run')));
+      const projectedHp = Math.max(PUBLIC_DUMP.keys / hp.rate, PUBLIC_DUMP.bytes / 1048576 / hp.mbs) / 60;
+      rows.push({ metric: `projected: public keydump at the ${label} rates`, unit: 'min', ours: projectedHp, sks: '', target: '< 15' });
+    }
     // Whichever of keys and bytes takes longer at the measured rates (an extrapolation: 6 times the keys).
     const projected = Math.max(PUBLIC_DUMP.keys / run.rate, PUBLIC_DUMP.bytes / 1048576 / run.mbs) / 60;
     rows.push({

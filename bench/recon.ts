@@ -12,13 +12,17 @@
 //   BENCH_RECON_D=10,100     differences to measure
 //   BENCH_RECON_SKS=0        skip the SKS pair
 //   BENCH_RECON_REPEAT=3     rounds per d (the median is reported)
+//   BENCH_RECON_HP_D=100     differences measured again between two of ours with recon_profiles hockeypuck (issue 13:
+//                            Hockeypuck's digests, signature verification on every fetched key); 0 skips
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createServer, connect, type Server } from 'node:net';
-import { KeyStore, armor, createLogger, packetHeaderLength, type Settings } from '../packages/keystore/src/index.js';
+import {
+  KeyStore, armor, createLogger, defaultSettings, packetHeaderLength, policyFromSettings, type Settings,
+} from '../packages/keystore/src/index.js';
 import { startRecon, type RunningRecon } from '../packages/sks-recon/src/index.js';
 import { cachedDump } from '../packages/sks-admin/src/gen.js';
 import { keyBlocks } from '../test/support/keyrings.js';
@@ -70,13 +74,17 @@ async function benchKeys(n: number, extra: number, log: (l: string) => void): Pr
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+function policyOf(profiles: string[]) {
+  return policyFromSettings({ ...defaultSettings(), recon_profiles: profiles });
+}
+
 /** A store of the base keys, loaded once per size and copied for each server. */
-function baseStore(base: Buffer[], cacheDir: string, log: (l: string) => void): string {
-  const file = join(cacheDir, `ours-${base.length}.sqlite`);
+function baseStore(base: Buffer[], cacheDir: string, log: (l: string) => void, profiles = ['sks']): string {
+  const file = join(cacheDir, `ours-${base.length}${profiles.join('') === 'sks' ? '' : `-${profiles.join('-')}`}.sqlite`);
   if (existsSync(file)) return file;
   const tmp = `${file}.tmp-${process.pid}`;
   const t0 = Date.now();
-  const store = KeyStore.open(tmp);
+  const store = KeyStore.open(tmp, { policy: policyOf(profiles) });
   for (let i = 0; i < base.length; i += 2000) store.upsertMaterial(Buffer.concat(base.slice(i, i + 2000)), 'load');
   store.checkpoint();
   store.close();
@@ -97,13 +105,13 @@ interface OurA {
   stop(): Promise<void>;
 }
 
-async function startOurA(dbFile: string): Promise<OurA> {
+async function startOurA(dbFile: string, profiles = ['sks']): Promise<OurA> {
   const basedir = makeTempDir('bench-recon-a-');
   cpSync(dbFile, join(basedir, 'keys.sqlite'));
   const [reconPort, hkpPort] = await freePortPair();
   writeFileSync(join(basedir, 'sksconf'), [
     'recon_address: 127.0.0.1', `recon_port: ${reconPort}`, 'hkp_address: 127.0.0.1', `hkp_port: ${hkpPort}`,
-    'db_workers: 1', 'disable_gossip:', 'log_level: warn', '',
+    'db_workers: 1', 'disable_gossip:', 'log_level: warn', `recon_profiles: ${profiles.join(',')}`, '',
   ].join('\n'));
   writeFileSync(join(basedir, 'membership'), '127.0.0.1 1\n');
   const env = { ...process.env, SKS_QUIET: '1' };
@@ -111,7 +119,7 @@ async function startOurA(dbFile: string): Promise<OurA> {
     spawn(process.execPath, [...service(pkg), '--basedir', basedir], { env, stdio: 'ignore' }));
   await waitForPort(hkpPort, 60_000);
   await waitForPort(reconPort, 60_000);
-  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'), { policy: policyOf(profiles) });
   return {
     store, reconPort,
     async stop() {
@@ -125,13 +133,15 @@ async function startOurA(dbFile: string): Promise<OurA> {
   };
 }
 
-async function startOurB(dbFile: string): Promise<{ store: KeyStore; recon: RunningRecon; stop(): Promise<void> }> {
+async function startOurB(dbFile: string, profiles = ['sks']): Promise<{ store: KeyStore; recon: RunningRecon; stop(): Promise<void> }> {
   const basedir = makeTempDir('bench-recon-b-');
   cpSync(dbFile, join(basedir, 'keys.sqlite'));
   writeFileSync(join(basedir, 'membership'), '127.0.0.1 1\n');
   const [reconPort] = await freePortPair();
-  const settings: Partial<Settings> = { recon_address: ['127.0.0.1'], recon_port: reconPort, disable_gossip: true, log_level: 'warn' };
-  const store = KeyStore.open(join(basedir, 'keys.sqlite'));
+  const settings: Partial<Settings> = {
+    recon_address: ['127.0.0.1'], recon_port: reconPort, disable_gossip: true, log_level: 'warn', recon_profiles: profiles,
+  };
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'), { policy: policyOf(profiles) });
   const recon = await startRecon({
     basedir, settings, store, logger: createLogger({ service: 'sks-recon', console: false, dir: join(basedir, 'log'), level: 'warn' }),
   });
@@ -146,12 +156,14 @@ async function startOurB(dbFile: string): Promise<{ store: KeyStore; recon: Runn
 
 async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon }, extras: Buffer[]): Promise<Measured> {
   a.store.upsertMaterial(Buffer.concat(extras), 'load');
+  const profile = b.recon.server.profiles[0]!.profile;
   const before = b.store.count();
+  const setBefore = b.store.reconViewOf(profile).size();
   const t0 = performance.now();
   const s = await b.recon.server.syncWith({ host: '127.0.0.1', port: a.reconPort });
   const ms = performance.now() - t0;
   if (!s.ok) throw new Error(`our session failed: ${s.error}`);
-  if (b.store.count() !== before + extras.length) {
+  if (b.store.count() !== before + extras.length || b.store.reconViewOf(profile).size() !== setBefore + extras.length) {
     throw new Error(`our B holds ${b.store.count() - before} of the ${extras.length} new keys after the session`);
   }
   return { ms, bytes: s.bytesIn + s.bytesOut, detail: `session ${s.sessionMs} ms, hashquery ${s.fetchMs} ms, store ${s.storeMs} ms` };
@@ -262,7 +274,8 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   // Unreported warm-up rounds of 2 keys on each side, so neither is measured cold (JIT, statements, caches), as a
   // long-running server never is. Then `repeat` rounds for each d, in turn; each figure is the median.
   const WARMUP = 6;
-  const { base, extras } = await benchKeys(n, WARMUP + repeat * ds.reduce((x, y) => x + y, 0), log);
+  const hpD = Number(process.env.BENCH_RECON_HP_D ?? 100);
+  const { base, extras } = await benchKeys(n, WARMUP + repeat * (ds.reduce((x, y) => x + y, 0) + Math.max(0, hpD)), log);
   const warmups = [0, 2, 4].map((i) => extras.slice(i, i + 2));
   const rounds: Array<{ i: number; keys: Buffer[] }> = [];
   let off = WARMUP;
@@ -287,6 +300,26 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
   } finally {
     await a.stop();
     await b.stop();
+  }
+
+  // The same between two of ours that reconcile Hockeypuck 2.3's digests (a hockeypuck-only set on both sides).
+  const hpRounds = hpD > 0 ? Array.from({ length: repeat }, (_, r) => extras.slice(off + r * hpD, off + (r + 1) * hpD)) : [];
+  const hp: Measured[] = [];
+  if (hpRounds.length > 0 && hpRounds.every((k) => k.length === hpD)) {
+    const hpFile = baseStore(base, cacheDir, log, ['hockeypuck']);
+    const ha = await startOurA(hpFile, ['hockeypuck']);
+    const hb = await startOurB(hpFile, ['hockeypuck']);
+    try {
+      for (const w of [extras.slice(0, 2), extras.slice(2, 4)]) await measureOurs(ha, hb, w);
+      for (const keys of hpRounds) {
+        const m = await measureOurs(ha, hb, keys);
+        log(`bench recon: ours (hockeypuck profile) d=${keys.length}: ${m.ms.toFixed(0)} ms (${m.detail}), ${m.bytes} bytes`);
+        hp.push(m);
+      }
+    } finally {
+      await ha.stop();
+      await hb.stop();
+    }
   }
 
   const sks: Measured[][] = ds.map(() => []);
@@ -323,6 +356,15 @@ export async function runReconBench(opts: ReconBenchOptions = {}): Promise<Row[]
       target: d === 100 ? '< 2000, >= 5x SKS' : undefined,
     });
     rows.push({ metric: `recon bytes d=${d}`, unit: 'B', ours: o.bytes, sks: s ? s.bytes : 'skipped', ratio: s ? s.bytes / o.bytes : undefined });
+  }
+  if (hp.length > 0) {
+    const o = median(hp.map((m) => m.ms));
+    const i = ds.indexOf(hpD);
+    const s = i >= 0 && sks[i]!.length ? median(sks[i]!.map((m) => m.ms)) : undefined;
+    rows.push({
+      metric: `converge d=${hpD}, hockeypuck profile (SKS: its own)`, unit: 'ms', ours: o, sks: s ?? 'not measured',
+      ratio: s ? s / o : undefined,
+    });
   }
   return rows;
 }
