@@ -8,7 +8,8 @@
 //                 [--per-file N] [--no-v6]          a synthetic keydump (public: shaped like the public SKS dump)
 //   sks-admin block FINGERPRINT --reason TEXT        refuse a key everywhere and remove its stored copy
 //   sks-admin unblock FINGERPRINT
-//   sks-admin rebuild-ptree                          recompute the recon prefix tree from the stored digests
+//   sks-admin rebuild-ptree                          build the digest sets of newly active recon profiles, then
+//                                                    recompute every set's prefix tree from its stored digests
 //   sks-admin restore FILE                           a backup (sks-cron's backup job) into a base directory without a database
 //   sks-admin stats                                  key count, blocklist size, change log position
 // Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
@@ -205,7 +206,9 @@ export async function main(argv: string[]): Promise<number> {
       const store = openStore(base);
       try {
         const t0 = Date.now();
-        // one write transaction: nobody changes keys between reading the digests and writing the tree
+        const built = store.buildProfileSets();
+        if (built > 0) console.log(`recon profile sets built over ${built} stored keys`);
+        // one write transaction: nobody changes keys between reading the digests and writing the trees
         const { size, problems } = store.rebuildReconSet();
         console.log(`prefix tree rebuilt from ${size} digests in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
           (problems.length ? `; verify: ${problems.slice(0, 5).join('; ')}` : '; verify ok'));
@@ -216,10 +219,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'stats': {
       if (!existsSync(base.dbPath)) throw new UsageError(`stats: no database at ${base.dbPath}`);
-      const store = KeyStore.open(base.dbPath, { readonly: true });
+      const store = KeyStore.open(base.dbPath, { readonly: true, policy: policyFromSettings(base.settings) });
       try {
+        const sets = store.reconSets().filter((s) => s.profile !== 'sks')
+          .map((s) => `\n${s.profile} digest set: ${s.size}${s.building ? ' (being built: sks-recon or rebuild-ptree completes it)' : ''}`);
         console.log(`base directory: ${base.dir}\ndatabase: ${base.dbPath}\nkeys: ${store.count()}\n` +
-          `prefix tree elements: ${store.reconView.size()}\nblocked fingerprints: ${store.blocklist().length}\nchange log seq: ${store.lastSeq()}`);
+          `prefix tree elements: ${store.reconView.size()}${sets.join('')}\nblocked fingerprints: ${store.blocklist().length}\nchange log seq: ${store.lastSeq()}`);
       } finally {
         store.close();
       }

@@ -15,6 +15,7 @@ import { loadFiles, findDumpFiles } from '../../src/load.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { keyBlocks, DEBIAN_KEYRING } from '../../../../test/support/keyrings.js';
 import { sqliteHandle } from '../../../keystore/test/support/sqlite-handle.js';
+import { hockeypuckFixture } from '../../../../test/support/hockeypuck-vectors.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/main.ts');
 const CLI = [process.execPath, '--conditions=source', '--import', 'tsx', MAIN];
@@ -379,4 +380,36 @@ test('init creates a base directory and never overwrites; rebuild-ptree and stat
     store.close();
   }
   assert.equal(cli(base, ['frobnicate']).status, 2);
+});
+
+test('with recon_profiles sks,hockeypuck the loader\'s workers compute Hockeypuck 2.3\'s digests; a profile added later is built by rebuild-ptree', () => {
+  const hp = JSON.parse(readFileSync(hockeypuckFixture('debian-keyring-hockeypuck-2.3.json'), 'utf8')) as { keys: Array<{ hp_digest: string }> };
+  const expected = hp.keys.map((k) => k.hp_digest).sort();
+  const dir = makeTempDir('load-hp-keys-');
+  writeFileSync(join(dir, 'k.gpg'), readFileSync(DEBIAN_KEYRING));
+  const hpSet = (base: string) => {
+    const store = KeyStore.open(dbOf(base), { readonly: true, policy: policyFromSettings({ ...defaultSettings(), recon_profiles: ['sks', 'hockeypuck'] }) });
+    try {
+      assert.deepEqual(store.reconViewOf('hockeypuck').verify(), []);
+      return [...store.digests('hockeypuck')].map((d) => d.toString('hex')).sort();
+    } finally {
+      store.close();
+    }
+  };
+  // with the profile from the start: the workers' packed batches carry each key's hockeypuck form
+  const withIt = makeTempDir('load-hp-');
+  writeFileSync(join(withIt, 'sksconf'), 'recon_profiles: sks,hockeypuck\n');
+  const r = cli(withIt, ['load', '--dir', dir, '--quiet', '--workers', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(hpSet(withIt), expected);
+  assert.match(cli(withIt, ['stats']).stdout, new RegExp(`hockeypuck digest set: ${expected.length}\n`));
+  // loaded without it, then made active: stats says so, rebuild-ptree builds the set
+  const later = makeTempDir('load-hp-later-');
+  assert.equal(cli(later, ['load', '--dir', dir, '--quiet']).status, 0);
+  writeFileSync(join(later, 'sksconf'), 'recon_profiles: sks,hockeypuck\n');
+  assert.match(cli(later, ['stats']).stdout, /hockeypuck digest set: 0 \(being built/);
+  const rb = cli(later, ['rebuild-ptree']);
+  assert.equal(rb.status, 0, rb.stderr);
+  assert.match(rb.stdout, /recon profile sets built over 905 stored keys/);
+  assert.deepEqual(hpSet(later), expected);
 });

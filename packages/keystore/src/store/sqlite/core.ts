@@ -29,6 +29,8 @@ export class SqliteCore {
   /** The digest sets of the active recon profiles other than `sks` (policy.reconProfiles). A writable open
    * creates missing ones; a read-only one sees those a writer created. */
   readonly profiles: ProfileSet[] = [];
+  /** Active profiles whose sets no writer has created yet (seen by a read-only open). */
+  readonly missingProfiles: string[] = [];
 
   constructor(readonly db: Database.Database, readonly readonly: boolean, readonly policy: Policy, readonly logger?: Logger) {
     this.r = readStatements(db);
@@ -37,6 +39,7 @@ export class SqliteCore {
       if (name === 'sks') continue;
       if (!readonly && ProfileSet.create(db, name)) logger?.info('recon profile set created', { profile: name });
       if (ProfileSet.exists(db, name)) this.profiles.push(new ProfileSet(db, name));
+      else this.missingProfiles.push(name);
     }
   }
 

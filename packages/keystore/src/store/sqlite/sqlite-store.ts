@@ -229,6 +229,8 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     return [
       { profile: 'sks', size: this.core.tree.size(), building: false },
       ...this.core.profiles.map((p) => ({ profile: p.name, size: p.tree.size(), building: p.buildCursor() !== undefined })),
+      // named in recon_profiles, but no writer has opened the store since: not even created
+      ...this.core.missingProfiles.map((profile) => ({ profile, size: 0, building: true })),
     ];
   }
 
