@@ -12,7 +12,9 @@ import { readHockeypuckJson } from './support/hockeypuck-vectors.js';
 import { makeTempDir } from './support/tmp.js';
 import { startSks, sksGetDigest } from './support/sks.js';
 import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
-import { fingerprintOf, readPackets, sksDigest, type Settings } from '../packages/keystore/src/index.js';
+import { fingerprintOf, readPackets, sksDigest, toBinary, type Settings } from '../packages/keystore/src/index.js';
+
+const dearmor = (text: string) => toBinary(text);
 import type { SessionSummary } from '../packages/sks-recon/src/server.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
@@ -125,6 +127,32 @@ async function replayConfig(port: number, config: Buffer): Promise<{ pairs: Map<
   sock.destroy();
   return { pairs, verdict, reason };
 }
+
+test('with both profiles, HKP clients get only verified packets: the key Hockeypuck refuses is not served, hget takes either digest', async () => {
+  const refusedIndex = FPR.findIndex((f) => f === vectors.refused[0]!.fingerprint);
+  const changed = CHANGED[0]!;
+  const ours = await startOurs({ keys: keys([refusedIndex, changed]), settings: BOTH });
+  try {
+    const base = `http://127.0.0.1:${ours.hkpPort}/pks/lookup`;
+    const get = async (q: string) => {
+      const r = await fetch(`${base}?${q}`);
+      return { status: r.status, body: await r.text() };
+    };
+    assert.equal((await get(`op=get&search=0x${FPR[refusedIndex]}`)).status, 404, 'no valid self-signature: not served');
+    const served = await get(`op=get&options=mr&search=0x${FPR[changed]}`);
+    assert.equal(served.status, 200);
+    const key = dearmor(served.body);
+    assert.equal(sksDigest(readPackets(key)).toString('hex'), HP[changed], 'served exactly as Hockeypuck 2.3 serves it');
+    assert.equal((await get(`op=hget&search=${HP[changed]}`)).status, 200);
+    const sksDigestOfStored = [...ours.store.digests('sks')].map((d) => d.toString('hex'))
+      .find((d) => fingerprintOf(readPackets(ours.store.keyForPeer(d)!)[0]!.body) === FPR[changed])!;
+    const byOther = await get(`op=hget&options=mr&search=${sksDigestOfStored}`);
+    assert.equal(byOther.status, 200);
+    assert.equal(sksDigest(readPackets(dearmor(byOther.body))).toString('hex'), HP[changed], 'by the sks digest too, in the verified form');
+  } finally {
+    await ours.stop();
+  }
+});
 
 test('a member of the hockeypuck profile is answered with Hockeypuck 2.3\'s own Config and passed; one of the sks profile is refused', async () => {
   const ours = await startOurs({ keys: keys(COMMON.slice(0, 20)), settings: BOTH, peers: [{ host: '127.0.0.1', port: 1, profile: 'hockeypuck' }] });
