@@ -15,7 +15,8 @@ fi
 # Debian packages: runtime needs none; tests need the real peers and clients.
 apt_pkgs=()
 if [ "$want_test" = 1 ]; then
-  for p in sks gnupg dirmngr nginx debian-keyring wrk docker-compose chromium sqlite3 procps curl; do
+  # sq (Sequoia): makes the first-party attestations the third_party_certs "attested" rule is tested against
+  for p in sks gnupg dirmngr nginx debian-keyring wrk docker-compose chromium sqlite3 procps curl sq; do
     dpkg -s "$p" >/dev/null 2>&1 || apt_pkgs+=("$p")
   done
 fi

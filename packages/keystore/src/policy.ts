@@ -6,6 +6,7 @@ import { keyIdOf, fingerprintOf, parseSignature } from './openpgp/key.js';
 import { keyParts, flattenParts, KeyStructureError } from './openpgp/merge.js';
 import { PacketError } from './openpgp/packet.js';
 import { hashTagMatches, readPublicKey, readSignature } from './openpgp/verify/index.js';
+import { ATTESTATION_KEY_SIGNATURE, judgeAttestations } from './openpgp/attestations.js';
 import type { Settings } from './config/settings.js';
 
 export interface Policy {
@@ -25,8 +26,8 @@ export interface Policy {
 }
 
 /** The rules of setting third_party_certs (see its doc in config/settings.ts). */
-export type ThirdPartyCertRule = 'newest' | 'plausible' | 'none';
-const CERT_RULES: readonly ThirdPartyCertRule[] = ['newest', 'plausible', 'none'];
+export type ThirdPartyCertRule = 'newest' | 'plausible' | 'none' | 'attested';
+const CERT_RULES: readonly ThirdPartyCertRule[] = ['newest', 'plausible', 'none', 'attested'];
 
 export function policyFromSettings(s: Settings): Policy {
   if (!(CERT_RULES as readonly string[]).includes(s.third_party_certs)) {
@@ -127,7 +128,10 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
     const outcome = filterCertifications(first, parts.uids, rule);
     if (!outcome.ok) return outcome;
     if (rule === 'none') cut('third-party-certs', outcome.dropped, 'third-party certifications are not kept (third_party_certs: none)');
-    else cut('implausible-sigs', outcome.dropped, 'signatures whose hash tag does not match their user ID, or of a type that does not belong there');
+    else if (rule === 'attested') {
+      cut('unattested-certs', outcome.dropped, 'third-party certifications the key owner has not attested (third_party_certs: attested)');
+      cut('stale-attestations', outcome.stale, 'attestation signatures that do not verify or that a newer one replaced');
+    } else cut('implausible-sigs', outcome.dropped, 'signatures whose hash tag does not match their user ID, or of a type that does not belong there');
   }
 
   // 4. Certification flooding (CVE-2019-13050): keep self-signatures and the newest third-party certifications.
@@ -177,8 +181,8 @@ const UID_SIG_TYPES = new Set([0x10, 0x11, 0x12, 0x13, 0x30]);
 /** third_party_certs 'none' or 'plausible' on every user ID (see the setting). Depends on the packets alone, so two
  * servers with the same rule keep the same signatures. A hash tag is no proof (anyone can compute it over public
  * data); it removes forgeries made without even that, and signatures damaged or moved to another user ID. */
-function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sigs: Packet[] }>, rule: 'plausible' | 'none'):
-  { ok: true; dropped: number } | { ok: false; reason: RefusalReason; detail: string } {
+function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sigs: Packet[] }>, rule: 'plausible' | 'none' | 'attested'):
+  { ok: true; dropped: number; stale: number } | { ok: false; reason: RefusalReason; detail: string } {
   let self: { keyId: string; fingerprint: string };
   try {
     const fingerprint = fingerprintOf(primary.body);
@@ -187,10 +191,33 @@ function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sig
     if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
     throw e;
   }
-  const material = rule === 'plausible' ? readPublicKey(primary.body) : undefined;
+  const material = rule !== 'none' ? readPublicKey(primary.body) : undefined;
   let dropped = 0;
+  let stale = 0;
   for (const u of uids) {
     const target = { kind: u.packet.tag === TAG.USER_ID ? 'user-id' as const : 'user-attribute' as const, body: u.packet.body };
+    if (rule === 'attested') {
+      // Self-signatures stay, but for attestations that do not verify or are superseded; a third-party
+      // certification stays only if the owner's current attestation lists it. No readable primary key: nothing
+      // can be verified, so nothing third-party is attested.
+      const infos = u.sigs.map((s) => parseSignature(s.body, self.keyId, self.fingerprint));
+      const verdict = material?.ok
+        ? judgeAttestations(material.key, target, u.sigs.filter((_, i) => infos[i]?.self).map((s) => s.body))
+        : undefined;
+      u.sigs = u.sigs.filter((s, i) => {
+        if (infos[i]?.self) {
+          if (verdict?.stale.has(s.body) || (!verdict && s.body[1] === ATTESTATION_KEY_SIGNATURE)) {
+            stale++;
+            return false;
+          }
+          return true;
+        }
+        const keep = verdict?.attests(s.body) ?? false;
+        if (!keep) dropped++;
+        return keep;
+      });
+      continue;
+    }
     u.sigs = u.sigs.filter((s) => {
       const info = parseSignature(s.body, self.keyId, self.fingerprint);
       let keep: boolean;
@@ -204,5 +231,5 @@ function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sig
       return keep;
     });
   }
-  return { ok: true, dropped };
+  return { ok: true, dropped, stale };
 }

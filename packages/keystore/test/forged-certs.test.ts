@@ -112,6 +112,13 @@ test('none: no third-party certification is kept, genuine or forged; self-signat
   assert.equal(selfAfter, selfBefore);
 });
 
+test('attested: without an attestation on the user ID no third-party certification is kept, forged or genuine (real attestations: integration/attestations.test.ts)', () => {
+  const r = survivors('attested', true);
+  assert.equal(r.genuine, 0);
+  assert.equal(r.forged, 0);
+  assert.ok(r.cut.some((c) => c.startsWith('unattested-certs:')), JSON.stringify(r.cut));
+});
+
 test('plausible keeps every signature of an untouched Debian key (nothing genuine is judged implausible)', () => {
   const policy: Policy = { ...policyFromSettings(defaultSettings()), thirdPartyCerts: 'plausible' };
   let keys = 0;

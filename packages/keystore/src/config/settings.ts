@@ -97,6 +97,8 @@ export const SETTINGS = {
       + 'claimed date (SKS-compatible digests). plausible: first drop every signature on a user ID whose two-byte '
       + 'hash tag does not match the data it signs or whose type does not belong there (as Hockeypuck does), '
       + 'self-signatures included, then cap. none: no third-party certifications at all (keys.openpgp.org\'s rule). '
+      + 'attested: only those the key owner listed in the newest valid attestation signature on that user ID '
+      + '(1PA3PC, as `sq key attest-certifications` makes them; keys.openpgp.org serves these), none without one. '
       + 'Peers reconcile only with servers that store keys the same way (see docs/OPERATIONS.md).' },
   max_certs_per_uid: { type: 'int', default: 1000, usedBy: ['all'],
     doc: 'Third-party certifications kept per user ID, newest first; self-signatures are always kept.' },

@@ -50,16 +50,25 @@ export interface SignaturePacket {
   embedded: SignaturePacket | null;
   /** Algorithm-specific signature value: the MPIs as written, or the native bytes of Ed25519/Ed448 (§5.2.3). */
   value: Buffer[];
+  /** The hashed Attested Certifications subpacket (type 37) of an attestation key signature (type 0x16): the
+   * digests it lists, concatenated; read only with ReadOptions.attestations. */
+  attested: Buffer | null;
+}
+
+export interface ReadOptions {
+  /** Read Attested Certifications subpackets (draft-ietf-openpgp-rfc4880bis-10 §5.2.3.30) instead of refusing a
+   * signature that marks one critical, as go-crypto (and so Hockeypuck) does. */
+  attestations?: boolean;
 }
 
 export type SignatureReadResult = { ok: true; sig: SignaturePacket } | { ok: false; error: string };
 
 /** Reads a signature packet body. */
-export function readSignature(body: Buffer): SignatureReadResult {
+export function readSignature(body: Buffer, options: ReadOptions = {}): SignatureReadResult {
   try {
     const version = body[0];
     if (version === undefined) throw new ReadError('empty signature packet');
-    return { ok: true, sig: version < 4 ? readV3(body) : readV4(body) };
+    return { ok: true, sig: version < 4 ? readV3(body) : readV4(body, options) };
   } catch (e) {
     if (e instanceof ReadError) return { ok: false, error: e.message };
     throw e;
@@ -89,11 +98,11 @@ function readV3(body: Buffer): SignaturePacket {
   return {
     version: 3, type: hashed[0]!, pubAlgo: pubAlgo!, hashAlgo: hashAlgo!, created: hashed.readUInt32BE(1),
     issuerKeyId, hashTag, trailer: hashed, salt: null, signsFlag: false, revocationReason: null, embedded: null,
-    value: readValue(c, pubAlgo!),
+    value: readValue(c, pubAlgo!), attested: null,
   };
 }
 
-function readV4(body: Buffer): SignaturePacket {
+function readV4(body: Buffer, options: ReadOptions = {}): SignaturePacket {
   const c = new ByteReader(body, 0, 'signature packet');
   const version = c.take(1)[0]!;
   if (version === 5) throw new ReadError('v5 signatures are not read');
@@ -111,10 +120,11 @@ function readV4(body: Buffer): SignaturePacket {
   const sig: SignaturePacket = {
     version, type, pubAlgo, hashAlgo, created: -1, issuerKeyId: null, hashTag: Buffer.alloc(0),
     trailer: trailerOf(version, hashedPart), salt: null, signsFlag: false, revocationReason: null, embedded: null, value: [],
+    attested: null,
   };
-  readSubpackets(sig, hashed, true);
+  readSubpackets(sig, hashed, true, options);
   const unhashedLen = version === 6 ? c.take(4).readUInt32BE(0) : c.take(2).readUInt16BE(0);
-  readSubpackets(sig, c.take(unhashedLen), false);
+  readSubpackets(sig, c.take(unhashedLen), false, options);
   sig.hashTag = c.take(2);
   if (version === 6) {
     const saltLen = c.take(1)[0]!;
@@ -141,7 +151,7 @@ function trailerOf(version: number, hashedPart: Buffer): Buffer {
  * signature (RFC 9580 §5.2.3.7). */
 const KNOWN_SUBPACKETS = new Set([2, 3, 4, 5, 6, 9, 11, 16, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 32, 33, 35, 39]);
 
-function readSubpackets(sig: SignaturePacket, area: Buffer, hashed: boolean): void {
+function readSubpackets(sig: SignaturePacket, area: Buffer, hashed: boolean, options: ReadOptions = {}): void {
   let at = 0;
   while (at < area.length) {
     let len: number;
@@ -166,6 +176,10 @@ function readSubpackets(sig: SignaturePacket, area: Buffer, hashed: boolean): vo
     at += len;
     // Outside the hashed area go-crypto reads only the issuer subpackets and the embedded signature.
     if (!hashed && type !== 16 && type !== 33 && type !== 32) continue;
+    if (type === 37 && options.attestations) {
+      if (hashed) sig.attested = sig.attested ? Buffer.concat([sig.attested, data]) : data;
+      continue;
+    }
     readSubpacket(sig, type, critical, data, hashed);
   }
   if (sig.created < 0) throw new ReadError('no creation time in signature');
