@@ -5,7 +5,7 @@ import { TAG, type Packet } from './openpgp/types.js';
 import { keyIdOf, fingerprintOf, parseSignature } from './openpgp/key.js';
 import { keyParts, flattenParts, KeyStructureError } from './openpgp/merge.js';
 import { PacketError } from './openpgp/packet.js';
-import { hashTagMatches, readPublicKey, readSignature } from './openpgp/verify/index.js';
+import { hashTagMatches, readPublicKey, readSignature, verifySignature, type SignedTarget } from './openpgp/verify/index.js';
 import { ATTESTATION_KEY_SIGNATURE, judgeAttestations } from './openpgp/attestations.js';
 import type { Settings } from './config/settings.js';
 
@@ -20,6 +20,9 @@ export interface Policy {
   /** Characters of user-ID text indexed for word search per key (setting word_index_max_chars). Not a cut: the
    * key is stored whole, only search reads less of it. */
   wordIndexMaxChars?: number;
+  /** Drop self-signatures (issued by the primary key) that fail cryptographic verification (setting
+   * verify_self_signatures). */
+  verifySelfSignatures?: boolean;
   /** Recon profiles whose digest sets the store keeps (setting recon_profiles); only `sks` when absent. Every
    * writer must name the same ones, or the sets it does not know of fall behind (see store/profile-forms.ts). */
   reconProfiles?: readonly string[];
@@ -42,6 +45,7 @@ export function policyFromSettings(s: Settings): Policy {
     wordIndexMaxChars: s.word_index_max_chars,
     thirdPartyCerts: s.third_party_certs as ThirdPartyCertRule,
     reconProfiles: s.recon_profiles,
+    verifySelfSignatures: s.verify_self_signatures,
   };
 }
 
@@ -120,6 +124,14 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
     let dropped = 0;
     parts.uids = parts.uids.filter((u) => u.packet.tag !== TAG.USER_ATTRIBUTE || ((dropped += 1 + u.sigs.length), false));
     cut('user-attribute', dropped, 'user attributes are not kept (drop_user_attributes)');
+  }
+
+  // 2b. Self-signatures that do not verify: anyone can write the primary's key ID into a signature, and the flood
+  //     cap below never counts self-signatures, so forged ones are dropped here when the operator asks for it.
+  if (policy.verifySelfSignatures) {
+    const outcome = dropForgedSelfSignatures(first, parts);
+    if (!outcome.ok) return outcome;
+    cut('forged-self-sigs', outcome.dropped, 'signatures naming the primary key as issuer that do not verify with it');
   }
 
   // 3. Which certifications a user ID keeps at all (third_party_certs), before the flood cap.
@@ -232,4 +244,39 @@ function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sig
     });
   }
   return { ok: true, dropped, stale };
+}
+
+/** verify_self_signatures: every signature whose issuer is the primary key is verified with it, over what it sits
+ * on; those that fail are dropped. What cannot be judged (a primary or subkey whose algorithm we cannot read) is
+ * kept. Depends on the packets alone. */
+function dropForgedSelfSignatures(primary: Packet, parts: ReturnType<typeof keyParts>):
+  { ok: true; dropped: number } | { ok: false; reason: RefusalReason; detail: string } {
+  let self: { keyId: string; fingerprint: string };
+  try {
+    const fingerprint = fingerprintOf(primary.body);
+    self = { fingerprint, keyId: keyIdOf(primary.body, fingerprint) };
+  } catch (e) {
+    if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
+    throw e;
+  }
+  const material = readPublicKey(primary.body);
+  if (!material.ok) return { ok: true, dropped: 0 };
+  const key = material.key;
+  let dropped = 0;
+  const keepIfValid = (sigs: Packet[], target: SignedTarget | undefined): Packet[] => sigs.filter((s) => {
+    if (!target || !parseSignature(s.body, self.keyId, self.fingerprint)?.self) return true;
+    const read = readSignature(s.body, { attestations: true, allHashes: true });
+    if (read.ok && verifySignature(key, key, target, read.sig)) return true;
+    dropped++;
+    return false;
+  });
+  parts.selfsigs = keepIfValid(parts.selfsigs, { kind: 'key' });
+  for (const u of parts.uids) {
+    u.sigs = keepIfValid(u.sigs, { kind: u.packet.tag === TAG.USER_ID ? 'user-id' : 'user-attribute', body: u.packet.body });
+  }
+  for (const sk of parts.subkeys) {
+    const sub = readPublicKey(sk.packet.body);
+    sk.sigs = keepIfValid(sk.sigs, sub.ok ? { kind: 'subkey', key: sub.key } : undefined);
+  }
+  return { ok: true, dropped };
 }

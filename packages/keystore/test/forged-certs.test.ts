@@ -132,3 +132,65 @@ test('plausible keeps every signature of an untouched Debian key (nothing genuin
   assert.ok(keys > 100);
   assert.ok(implausible <= 2, `${implausible} signatures on ${keys} untouched keys judged implausible`);
 });
+
+/** A self-signature of the user ID, re-dated to `when` with its hash tag recomputed: it names the primary key as
+ * issuer and looks right to anyone who does not verify it. */
+function forgeSelf(packets: Packet[], uid: number, when: number): Packet {
+  const fp = fingerprintOf(packets[0]!.body);
+  const keyId = keyIdOf(packets[0]!.body, fp);
+  let selfSig: Packet | undefined;
+  for (let j = uid + 1; j < packets.length && packets[j]!.tag === TAG.SIGNATURE; j++) {
+    const info = parseSignature(packets[j]!.body, keyId, fp);
+    if (info?.self && packets[j]!.body[0] === 4 && HASHES[packets[j]!.body[3]!]) selfSig = packets[j];
+  }
+  assert.ok(selfSig, 'a v4 self-signature on the user ID');
+  const b = Buffer.from(selfSig.body);
+  const hashedLen = b.readUInt16BE(4);
+  for (let at = 6; at < 6 + hashedLen;) {
+    const len = b[at]!;
+    if ((b[at + 1]! & 0x7f) === 2) b.writeUInt32BE(when, at + 2);
+    at += 1 + len;
+  }
+  const key = verify.readPublicKey(packets[0]!.body);
+  const sig = verify.readSignature(b);
+  assert.ok(key.ok && sig.ok);
+  const data = verify.signedData(key.key, { kind: 'user-id', body: packets[uid]!.body }, sig.sig);
+  const unhashedAt = 6 + hashedLen;
+  createHash(HASHES[b[3]!]!).update(data).digest().copy(b, unhashedAt + 2 + b.readUInt16BE(unhashedAt), 0, 2);
+  return { tag: TAG.SIGNATURE, body: b };
+}
+
+test('verify_self_signatures: forged self-signatures are dropped (the flood cap never counts them); off, they all stay', () => {
+  const { packets, uid } = subject();
+  const forged = Array.from({ length: 300 }, (_, i) => forgeSelf(packets, uid, 2_000_000_000 + i));
+  const flooded = canonicalizeKey([...packets.slice(0, uid + 1), ...forged, ...packets.slice(uid + 1)]);
+  const base: Policy = { ...policyFromSettings(defaultSettings()), maxCertsPerUid: 5 };
+  const kept = (out: ReturnType<typeof applyPolicy>) => {
+    assert.ok(out.ok, out.ok ? '' : out.detail);
+    const bodies = new Set(out.key.map((p) => p.body.toString('hex')));
+    return forged.filter((f) => bodies.has(f.body.toString('hex'))).length;
+  };
+  assert.equal(kept(applyPolicy(flooded, base)), forged.length, 'without verification every forgery is kept');
+  const verified = applyPolicy(flooded, { ...base, verifySelfSignatures: true });
+  assert.equal(kept(verified), 0);
+  assert.ok(verified.ok);
+  assert.deepEqual(verified.cuts.find((c) => c.rule === 'forged-self-sigs')?.packets, forged.length);
+  // what was genuine is all there
+  const clean = applyPolicy(packets, { ...base, verifySelfSignatures: true });
+  assert.ok(clean.ok);
+  assert.equal(clean.cuts.find((c) => c.rule === 'forged-self-sigs'), undefined);
+});
+
+test('verify_self_signatures keeps every self-signature of Debian\'s keyring (RIPEMD-160 and v3 ones included)', () => {
+  const policy: Policy = { ...policyFromSettings(defaultSettings()), verifySelfSignatures: true };
+  let keys = 0;
+  let dropped = 0;
+  for (const block of keyBlocks(readFileSync(DEBIAN_KEYRING))) {
+    const out = applyPolicy(canonicalizeKey(splitKeys(readPackets(block))[0]!), policy);
+    if (!out.ok) continue;
+    keys++;
+    dropped += out.cuts.find((c) => c.rule === 'forged-self-sigs')?.packets ?? 0;
+  }
+  assert.equal(keys, 905);
+  assert.equal(dropped, 0, `${dropped} self-signatures of ${keys} untouched keys judged forged`);
+});

@@ -100,6 +100,10 @@ export const SETTINGS = {
       + 'attested: only those the key owner listed in the newest valid attestation signature on that user ID '
       + '(1PA3PC, as `sq key attest-certifications` makes them; keys.openpgp.org serves these), none without one. '
       + 'Peers reconcile only with servers that store keys the same way (see docs/OPERATIONS.md).' },
+  verify_self_signatures: { type: 'bool', default: false, usedBy: ['all'],
+    doc: 'Verify every signature that names the primary key as its issuer, with that key, and drop those that fail '
+      + '(forged self-signatures: the flood cap never counts self-signatures). Costs a signature check per self-signature '
+      + 'on every write; SKS keeps such signatures, so a key carrying them gets another digest than at SKS peers.' },
   max_certs_per_uid: { type: 'int', default: 1000, usedBy: ['all'],
     doc: 'Third-party certifications kept per user ID, newest first; self-signatures are always kept.' },
   drop_user_attributes: { type: 'bool', default: false, usedBy: ['all'],

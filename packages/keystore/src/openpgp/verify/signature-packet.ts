@@ -59,6 +59,9 @@ export interface ReadOptions {
   /** Read Attested Certifications subpackets (draft-ietf-openpgp-rfc4880bis-10 §5.2.3.30) instead of refusing a
    * signature that marks one critical, as go-crypto (and so Hockeypuck) does. */
   attestations?: boolean;
+  /** Read v4 signatures over every hash of HASH_NAMES (RIPEMD-160 and MD5 too, which RFC 9580 still lets old
+   * signatures use) instead of only those go-crypto reads. */
+  allHashes?: boolean;
 }
 
 export type SignatureReadResult = { ok: true; sig: SignaturePacket } | { ok: false; error: string };
@@ -112,7 +115,9 @@ function readV4(body: Buffer, options: ReadOptions = {}): SignaturePacket {
   const pubAlgo = head[1]!;
   const hashAlgo = head[2]!;
   if (!SIGNING_ALGOS.has(pubAlgo)) throw new ReadError(`public key algorithm ${pubAlgo}`);
-  if (!(version === 4 ? V4_HASHES : V6_SALT_HASHES).has(hashAlgo)) throw new ReadError(`hash function ${hashAlgo}`);
+  const hashOk = version === 4 ? V4_HASHES.has(hashAlgo) || (options.allHashes === true && HASH_NAMES[hashAlgo] !== undefined)
+    : V6_SALT_HASHES.has(hashAlgo);
+  if (!hashOk) throw new ReadError(`hash function ${hashAlgo}`);
   const hashedLen = version === 6 ? head.readUInt32BE(3) : head.readUInt16BE(3);
   const hashedStart = c.at - (version === 6 ? 7 : 5) - 1;
   const hashed = c.take(hashedLen);
