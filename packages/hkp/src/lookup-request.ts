@@ -44,7 +44,9 @@ function onOff(query: Query, ...names: string[]): boolean {
 /** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
 export function parseLookup(query: Query): LookupRequest {
   const opRaw = queryParam(query, 'op');
-  if (opRaw === undefined) throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
+  // No op, or an empty one, is a malformed request (400). An op we do not know is one the HKP draft says a server
+  // answers 501 Not Implemented, as GnuPG and the network's spiders expect (docs/ANSWERS.md).
+  if (opRaw === undefined || opRaw.trim() === '') throw new HttpError(400, 'missing op= (one of get, index, vindex, hget, stats)');
   const op = OPS[opRaw.toLowerCase()];
   if (!op) throw new HttpError(501, `op=${opRaw} is not supported; use get, index, vindex, hget or stats`);
   const options = (queryParam(query, 'options') ?? '').toLowerCase().split(',').map((s) => s.trim());

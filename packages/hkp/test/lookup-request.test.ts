@@ -28,6 +28,7 @@ test('requests no server could answer are refused with the reason', () => {
   };
   assert.equal(status({ search: 'x' }), 400);
   assert.equal(status({ op: 'frobnicate', search: 'x' }), 501);
+  assert.equal(status({ op: '', search: 'x' }), 400, 'an empty op is a malformed request, not an unknown operation');
   assert.equal(status({ op: 'get' }), 400);
   assert.equal(status({ op: 'get', search: 'x', limit: 'ten' }), 400);
   assert.equal(status({ op: 'get', search: 'x'.repeat(1001) }), 400);
