@@ -9,6 +9,7 @@ import {
 import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
+import { UploadSlots, clientAddress } from './client-limits.js';
 
 /** How often the same cause of failed uploads is logged again while it lasts. */
 const UNAVAILABLE_LOG_INTERVAL_MS = 60_000;
@@ -119,7 +120,26 @@ function summary(outcomes: WriteOutcome[]): Record<string, number> {
   return s;
 }
 
+const slotsOf = new WeakMap<DbContext, UploadSlots>();
+
 export async function handleAdd(ctx: DbContext, req: Request, res: Response): Promise<void> {
+  let slots = slotsOf.get(ctx);
+  if (!slots) slotsOf.set(ctx, (slots = new UploadSlots(ctx.settings.max_uploads_per_client)));
+  const release = slots.take(clientAddress(req, ctx.settings.trusted_proxies));
+  if (!release) {
+    res.setHeader('Retry-After', '10');
+    throw new HttpError(429, `this address already has ${ctx.settings.max_uploads_per_client} uploads in progress ` +
+      '(max_uploads_per_client); send the next one when one of them is answered');
+  }
+  res.once('close', release);
+  try {
+    await storeUpload(ctx, req, res);
+  } finally {
+    release();
+  }
+}
+
+async function storeUpload(ctx: DbContext, req: Request, res: Response): Promise<void> {
   const body = await readBody(req, ctx.settings.max_body_bytes);
   const outcomes = addKeyMaterial(ctx, keyMaterial(req.headers['content-type'], body));
   const s = summary(outcomes);

@@ -12,6 +12,7 @@ const TITLES: Record<number, string> = {
   413: 'Request Entity Too Large',
   415: 'Unsupported media type',
   422: 'Unprocessable key material',
+  429: 'Too many requests',
   500: 'Error handling request',
   501: 'Not implemented',
   503: 'Service unavailable',

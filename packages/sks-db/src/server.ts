@@ -32,7 +32,7 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
         const mr = machineReadable || wantsMachineReadable(req.query);
         sendError(res, err.status, err.message, mr, err.title);
         // A refused body must not be left on a keep-alive connection: read it to its end (bounded), then close.
-        if (err.status === 413) res.once('finish', () => closeAfterBody(req));
+        if (err.status === 413 || err.status === 429) res.once('finish', () => closeAfterBody(req));
       } else next(err);
     });
   };

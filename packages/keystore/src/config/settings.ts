@@ -43,6 +43,12 @@ export const SETTINGS = {
     doc: 'HTTP worker processes; 0 means one per CPU core.' },
   max_body_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-db'],
     doc: 'Largest accepted POST body (/pks/add, /pks/hashquery), matching nginx client_max_body_size 8m.' },
+  max_uploads_per_client: { type: 'int', default: 4, usedBy: ['sks-db'],
+    doc: 'Uploads (/pks/add) one client address may have in progress at once in each sks-db worker; more are '
+      + 'answered 429 at once, so one eager uploader cannot take every worker\'s time. 0 = no cap.' },
+  trusted_proxies: { type: 'list', default: ['127.0.0.1', '::1'], usedBy: ['sks-db'],
+    doc: 'Addresses (or IPv4 ranges like 172.16.0.0/12) of proxies in front of sks-db, such as nginx: for a request '
+      + 'from one of them the client is the last address of its X-Forwarded-For header (per-client limits).' },
   max_index_results: { type: 'int', default: 500, usedBy: ['sks-db'],
     doc: 'Most keys an index/vindex search returns before answering "too many results" (SKS: max_matches).' },
   max_get_results: { type: 'int', default: 500, usedBy: ['sks-db'],
