@@ -6,12 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort, waitForPort } from '../../../../test/support/ports.js';
-import type { TestTls } from '../../../../test/support/tls.js';
+import { TEST_TLS_HOST, type TestTls } from '../../../../test/support/tls.js';
 import { renderSksTemplate } from '../../../../test/support/nginx.js';
 import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
 
@@ -80,6 +80,78 @@ test('gpg sends, receives and searches through nginx', () => {
   } finally {
     a.cleanup();
     b.cleanup();
+  }
+});
+
+/** A GnuPG home whose gpg (and the dirmngr it starts) runs in a mount namespace of its own, where /etc/hosts also
+ * maps TEST_TLS_HOST to 127.0.0.1: dirmngr checks the server certificate against a host name with a dot, and the
+ * machine's /etc/hosts stays untouched. Needs root (CI runs as root). */
+function gpgOverTls(trustCa: boolean) {
+  const g = makeGpg(`hkps://${TEST_TLS_HOST}:${tlsPort}`);
+  if (trustCa) appendFileSync(join(g.home, 'dirmngr.conf'), `hkp-cacert ${tls.caCert}\n`);
+  const hosts = join(g.home, 'hosts');
+  writeFileSync(hosts, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${TEST_TLS_HOST}\n`);
+  const env = { ...process.env, GNUPGHOME: g.home, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '' };
+  return {
+    ...g,
+    run(args: string[], input?: string) {
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec gpg "$@"', hosts,
+        '--homedir', g.home, '--batch', '--no-tty', ...args], { input, env, timeout: 60_000 });
+      return { status: r.status, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };
+    },
+  };
+}
+
+test('gpg sends and receives over hkps:// through nginx, trusting only the test CA (dirmngr hkp-cacert)', () => {
+  const a = gpgOverTls(true);
+  const b = gpgOverTls(true);
+  const untrusting = gpgOverTls(false);
+  try {
+    const fp = genKey(a, 'Tls User <tls@example.org>');
+    const sent = a.run(['--send-keys', fp]);
+    assert.equal(sent.status, 0, sent.stderr);
+    const r = b.run(['--recv-keys', fp]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(colonFingerprints(b.run(['--with-colons', '--list-keys']).stdout), [fp]);
+    const s = b.run(['--with-colons', '--search-keys', 'tls@example.org'], '');
+    assert.match(s.stdout, new RegExp(`pub:${fp}:`));
+    // without the test CA the server's certificate is not trusted: nothing is received
+    const refused = untrusting.run(['--recv-keys', fp]);
+    assert.notEqual(refused.status, 0);
+    assert.deepEqual(colonFingerprints(untrusting.run(['--with-colons', '--list-keys']).stdout), []);
+  } finally {
+    a.cleanup();
+    b.cleanup();
+    untrusting.cleanup();
+  }
+});
+
+test('@openpgp/hkp-client uploads and looks up over https through nginx, trusting only the test CA', () => {
+  // node's fetch (which hkp-client uses) reads extra CAs at start: the client runs in a process of its own
+  const script = `
+    const HKP = require('@openpgp/hkp-client');
+    (async () => {
+      const hkp = new HKP(process.argv[1]);
+      const armored = require('node:fs').readFileSync(process.argv[2], 'utf8');
+      const up = await hkp.upload(armored);
+      const got = await hkp.lookup({ query: 'hkpclient@example.org' });
+      console.log(JSON.stringify({ upload: up.status, found: typeof got === 'string' && got.includes('BEGIN PGP PUBLIC KEY BLOCK') }));
+    })().catch((e) => { console.log(JSON.stringify({ error: String(e && (e.cause?.code || e.message)) })); });`;
+  const g = makeGpg(`hkp://127.0.0.1:${port}`);
+  try {
+    genKey(g, 'Hkp Client <hkpclient@example.org>');
+    const armoredFile = join(g.home, 'key.asc');
+    writeFileSync(armoredFile, g.run(['--armor', '--export', 'hkpclient@example.org']).stdout);
+    const run = (ca: boolean) => JSON.parse(spawnSync(process.execPath, ['-e', script, `https://localhost:${tlsPort}`, armoredFile], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8', timeout: 30_000,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca ? tls.caCert : '' },
+    }).stdout.trim()) as { upload?: number; found?: boolean; error?: string };
+    assert.deepEqual(run(true), { upload: 200, found: true });
+    const untrusted = run(false);
+    assert.ok(untrusted.error, 'without the test CA the connection is refused');
+    assert.match(untrusted.error!, /CERT|certificate|self.signed|UNABLE/i);
+  } finally {
+    g.cleanup();
   }
 });
 
