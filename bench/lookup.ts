@@ -3,6 +3,8 @@
 // 100 slow clients hold connections open with half-sent requests. At the top concurrency, where the targets are,
 // ours and SKS are measured in turn BENCH_LOOKUP_ROUNDS times (default 3) and each side's median run is reported:
 // on 2 cores wrk shares the CPU with the server, and one run alone moves by +-20% from one run to the next.
+// Then the same loads at the top concurrency against a second sks-db on the same store with its caches off
+// (lookup_cache_bytes 0): what a lookup costs when it is not a repeat (issue 17), beside the same SKS figures.
 // Run alone: node --conditions=source --import tsx bench/lookup.ts   (BENCH_LOOKUP_SECONDS=5 per run)
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -144,6 +146,12 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
     workers: opts.workers ?? availableParallelism(),
     settings: { hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000 },
   });
+  const uncachedPort = await freePort();
+  const uncached = await startDb({
+    basedir,
+    workers: opts.workers ?? availableParallelism(),
+    settings: { hkp_port: uncachedPort, hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000, lookup_cache_bytes: 0 },
+  });
   const sks = await startSks({ keyFiles: [DEBIAN_KEYRING], gossip: false });
 
   const loads = [
@@ -182,6 +190,17 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
         rows.push({ metric: `${load.name} c=${c}`, ours: a.rps, sks: b.rps, ratio: a.rps / b.rps, unit: 'req/s', target: rpsTarget });
         rows.push({ metric: `${load.name} c=${c} p50`, ours: a.p50, sks: b.p50, ratio: b.p50 / a.p50, unit: 'ms' });
         rows.push({ metric: `${load.name} c=${c} p99`, ours: a.p99, sks: b.p99, ratio: b.p99 / a.p99, unit: 'ms', target: p99Target });
+        if (top && load.name !== 'word search') {
+          // the same load with every answer computed afresh (caches off), against this round's SKS median
+          await runWrk(uncached.url, load.script, 8, Math.max(3, Math.ceil(seconds / 2)));
+          const offRuns: WrkResult[] = [];
+          for (let r = 0; r < rounds; r++) offRuns.push(await runWrk(uncached.url, load.script, c, seconds));
+          const off = median(offRuns);
+          log(`${load.name} c=${c}, caches off: ours ${offRuns.map((x) => x.rps.toFixed(0)).join(' / ')} req/s, median p99 ${off.p99}ms`);
+          const offTarget = load.name === 'get by fingerprint' ? '>= 10x, p99 < 25 ms' : '>= 10x';
+          rows.push({ metric: `${load.name} c=${c}, caches off`, ours: off.rps, sks: b.rps, ratio: off.rps / b.rps, unit: 'req/s', target: offTarget });
+          rows.push({ metric: `${load.name} c=${c}, caches off, p99`, ours: off.p99, sks: b.p99, ratio: b.p99 / off.p99, unit: 'ms' });
+        }
       }
     }
     // p99 of get-by-fingerprint at c=8 while slow clients hold connections open on each server.
@@ -211,6 +230,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
     }
   } finally {
     await ours.stop();
+    await uncached.stop();
     await sks.stop();
   }
   return rows;

@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import {
-  readPackets, writePackets, PacketError, dearmor, armor, toBinary, ArmorError, splitKeys, describeKey,
+  readPackets, writePackets, PacketError, dearmor, armor, toBinary, ArmorError, splitKeys, describeKey, crc24,
   canonicalizeKey, mergeKeys, keyParts, flattenParts, sksDigest, applyPolicy, TAG, type Packet, type Policy,
 } from '../src/index.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
@@ -233,4 +234,26 @@ test('v6 keys (RFC 9580) are described with their 64-hex fingerprint and leading
   assert.equal(info.keyId, info.fingerprint.slice(0, 16));
   assert.equal(info.userIds[0]!.text, 'V Six <v6@example.org>');
   assert.ok(applyPolicy(k, LOOSE).ok);
+});
+
+test('CRC-24 four bytes at a time equals the RFC 9580 §6.1 bit-by-bit definition, at every length modulo 4', () => {
+  const reference = (data: Uint8Array): number => {
+    let crc = 0xb704ce;
+    for (const byte of data) {
+      crc ^= byte << 16;
+      for (let i = 0; i < 8; i++) {
+        crc <<= 1;
+        if (crc & 0x1000000) crc ^= 0x1864cfb;
+      }
+    }
+    return crc & 0xffffff;
+  };
+  for (const len of [0, 1, 2, 3, 4, 5, 6, 7, 8, 63, 64, 65, 1000, 30001]) {
+    const data = randomBytes(len);
+    assert.equal(crc24(data), reference(data), `length ${len}`);
+  }
+  // our armor carries the checksum line, and reading it back verifies it
+  const armored = armor(Buffer.from('hello'));
+  assert.match(armored, /\n=[A-Za-z0-9+/]{4}\n/);
+  assert.deepEqual(dearmor(armored)[0], Buffer.from('hello'));
 });

@@ -5,7 +5,7 @@
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import { armor, type StoredKey } from '@sks/keystore';
+import { armorBytes, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
@@ -42,14 +42,24 @@ function describe(search: string): string {
   return `"${search}"`;
 }
 
+/** The last single key armored in this worker, for the same database version: an uncached op=get computes its
+ * answer (which armors the key it found) and then sends the armor by digest (armoredKeyBody), and the lookup front
+ * asks for it once more; with the per-key cache off or the key too large for it, each of those read the key and
+ * armored it again. One request now reads and armors a key once. */
+const lastArmor = new WeakMap<DbContext, { version: number; digest: string; body: Buffer }>();
+
 /** The keys ASCII-armored in one block, as SKS sends them. A single key's armor is cached by its digest. */
 export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
-  const make = () => armorKeys(ctx, keys);
-  return keys.length === 1 ? (ctx.answers.get(`a:${keys[0]!.digest}`, make) as Buffer) : make();
+  if (keys.length !== 1) return armorKeys(ctx, keys);
+  const digest = keys[0]!.digest;
+  const body = ctx.answers.get(`a:${digest}`, () => armorKeys(ctx, keys)) as Buffer;
+  lastArmor.set(ctx, { version: ctx.dataVersion(), digest, body });
+  return body;
 }
 
 function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
-  return Buffer.from(armor(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` }), 'utf8');
+  const data = keys.length === 1 ? keys[0]!.data : Buffer.concat(keys.map((k) => k.data));
+  return armorBytes(data, 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` });
 }
 
 /** The machine-readable index (HKP draft §5.2) of `keys`, each key's lines cached by its digest. */
@@ -161,6 +171,8 @@ export function lookupReply(ctx: DbContext, query: Query): SksReply {
 
 /** The armor of the stored key with this digest, from the per-key cache (computed on a miss). */
 export function armoredKeyBody(ctx: DbContext, digest: string): Buffer {
+  const last = lastArmor.get(ctx);
+  if (last && last.digest === digest && last.version === ctx.dataVersion()) return last.body;
   return ctx.answers.get(`a:${digest}`, () => {
     const key = ctx.store.getByDigest(digest);
     if (!key) throw new HttpError(404, 'No keys found'); // removed since; the next lookup sees the new version
