@@ -84,6 +84,7 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   let outcomes: WriteOutcome[];
   try {
     outcomes = ctx.writer().upsertMaterial(binary, 'add');
+    ctx.forgetDataVersion();
     recordWrites('add', outcomes);
     storeHealth.ok(ctx);
   } catch (err) {

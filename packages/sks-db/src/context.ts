@@ -24,6 +24,8 @@ export interface DbContext {
   lookups: LookupCache<LookupAnswer>;
   /** SQLite's data_version of the read connection: changes whenever another connection commits. */
   dataVersion(): number;
+  /** Makes the next dataVersion() read the database again (after this worker wrote). */
+  forgetDataVersion(): void;
 }
 
 /** A lookup's answer as the lookup cache keeps it: a refusal, a body, or (op=get of one key, machine-readable) the

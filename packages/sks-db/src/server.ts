@@ -234,6 +234,16 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
   const busyTimeoutMs = settings.db_busy_timeout_ms;
   const store = KeyStore.open(dbPath, { readonly: true, policy, logger, busyTimeoutMs });
   let writer: KeyStore | undefined;
+  // The database version is read once per turn of the event loop (a PRAGMA costs as much as a small lookup): the
+  // requests handled in one turn all arrived before the look. A write of this worker forgets it at once.
+  let version: number | undefined;
+  const readVersion = (): number => {
+    if (version === undefined) {
+      version = store.dataVersion();
+      setImmediate(() => (version = undefined));
+    }
+    return version;
+  };
   const ctx: DbContext = {
     store,
     writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger, busyTimeoutMs })),
@@ -254,7 +264,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     // lookup_cache_bytes per key; a quarter of it more for whole answers, another for the front's ready replies
     answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
     lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
-    dataVersion: () => store.dataVersion(),
+    dataVersion: readVersion,
+    forgetDataVersion: () => (version = undefined),
   };
   return {
     ctx,
