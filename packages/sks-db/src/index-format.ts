@@ -198,6 +198,22 @@ function sigLine(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: numb
   return `sig ${sigTypeLabel(s, now).padEnd(6)} ${keyidStr} ${created} ${sigExp} ${keyExp} ${uid}`;
 }
 
+/** A signature's line and those SKS prints under it: policy URL, notation, designated revoker (in that order). */
+function sigLines(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName, keyCreated: number): string[] {
+  const lines = [sigLine(s, selfKeyId, o, now, issuerName, keyCreated)];
+  if (s.policyUrl !== undefined) {
+    const url = htmlQuote(s.policyUrl);
+    lines.push(`    Policy URL: <a href="${url}">${url}</a>`);
+  }
+  if (s.notation) {
+    lines.push(`    Notation data: <span class="text-decoration: underline;">${htmlQuote(s.notation.name)}</span> ${htmlQuote(s.notation.value)}`);
+  }
+  if (s.revocationKey) {
+    lines.push(`    Revocation key fingerprint: <a href="${link('vindex', s.revocationKey, o)}">${groupedFingerprint(s.revocationKey)}</a>`);
+  }
+  return lines;
+}
+
 /** One key in the verbose HTML listing with signatures (index.ml key_to_lines_verbose). */
 export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: IssuerName, now = Date.now() / 1000): string[] {
   const info = key.info;
@@ -207,14 +223,14 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
     `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${info.keyId.slice(-8).padStart(8)}</a> ` +
     `${date(info.created)} ${info.version === 3 && info.expires ? date(info.expires) : '          '} `;
   const lines = ['</pre><hr /><pre>' + pub];
-  for (const s of info.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName, info.created));
+  for (const s of info.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
   lines.push(...extraLines(key, o));
   for (const u of info.userIds) {
     lines.push('');
     if (u.kind === 'uid') {
       lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);
     } else lines.push('<strong>uat</strong> [contents omitted]');
-    for (const s of [...u.signatures].sort(byTime)) lines.push(sigLine(s, info.keyId, o, now, issuerName, info.created));
+    for (const s of [...u.signatures].sort(byTime)) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
   }
   // Subkeys in stored order, each with its binding and revocation signatures (as SKS lists them).
   for (const sk of info.subkeys) {
@@ -224,7 +240,7 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
         `${date(sk.created)} ${sk.expires ? date(sk.expires) : '          '} ` +
         (sk.revoked ? '<span class="warn">revoked</span>' : ''),
     );
-    for (const s of sk.signatures) lines.push(sigLine(s, info.keyId, o, now, issuerName, sk.created));
+    for (const s of sk.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, sk.created));
   }
   return lines;
 }

@@ -174,6 +174,16 @@ export function parseSignature(body: Buffer, primaryKeyId: string, primaryFinger
         else if (area === 0 && st === 25 && data.length >= 1) sig.primaryUid = data[0] !== 0;
         else if (st === 16 && data.length >= 8 && !sig.issuerKeyId) sig.issuerKeyId = data.subarray(0, 8).toString('hex').toUpperCase();
         else if (st === 33 && data.length >= 21 && !sig.issuerFingerprint) sig.issuerFingerprint = data.subarray(1).toString('hex').toUpperCase();
+        else if (st === 26) sig.policyUrl = data.toString('utf8');
+        else if (st === 20 && data.length >= 8 && (data[0]! & 0x80) !== 0) {
+          const nameLen = data.readUInt16BE(4);
+          const valueLen = data.readUInt16BE(6);
+          if (8 + nameLen + valueLen <= data.length) {
+            sig.notation = {
+              name: data.toString('utf8', 8, 8 + nameLen), value: data.toString('utf8', 8 + nameLen, 8 + nameLen + valueLen),
+            };
+          }
+        } else if (st === 12 && data.length >= 22) sig.revocationKey = data.subarray(2).toString('hex').toUpperCase();
         at += sl;
       }
     }

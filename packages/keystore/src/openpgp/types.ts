@@ -35,6 +35,12 @@ export interface SignatureInfo {
   self: boolean;
   /** The hashed "primary user ID" flag (subpacket 25) is set. */
   primaryUid?: boolean;
+  /** What the verbose index shows under the signature, as SKS shows it: the last policy URL (subpacket 26), the
+   * last human-readable notation (20) and the last revocation key (12) of the signature, hashed area first. */
+  policyUrl?: string;
+  notation?: { name: string; value: string };
+  /** Fingerprint (upper-case hex) of a designated revoker. */
+  revocationKey?: string;
 }
 
 export interface UserIdInfo {
