@@ -2,6 +2,8 @@
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
 import { ChangeTally, type StatsSnapshot } from '@sks/keystore';
 import { SOFTWARE, VERSION, statsDocument, statsPeers, type LookupRequest } from '@sks/hkp';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
 
@@ -45,44 +47,66 @@ export function statsJson(ctx: DbContext): object {
   return statsDocument(ctx.settings, statsPeers(ctx.membershipFile, ctx.settings), currentStats(ctx));
 }
 
+/** A histogram as SKS prints it: the periods that saw keys, newest first, header in plain cells. */
 function table(rows: StatsSnapshot['hourly'], label: (t: number) => string): string {
   const body = [...rows]
+    .filter((b) => b.added > 0 || b.updated > 0)
     .reverse()
     .map((b) => `<tr><td>${label(b.start)}</td><td>${b.added}</td><td>${b.updated}</td></tr>\n`)
     .join('');
-  return `<table summary="Statistics" border="1">\n<tr><th>Time</th><th>New Keys</th><th>Updated Keys</th></tr>\n${body}</table>\n`;
+  return `<table summary="Statistics" border="1">\n<tr><td>Time</td><td>New Keys</td><td>Updated Keys</td></tr>\n${body}</table>\n`;
+}
+
+/** "2026-12-04 05:22:14 UTC", as SKS writes times on the page. */
+function sksTime(t: number): string {
+  return `${new Date(t * 1000).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** Addresses of SKS's `mailsync` file (one per line, # comments): the page lists them as SKS does. */
+function mailsyncPeers(ctx: DbContext): string[] {
+  try {
+    return readFileSync(join(ctx.basedir, 'mailsync'), 'utf8').split(/\r?\n/)
+      .map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  } catch {
+    return [];
+  }
 }
 
 export function statsHtml(ctx: DbContext): string {
   const s = currentStats(ctx);
   const st = ctx.settings;
-  const iso = (t: number) => new Date(t * 1000).toISOString();
+  const row = (name: string, value: string) => `     <tr><td>${name}</td><td>${value}</td></tr>\n`;
   const settingsTable =
-    '<h2>Settings</h2>\n<table summary="Keyserver Settings">\n' +
-    `<tr><td>Hostname:</td><td>${htmlQuote(st.hostname)}</td></tr>\n` +
-    `<tr><td>Nodename:</td><td>${htmlQuote(st.nodename || st.hostname)}</td></tr>\n` +
-    `<tr><td>Version:</td><td>${VERSION} (${SOFTWARE})</td></tr>\n` +
-    `<tr><td>Server contact:</td><td>${htmlQuote(st.server_contact)}</td></tr>\n` +
-    `<tr><td>HTTP port:</td><td>${st.hkp_port}</td></tr>\n` +
-    `<tr><td>Recon port:</td><td>${st.recon_port}</td></tr>\n` +
-    `<tr><td>Recon profiles:</td><td>${htmlQuote(st.recon_profiles.join(', '))}</td></tr>\n` +
-    '</table>\r\n';
+    '<h2>Settings</h2>\n     <table summary="Keyserver Settings">\n' +
+    row('Hostname:', htmlQuote(st.hostname)) +
+    row('Nodename:', htmlQuote(st.nodename || st.hostname)) +
+    row('Version:', `${VERSION} (${SOFTWARE})`) +
+    row('Server contact:', htmlQuote(st.server_contact)) +
+    row('HTTP port:', String(st.hkp_port)) +
+    row('Recon port:', String(st.recon_port)) +
+    row('Debug level:', htmlQuote(st.log_level)) +
+    row('Recon profiles:', htmlQuote(st.recon_profiles.join(', '))) +
+    '</table>\n';
   const gossip =
     '<h2>Gossip Peers</h2>\n<table summary="Gossip Peers">\n' +
     statsPeers(ctx.membershipFile, st)
       .map((p) => `<tr><td>${htmlQuote(`${p.host} ${p.port}`)}</td><td>${htmlQuote(p.profile)}</td></tr>\n`).join('') +
     '</table>';
+  const mailsync =
+    '<h2>Outgoing Mailsync Peers</h2>\n<table summary="Mailsync Peers">\n' +
+    mailsyncPeers(ctx).map((a) => `<tr><td>${htmlQuote(a)}</td></tr>\n`).join('') +
+    '</table>';
   const info =
-    `${settingsTable}\n\n<table summary="Keyserver Peers" width="100%">\n<tr valign="top"><td>\n${gossip}\n</td></tr></table>\r\n`;
-  const title = `SKS OpenPGP Keyserver statistics<br />Taken at ${iso(s.takenAt)}`;
+    `${settingsTable}\n\n<table summary="Keyserver Peers" width="100%">\n<tr valign="top"><td>\n${gossip}\n</td><td>\n${mailsync}\n</td></tr></table>\n`;
+  const title = `SKS OpenPGP Keyserver statistics<br />Taken at ${sksTime(s.takenAt)}`;
   const body =
     info +
     '<h2>Statistics</h2>' +
     `<p>Total number of keys: ${s.totalKeys}</p>\n` +
     '<h3>Daily Histogram</h3>\n' +
-    table(s.daily, (t) => iso(t).slice(0, 10)) +
+    table(s.daily, (t) => new Date(t * 1000).toISOString().slice(0, 10)) +
     '<h3>Hourly Histogram</h3>\n' +
-    table(s.hourly, (t) => iso(t).slice(0, 13).replace('T', ' '));
+    table(s.hourly, (t) => new Date(t * 1000).toISOString().slice(0, 13).replace('T', ' '));
   return page(title, body);
 }
 

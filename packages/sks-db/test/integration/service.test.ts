@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
+import { fixturePath } from '../../../../test/support/fixtures.js';
 
 let ours: Ours;
 let gpg: Gpg;
@@ -101,6 +102,28 @@ test('stats as HTML and JSON: key count, version, contact, peers, additions this
   assert.match(String(json.reconAddr), /:\d+$/);
   assert.ok(typeof json.version === 'string');
   assert.equal(json.hourly.at(-1)!.added >= 1, true, 'the upload of this test is counted in the current hour');
+});
+
+test('the stats page has SKS 1.1.6\'s layout: settings rows in its order, both peer tables, histograms of active periods', async () => {
+  const html = (await (await fetch(`${ours.url}/pks/lookup?op=stats`)).text()).replace(/\r/g, '');
+  const sks = readFileSync(fixturePath('sks-pages/stats.html'), 'utf8').replace(/\r/g, '');
+  const labels = (html: string) => [...html.matchAll(/<tr><td>([A-Za-z ]+:)<\/td>/g)].map((m) => m[1]);
+  const sksLabels = labels(sks);
+  assert.deepEqual(labels(html).filter((l) => sksLabels.includes(l)), sksLabels, 'SKS\'s settings rows, in its order');
+  for (const section of ['<h2>Gossip Peers</h2>', '<h2>Outgoing Mailsync Peers</h2>', '<h3>Daily Histogram</h3>', '<h3>Hourly Histogram</h3>']) {
+    assert.ok(html.includes(section), section);
+  }
+  const taken = /Taken at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)/;
+  assert.match(sks, taken);
+  assert.match(html, taken, 'the time as SKS writes it');
+  // histogram rows: only periods that saw keys, in SKS's formats
+  const day = /<tr><td>\d{4}-\d\d-\d\d<\/td><td>\d+<\/td><td>\d+<\/td><\/tr>/g;
+  const hour = /<tr><td>\d{4}-\d\d-\d\d \d\d<\/td><td>\d+<\/td><td>\d+<\/td><\/tr>/g;
+  assert.equal((sks.match(day) ?? []).length, 1);
+  // the keys of this test were stored moments ago: one day and one hour (two if the test crossed the hour)
+  assert.ok([1, 2].includes((html.match(day) ?? []).length), 'the days with keys, no rows of zeros');
+  assert.ok([1, 2].includes((html.match(hour) ?? []).length), 'the hours with keys, no rows of zeros');
+  assert.ok(!/<td>0<\/td><td>0<\/td>/.test(html), 'no empty periods listed');
 });
 
 test('x- aliases of ops and options, exact=on for a whole user ID', async () => {
