@@ -153,14 +153,10 @@ export function applyPolicy(key: Packet[], policy: Policy): PolicyOutcome {
   let self: { keyId: string; fingerprint: string } | undefined;
   for (const u of parts.uids) {
     if (u.sigs.length <= policy.maxCertsPerUid) continue;
-    try {
-      if (!self) {
-        const fingerprint = fingerprintOf(first.body);
-        self = { fingerprint, keyId: keyIdOf(first.body, fingerprint) };
-      }
-    } catch (e) {
-      if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
-      throw e;
+    if (!self) {
+      const id = primaryIdentity(first);
+      if (!id.ok) return id;
+      self = id;
     }
     const { keyId, fingerprint } = self;
     const third: Array<{ sig: Packet; created: number }> = [];
@@ -195,14 +191,8 @@ const UID_SIG_TYPES = new Set([0x10, 0x11, 0x12, 0x13, 0x30]);
  * data); it removes forgeries made without even that, and signatures damaged or moved to another user ID. */
 function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sigs: Packet[] }>, rule: 'plausible' | 'none' | 'attested'):
   { ok: true; dropped: number; stale: number } | { ok: false; reason: RefusalReason; detail: string } {
-  let self: { keyId: string; fingerprint: string };
-  try {
-    const fingerprint = fingerprintOf(primary.body);
-    self = { fingerprint, keyId: keyIdOf(primary.body, fingerprint) };
-  } catch (e) {
-    if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
-    throw e;
-  }
+  const self = primaryIdentity(primary);
+  if (!self.ok) return self;
   const material = rule !== 'none' ? readPublicKey(primary.body) : undefined;
   let dropped = 0;
   let stale = 0;
@@ -251,14 +241,8 @@ function filterCertifications(primary: Packet, uids: Array<{ packet: Packet; sig
  * kept. Depends on the packets alone. */
 function dropForgedSelfSignatures(primary: Packet, parts: ReturnType<typeof keyParts>):
   { ok: true; dropped: number } | { ok: false; reason: RefusalReason; detail: string } {
-  let self: { keyId: string; fingerprint: string };
-  try {
-    const fingerprint = fingerprintOf(primary.body);
-    self = { fingerprint, keyId: keyIdOf(primary.body, fingerprint) };
-  } catch (e) {
-    if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
-    throw e;
-  }
+  const self = primaryIdentity(primary);
+  if (!self.ok) return self;
   const material = readPublicKey(primary.body);
   if (!material.ok) return { ok: true, dropped: 0 };
   const key = material.key;
@@ -279,4 +263,16 @@ function dropForgedSelfSignatures(primary: Packet, parts: ReturnType<typeof keyP
     sk.sigs = keepIfValid(sk.sigs, sub.ok ? { kind: 'subkey', key: sub.key } : undefined);
   }
   return { ok: true, dropped };
+}
+
+/** The primary key's fingerprint and key ID, or the refusal of a key whose primary cannot be read. */
+function primaryIdentity(primary: Packet):
+  { ok: true; keyId: string; fingerprint: string } | { ok: false; reason: RefusalReason; detail: string } {
+  try {
+    const fingerprint = fingerprintOf(primary.body);
+    return { ok: true, fingerprint, keyId: keyIdOf(primary.body, fingerprint) };
+  } catch (e) {
+    if (e instanceof PacketError) return { ok: false, reason: 'malformed', detail: e.message };
+    throw e;
+  }
 }
