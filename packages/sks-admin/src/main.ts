@@ -16,7 +16,7 @@
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { KeyStore, createLogger, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
+import { KeyStore, createLogger, integrityOk, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
 import { UsageError, intArg as int, readArgs } from '@sks/service';
 import { initBasedir } from './init.js';
 import { findDumpFiles, formatSummary, loadFiles } from './load.js';
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
       let keys: number;
       try {
         const problems = copy.integrityCheck(base.settings.integrity_max_errors);
-        if (problems.length !== 1 || problems[0] !== 'ok') throw new Error(`restore: ${file} fails its integrity check: ${problems.join('; ')}`);
+        if (!integrityOk(problems)) throw new Error(`restore: ${file} fails its integrity check: ${problems.join('; ')}`);
         keys = copy.count();
       } finally {
         copy.close();

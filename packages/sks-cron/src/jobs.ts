@@ -1,6 +1,6 @@
 // The jobs sks-cron runs, each with the sksconf setting holding its schedule, and the runner that logs what each
 // did and how long it took, and never lets a job overlap itself.
-import type { SettingName } from '@sks/keystore';
+import { integrityOk, type SettingName } from '@sks/keystore';
 import { withStore, type CronContext } from './context.js';
 import { rotateLogs } from './log-rotate.js';
 import { writeStats } from './stats.js';
@@ -47,7 +47,7 @@ function integrityJob(name: string, schedule: SettingName, describe: string, qui
         if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) throw alarm([`${code}: ${(err as Error).message}`]);
         throw err;
       }
-      if (problems.length === 1 && problems[0] === 'ok') return { result: 'ok' };
+      if (integrityOk(problems)) return { result: 'ok' };
       throw alarm(problems);
     },
   };

@@ -172,3 +172,8 @@ export class StoreUnavailableError extends Error {
     this.code = options?.code;
   }
 }
+
+/** Whether Maintenance.integrityCheck's answer says the store is sound (SQLite answers exactly ['ok']). */
+export function integrityOk(problems: readonly string[]): boolean {
+  return problems.length === 1 && problems[0] === 'ok';
+}
