@@ -156,7 +156,7 @@ async function startOurB(dbFile: string, profiles = ['sks']): Promise<{ store: K
 
 async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon }, extras: Buffer[]): Promise<Measured> {
   a.store.upsertMaterial(Buffer.concat(extras), 'load');
-  const profile = b.recon.server.profiles[0]!.profile;
+  const profile = b.recon.server.profileOf({});
   const before = b.store.count();
   const setBefore = b.store.reconViewOf(profile).size();
   const t0 = performance.now();

@@ -1,5 +1,5 @@
 // The statistics document (op=stats&options=mr, sks-cron's stats file): one shape, built in one place.
-import { readMembership, type Peer, type Settings, type StatsSnapshot } from '@sks/keystore';
+import { memberProfile, readMembership, type Peer, type Settings, type StatsSnapshot } from '@sks/keystore';
 
 /** The SKS version we speak (recon Config, stats page). */
 export const VERSION = '1.1.6';
@@ -21,7 +21,7 @@ export function statsPeers(membershipFile: string, settings: Settings): StatsPee
   } catch {
     return [];
   }
-  return members.map((p) => ({ host: p.host, port: p.port, profile: p.profile ?? settings.recon_profiles[0] ?? 'sks' }));
+  return members.map((p) => ({ host: p.host, port: p.port, profile: memberProfile(p, settings.recon_profiles) }));
 }
 
 function hostPort(host: string, port: number): string {

@@ -11,7 +11,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
-  StoreUnavailableError, policyFromSettings, readMembership, reconProfiles, type KeyReader, type KeyWriter, type Logger,
+  StoreUnavailableError, memberProfile, policyFromSettings, readMembership, reconProfiles, type KeyReader, type KeyWriter, type Logger,
   type Peer, type ReconSet, type ReconView, type RefusedDigestMemory, type Settings,
 } from '@sks/keystore';
 import { Channel, SessionError } from './channel.js';
@@ -92,19 +92,9 @@ export class ReconServer extends EventEmitter {
     this.filters = new Map(profiles.map((p) => [p.name, p.name === 'sks' ? opts.settings.filters : p.config.filters]));
   }
 
-  /** The profile a membership line stands for: its own, else the first active one. */
+  /** The profile a membership line stands for (memberProfile); profileOf({}) is the first active one. */
   profileOf(peer: Pick<Peer, 'profile'>): string {
-    return peer.profile ?? this.s.recon_profiles[0] ?? 'sks';
-  }
-
-  /** The profiles active here, in order, each with what it announces. */
-  get profiles(): Array<{ profile: string; filters: string }> {
-    return [...this.filters].map(([profile, filters]) => ({ profile, filters }));
-  }
-
-  /** The membership as loaded, each member with its profile (for the stats page). */
-  get membership(): Array<Peer & { profile: string }> {
-    return this.members.map((p) => ({ ...p, profile: this.profileOf(p) }));
+    return memberProfile(peer, this.s.recon_profiles);
   }
 
   private get s(): Settings {

@@ -12,6 +12,11 @@ export interface Peer {
   comment: string;
 }
 
+/** A member's recon profile: the one its line names, else the first of the active ones (setting recon_profiles). */
+export function memberProfile(peer: Pick<Peer, 'profile'>, activeProfiles: readonly string[]): string {
+  return peer.profile ?? activeProfiles[0] ?? 'sks';
+}
+
 export function parseMembership(text: string, file = 'membership'): Peer[] {
   const peers: Peer[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
