@@ -60,8 +60,4 @@ export class UploadSlots {
       else this.running.set(client, left);
     };
   }
-
-  get clients(): number {
-    return this.running.size;
-  }
 }

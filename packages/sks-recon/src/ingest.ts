@@ -38,8 +38,7 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
   let stored = 0;
   for (const o of outcomes) {
     if (o.status === 'inserted' || o.status === 'updated') stored++;
-    // held in the set of the peer's profile: by that profile's digest of the stored key
-    const digest = profile === 'sks' ? o.digest : o.profileDigests?.[profile];
+    const digest = heldAs(o, profile);
     if (o.status !== 'rejected' && digest) held.add(digest);
     if (o.offeredDigest) byOffered.set(o.offeredDigest, [...(byOffered.get(o.offeredDigest) ?? []), o]);
   }
@@ -57,6 +56,11 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
   return { stored, refused };
 }
 
+/** The digest a written key is held under in the set of the peer's profile (that profile's digest of the stored key). */
+function heldAs(o: WriteOutcome, profile: string): string | undefined {
+  return profile === 'sks' ? o.digest : o.profileDigests?.[profile];
+}
+
 /** Why a fetched key is not held under the peer's digest: refused, or cut or merged by our policy. */
 function explain(store: Pick<KeyReader, 'getByFingerprint'>, outcomes: WriteOutcome[], profile: string): string {
   const parts: string[] = [];
@@ -71,7 +75,7 @@ function explain(store: Pick<KeyReader, 'getByFingerprint'>, outcomes: WriteOutc
     }
     const cuts = o.cuts ?? (o.fingerprint ? store.getByFingerprint(o.fingerprint)?.cuts : undefined) ?? [];
     if (cuts.length > 0) parts.push(cuts.map((c) => `cut by policy: ${c.rule} (${c.detail})`).join('; '));
-    else parts.push(`merged with our copy into ${profile} digest ${(profile === 'sks' ? o.digest : o.profileDigests?.[profile]) ?? '?'}`);
+    else parts.push(`merged with our copy into ${profile} digest ${heldAs(o, profile) ?? '?'}`);
   }
   return parts.join('; ') || 'no key in the answer';
 }

@@ -125,9 +125,10 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
   }
 
   const oldDigest = head.digest.toString('hex');
-  if (head.digest.equals(digest)) {
-    return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest, profileDigests: tx.countsOnly ? undefined : tx.profileDigests(head.id) };
-  }
+  const unchanged = (): WriteOutcome => ({
+    status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest, profileDigests: tx.countsOnly ? undefined : tx.profileDigests(head.id),
+  });
+  if (head.digest.equals(digest)) return unchanged();
 
   // Merge with the stored copy, then apply policy again to the merged key (deterministic, so peers agree).
   const stored = tx.storedCopy(head.id);
@@ -145,9 +146,7 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
   } catch (e) {
     return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: `merging with the stored copy failed: ${(e as Error).message}` };
   }
-  if (merged.digest.equals(head.digest)) {
-    return { status: 'unchanged', fingerprint, offeredDigest, digest: oldDigest, profileDigests: tx.countsOnly ? undefined : tx.profileDigests(head.id) };
-  }
+  if (merged.digest.equals(head.digest)) return unchanged();
 
   const cuts = combineCuts(stored.cuts, key.cuts, merged.cuts);
   const profiles = profileForms(merged.packets, policy);

@@ -52,9 +52,7 @@ export class ProfileSet {
   /** Creates the set's tables if missing (writable connection). A set created on a store that already holds keys
    * starts with a build cursor at 0: buildProfileSets() then fills it. Returns whether it was created. */
   static create(db: Database.Database, name: string): boolean {
-    const table = profileKeysTable(name);
-    const had = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) !== undefined;
-    if (had) return false;
+    if (ProfileSet.exists(db, name)) return false;
     db.transaction(() => {
       db.exec(schemaSql(name));
       const anyKey = db.prepare('SELECT 1 FROM keys LIMIT 1').get() !== undefined;
@@ -75,7 +73,6 @@ export class ProfileSet {
       byDigest: db.prepare(`SELECT key, digest, dropped FROM ${t} WHERE digest = ? LIMIT 1`),
       put: db.prepare(`INSERT OR REPLACE INTO ${t} (key, digest, dropped) VALUES (?, ?, ?)`),
       remove: db.prepare(`DELETE FROM ${t} WHERE key = ?`),
-      count: db.prepare(`SELECT count(*) FROM ${t}`).pluck(),
       digests: db.prepare(`SELECT digest FROM ${t} ORDER BY digest`).pluck(),
       cursor: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     };
@@ -99,10 +96,6 @@ export class ProfileSet {
 
   remove(key: number): void {
     this.s.remove.run(key);
-  }
-
-  count(): number {
-    return this.s.count.get() as number;
   }
 
   digests(): IterableIterator<Buffer> {

@@ -321,14 +321,16 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       const last = rows.length > 0 ? rows[rows.length - 1]!.id : cursor;
       runWrite(this.core, (tx) => {
         const txn = new SqliteTxn(this.core, tx);
+        // each set's cursor as committed, read once per batch
+        const cursors = pending.map((set) => ({ set, at: set.buildCursor()! }));
         for (const w of work) {
           const now = ws.digestById.get(w.id) as Buffer | undefined;
           if (!now || !now.equals(w.digest)) continue; // deleted or rewritten (with its rows) since it was read
-          for (const set of pending) if (w.id > set.buildCursor()!) txn.setProfileForms(w.id, w.forms.filter((f) => f.profile === set.name), set.name);
+          for (const c of cursors) if (w.id > c.at) txn.setProfileForms(w.id, w.forms, c.set.name);
         }
-        for (const set of pending) {
-          if (rows.length === 0) ws.deleteMeta.run(buildCursorName(set.name));
-          else if (last > set.buildCursor()!) ws.setMeta.run(buildCursorName(set.name), last);
+        for (const c of cursors) {
+          if (rows.length === 0) ws.deleteMeta.run(buildCursorName(c.set.name));
+          else if (last > c.at) ws.setMeta.run(buildCursorName(c.set.name), last);
         }
       });
       done += rows.length;

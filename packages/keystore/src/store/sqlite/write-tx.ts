@@ -11,6 +11,7 @@ import type { BatchProgress, ProfileForm, StoredForm } from '../types.js';
 import { BULK_INDEXES } from '../schema.js';
 import { asUnavailable, PTREE_STALE, type SqliteCore } from './core.js';
 import { BULK_ROWS, type ProgressRow } from './statements.js';
+import type { PrefixTree } from './prefix-tree.js';
 
 /** Digests added and removed within one transaction, netted so an add then remove of the same digest is nothing. */
 class TreeDelta {
@@ -154,15 +155,9 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
         // writable open if the load dies. Marked in the same transaction, so no commit leaves a stale tree unmarked.
         if (tx.tree.touched) ws.setMeta.run(PTREE_STALE, 1);
       } else {
-        // In byte order, so element inserts and node updates walk the tree in order.
-        if (tx.tree.removed.size > 0) core.tree.removeMany([...tx.tree.removed.values()].sort(Buffer.compare));
-        if (tx.tree.added.size > 0) core.tree.insertMany([...tx.tree.added.values()].sort(Buffer.compare));
+        applyTreeDelta(core.tree, tx.tree);
       }
-      for (const set of core.profiles) {
-        const delta = tx.profileTrees.get(set.name)!;
-        if (delta.removed.size > 0) set.tree.removeMany([...delta.removed.values()].sort(Buffer.compare));
-        if (delta.added.size > 0) set.tree.insertMany([...delta.added.values()].sort(Buffer.compare));
-      }
+      for (const set of core.profiles) applyTreeDelta(set.tree, tx.profileTrees.get(set.name)!);
       if (tx.countDelta !== 0) ws.addCount.run(tx.countDelta);
       if (core.fprTable) core.lastDataVersion = core.dataVersion();
       return result;
@@ -170,6 +165,13 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
   } catch (e) {
     throw asUnavailable(e);
   }
+}
+
+/** Applies a transaction's netted digest changes to a tree, in byte order, so element inserts and node updates walk
+ * the tree in order. */
+function applyTreeDelta(tree: PrefixTree, delta: TreeDelta): void {
+  if (delta.removed.size > 0) tree.removeMany([...delta.removed.values()].sort(Buffer.compare));
+  if (delta.added.size > 0) tree.insertMany([...delta.added.values()].sort(Buffer.compare));
 }
 
 /** In a bulk load: if another connection committed since our last write (its keys are not in the fingerprint
@@ -254,7 +256,7 @@ export class SqliteTxn implements UpsertTxn {
     return out;
   }
 
-  /** Sets key `id`'s row in one profile set (buildProfileSets). */
+  /** Sets key `id`'s row in one profile set from its forms (buildProfileSets). */
   setProfileForms(id: number, forms: ProfileForm[], profile: string): void {
     this.putProfileRows(id, forms, true, profile);
   }
