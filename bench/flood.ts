@@ -6,8 +6,8 @@
 // process of each server (VmHWM: the most it ever held).
 // Run alone: BENCH_ONLY=flood node --conditions=source --import tsx bench/run.ts
 import cluster from 'node:cluster';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { KeyStore, armor, fingerprintOf, readPackets } from '../packages/keystore/src/index.js';
@@ -18,38 +18,7 @@ import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
 import type { Row } from './row.js';
-
-interface WrkResult {
-  rps: number;
-  p99: number;
-  errors: number;
-}
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60000;
-}
-
-function wrk(url: string, script: string, conc: number, seconds: number): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('wrk', ['-t', '2', '-c', String(conc), '-d', `${seconds}s`, '--latency', '--timeout', '10s', '-s', script, url],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', () => {
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-      const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      const errors = Number(errs?.[1] ?? 0) + (sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0);
-      if (!Number.isFinite(rps)) reject(new Error(`wrk gave no figures:\n${out}`));
-      else resolve({ rps, p99, errors });
-    });
-  });
-}
+import { luaScript, runWrk } from './wrk.js';
 
 /** Uploads the keys in turn, `loops` at a time, until `until`; counts answers and their times. */
 async function flood(url: string, bodies: string[], loops: number, until: number): Promise<{ ok: number; failed: number; ms: number[] }> {
@@ -106,15 +75,13 @@ export async function runFloodBench(): Promise<Row[]> {
 
   const dir = makeTempDir('bench-flood-');
   const fps = keyBlocks(readFileSync(DEBIAN_KEYRING)).map((b) => fingerprintOf(readPackets(b)[0]!.body));
-  const script = join(dir, 'get.lua');
-  writeFileSync(script, `paths = {${fps.map((f) => `"/pks/lookup?op=get&options=mr&search=0x${f}"`).join(',')}}\n` +
-    'i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n');
+  const script = luaScript(dir, 'get', fps.map((f) => `/pks/lookup?op=get&options=mr&search=0x${f}`));
 
   const measure = async (name: string, url: string, pids: () => number[]) => {
-    await wrk(url, script, 8, 3); // warm-up
-    const quiet = await wrk(url, script, 8, Math.min(10, seconds));
+    await runWrk(url, script, 8, 3); // warm-up
+    const quiet = await runWrk(url, script, 8, Math.min(10, seconds));
     const until = Date.now() + seconds * 1000;
-    const [loaded, up] = await Promise.all([wrk(url, script, 8, seconds), flood(url, bodies, loops, until)]);
+    const [loaded, up] = await Promise.all([runWrk(url, script, 8, seconds), flood(url, bodies, loops, until)]);
     const rss = pids().map((p) => peakMiB(p));
     log(`bench flood: ${name}: lookups ${quiet.rps.toFixed(0)} -> ${loaded.rps.toFixed(0)} req/s, p99 ${quiet.p99} -> ${loaded.p99} ms ` +
       `(${loaded.errors} errors); uploads ${up.ok} ok, ${up.failed} failed, median ${median(up.ms).toFixed(0)} ms; peak RSS ${rss.map((r) => r.toFixed(0)).join(' / ')} MiB`);

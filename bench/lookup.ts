@@ -6,8 +6,8 @@
 // Then the same loads at the top concurrency against a second sks-db on the same store with its caches off
 // (lookup_cache_bytes 0): what a lookup costs when it is not a repeat (issue 17), beside the same SKS figures.
 // Run alone: node --conditions=source --import tsx bench/lookup.ts   (BENCH_LOOKUP_SECONDS=5 per run)
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -18,6 +18,7 @@ import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
 import type { Row } from './row.js';
+import { luaScript, runWrk, type WrkResult } from './wrk.js';
 
 export interface LookupBenchOptions {
   seconds?: number;
@@ -30,12 +31,6 @@ export interface LookupBenchOptions {
   log?: (line: string) => void;
 }
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
 
 /** Fingerprints, e-mail addresses and name words of the keyring, as GnuPG lists them. */
 function workload(): { fps: string[]; emails: string[]; words: string[] } {
@@ -61,51 +56,6 @@ function workload(): { fps: string[]; emails: string[]; words: string[] } {
     }
   }
   return { fps, emails: [...emails].slice(0, 500), words: [...words].slice(0, 200) };
-}
-
-/** A wrk Lua script that walks through a list of paths, one per request. */
-function luaScript(dir: string, name: string, paths: string[]): string {
-  const list = join(dir, `${name}.paths`);
-  writeFileSync(list, paths.join('\n') + '\n');
-  const script = join(dir, `${name}.lua`);
-  writeFileSync(
-    script,
-    `local paths = {}\nfor line in io.lines("${list}") do paths[#paths + 1] = line end\n` +
-      `local reqs = {}\nlocal i = 0\n` +
-      `function setup(thread) thread:set("offset", math.random(#paths)) end\n` +
-      // requests formatted once per thread, not per request: wrk shares the 2 cores with the server under test
-      `function init(args)\n  i = offset or 0\n  for k = 1, #paths do reqs[k] = wrk.format("GET", paths[k]) end\nend\n` +
-      `request = function()\n  i = (i % #reqs) + 1\n  return reqs[i]\nend\n`,
-  );
-  return script;
-}
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-function runWrk(url: string, script: string, conc: number, seconds: number): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const args = ['-t', String(Math.min(conc, 2)), '-c', String(conc), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, url];
-    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('error', reject);
-    p.on('close', () => {
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-      const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
-      const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
-      const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
-      if (!Number.isFinite(rps)) reject(new Error(`wrk gave no figures:\n${out}`));
-      else resolve({ rps, p50, p99, errors });
-    });
-  });
 }
 
 /** The run with the median throughput (its own p50 and p99 go with it). */

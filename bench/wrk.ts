@@ -1,0 +1,57 @@
+// wrk (Debian's) as the benchmarks drive it: a Lua script walking a list of paths, one run, its figures.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** A wrk Lua script that walks through a list of paths, one per request. */
+export function luaScript(dir: string, name: string, paths: string[]): string {
+  const list = join(dir, `${name}.paths`);
+  writeFileSync(list, paths.join('\n') + '\n');
+  const script = join(dir, `${name}.lua`);
+  writeFileSync(
+    script,
+    `local paths = {}\nfor line in io.lines("${list}") do paths[#paths + 1] = line end\n` +
+      `local reqs = {}\nlocal i = 0\n` +
+      `function setup(thread) thread:set("offset", math.random(#paths)) end\n` +
+      // requests formatted once per thread, not per request: wrk shares the 2 cores with the server under test
+      `function init(args)\n  i = offset or 0\n  for k = 1, #paths do reqs[k] = wrk.format("GET", paths[k]) end\nend\n` +
+      `request = function()\n  i = (i % #reqs) + 1\n  return reqs[i]\nend\n`,
+  );
+  return script;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+export function runWrk(url: string, script: string, conc: number, seconds: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const args = ['-t', String(Math.min(conc, 2)), '-c', String(conc), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, url];
+    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+      const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
+      const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
+      if (!Number.isFinite(rps)) reject(new Error(`wrk gave no figures:\n${out}`));
+      else resolve({ rps, p50, p99, errors });
+    });
+  });
+}
+
