@@ -102,7 +102,6 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
  * lookup costs a map access. */
 export function frontAnswer(ctx: DbContext): (qs: string, method: string) => FrontReply {
   const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4));
-  let versionChecked = false;
   const compute = (qs: string): ReadyReply => {
     const query = querystring.parse(qs);
     const route = routeClass('/pks/lookup', query);
@@ -138,13 +137,8 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     if (ctx.settings.log_lookups) {
       reply = compute(qs); // each lookup is logged, so none is answered from the cache
     } else {
-      // One look at the database version per turn of the event loop: the requests read in one turn all arrived
-      // before the look, so none is answered from before a change that its client could have seen completed.
-      if (!versionChecked) {
-        versionChecked = true;
-        ready.sync(ctx.dataVersion());
-        setImmediate(() => (versionChecked = false));
-      }
+      // ctx.dataVersion() looks at the database once per turn of the event loop (see openContext)
+      ready.sync(ctx.dataVersion());
       reply = ready.get(qs, () => compute(qs));
       // Statistics change without a database change (refreshed on a schedule); refusals of the server's own are
       // not kept either.
@@ -235,7 +229,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
   const store = KeyStore.open(dbPath, { readonly: true, policy, logger, busyTimeoutMs });
   let writer: KeyStore | undefined;
   // The database version is read once per turn of the event loop (a PRAGMA costs as much as a small lookup): the
-  // requests handled in one turn all arrived before the look. A write of this worker forgets it at once.
+  // requests handled in one turn all arrived before the look, so none is answered from before a change that its
+  // client could have seen completed. A write of this worker forgets it at once.
   let version: number | undefined;
   const readVersion = (): number => {
     if (version === undefined) {
