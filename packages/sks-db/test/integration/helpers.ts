@@ -113,18 +113,32 @@ export interface Gpg {
   cleanup(): void;
 }
 
+export interface GpgOptions {
+  /** Extra dirmngr.conf lines (e.g. hkp-cacert). */
+  dirmngr?: string[];
+  /** Host names resolved to 127.0.0.1 for gpg and the dirmngr it starts, through a private mount namespace whose
+   * /etc/hosts adds them (the machine's file is not touched; needs root, as CI has). */
+  loopbackNames?: string[];
+}
+
 /** A fresh GnuPG home whose dirmngr talks only to our server on 127.0.0.1 (no IPv6, no proxy). */
-export function makeGpg(keyserverUrl: string): Gpg {
+export function makeGpg(keyserverUrl: string, o: GpgOptions = {}): Gpg {
   const home = makeTempDir('sks-db-gpg-');
   // An http:// keyserver makes dirmngr fetch that very URL on --recv-keys; hkp:// is the HKP protocol.
   const hkp = keyserverUrl.replace(/^http:/, 'hkp:');
-  writeFileSync(join(home, 'dirmngr.conf'), `keyserver ${hkp}\ndisable-ipv6\nstandard-resolver\n`);
+  writeFileSync(join(home, 'dirmngr.conf'), [`keyserver ${hkp}`, 'disable-ipv6', 'standard-resolver', ...(o.dirmngr ?? []), ''].join('\n'));
   writeFileSync(join(home, 'gpg.conf'), 'no-auto-key-locate\ntrust-model always\n');
   const env = { ...process.env, GNUPGHOME: home, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '' };
+  let command = ['gpg'];
+  if (o.loopbackNames?.length) {
+    const hosts = join(home, 'hosts');
+    writeFileSync(hosts, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${o.loopbackNames.join(' ')}\n`);
+    command = ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec gpg "$@"', hosts];
+  }
   return {
     home,
     run(args, input) {
-      const r = spawnSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], {
+      const r = spawnSync(command[0]!, [...command.slice(1), '--homedir', home, '--batch', '--no-tty', ...args], {
         input, env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024,
       });
       return { status: r.status, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../../../test/support/tmp.js';
@@ -83,23 +83,12 @@ test('gpg sends, receives and searches through nginx', () => {
   }
 });
 
-/** A GnuPG home whose gpg (and the dirmngr it starts) runs in a mount namespace of its own, where /etc/hosts also
- * maps TEST_TLS_HOST to 127.0.0.1: dirmngr checks the server certificate against a host name with a dot, and the
- * machine's /etc/hosts stays untouched. Needs root (CI runs as root). */
+/** GnuPG over hkps: dirmngr checks the server certificate against a host name with a dot, so TEST_TLS_HOST is
+ * resolved to 127.0.0.1 for it (makeGpg's loopbackNames). */
 function gpgOverTls(trustCa: boolean) {
-  const g = makeGpg(`hkps://${TEST_TLS_HOST}:${tlsPort}`);
-  if (trustCa) appendFileSync(join(g.home, 'dirmngr.conf'), `hkp-cacert ${tls.caCert}\n`);
-  const hosts = join(g.home, 'hosts');
-  writeFileSync(hosts, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${TEST_TLS_HOST}\n`);
-  const env = { ...process.env, GNUPGHOME: g.home, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '' };
-  return {
-    ...g,
-    run(args: string[], input?: string) {
-      const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec gpg "$@"', hosts,
-        '--homedir', g.home, '--batch', '--no-tty', ...args], { input, env, timeout: 60_000 });
-      return { status: r.status, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };
-    },
-  };
+  return makeGpg(`hkps://${TEST_TLS_HOST}:${tlsPort}`, {
+    dirmngr: trustCa ? [`hkp-cacert ${tls.caCert}`] : [], loopbackNames: [TEST_TLS_HOST],
+  });
 }
 
 test('gpg sends and receives over hkps:// through nginx, trusting only the test CA (dirmngr hkp-cacert)', () => {
