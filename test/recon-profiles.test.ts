@@ -6,30 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js';
+import { writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js';
 import { fixturePath } from './support/fixtures.js';
-import { readHockeypuckJson } from './support/hockeypuck-vectors.js';
+import { debianKeyringAsHockeypuck } from './support/hockeypuck-vectors.js';
 import { makeTempDir } from './support/tmp.js';
 import { startSks, sksGetDigest } from './support/sks.js';
 import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
 import { fingerprintOf, readPackets, sksDigest, toBinary, type Settings } from '../packages/keystore/src/index.js';
-
-const dearmor = (text: string) => toBinary(text);
 import type { SessionSummary } from '../packages/sks-recon/src/server.js';
 
-const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
-const vectors = readHockeypuckJson<{
-  filters: string;
-  keys: Array<{ fingerprint: string; hp_digest: string; served?: true }>;
-  refused: Array<{ fingerprint: string }>;
-}>('debian-keyring-hockeypuck-2.3.json');
-const hpByFpr = new Map(vectors.keys.map((k) => [k.fingerprint, k]));
-const FPR = BLOCKS.map((b) => fingerprintOf(readPackets(b)[0]!.body));
-/** Hockeypuck 2.3's digest of each keyring key, by keyring index (undefined: it refuses the key). */
-const HP = FPR.map((f) => hpByFpr.get(f)?.hp_digest);
-/** Keyring indexes of keys Hockeypuck keeps, and of those it serves changed (its digest differs from SKS's). */
-const KEPT = HP.flatMap((d, i) => (d ? [i] : []));
-const CHANGED = KEPT.filter((i) => hpByFpr.get(FPR[i]!)!.served);
+const DEBIAN = debianKeyringAsHockeypuck();
+const { blocks: BLOCKS, fingerprints: FPR, digests: HP, kept: KEPT, changed: CHANGED } = DEBIAN;
 const HOCKEYPUCK_ONLY: Partial<Settings> = { recon_profiles: ['hockeypuck'] };
 const BOTH: Partial<Settings> = { recon_profiles: ['sks', 'hockeypuck'] };
 
@@ -129,7 +116,7 @@ async function replayConfig(port: number, config: Buffer): Promise<{ pairs: Map<
 }
 
 test('with both profiles, HKP clients get only verified packets: the key Hockeypuck refuses is not served, hget takes either digest', async () => {
-  const refusedIndex = FPR.findIndex((f) => f === vectors.refused[0]!.fingerprint);
+  const refusedIndex = FPR.findIndex((f) => f === DEBIAN.refused[0]!.fingerprint);
   const changed = CHANGED[0]!;
   const ours = await startOurs({ keys: keys([refusedIndex, changed]), settings: BOTH });
   try {
@@ -141,14 +128,14 @@ test('with both profiles, HKP clients get only verified packets: the key Hockeyp
     assert.equal((await get(`op=get&search=0x${FPR[refusedIndex]}`)).status, 404, 'no valid self-signature: not served');
     const served = await get(`op=get&options=mr&search=0x${FPR[changed]}`);
     assert.equal(served.status, 200);
-    const key = dearmor(served.body);
+    const key = toBinary(served.body);
     assert.equal(sksDigest(readPackets(key)).toString('hex'), HP[changed], 'served exactly as Hockeypuck 2.3 serves it');
     assert.equal((await get(`op=hget&search=${HP[changed]}`)).status, 200);
     const sksDigestOfStored = [...ours.store.digests('sks')].map((d) => d.toString('hex'))
       .find((d) => fingerprintOf(readPackets(ours.store.keyForPeer(d)!)[0]!.body) === FPR[changed])!;
     const byOther = await get(`op=hget&options=mr&search=${sksDigestOfStored}`);
     assert.equal(byOther.status, 200);
-    assert.equal(sksDigest(readPackets(dearmor(byOther.body))).toString('hex'), HP[changed], 'by the sks digest too, in the verified form');
+    assert.equal(sksDigest(readPackets(toBinary(byOther.body))).toString('hex'), HP[changed], 'by the sks digest too, in the verified form');
   } finally {
     await ours.stop();
   }
@@ -159,7 +146,7 @@ test('a member of the hockeypuck profile is answered with Hockeypuck 2.3\'s own 
   try {
     const hp = await replayConfig(ours.reconPort, capturedConfig());
     assert.equal(hp.verdict, 'passed');
-    assert.equal(hp.pairs.get('filters'), vectors.filters, 'we announce exactly Hockeypuck 2.3\'s filters');
+    assert.equal(hp.pairs.get('filters'), DEBIAN.filters, 'we announce exactly Hockeypuck 2.3\'s filters');
     assert.equal(hp.pairs.get('version'), '1.1.6');
     await ours.setPeers([{ host: '127.0.0.1', port: 1, profile: 'sks' }]);
     const sks = await replayConfig(ours.reconPort, capturedConfig());

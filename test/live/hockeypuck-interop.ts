@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keyBlocks, DEBIAN_KEYRING } from '../support/keyrings.js';
-import { readHockeypuckJson } from '../support/hockeypuck-vectors.js';
+import { debianKeyringAsHockeypuck } from '../support/hockeypuck-vectors.js';
 import { makeTempDir } from '../support/tmp.js';
 import { startSks, sksGetDigest } from '../support/sks.js';
 import { startOurs, waitFor, type Ours } from '../support/recon-ours.js';
@@ -24,13 +23,7 @@ if (!HP_BIN || !HP_RUN) {
   process.exit(2);
 }
 
-const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
-const vectors = readHockeypuckJson<{ keys: Array<{ fingerprint: string; hp_digest: string; served?: true }> }>(
-  'debian-keyring-hockeypuck-2.3.json');
-const hpByFpr = new Map(vectors.keys.map((k) => [k.fingerprint, k]));
-const FPR = BLOCKS.map((b) => fingerprintOf(readPackets(b)[0]!.body));
-const HP = FPR.map((f) => hpByFpr.get(f)?.hp_digest);
-const KEPT = HP.flatMap((d, i) => (d ? [i] : []));
+const { blocks: BLOCKS, fingerprints: FPR, digests: HP, kept: KEPT, changed: CHANGED } = debianKeyringAsHockeypuck();
 const BOTH: Partial<Settings> = { recon_profiles: ['sks', 'hockeypuck'] };
 
 interface Hockeypuck {
@@ -122,7 +115,7 @@ async function differencesCase(name: string, hpOnly: number[], oursOnly: number[
 async function bridgeCase(): Promise<void> {
   const dir = makeTempDir('hp-bridge-');
   const common = KEPT.slice(0, 200);
-  const changed = KEPT.filter((i) => hpByFpr.get(FPR[i]!)!.served && !common.includes(i));
+  const changed = CHANGED.filter((i) => !common.includes(i));
   const [toSks, toHp] = [changed.slice(0, 3), changed.slice(3, 6)];
   const sks = await startSks({ keyFiles: [writeFile(join(dir, 'sks.pgp'), common)], membership: [{ host: '127.0.0.1', port: 1 }],
     extraConf: 'hostname: 127.0.0.2' });

@@ -2,8 +2,9 @@
 // with what Hockeypuck's own code made of the same key, shared by the tests that check the hockeypuck profile.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { NormaliseOutcome } from '../../packages/keystore/src/index.js';
+import { fingerprintOf, readPackets, type NormaliseOutcome } from '../../packages/keystore/src/index.js';
 import { fixturePath } from './fixtures.js';
+import { DEBIAN_KEYRING, keyBlocks } from './keyrings.js';
 
 /** Absolute path of a file in test/fixtures/hockeypuck/. */
 export function hockeypuckFixture(name: string): string {
@@ -12,6 +13,33 @@ export function hockeypuckFixture(name: string): string {
 
 export function readHockeypuckJson<T>(name: string): T {
   return JSON.parse(readFileSync(hockeypuckFixture(name), 'utf8')) as T;
+}
+
+/** Debian's keyring as a real Hockeypuck 2.3 holds it (debian-keyring-hockeypuck-2.3.json), by keyring index: what
+ * the recon tests need to pick keys and predict Hockeypuck's digests. */
+export function debianKeyringAsHockeypuck() {
+  const vectors = readHockeypuckJson<{
+    filters: string;
+    keys: Array<{ fingerprint: string; hp_digest: string; served?: true }>;
+    refused: Array<{ fingerprint: string }>;
+  }>('debian-keyring-hockeypuck-2.3.json');
+  const byFpr = new Map(vectors.keys.map((k) => [k.fingerprint, k]));
+  const blocks = keyBlocks(readFileSync(DEBIAN_KEYRING));
+  const fingerprints = blocks.map((b) => fingerprintOf(readPackets(b)[0]!.body));
+  /** Hockeypuck's digest of each key (undefined: it refuses the key). */
+  const digests = fingerprints.map((f) => byFpr.get(f)?.hp_digest);
+  /** Indexes of the keys Hockeypuck keeps. */
+  const kept = digests.flatMap((d, i) => (d ? [i] : []));
+  return {
+    filters: vectors.filters,
+    refused: vectors.refused,
+    blocks,
+    fingerprints,
+    digests,
+    kept,
+    /** Indexes of the kept keys Hockeypuck serves changed (its digest differs from SKS's). */
+    changed: kept.filter((i) => byFpr.get(fingerprints[i]!)!.served),
+  };
 }
 
 /** What the oracle (Hockeypuck's openpgp package run step by step) printed for one key. */
