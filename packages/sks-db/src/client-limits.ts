@@ -2,11 +2,7 @@
 // cap on the uploads one client may have in progress in this worker (max_uploads_per_client).
 import { isIPv4 } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-
-function plain(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
-}
+import { plainAddress } from '@sks/service';
 
 function ipv4Number(a: string): number {
   return a.split('.').reduce((n, part) => n * 256 + Number(part), 0);
@@ -32,11 +28,11 @@ export function isTrusted(address: string, trusted: readonly string[]): boolean 
 /** The client's address: the peer's, or behind a trusted proxy the last X-Forwarded-For entry (the one the proxy
  * itself added; earlier ones are whatever the client claimed). */
 export function clientAddress(req: IncomingMessage, trusted: readonly string[]): string {
-  const peer = plain(req.socket.remoteAddress);
+  const peer = plainAddress(req.socket.remoteAddress);
   if (!isTrusted(peer, trusted)) return peer;
   const header = req.headers['x-forwarded-for'];
   const list = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return plain(list.at(-1)) || peer;
+  return plainAddress(list.at(-1)) || peer;
 }
 
 /** Uploads in progress per client address in this worker. */

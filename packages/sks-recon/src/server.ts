@@ -14,6 +14,7 @@ import {
   StoreUnavailableError, memberProfile, policyFromSettings, readMembership, reconProfiles, type KeyReader, type KeyWriter, type Logger,
   type Peer, type ReconSet, type ReconView, type RefusedDigestMemory, type Settings,
 } from '@sks/keystore';
+import { plainAddress } from '@sks/service';
 import { Channel, SessionError } from './channel.js';
 import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
 import { hashquery } from './fetch.js';
@@ -57,11 +58,6 @@ export interface SessionSummary {
   sent?: Record<string, number>;
   received?: Record<string, number>;
   ms: number;
-}
-
-function plainAddress(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 export class ReconServer extends EventEmitter {
