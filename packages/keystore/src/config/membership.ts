@@ -1,5 +1,6 @@
-// `membership` in SKS's format: one peer per line, `host port`, `#` starts a comment. A third field names the
-// peer's recon profile (`host port hockeypuck`), which SKS's own parser would not read: only our servers need it.
+// `membership` in SKS's format: one peer per line, `host port`, `#` starts a comment. Further fields, which SKS's
+// own parser would not read (only our servers need them): the peer's recon profile (`host port hockeypuck`) and
+// `failover` (push sync sends it keys over HKP while recon with it is down; setting sync_failover_after_s).
 import { readFileSync, existsSync } from 'node:fs';
 import { ConfigError } from './sksconf.js';
 
@@ -9,6 +10,8 @@ export interface Peer {
   port: number;
   /** The peer's recon profile (setting recon_profiles), when the line names one. */
   profile?: string;
+  /** Push keys to it over HKP while recon with it fails (the word `failover` on its line). */
+  failover?: boolean;
   comment: string;
 }
 
@@ -25,16 +28,18 @@ export function parseMembership(text: string, file = 'membership'): Peer[] {
     const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (line === '') return;
     const parts = line.split(/\s+/);
-    if (parts.length < 2 || parts.length > 3 || !/^\d+$/.test(parts[1]!)) {
-      throw new ConfigError(file, i + 1, 'membership', `expected "host port" or "host port profile", got "${line}"`);
+    if (parts.length < 2 || parts.length > 4 || !/^\d+$/.test(parts[1]!)) {
+      throw new ConfigError(file, i + 1, 'membership', `expected "host port [profile] [failover]", got "${line}"`);
     }
     const port = Number(parts[1]);
     if (port < 1 || port > 65535) throw new ConfigError(file, i + 1, 'membership', `${port} is not a TCP port`);
-    const profile = parts[2];
-    if (profile !== undefined && !/^[a-z][a-z0-9]*$/.test(profile)) {
-      throw new ConfigError(file, i + 1, 'membership', `"${profile}" is not a recon profile name (e.g. sks, hockeypuck)`);
+    const failover = parts.slice(2).includes('failover');
+    const rest = parts.slice(2).filter((p) => p !== 'failover');
+    const profile = rest[0];
+    if (rest.length > 1 || (profile !== undefined && !/^[a-z][a-z0-9]*$/.test(profile))) {
+      throw new ConfigError(file, i + 1, 'membership', `"${rest.join(' ')}" is not a recon profile name (e.g. sks, hockeypuck)`);
     }
-    peers.push({ host: parts[0]!, port, ...(profile ? { profile } : {}), comment });
+    peers.push({ host: parts[0]!, port, ...(profile ? { profile } : {}), ...(failover ? { failover } : {}), comment });
   });
   return peers;
 }

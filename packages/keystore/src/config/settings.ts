@@ -9,7 +9,7 @@ export interface SettingSpec {
   default: string | number | boolean | string[];
   doc: string;
   /** Which process reads it; for documentation only. */
-  usedBy: Array<'all' | 'sks-db' | 'sks-recon' | 'sks-cron' | 'load'>;
+  usedBy: Array<'all' | 'sks-db' | 'sks-recon' | 'sks-cron' | 'load' | 'mail-in'>;
 }
 
 export const SETTINGS = {
@@ -82,8 +82,8 @@ export const SETTINGS = {
     doc: 'Domains for which sks-db answers Web Key Directory requests (space separated DNS names). At start sks-db '
       + 'gives each one a small index of the addresses at that domain, so a request that names only the hash finds '
       + 'every key of the domain, however many there are.' },
-  metrics_port: { type: 'int', default: 0, usedBy: ['sks-db', 'sks-recon'],
-    doc: 'Prometheus metrics port for sks-db (sks-recon uses metrics_port + 1); 0 disables.' },
+  metrics_port: { type: 'int', default: 0, usedBy: ['sks-db', 'sks-recon', 'sks-cron'],
+    doc: 'Prometheus metrics port for sks-db (sks-recon uses metrics_port + 1, sks-cron metrics_port + 2); 0 disables.' },
   metrics_address: { type: 'string', default: '127.0.0.1', usedBy: ['sks-db', 'sks-recon'],
     doc: 'Address the metrics endpoints listen on.' },
 
@@ -177,6 +177,66 @@ export const SETTINGS = {
     doc: 'Backups kept; older ones are removed after a new one has passed its integrity check.' },
   cron_blocklist: { type: 'string', default: '*/5 * * * *', usedBy: ['sks-cron'],
     doc: 'Remove stored keys that are on the blocklist.' },
+  // --- push sync (sks-cron's push-sync job; docs/OPERATIONS.md "Push sync") ----------------------------------
+  cron_push_sync: { type: 'string', default: '* * * * *', usedBy: ['sks-cron'],
+    doc: 'Push new and changed keys to the sync targets, and read the blocklist feeds (the sync interval: every '
+      + 'minute by default; six fields give seconds).' },
+  sync_targets_file: { type: 'string', default: 'sync-targets', usedBy: ['sks-cron', 'sks-db'],
+    doc: 'Push-sync targets, one URL a line (hkp://host[:port], hkps://host[:port], vks://host[:port], '
+      + 'mailto:address) with an optional priority after it (lower first); relative to the base directory.' },
+  mailsync_file: { type: 'string', default: 'mailsync', usedBy: ['sks-cron', 'sks-db'],
+    doc: 'SKS\'s mailsync file (one address a line): each address is a mailto: target too, so an SKS setup keeps '
+      + 'working.' },
+  disable_mailsync: { type: 'bool', default: false, usedBy: ['sks-cron'],
+    doc: 'SKS\'s switch: ignore the mailsync file (mailto: lines in sync-targets still count).' },
+  sync_from: { type: 'string', default: '', usedBy: ['sks-cron', 'mail-in'],
+    doc: 'Sender address of sync mail (SKS: from_addr, read as this when sync_from is not set). Mail targets need '
+      + 'it.' },
+  from_addr: { type: 'string', default: '', usedBy: ['sks-cron', 'mail-in'], doc: 'SKS compatibility alias of sync_from.' },
+  smtp_host: { type: 'string', default: 'localhost', usedBy: ['sks-cron'],
+    doc: 'SMTP server that sync mail goes out through (unless sendmail_cmd is set).' },
+  smtp_port: { type: 'int', default: 25, usedBy: ['sks-cron'], doc: 'Its port.' },
+  sendmail_cmd: { type: 'string', default: '', usedBy: ['sks-cron'],
+    doc: 'As in SKS: a command that takes a whole message on standard input (e.g. "sendmail -t -oi"); when set, '
+      + 'sync mail goes through it instead of SMTP.' },
+  sync_batch_keys: { type: 'int', default: 200, usedBy: ['sks-cron'],
+    doc: 'Changes read from the queue at a time per target (bounds memory whatever the backlog).' },
+  sync_run_max_keys: { type: 'int', default: 20000, usedBy: ['sks-cron'],
+    doc: 'Most keys one run of the push job sends to one target; the rest wait for the next run.' },
+  sync_keys_per_request: { type: 'int', default: 20, usedBy: ['sks-cron'],
+    doc: 'Keys per HKP POST /pks/add and per sync mail (vks:// takes one key per request). The cursor moves after '
+      + 'each acknowledged request.' },
+  sync_request_max_bytes: { type: 'int', default: 1024 * 1024, usedBy: ['sks-cron'],
+    doc: 'Most bytes of armored keys in one request or mail (nginx\'s default client_max_body_size is 1m); a '
+      + 'larger key goes alone.' },
+  sync_timeout_s: { type: 'int', default: 30, usedBy: ['sks-cron'],
+    doc: 'How long one push request or mail may take before it counts as failed.' },
+  sync_retry_base_s: { type: 'int', default: 60, usedBy: ['sks-cron'],
+    doc: 'Back-off after a target\'s first failure; it doubles with each further failure.' },
+  sync_retry_max_s: { type: 'int', default: 3600, usedBy: ['sks-cron'],
+    doc: 'Longest back-off between attempts at a failing target.' },
+  sync_failover_after_s: { type: 'int', default: 3600, usedBy: ['sks-cron'],
+    doc: 'A membership partner marked "failover" is pushed to over HKP once recon with it has failed for this '
+      + 'long, from the change where it started failing, until a recon session succeeds again.' },
+  mail_in_allowed: { type: 'list', default: [], usedBy: ['mail-in'],
+    doc: 'Sender addresses whose ADD / incremental key mail sks-admin mail-in accepts (others are dropped and logged).' },
+  mail_in_max_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['mail-in'],
+    doc: 'Largest sync mail sks-admin mail-in reads; a larger one is dropped and logged.' },
+  blocklist_signing_key: { type: 'string', default: '', usedBy: ['sks-cron'],
+    doc: 'File (relative to the base directory) with the operator\'s OpenPGP secret key, unprotected; when set, '
+      + 'the push job signs each local blocklist entry with it into blocklist_signed_file.' },
+  blocklist_signed_file: { type: 'string', default: 'blocklist.asc', usedBy: ['sks-cron', 'sks-db'],
+    doc: 'Signed blocklist entries this server publishes at /pks/blocklist.asc.' },
+  blocklist_feeds: { type: 'list', default: [], usedBy: ['sks-cron'],
+    doc: 'URLs of other operators\' signed blocklists (their /pks/blocklist.asc), read by every push-sync run.' },
+  blocklist_trusted_signers: { type: 'list', default: [], usedBy: ['sks-cron'],
+    doc: 'Fingerprints of operator keys whose signed blocklist entries are applied (the key is refused and removed '
+      + 'with the entry\'s reason); entries signed by anyone else are refused and logged. The signer\'s public key '
+      + 'must be in our store or in blocklist_signers_file.' },
+  blocklist_feed_max_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-cron'],
+    doc: 'Largest blocklist feed read; a larger one is refused (logged) and read again next run.' },
+  blocklist_signers_file: { type: 'string', default: 'blocklist-signers.asc', usedBy: ['sks-cron'],
+    doc: 'Armored public keys of trusted blocklist signers, for signers whose key is not in the store.' },
   dump_dir: { type: 'string', default: 'dump', usedBy: ['sks-cron', 'load'],
     doc: 'Where keydumps are written, relative to the base directory.' },
   dump_keys_per_file: { type: 'int', default: 15000, usedBy: ['sks-cron', 'load'],

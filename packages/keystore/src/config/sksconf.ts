@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 const SKS_ONLY_OPTIONS = new Set([
   'debuglevel', 'pagesize', 'keyid_pagesize', 'meta_pagesize', 'subkeyid_pagesize', 'time_pagesize', 'tqueue_pagesize',
   'ptree_pagesize', 'membership_reload_interval', 'command_timeout', 'wserver_timeout', 'max_matches', 'stat_hour',
-  'disable_mailsync', 'dbdir', 'from_addr', 'sendmail_cmd', 'use_port_80', 'logfile', 'ptree_thresh_mult',
+  'dbdir', 'use_port_80', 'logfile', 'ptree_thresh_mult',
   'recon_thresh_mult', 'max_outstanding_recon_requests', 'reconciliation_timeout', 'reconciliation_config_timeout',
   'seed', 'membership_reload_time', 'server_contact', 'dump_new', 'max_uid_fetches', 'basedir',
 ]);
@@ -65,6 +65,7 @@ export function parseSksconf(text: string, file = 'sksconf'): LoadedConfig {
   });
   const s = settings as Settings;
   if (!s.hostname && s.nodename) s.hostname = s.nodename;
+  if (!s.sync_from && s.from_addr) s.sync_from = s.from_addr;
   for (const port of ['hkp_port', 'recon_port'] as const) {
     if (s[port] < 1 || s[port] > 65535) {
       const lineNo = lines.findIndex((l) => l.trim().startsWith(port)) + 1;

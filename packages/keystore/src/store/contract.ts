@@ -13,7 +13,8 @@ import type { Packet } from '../openpgp/types.js';
 import type { Policy } from '../policy.js';
 import type { ReconView } from '../ptree/shape.js';
 import type {
-  BatchProgress, Change, FileIdentity, LoadProgress, PreparedBlock, StoredKey, WriteOutcome, WriteSource,
+  BatchProgress, Change, FileIdentity, LoadProgress, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
+  StoredKey, WriteOutcome, WriteSource,
 } from './types.js';
 
 export interface KeyReader {
@@ -61,6 +62,29 @@ export interface ChangeLog {
   /** The newest seq (0 when the log is empty). */
   lastSeq(): number;
   pruneChanges(seq: number): number;
+}
+
+/** Push sync's queue: the change log read per target from its cursor (sks-cron's push job, the stats page). */
+export interface PushQueue {
+  /** A target's state; a target seen for the first time starts after the newest change (or after `startSeq`). */
+  pushTarget(target: string, startSeq?: number): PushTargetState;
+  /** Every target the store has a row for (including ones no longer configured). */
+  pushTargets(): PushTargetState[];
+  /** Up to `limit` keys added or changed after `afterSeq` by anything but push sync or mail, oldest first. */
+  pendingPushes(afterSeq: number, limit: number): PendingPushes;
+  /** How many such changes wait after `afterSeq`, counting at most `cap`. */
+  countPending(afterSeq: number, cap: number): number;
+  /** The target acknowledged every change up to `upTo` (the cursor never moves back); clears its failures. */
+  ackPushes(target: string, upTo: number, counts: { sent: number; refused: number }): void;
+  pushFailed(target: string, error: string, retryAt: number): void;
+  /** Moves a target's cursor (failover: back to where recon with the partner stopped working). */
+  setPushCursor(target: string, seq: number): void;
+}
+
+/** What sks-recon learnt of each partner it reconciles with (failover, the stats page). */
+export interface ReconPeerLog {
+  recordReconSession(peer: string, outcome: { ok: boolean; error?: string; httpPort?: number }): void;
+  reconPeers(): ReconPeerState[];
 }
 
 export interface Blocklist {
@@ -127,7 +151,8 @@ export interface Maintenance {
 
 /** Everything a store does; a process asks for the roles it needs. */
 export interface KeyStoreApi
-  extends KeyReader, KeyWriter, BulkLoader, ChangeLog, Blocklist, ReconSet, KeyDumpSource, Maintenance {
+  extends KeyReader, KeyWriter, BulkLoader, ChangeLog, PushQueue, ReconPeerLog, Blocklist, ReconSet, KeyDumpSource,
+    Maintenance {
   readonly readonly: boolean;
   close(): void;
 }

@@ -6,7 +6,7 @@ import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
 const KEYS_TABLE = (name: string) => `
@@ -133,6 +133,14 @@ function migrateV1(db: Database.Database): void {
   }
 }
 
+/** Version 2 to 3 (and every new store): the change log says which changes push sync sends on. A key that came
+ * in by push sync or by mail is stored and reconciled as any other, but not pushed again (CKS's rule: no loops).
+ * Existing rows become pushable, as they were written by add, recon and load. */
+function migrateV2(db: Database.Database): void {
+  const has = (db.prepare('PRAGMA table_info(changes)').all() as Array<{ name: string }>).some((c) => c.name === 'pushed');
+  if (!has) db.exec('ALTER TABLE changes ADD COLUMN pushed INTEGER NOT NULL DEFAULT 1');
+}
+
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
  * (the check and the migration run under one IMMEDIATE transaction). Unless `bulk`, it also builds any index a
  * bulk load dropped and did not build again (and, after a migration, the indexes of the new keys table). Returns
@@ -149,6 +157,7 @@ export function migrate(db: Database.Database, bulk = false): number {
     } else if (version === 1) {
       migrateV1(db);
     }
+    if (version < 3) migrateV2(db);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
     return version;

@@ -5,7 +5,9 @@ import type { KeyInfo, Packet } from '../openpgp/types.js';
 import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
 
-export type WriteSource = 'load' | 'add' | 'recon' | 'admin';
+/** Where a write came from. `sync`: pushed to us by another server or mailed (push sync, mail-in); such keys are
+ * stored and reconciled as any other but not pushed on to our own sync targets. */
+export type WriteSource = 'load' | 'add' | 'recon' | 'admin' | 'sync';
 
 export interface StoredKey {
   /** Upper-case hex fingerprint of the primary key. */
@@ -51,6 +53,42 @@ export interface Change {
   digest: string;
   fingerprint: string;
   at: number;
+}
+
+/** One push-sync target's place in the change log and its health (table sync_targets). */
+export interface PushTargetState {
+  /** The target as sync-targets names it: hkp://host:port, hkps://..., vks://..., mailto:address. */
+  target: string;
+  /** The change-log seq up to which the target acknowledged everything. */
+  cursor: number;
+  sent: number;
+  refused: number;
+  /** Consecutive failed attempts. */
+  failures: number;
+  lastSuccess?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  /** Unix seconds before which the next attempt waits (back-off); 0: now. */
+  retryAt: number;
+}
+
+/** Keys to push after a cursor, oldest change first; `upTo`: everything up to this seq has been looked at. */
+export interface PendingPushes {
+  items: Array<{ seq: number; fingerprint: string }>;
+  upTo: number;
+}
+
+/** A recon partner's health as sks-recon last saw it (table recon_peers). */
+export interface ReconPeerState {
+  /** host:port as the membership file names it. */
+  peer: string;
+  lastOk?: number;
+  lastFailure?: number;
+  /** First failure since the last success; absent while healthy. */
+  failingSince?: number;
+  lastError?: string;
+  /** The HKP port it announced in its last Config. */
+  httpPort?: number;
 }
 
 export interface OpenOptions {

@@ -13,7 +13,7 @@ import { defaultSettings } from '../../config/settings.js';
 import type { KeyStoreApi, RefusedDigestMemory, ReconSnapshot } from '../contract.js';
 import {
   KeyInputError, type BatchProgress, type FileIdentity, type LoadProgress, type OpenOptions, type PreparedBlock,
-  type WriteOutcome, type WriteSource,
+  type PendingPushes, type PushTargetState, type ReconPeerState, type WriteOutcome, type WriteSource,
 } from '../types.js';
 import { countOutcome, prepareInput, tallyOutcomes, upsertOne } from '../upsert.js';
 import { SCHEMA_VERSION, checkVersion, migrate } from '../schema.js';
@@ -24,6 +24,7 @@ import { SqliteTxn, runWrite } from './write-tx.js';
 import { SqliteReads } from './reads.js';
 import { fprBlob, type ProgressRow } from './statements.js';
 import { RefusedDigests } from './refused.js';
+import { SyncState } from './sync-state.js';
 import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
 import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
 
@@ -38,12 +39,14 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   migratedFrom?: number;
   private readonly core: SqliteCore;
   private refused?: RefusedDigests;
+  private readonly sync: SyncState;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
     const verifying = new Set(extraProfiles(policy).filter((p) => p.verifiesSignatures).map((p) => p.name));
     super(db, core.r, core.profiles, core.profiles.find((p) => verifying.has(p.name)));
     this.core = core;
+    this.sync = new SyncState(db, readonly);
   }
 
   get readonly(): boolean {
@@ -123,6 +126,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     // Prepared before the transaction: only the merge with stored copies and the writes hold the lock.
     const inputs = [...keys].map((k) => prepareInput(k, this.core.policy, false));
     const outcomes = runWrite(this.core, (tx) => {
+      if (source === 'sync') tx.pushed = 0;
       const txn = new SqliteTxn(this.core, tx);
       const out: WriteOutcome[] = [];
       for (const input of inputs) out.push(upsertOne(input, txn, this.core.policy));
@@ -211,6 +215,53 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   /** Forgets change-log entries up to and including `seq` (for sks-cron, once every consumer is past them). */
   pruneChanges(seq: number): number {
     return runWrite(this.core, () => this.core.ws.pruneChanges.run(seq).changes);
+  }
+
+  // --- push sync and recon partners (sync-state.ts) -------------------------------------------------------------
+
+  pushTarget(target: string, startSeq?: number): PushTargetState {
+    return this.guard(() => this.sync.pushTarget(target, startSeq));
+  }
+
+  pushTargets(): PushTargetState[] {
+    return this.guard(() => this.sync.pushTargets());
+  }
+
+  pendingPushes(afterSeq: number, limit: number): PendingPushes {
+    return this.guard(() => this.sync.pendingPushes(afterSeq, limit));
+  }
+
+  countPending(afterSeq: number, cap: number): number {
+    return this.guard(() => this.sync.countPending(afterSeq, cap));
+  }
+
+  ackPushes(target: string, upTo: number, counts: { sent: number; refused: number }): void {
+    this.guard(() => this.sync.ackPushes(target, upTo, counts, Math.floor(Date.now() / 1000)));
+  }
+
+  pushFailed(target: string, error: string, retryAt: number): void {
+    this.guard(() => this.sync.pushFailed(target, error, retryAt, Math.floor(Date.now() / 1000)));
+  }
+
+  setPushCursor(target: string, seq: number): void {
+    this.guard(() => this.sync.setPushCursor(target, seq));
+  }
+
+  recordReconSession(peer: string, outcome: { ok: boolean; error?: string; httpPort?: number }): void {
+    this.guard(() => this.sync.recordReconSession(peer, outcome, Math.floor(Date.now() / 1000)));
+  }
+
+  reconPeers(): ReconPeerState[] {
+    return this.guard(() => this.sync.reconPeers());
+  }
+
+  /** SQLite's own failures (locked past the busy timeout, disk full) leave as StoreUnavailableError. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw asUnavailable(e);
+    }
   }
 
   // --- recon set ----------------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ class TreeDelta {
 /** State of one write transaction. */
 export interface TxState {
   now: number;
+  /** changes.pushed of this transaction's changes: 0 when the keys arrived by push sync or mail (not sent on). */
+  pushed: 0 | 1;
   /** Whether the blocklist has any entry (read once per transaction: it is empty on most servers). */
   anyBlocked: boolean;
   tree: TreeDelta;
@@ -118,7 +120,7 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
     return core.db.transaction(() => {
       if (core.fprTable) checkForeignWrites(core);
       const tx: TxState = {
-        now: Math.floor(Date.now() / 1000), anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk),
+        now: Math.floor(Date.now() / 1000), pushed: 1, anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk),
         profileTrees: new Map(core.profiles.map((p) => [p.name, new TreeDelta(false)])), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(), countsOnly,
       };
@@ -126,7 +128,7 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
         tx.rows = {
           ids: new RowBuffer(4, ws.insertKeyId, ws.insertKeyIdMany),
           mails: new RowBuffer(2, ws.insertEmail, ws.insertEmailMany),
-          changes: new RowBuffer(4, ws.logChange, ws.logChangeMany),
+          changes: new RowBuffer(5, ws.logChange, ws.logChangeMany),
           words: new RowBuffer(2, ws.insertWords, ws.insertWordsMany),
         };
       }
@@ -237,8 +239,8 @@ export class SqliteTxn implements UpsertTxn {
     }
     core.fprTable?.add(fpr, id);
     this.indexStored(id, form);
-    if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now);
-    else ws.logChange.run(1, digest, fpr, tx.now);
+    if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now, tx.pushed);
+    else ws.logChange.run(1, digest, fpr, tx.now, tx.pushed);
     tx.tree.add(digest);
     this.putProfileRows(id, profiles);
     tx.countDelta++;
@@ -294,8 +296,8 @@ export class SqliteTxn implements UpsertTxn {
       return false;
     }
     this.reindexKey(id, before, after);
-    ws.logChange.run(0, oldDigest, fpr, tx.now);
-    ws.logChange.run(1, next.digest, fpr, tx.now);
+    ws.logChange.run(0, oldDigest, fpr, tx.now, tx.pushed);
+    ws.logChange.run(1, next.digest, fpr, tx.now, tx.pushed);
     tx.tree.remove(oldDigest);
     tx.tree.add(next.digest);
     this.putProfileRows(id, next.profiles, true);
@@ -314,7 +316,7 @@ export class SqliteTxn implements UpsertTxn {
     for (const email of emailsOf(info)) this.deleteEmail(email, head.id);
     setWords(tx, head.id, uidText(info, core.policy.wordIndexMaxChars) !== '', '');
     ws.deleteKey.run(head.id);
-    ws.logChange.run(0, head.digest, fpr, tx.now);
+    ws.logChange.run(0, head.digest, fpr, tx.now, tx.pushed);
     tx.tree.remove(head.digest);
     this.putProfileRows(head.id, undefined, true);
     tx.countDelta--;
