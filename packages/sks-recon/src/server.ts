@@ -12,7 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
   StoreUnavailableError, memberProfile, policyFromSettings, readMembership, reconProfiles, type KeyReader, type KeyWriter, type Logger,
-  type Peer, type ReconSet, type ReconView, type RefusedDigestMemory, type Settings,
+  type Peer, type ReconPeerLog, type ReconSet, type ReconView, type RefusedDigestMemory, type Settings,
 } from '@sks/keystore';
 import { plainAddress } from '@sks/service';
 import { Channel, SessionError } from './channel.js';
@@ -22,7 +22,7 @@ import { ingestBatch } from './ingest.js';
 
 export interface ReconServerOptions {
   /** The store's roles recon uses: its recon set (read per session in one snapshot), the writer for fetched keys. */
-  store: ReconSet & KeyWriter & Pick<KeyReader, 'getByFingerprint'>;
+  store: ReconSet & KeyWriter & Pick<KeyReader, 'getByFingerprint'> & Pick<ReconPeerLog, 'recordReconSession'>;
   settings: Settings;
   /** Path of the membership file (SKS format). */
   membershipFile: string;
@@ -54,6 +54,8 @@ export interface SessionSummary {
   sessionMs?: number;
   fetchMs?: number;
   storeMs?: number;
+  /** The HKP port the peer announced in its Config (absent when the session failed before). */
+  peerHttpPort?: number;
   /** Recon messages by type each way (absent when the session failed). */
   sent?: Record<string, number>;
   received?: Record<string, number>;
@@ -329,7 +331,7 @@ export class ReconServer extends EventEmitter {
     const summary: SessionSummary = {
       peer: label, role, profile, ok: true, recovered: res.missing.length, skippedRefused: 0, fetched: 0, stored: 0,
       refused: 0, bytesIn: res.bytesIn, bytesOut: res.bytesOut, sent: res.sent, received: res.received, ms: 0,
-      sessionMs: Date.now() - t0, fetchMs: 0, storeMs: 0,
+      sessionMs: Date.now() - t0, fetchMs: 0, storeMs: 0, ...(res.peerHttpPort > 0 ? { peerHttpPort: res.peerHttpPort } : {}),
     };
     let fetch = res.missing;
     try {
@@ -417,6 +419,15 @@ export class ReconServer extends EventEmitter {
     const { peer, role, ok, error, errorKind, ...figures } = summary;
     if (ok) this.log.info('recon session done', { peer, role, ...figures });
     else this.log.warn(`recon session ended: ${error}`, { peer, role, errorKind, ...figures });
+    // Sessions we start are with a membership line's host:port: their health lets push sync fail over to HKP
+    // (membership "failover") and the stats page show each partner's state.
+    if (role === 'initiator') {
+      try {
+        this.opts.store.recordReconSession(peer, { ok, ...(error ? { error } : {}), ...(summary.peerHttpPort ? { httpPort: summary.peerHttpPort } : {}) });
+      } catch (e) {
+        this.log.warn('could not record the session in recon_peers', { peer, error: (e as Error).message });
+      }
+    }
     this.emit('session', summary);
     return summary;
   }
