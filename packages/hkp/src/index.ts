@@ -8,4 +8,6 @@ export {
   encodeHashqueryRequest, decodeHashqueryRequest, encodeHashqueryResponse, decodeHashqueryResponse,
   HashqueryFormatError, DIGEST_BYTES,
 } from './hashquery.js';
-export { statsDocument, statsPeers, VERSION, SOFTWARE, type StatsPeer } from './stats-document.js';
+export {
+  statsDocument, statsPeers, statsSyncTargets, peerState, STATS_PENDING_CAP, VERSION, SOFTWARE, type StatsPeer, type StatsSyncTarget,
+} from './stats-document.js';

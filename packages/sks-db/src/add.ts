@@ -59,8 +59,16 @@ export function keyMaterial(contentType: string | undefined, body: Buffer): Buff
   throw new HttpError(415, `content type ${type} is not accepted; use application/x-www-form-urlencoded or application/pgp-keys`);
 }
 
+/** A request from another keyserver's push sync (CKS/Hockeypuck PKS style) names the sender in this header; what
+ * it brings is stored as `sync`, so our own push sync does not send it on (no loops between pushing servers). */
+export const SYNC_SENDER_HEADER = 'x-keyserver-sent';
+
+export function uploadSource(req: Request): 'add' | 'sync' {
+  return req.headers[SYNC_SENDER_HEADER] !== undefined ? 'sync' : 'add';
+}
+
 /** Stores the uploaded keys and reports what happened to each. */
-export function addKeyMaterial(ctx: DbContext, material: Buffer | string): WriteOutcome[] {
+export function addKeyMaterial(ctx: DbContext, material: Buffer | string, source: 'add' | 'sync' = 'add'): WriteOutcome[] {
   if (typeof material === 'string') {
     if (material.trim() === '') throw new HttpError(400, 'the upload is empty');
     if (!/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(material)) {
@@ -83,9 +91,9 @@ export function addKeyMaterial(ctx: DbContext, material: Buffer | string): Write
   }
   let outcomes: WriteOutcome[];
   try {
-    outcomes = ctx.writer().upsertMaterial(binary, 'add');
+    outcomes = ctx.writer().upsertMaterial(binary, source);
     ctx.forgetDataVersion();
-    recordWrites('add', outcomes);
+    recordWrites(source, outcomes);
     storeHealth.ok(ctx);
   } catch (err) {
     const e = err as Error;
@@ -142,11 +150,12 @@ export async function handleAdd(ctx: DbContext, req: Request, res: Response): Pr
 
 async function storeUpload(ctx: DbContext, req: Request, res: Response): Promise<void> {
   const body = await readBody(req, ctx.settings.max_body_bytes);
-  const outcomes = addKeyMaterial(ctx, keyMaterial(req.headers['content-type'], body));
+  const source = uploadSource(req);
+  const outcomes = addKeyMaterial(ctx, keyMaterial(req.headers['content-type'], body), source);
   const s = summary(outcomes);
   const allRejected = s.rejected === outcomes.length;
   const status = allRejected ? 422 : 200;
-  ctx.logger.info('keys uploaded', s);
+  ctx.logger.info(source === 'sync' ? 'keys pushed to us' : 'keys uploaded', s);
   const wantsJson = /application\/json/.test(String(req.headers.accept ?? '')) || /(^|,)mr(,|$)/.test(String(req.query.options ?? ''));
   if (wantsJson) {
     sendSks(res, {

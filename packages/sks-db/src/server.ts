@@ -6,6 +6,8 @@ import http from 'node:http';
 import querystring from 'node:querystring';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
@@ -150,6 +152,20 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
   };
 }
 
+/** Our signed blocklist entries (sks-cron writes them when blocklist_signing_key is set), for the operators whose
+ * servers trust our key (their blocklist_feeds). */
+function sendSignedBlocklist(ctx: DbContext, res: Response): void {
+  const file = ctx.settings.blocklist_signed_file;
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(file) ? file : join(ctx.basedir, file), 'utf8');
+  } catch {
+    sendError(res, 404, 'this server publishes no signed blocklist (setting blocklist_signing_key)');
+    return;
+  }
+  res.status(200).type('text/plain; charset=utf-8').set('Cache-Control', 'no-cache').end(text);
+}
+
 /** The express app of one worker. */
 export function createApp(ctx: DbContext): express.Express {
   const app = express();
@@ -178,6 +194,7 @@ export function createApp(ctx: DbContext): express.Express {
   app.post('/pks/hashquery', wrap(ctx, handleHashquery, true));
   app.all('/pks/lookup', (_req, res) => sendError(res, 405, 'use GET for /pks/lookup'));
   app.all(['/pks/add', '/pks/hashquery'], (_req, res) => sendError(res, 405, 'use POST for this path'));
+  app.get('/pks/blocklist.asc', (_req, res) => sendSignedBlocklist(ctx, res));
   app.use('/pks', (req, res) => sendError(res, 404, `unknown path /pks${req.path}`));
   app.use('/.well-known/openpgpkey', wkdRouter(ctx));
   app.use('/vks/v1', vksRouter(ctx));

@@ -1,9 +1,9 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
 import { ChangeTally, type StatsSnapshot } from '@sks/keystore';
-import { SOFTWARE, VERSION, statsDocument, statsPeers, type LookupRequest } from '@sks/hkp';
+import { SOFTWARE, VERSION, statsDocument, statsPeers, statsSyncTargets, type LookupRequest } from '@sks/hkp';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
 
@@ -44,7 +44,12 @@ export function currentStats(ctx: DbContext): StatsSnapshot {
 }
 
 export function statsJson(ctx: DbContext): object {
-  return statsDocument(ctx.settings, statsPeers(ctx.membershipFile, ctx.settings), currentStats(ctx));
+  return statsDocument(ctx.settings, statsPeers(ctx.membershipFile, ctx.settings, ctx.store), currentStats(ctx), syncTargets(ctx));
+}
+
+/** The push-sync targets with their queue state (sync-targets and mailsync in the base directory). */
+export function syncTargets(ctx: DbContext) {
+  return statsSyncTargets({ path: (rel) => (isAbsolute(rel) ? rel : join(ctx.basedir, rel)) }, ctx.settings, ctx.store);
 }
 
 /** A histogram as SKS prints it: the periods that saw keys, newest first, header in plain cells. */

@@ -1,12 +1,43 @@
-// The read side of the VKS API of keys.openpgp.org (hagrid), for clients that speak it:
-//   /vks/v1/by-fingerprint/<FPR>  /vks/v1/by-keyid/<KEYID>  /vks/v1/by-email/<address>
+// The VKS API of keys.openpgp.org (hagrid), for clients that speak it:
+//   GET /vks/v1/by-fingerprint/<FPR>  /vks/v1/by-keyid/<KEYID>  /vks/v1/by-email/<address>
+//   POST /vks/v1/upload  {"keytext": "<armored key>"}  (Hockeypuck's vks:// push targets send keys this way)
 // Answers are ASCII-armored keys (application/pgp-keys); 404 when nothing matches, 400 for a malformed query.
-// Unlike keys.openpgp.org we serve keys as stored (with third-party certifications), as SKS does.
-import { Router, type Response } from 'express';
+// Unlike keys.openpgp.org we serve keys as stored (with third-party certifications), as SKS does, and an upload is
+// published at once (no address verification: an HKP keyserver publishes what /pks/add gets, too).
+import { Router, type Request, type Response } from 'express';
 import type { StoredKey } from '@sks/keystore';
 import type { DbContext } from './context.js';
-import { sendError } from './http-util.js';
+import { HttpError, readBody, sendError } from './http-util.js';
 import { armoredKeys } from './lookup.js';
+import { addKeyMaterial, uploadSource } from './add.js';
+
+/** POST /vks/v1/upload: hagrid's request and answer shapes; errors as {"error": "..."}, as hagrid sends them. */
+async function vksUpload(ctx: DbContext, req: Request, res: Response): Promise<void> {
+  const fail = (status: number, error: string): void => {
+    res.status(status).type('application/json').end(JSON.stringify({ error }));
+  };
+  try {
+    const body = await readBody(req, ctx.settings.max_body_bytes);
+    let keytext: unknown;
+    try {
+      keytext = (JSON.parse(body.toString('utf8')) as { keytext?: unknown }).keytext;
+    } catch {
+      return fail(400, 'the body is not JSON; send {"keytext": "<ASCII-armored key>"}');
+    }
+    if (typeof keytext !== 'string') return fail(400, 'the JSON has no "keytext" string');
+    const outcomes = addKeyMaterial(ctx, keytext, uploadSource(req));
+    const taken = outcomes.filter((o) => o.status !== 'rejected');
+    if (taken.length === 0) {
+      const o = outcomes[0];
+      return fail(422, `the key was not accepted: ${o?.reason ?? 'refused'}${o?.detail ? ` (${o.detail})` : ''}`);
+    }
+    ctx.logger.info(uploadSource(req) === 'sync' ? 'keys pushed to us' : 'keys uploaded', { via: 'vks', keys: taken.length });
+    res.status(200).type('application/json').end(JSON.stringify({ key_fpr: taken[0]!.fingerprint, status: {}, token: '' }));
+  } catch (e) {
+    if (e instanceof HttpError) return fail(e.status, e.message);
+    throw e;
+  }
+}
 
 export function vksRouter(ctx: DbContext): Router {
   const r = Router();
@@ -34,6 +65,7 @@ export function vksRouter(ctx: DbContext): Router {
     // Only keys with a user ID of exactly this address (a word search may also find lookalikes).
     reply(res, keys.filter((k) => k.info.userIds.some((u) => u.kind === 'uid' && u.text.toLowerCase().includes(`<${lower}>`) || u.text.toLowerCase() === lower)));
   });
+  r.post('/upload', (req, res, next) => void vksUpload(ctx, req, res).catch(next));
   r.use((_req, res) => sendError(res, 404, 'unknown VKS path', true));
   return r;
 }
