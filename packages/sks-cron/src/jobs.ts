@@ -7,6 +7,9 @@ import { writeStats } from './stats.js';
 import { writeDump } from './dump.js';
 import { writeBackup } from './backup.js';
 import { enforceBlocklist } from './blocklist.js';
+import { runPushSync, PENDING_COUNT_CAP } from './sync/push.js';
+import { applyBlocklistFeeds, publishSignedBlocklist } from './sync/blocklist-share.js';
+import { recordPushState } from './sync/metrics.js';
 
 export interface Job {
   name: string;
@@ -119,6 +122,29 @@ export const JOBS: Job[] = [
     schedule: 'cron_blocklist',
     describe: 'remove stored keys that are on the blocklist',
     run: (ctx) => withStore(ctx, (s) => ({ ...enforceBlocklist(s) })),
+  },
+  {
+    name: 'push-sync',
+    schedule: 'cron_push_sync',
+    describe: 'push new and changed keys to the sync targets; publish and apply signed blocklists',
+    run: (ctx) =>
+      withStore(ctx, async (s) => {
+        // Blocklists first: a key a trusted operator refuses is not pushed on by this run.
+        const feeds = await applyBlocklistFeeds(ctx, s);
+        const published = await publishSignedBlocklist(ctx, s);
+        const runs = await runPushSync(ctx, s);
+        const configured = new Set(runs.map((r) => r.target));
+        recordPushState(s.pushTargets().filter((t) => configured.has(t.target))
+          .map((t) => ({ ...t, pending: runs.find((r) => r.target === t.target)!.pending })));
+        const sum = (k: 'sent' | 'refused' | 'requests') => runs.reduce((n, r) => n + r[k], 0);
+        return {
+          targets: runs.length, sent: sum('sent'), refused: sum('refused'), requests: sum('requests'),
+          failing: runs.filter((r) => r.error).map((r) => r.target), waiting: runs.filter((r) => r.waiting).map((r) => r.target),
+          pending: Math.min(PENDING_COUNT_CAP, Math.max(0, ...runs.map((r) => r.pending))),
+          ...(feeds.length > 0 ? { blocklistFeeds: feeds } : {}),
+          ...(published ? { blocklistPublished: published } : {}),
+        };
+      }),
   },
 ];
 

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { ConfigError } from '@sks/keystore';
+import { startMetricsServer, type MetricsServer } from '@sks/service';
 import { JOBS, JobRunner, type Job } from './jobs.js';
 import { cronContext, type CronContext, type CronOptions } from './context.js';
 
@@ -38,6 +39,14 @@ export function startCron(opts: CronOptions = {}): RunningCron {
   const ctx = cronContext(opts);
   const runner = new JobRunner(ctx);
   const plan = validateSchedules(ctx);
+  // Prometheus on metrics_port + 2 (sks-db metrics_port, sks-recon + 1): the push-sync gauges and the process's own.
+  let metrics: Promise<MetricsServer | undefined> = Promise.resolve(undefined);
+  if (ctx.settings.metrics_port > 0) {
+    metrics = startMetricsServer({ port: ctx.settings.metrics_port + 2, address: ctx.settings.metrics_address }).catch((e: Error) => {
+      ctx.logger.error('metrics server could not start', { port: ctx.settings.metrics_port + 2, error: e.message });
+      return undefined;
+    });
+  }
   const tasks = plan.map(({ job, expr }) =>
     cron.schedule(expr, () => void runner.run(job), { scheduled: true, timezone: 'UTC', name: job.name }),
   );
@@ -50,6 +59,7 @@ export function startCron(opts: CronOptions = {}): RunningCron {
     async stop() {
       for (const t of tasks) t.stop();
       await Promise.all(runner.inProgress());
+      await (await metrics)?.stop();
       ctx.logger.info('sks-cron stopped');
     },
   };
