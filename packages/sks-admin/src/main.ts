@@ -12,6 +12,8 @@
 //                                                    recompute every set's prefix tree from its stored digests
 //   sks-admin restore FILE                           a backup (sks-cron's backup job) into a base directory without a database
 //   sks-admin stats                                  key count, blocklist size, change log position
+//   sks-admin mail-in                                one sync mail on standard input (an MTA pipe): ADD / incremental
+//                                                    key mail from mail_in_allowed senders is merged, not pushed on
 // Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -24,15 +26,17 @@ import { dumpStore } from './dump.js';
 import { generateDump, DEFAULT_GEN, GEN_PROFILES, type GenParams, type GenProfile } from './gen.js';
 import { downloadDump } from './download.js';
 import { Progress } from './progress.js';
+import { mailIn } from './mail-in.js';
 
-const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats|restore> [options] [--basedir DIR]
+const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats|restore|mail-in> [options] [--basedir DIR]
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
        (bulk mode, the default into an empty store, builds the lookup indexes once at the end)
   dump [--out DIR]
   gen --keys N --out DIR [--profile default|public] [--seed S] [--flooded K] [--flood-certs C] [--dups D]
       [--per-file N] [--no-v6] [--workers N]
       (default: small keys, mostly Ed25519; public: v4 keys shaped like the public SKS dump, ~2 KB each)
-  block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats | restore FILE`;
+  block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats | restore FILE
+  mail-in < message`;
 
 function openStore(base: BaseDir, extra: { cacheMiB?: number } = {}): KeyStore {
   if (!existsSync(base.dbPath)) initBasedir(base.dir);
@@ -65,6 +69,23 @@ export async function main(argv: string[]): Promise<number> {
   const workers = o.workers === undefined ? undefined : int(o.workers, 'workers', 0);
 
   switch (cmd) {
+    case 'mail-in': {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of process.stdin as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size <= base.settings.mail_in_max_bytes + 1) chunks.push(c); // read to the end, keep a bounded part
+      }
+      const store = openStore(base);
+      try {
+        const logger = createLogger({ service: 'sks-admin', dir: base.path(base.settings.log_dir), level: base.settings.log_level, console: false });
+        const r = await mailIn(Buffer.concat(chunks), store, base.settings, logger);
+        console.log(`mail-in: ${r.status}: ${r.detail}${r.counts ? ` ${JSON.stringify(r.counts)}` : ''}`);
+        return r.exitCode;
+      } finally {
+        store.close();
+      }
+    }
     case 'init': {
       const r = initBasedir(base.dir);
       console.log(r.created.length ? `created in ${r.dir}:\n  ${r.created.join('\n  ')}` : `${r.dir} is complete; nothing created`);
