@@ -1,11 +1,12 @@
 // op=stats: the statistics page (SKS stats.ml) as HTML, and as JSON for scripts (options=mr or options=json).
 // Figures come from the store's change log, read incrementally: each refresh only reads changes since the last one.
 import { ChangeTally, type StatsSnapshot } from '@sks/keystore';
-import { SOFTWARE, VERSION, statsDocument, statsPeers, type LookupRequest } from '@sks/hkp';
+import { SOFTWARE, VERSION, statsDocument, statsPeers, type LookupRequest, type StatsPeer } from '@sks/hkp';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DbContext } from './context.js';
 import { htmlQuote, page, type SksReply } from './http-util.js';
+import { dailyAdditionsChart } from './stats-chart.js';
 
 export { VERSION, SOFTWARE };
 
@@ -72,11 +73,31 @@ function mailsyncPeers(ctx: DbContext): string[] {
   }
 }
 
-export function statsHtml(ctx: DbContext): string {
-  const s = currentStats(ctx);
-  const st = ctx.settings;
-  const row = (name: string, value: string) => `     <tr><td>${name}</td><td>${value}</td></tr>\n`;
-  const settingsTable =
+/** What every section of the stats page reads: the figures, the settings, the peers. */
+export interface StatsView {
+  ctx: DbContext;
+  stats: StatsSnapshot;
+  peers: StatsPeer[];
+}
+
+const row = (name: string, value: string) => `     <tr><td>${name}</td><td>${value}</td></tr>\n`;
+
+/** The key count, peers and recent additions in a few words, above SKS's tables. */
+function overviewSection(v: StatsView): string {
+  const week = v.stats.daily.reduce((n, d) => n + d.added, 0);
+  return (
+    '<ul class="overview">\n' +
+    `<li><strong>${v.stats.totalKeys}</strong> keys</li>\n` +
+    `<li><strong>${v.peers.length}</strong> gossip peer${v.peers.length === 1 ? '' : 's'}</li>\n` +
+    `<li><strong>${week}</strong> keys added in the last ${v.stats.daily.length} days</li>\n` +
+    '</ul>\n'
+  );
+}
+
+/** SKS's settings table, its rows in SKS's order (ours after them). */
+function settingsSection(v: StatsView): string {
+  const st = v.ctx.settings;
+  return (
     '<h2>Settings</h2>\n     <table summary="Keyserver Settings">\n' +
     row('Hostname:', htmlQuote(st.hostname)) +
     row('Nodename:', htmlQuote(st.nodename || st.hostname)) +
@@ -86,28 +107,45 @@ export function statsHtml(ctx: DbContext): string {
     row('Recon port:', String(st.recon_port)) +
     row('Debug level:', htmlQuote(st.log_level)) +
     row('Recon profiles:', htmlQuote(st.recon_profiles.join(', '))) +
-    '</table>\n';
+    '</table>\n'
+  );
+}
+
+/** SKS's two peer tables side by side: the gossip (recon) peers with their recon profile, the mailsync peers. */
+function peersSection(v: StatsView): string {
   const gossip =
     '<h2>Gossip Peers</h2>\n<table summary="Gossip Peers">\n' +
-    statsPeers(ctx.membershipFile, st)
-      .map((p) => `<tr><td>${htmlQuote(`${p.host} ${p.port}`)}</td><td>${htmlQuote(p.profile)}</td></tr>\n`).join('') +
+    v.peers.map((p) => `<tr><td>${htmlQuote(`${p.host} ${p.port}`)}</td><td>${htmlQuote(p.profile)}</td></tr>\n`).join('') +
     '</table>';
   const mailsync =
     '<h2>Outgoing Mailsync Peers</h2>\n<table summary="Mailsync Peers">\n' +
-    mailsyncPeers(ctx).map((a) => `<tr><td>${htmlQuote(a)}</td></tr>\n`).join('') +
+    mailsyncPeers(v.ctx).map((a) => `<tr><td>${htmlQuote(a)}</td></tr>\n`).join('') +
     '</table>';
-  const info =
-    `${settingsTable}\n\n<table summary="Keyserver Peers" width="100%">\n<tr valign="top"><td>\n${gossip}\n</td><td>\n${mailsync}\n</td></tr></table>\n`;
-  const title = `SKS OpenPGP Keyserver statistics<br />Taken at ${sksTime(s.takenAt)}`;
-  const body =
-    info +
+  return `\n\n<table summary="Keyserver Peers" width="100%">\n<tr valign="top"><td>\n${gossip}\n</td><td>\n${mailsync}\n</td></tr></table>\n`;
+}
+
+/** The key count, the chart of daily additions, SKS's daily and hourly histograms. */
+function statisticsSection(v: StatsView): string {
+  const s = v.stats;
+  return (
     '<h2>Statistics</h2>' +
     `<p>Total number of keys: ${s.totalKeys}</p>\n` +
+    dailyAdditionsChart(s.daily) +
     '<h3>Daily Histogram</h3>\n' +
     table(s.daily, (t) => new Date(t * 1000).toISOString().slice(0, 10)) +
     '<h3>Hourly Histogram</h3>\n' +
-    table(s.hourly, (t) => new Date(t * 1000).toISOString().slice(0, 13).replace('T', ' '));
-  return page(title, body);
+    table(s.hourly, (t) => new Date(t * 1000).toISOString().slice(0, 13).replace('T', ' '))
+  );
+}
+
+/** The sections of the page, in order: a new one is a function of the view added here. */
+export const STATS_SECTIONS: ReadonlyArray<(v: StatsView) => string> = [overviewSection, settingsSection, peersSection, statisticsSection];
+
+export function statsHtml(ctx: DbContext): string {
+  const stats = currentStats(ctx);
+  const view: StatsView = { ctx, stats, peers: statsPeers(ctx.membershipFile, ctx.settings) };
+  const title = `SKS OpenPGP Keyserver statistics<br />Taken at ${sksTime(stats.takenAt)}`;
+  return page(title, STATS_SECTIONS.map((section) => section(view)).join(''));
 }
 
 /** The reply to op=stats: JSON for options=mr or json, else SKS's HTML page. */
