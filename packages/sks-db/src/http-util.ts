@@ -73,18 +73,18 @@ export function sendSks(res: ServerResponse, reply: SksReply): void {
 
 /** An error as an HTML page of the site (layout.ts: the title as <h1>, as SKS, then what to do), or as plain text for
  * machine-readable requests. */
-export function errorReply(status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): SksReply {
+export function errorReply(status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error', search?: string): SksReply {
   if (machineReadable) return { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` };
-  return { status, type: 'text/html; charset=UTF-8', body: errorPage(status, title, message) };
+  return { status, type: 'text/html; charset=UTF-8', body: errorPage(status, title, message, search) };
 }
 
 /** Sends an error (see errorReply); a response already under way is cut off instead. */
-export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
+export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error', search?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendSks(res, errorReply(status, message, machineReadable, title));
+  sendSks(res, errorReply(status, message, machineReadable, title, search));
 }
 
 /** Bytes of an over-limit request body read and thrown away after the 413 (times the limit), so a client that sends

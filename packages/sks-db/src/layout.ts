@@ -96,12 +96,14 @@ function advice(status: number, title: string): string {
   }
 }
 
-/** The HTML page of an error: what went wrong, then what to do. The <h1> is the title, as on SKS's error pages. */
-export function errorPage(status: number, title: string, message: string): string {
+/** The HTML page of an error: what went wrong, then what to do. The <h1> is the title, as on SKS's error pages;
+ * the search that failed stays in the search box, to be corrected. */
+export function errorPage(status: number, title: string, message: string, search?: string): string {
   return page(
     title,
     `<p class="error">${htmlQuote(title)}: ${htmlQuote(message)}</p>\n` +
       `<h2>What you can do</h2>\n<p class="advice">${advice(status, title)}</p>\n` +
       `<p class="status">HTTP status ${status}. <a href="/">Back to the home page</a></p>`,
+    { search },
   );
 }

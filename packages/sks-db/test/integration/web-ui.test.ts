@@ -164,6 +164,18 @@ test('the header search box finds keys from any page, the results list every mat
   assert.match((await page.textContent('p.summary')) ?? '', /2 keys found for person/);
 });
 
+test('a search that finds nothing answers 404 with advice, the search kept in the box to be corrected', async () => {
+  await page.setViewportSize({ width: 1200, height: 900 });
+  const res = await page.goto(`${ours.url}/pks/lookup?op=index&search=${encodeURIComponent('web.persn@example.org')}`);
+  assert.equal(res?.status(), 404);
+  assert.equal(await page.textContent('h1'), 'No results found');
+  assert.match((await page.textContent('main')) ?? '', /Check the spelling/);
+  assert.equal(await page.inputValue('#site-search'), 'web.persn@example.org');
+  await page.fill('#site-search', 'web.person@example.org');
+  await Promise.all([page.waitForNavigation(), page.press('#site-search', 'Enter')]);
+  assert.equal(await page.locator('ol.keys code.fpr').textContent(), fours(keys[0]!.fp));
+});
+
 test('keyboard: the skip link comes first and leads to the content', async () => {
   await page.setViewportSize({ width: 1200, height: 900 });
   await page.goto(`${ours.url}/pks/lookup?op=index&search=person`);
