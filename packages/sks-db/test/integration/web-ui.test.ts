@@ -61,7 +61,7 @@ after(async () => {
 /** Serious and critical axe-core findings on the page as it is now. */
 async function axeViolations(p: Page): Promise<string[]> {
   const tag = await p.addScriptTag({ content: AXE_SOURCE });
-  await tag.evaluate((e) => e.setAttribute('data-test', 'axe'));
+  await tag.evaluate((e) => (e as Element).setAttribute('data-test', 'axe'));
   const found = await p.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
