@@ -174,7 +174,8 @@ async function storeUpload(ctx: DbContext, req: Request, res: Response): Promise
       const keptText = kept ? `; the server keeps ${kept.packets} packets (${kept.bytes} bytes)` : '';
       const cutText = cuts.length === 0 ? '' : `<br />\nremoved by this server's policy: ${cuts
         .map((c) => `${c.packets} packet(s), ${htmlQuote(c.rule)} (${htmlQuote(c.detail)})`).join('; ')}`;
-      return `<li>${fp}: ${o.status}${keptText}${cutText}</li>`;
+      const view = o.fingerprint ? ` <a href="/pks/lookup?op=get&amp;search=0x${fp}">View the key</a>` : '';
+      return `<li>${fp}: ${o.status}${keptText}${cutText}${view}</li>`;
     })
     .join('\n');
   const stored = s.inserted! + s.updated! + s.unchanged!;

@@ -1,6 +1,9 @@
 // Small HTTP helpers shared by every route: SKS-style replies, bounded body reading, errors with a status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '@sks/hkp';
+import { errorPage } from './layout.js';
+
+export { htmlQuote, page } from './layout.js';
 
 export { HttpError, queryParam, wantsMachineReadable } from '@sks/hkp';
 
@@ -17,30 +20,6 @@ const TITLES: Record<number, string> = {
   501: 'Not implemented',
   503: 'Service unavailable',
 };
-
-export function htmlQuote(s: string): string {
-  // The same characters SKS escapes (htmlTemplates.ml), so pages look alike.
-  return s.replace(/[<>&"'/]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : c === "'" ? '&#x27;' : '&#x2F;');
-}
-
-/** The XHTML page frame SKS wraps every answer in (htmlTemplates.ml `page`). */
-export function page(title: string, body: string): string {
-  return (
-    '<?xml version="1.0" encoding="utf-8"?>\r\n' +
-    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd" >\r\n' +
-    '<html xmlns="http://www.w3.org/1999/xhtml">\r\n<head>\r\n' +
-    `<title>${title.replace(/<br \/>/gi, '&nbsp;|&nbsp;')}</title>\r\n` +
-    '<meta http-equiv="Content-Type" content="text/html;charset=utf-8" />\r\n' +
-    '<style type="text/css">\r\n/*<![CDATA[*/\r\n .uid { color: green; text-decoration: underline; }\r\n' +
-    ' .warn { color: red; font-weight: bold; }\r\n' +
-    ' .disclaimer { font-family: sans; font-size: 0.8em; background-color: #f6f6f6; border-bottom: 1px solid #e0e0e0; padding: 0.8em; }\r\n' +
-    '/*]]>*/\r\n</style></head><body><div class="disclaimer">Information displayed on this website, including public ' +
-    'keyblocks and anything associated with them, <em>is not cryptographically verified</em>. Always inspect public ' +
-    'keyblocks using OpenPGP software on a secured device that you control to see verified information.</div>' +
-    `<h1>${title}</h1>${body}</body></html>`
-  );
-}
 
 /** What SKS ends every answer's body with; its length is part of Content-Length. */
 export const BODY_END = Buffer.from('\r\n');
@@ -92,19 +71,20 @@ export function sendSks(res: ServerResponse, reply: SksReply): void {
   res.end(body);
 }
 
-/** An error as SKS sends it (an HTML page), or as plain text for machine-readable requests. */
-export function errorReply(status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): SksReply {
+/** An error as an HTML page of the site (layout.ts: the title as <h1>, as SKS, then what to do), or as plain text for
+ * machine-readable requests. */
+export function errorReply(status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error', search?: string): SksReply {
   if (machineReadable) return { status, type: 'text/plain; charset=UTF-8', body: `${title}: ${message}` };
-  return { status, type: 'text/html; charset=UTF-8', body: page(title, `${title}: ${htmlQuote(message)}`) };
+  return { status, type: 'text/html; charset=UTF-8', body: errorPage(status, title, message, search) };
 }
 
 /** Sends an error (see errorReply); a response already under way is cut off instead. */
-export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error'): void {
+export function sendError(res: ServerResponse, status: number, message: string, machineReadable = false, title = TITLES[status] ?? 'Error', search?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendSks(res, errorReply(status, message, machineReadable, title));
+  sendSks(res, errorReply(status, message, machineReadable, title, search));
 }
 
 /** Bytes of an over-limit request body read and thrown away after the 413 (times the limit), so a client that sends

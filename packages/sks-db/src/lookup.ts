@@ -10,6 +10,7 @@ import { classifySearch, parseLookup, type LookupRequest, type Query, type Searc
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
 import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines, primaryUserId } from './index-format.js';
+import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
@@ -120,7 +121,12 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
   } else {
     lines = keys.flatMap((k) => htmlIndexLines(k, opts));
   }
-  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, htmlListing(lines, r.op === 'vindex')), count });
+  // The readable list first, then SKS's listing as SKS writes it (scripts scrape it; vindex shows signatures there).
+  const body =
+    `${resultSummary(keys.length, count, r.search)}\n${keyCards(keys)}\n` +
+    `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
+    `<div class="listing">${htmlListing(lines, r.op === 'vindex')}</div>`;
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
 }
 
 function bodyAnswer(a: Omit<LookupAnswer, 'length'>): LookupAnswer {
@@ -139,7 +145,11 @@ function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: 
   }
   const title = `Public Key Server -- Get ${htmlQuote(what)}`;
   const armored = armoredKeys(ctx, keys).toString('utf8');
-  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, `\r\n<pre>\r\n${armored}\r\n</pre>\r\n`), count });
+  // The armor stays one <pre> block as SKS sends it (a saved page still imports with gpg --import).
+  const body =
+    `${keyCards(keys)}\n<h2 id="armor">ASCII-armored key${keys.length === 1 ? '' : 's'}</h2>\n` +
+    `\r\n<pre class="armor">\r\n${armored}\r\n</pre>\r\n`;
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.op === 'hget' ? undefined : r.search }), count });
 }
 
 /** The answer of a lookup from the worker's lookup cache, computed on a miss. Refusals (404, 413, ...) are

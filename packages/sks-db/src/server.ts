@@ -14,7 +14,7 @@ import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings,
 import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext } from './context.js';
-import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
+import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
@@ -32,7 +32,7 @@ function wrap(ctx: DbContext, h: Handler, machineReadable = false) {
     h(ctx, req, res).catch((err) => {
       if (err instanceof HttpError) {
         const mr = machineReadable || wantsMachineReadable(req.query);
-        sendError(res, err.status, err.message, mr, err.title);
+        sendError(res, err.status, err.message, mr, err.title, queryParam(req.query, 'search'));
         // A refused body must not be left on a keep-alive connection: read it to its end (bounded), then close.
         if (err.status === 413 || err.status === 429) res.once('finish', () => closeAfterBody(req));
       } else next(err);
@@ -60,7 +60,7 @@ export function createHandler(ctx: DbContext): http.RequestListener {
     handleLookup(ctx, query, res).catch((err) => {
       const mr = wantsMachineReadable(query);
       if (err instanceof HttpError) {
-        sendError(res, err.status, err.message, mr, err.title);
+        sendError(res, err.status, err.message, mr, err.title, queryParam(query, 'search'));
         return;
       }
       ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
@@ -111,7 +111,7 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
       return readyReply(lookupReply(ctx, query), route);
     } catch (err) {
       const mr = wantsMachineReadable(query);
-      if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title), route);
+      if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title, queryParam(query, 'search')), route);
       ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
       // a negative length marks it as not to be kept
       return { ...readyReply(errorReply(500, 'internal error; see the server log', mr), route), length: -1 };

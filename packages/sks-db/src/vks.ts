@@ -44,6 +44,8 @@ export function vksRouter(ctx: DbContext): Router {
   const reply = (res: Response, keys: StoredKey[]) => {
     res.set('Access-Control-Allow-Origin', '*');
     if (keys.length === 0) return sendError(res, 404, 'No key found for fingerprint, key ID or address', true);
+    // One key comes as a file named by its fingerprint (as keys.openpgp.org names it): the web pages' download link.
+    if (keys.length === 1) res.set('Content-Disposition', `attachment; filename=${keys[0]!.fingerprint}.asc`);
     res.status(200).type('application/pgp-keys').end(armoredKeys(ctx, keys));
   };
   r.get('/by-fingerprint/:fpr', (req, res) => {

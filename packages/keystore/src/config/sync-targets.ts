@@ -73,10 +73,15 @@ export function parseMailsync(text: string, file = 'mailsync'): SyncTarget[] {
   return out;
 }
 
+/** SKS's mailsync file as targets; none when it does not exist. */
+export function readMailsync(file: string): SyncTarget[] {
+  return existsSync(file) ? parseMailsync(readFileSync(file, 'utf8'), file) : [];
+}
+
 /** Every configured target, in push order (priority, then as listed), each URL once. */
 export function readSyncTargets(files: { syncTargets: string; mailsync?: string }): SyncTarget[] {
   const listed = existsSync(files.syncTargets) ? parseSyncTargets(readFileSync(files.syncTargets, 'utf8'), files.syncTargets) : [];
-  const mailed = files.mailsync && existsSync(files.mailsync) ? parseMailsync(readFileSync(files.mailsync, 'utf8'), files.mailsync) : [];
+  const mailed = files.mailsync ? readMailsync(files.mailsync) : [];
   const seen = new Set<string>();
   return [...listed, ...mailed]
     .map((t, order) => ({ t, order }))

@@ -8,10 +8,11 @@ import { startOurs } from './helpers.js';
 
 const ALICE = '9BAC47418E6E1BABA999891EDB04D7EB570B43D2';
 
-/** The key's block of a vindex page: from the rule above it to the end of its <pre>. */
+/** The key's block of a vindex page: from the rule above it to the end of its <pre> (SKS's page ends there; ours
+ * goes on with the site's footer). */
 function keyBlock(html: string): string[] {
   const from = html.indexOf('<hr /><pre>');
-  const to = html.indexOf('</pre></body>');
+  const to = html.indexOf('</pre>', from);
   assert.ok(from > 0 && to > from, 'a vindex page with one key');
   return html.slice(from, to).split(/\r?\n/);
 }
