@@ -4,7 +4,7 @@ export SKS_BASEDIR
 NODE := node --enable-source-maps
 DUMP_OUT ?= $(SKS_BASEDIR)/dump
 
-.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test test-fast fuzz bench lint-docker clean
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron cluster up down rebuild cluster-up cluster-down web test test-fast fuzz bench lint-docker clean
 
 ## deps: pnpm and node packages (better-sqlite3 compiled from source)
 deps:
@@ -30,6 +30,11 @@ dump: build
 run: build
 	$(NODE) packages/sks-admin/dist/main.js init
 	$(NODE) scripts/run-suite.mjs
+
+## cluster: CLUSTER_NODES (default 3) complete nodes, each on volumes/cluster/nodeN, reconciling with each other,
+## behind nginx as a load balancer on 11371 (scripts/run-cluster.mjs: every setting); Ctrl-C stops all
+cluster: build
+	$(NODE) scripts/run-cluster.mjs
 
 run-db: build
 	$(NODE) packages/sks-db/dist/main.js --basedir "$(SKS_BASEDIR)"
