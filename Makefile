@@ -57,6 +57,14 @@ down:
 rebuild:
 	docker compose build --no-cache && docker compose up -d
 
+## cluster-up/cluster-down: the compose profile `cluster` (three nodes behind nginx, a volume each) alone
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+CLUSTER_SERVICES := balancer node1 node1-recon node1-cron node2 node2-recon node2-cron node3 node3-recon node3-cron
+cluster-up:
+	$(COMPOSE) --profile cluster up -d $(CLUSTER_SERVICES)
+cluster-down:
+	$(COMPOSE) --profile cluster rm -s -f $(CLUSTER_SERVICES)
+
 ## lint-docker: validate docker-compose.yml and lint every Dockerfile (test/compose.test.ts does the same in make test)
 lint-docker: deps
 	docker-compose config -q
