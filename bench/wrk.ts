@@ -9,7 +9,7 @@ export interface WrkResult {
   p99: number;
   errors: number;
   /** wrk's own report, for a message when the figures are not what was expected. */
-  report: string;
+  report?: string;
 }
 
 /** A wrk Lua script that walks through a list of paths, one per request. */
