@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
@@ -145,15 +145,11 @@ test('the nginx template is what the SKS operators\' guide prescribes, and real 
     assert.match(template, want);
   }
   const prefix = makeTempDir('nginx-t-');
-  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
   const { server } = renderSksTemplate(prefix, {
     NGINX_HKP_PORT: '127.0.0.1:11371', NGINX_HKPS_PORT: '127.0.0.1:11372', SKS_DB_UPSTREAM: '127.0.0.1:11372', NGINX_HOSTNAME: 'keys.example.org',
   });
   const file = join(prefix, 'nginx.conf');
-  writeFileSync(file, [
-    `pid ${join(prefix, 'nginx.pid')};`, `error_log ${join(prefix, 'logs/error.log')};`, 'events {}',
-    `http { client_body_temp_path ${join(prefix, 'tmp')}; proxy_temp_path ${join(prefix, 'tmp')};`, server, '}',
-  ].join('\n'));
-  const r = spawnSync('/usr/sbin/nginx', ['-t', '-p', prefix, '-c', file], { encoding: 'utf8' });
+  writeFileSync(file, mainConf(prefix, server));
+  const r = spawnSync('/usr/sbin/nginx', ['-t', '-p', prefix, '-c', file, '-e', join(prefix, 'logs/error.log')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });

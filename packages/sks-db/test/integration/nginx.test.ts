@@ -6,13 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort, waitForPort } from '../../../../test/support/ports.js';
 import { TEST_TLS_HOST, type TestTls } from '../../../../test/support/tls.js';
 import { renderSksTemplate } from '../../../../test/support/nginx.js';
+import { mainConf } from '../../../../scripts/nginx-conf.mjs';
 import { startOurs, makeGpg, genKey, colonFingerprints, type Ours } from './helpers.js';
 
 
@@ -27,30 +28,14 @@ before(async () => {
   port = await freePort();
   tlsPort = await freePort();
   const prefix = makeTempDir('nginx-');
-  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
   const rendered = renderSksTemplate(prefix, {
     NGINX_HKP_PORT: `127.0.0.1:${port}`, NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, SKS_DB_UPSTREAM: `127.0.0.1:${ours.port}`,
     NGINX_HOSTNAME: 'proxy.test', NGINX_ADD_RATE: '2r/m', NGINX_SEARCH_RATE: '1r/s', NGINX_HASHQUERY_RATE: '2r/s', NGINX_CONN_PER_CLIENT: '32',
   });
   tls = rendered.tls;
   const server = rendered.server;
-  const conf = [
-    process.getuid?.() === 0 ? 'user root;' : '',
-    'worker_processes 1;',
-    `pid ${join(prefix, 'nginx.pid')};`,
-    `error_log ${join(prefix, 'logs/error.log')} warn;`,
-    'events { worker_connections 256; }',
-    'http {',
-    `  client_body_temp_path ${join(prefix, 'tmp/body')};`,
-    `  proxy_temp_path ${join(prefix, 'tmp/proxy')};`,
-    `  fastcgi_temp_path ${join(prefix, 'tmp/fcgi')};`,
-    `  uwsgi_temp_path ${join(prefix, 'tmp/uwsgi')};`,
-    `  scgi_temp_path ${join(prefix, 'tmp/scgi')};`,
-    server,
-    '}',
-  ].join('\n');
   const file = join(prefix, 'nginx.conf');
-  writeFileSync(file, conf);
+  writeFileSync(file, mainConf(prefix, server, { connections: 256 }));
   nginx = spawn('/usr/sbin/nginx', ['-p', prefix, '-c', file, '-g', 'daemon off;'], { stdio: 'ignore' });
   process.on('exit', () => nginx.kill('SIGKILL'));
   await waitForPort(port);
