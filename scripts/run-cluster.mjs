@@ -75,7 +75,11 @@ function prepareNode(i) {
     writeFileSync(conf, lines.join('\n') + '\n');
   }
   const s = readSettings(conf);
-  const first = (v, d) => (v ? v.split(/[\s,]+/).filter(Boolean)[0] ?? d : d);
+  // The address the others reach the node at: its first listening address (all interfaces: loopback).
+  const first = (v, d) => {
+    const a = (v ? v.split(/[\s,]+/).filter(Boolean)[0] : undefined) ?? d;
+    return a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a;
+  };
   return {
     name: `node${i}`, index: i, basedir,
     hkp: { host: first(s.hkp_address, '127.0.0.1'), port: Number(s.hkp_port || 11371) },
