@@ -4,7 +4,7 @@ export SKS_BASEDIR
 NODE := node --enable-source-maps
 DUMP_OUT ?= $(SKS_BASEDIR)/dump
 
-.PHONY: deps test-deps build install dump run run-db run-recon run-cron up down rebuild web test test-fast fuzz bench lint-docker clean
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron cluster up down rebuild cluster-up cluster-down web test test-fast fuzz bench lint-docker clean
 
 ## deps: pnpm and node packages (better-sqlite3 compiled from source)
 deps:
@@ -31,6 +31,11 @@ run: build
 	$(NODE) packages/sks-admin/dist/main.js init
 	$(NODE) scripts/run-suite.mjs
 
+## cluster: CLUSTER_NODES (default 3) complete nodes, each on volumes/cluster/nodeN, reconciling with each other,
+## behind nginx as a load balancer on 11371 (scripts/run-cluster.mjs: every setting); Ctrl-C stops all
+cluster: build
+	$(NODE) scripts/run-cluster.mjs
+
 run-db: build
 	$(NODE) packages/sks-db/dist/main.js --basedir "$(SKS_BASEDIR)"
 
@@ -51,6 +56,14 @@ down:
 	docker compose down
 rebuild:
 	docker compose build --no-cache && docker compose up -d
+
+## cluster-up/cluster-down: the compose profile `cluster` (three nodes behind nginx, a volume each) alone
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+CLUSTER_SERVICES := balancer node1 node1-recon node1-cron node2 node2-recon node2-cron node3 node3-recon node3-cron
+cluster-up:
+	$(COMPOSE) --profile cluster up -d $(CLUSTER_SERVICES)
+cluster-down:
+	$(COMPOSE) --profile cluster rm -s -f $(CLUSTER_SERVICES)
 
 ## lint-docker: validate docker-compose.yml and lint every Dockerfile (test/compose.test.ts does the same in make test)
 lint-docker: deps

@@ -8,6 +8,8 @@ export interface WrkResult {
   p50: number;
   p99: number;
   errors: number;
+  /** wrk's own report, for a message when the figures are not what was expected. */
+  report?: string;
 }
 
 /** A wrk Lua script that walks through a list of paths, one per request. */
@@ -50,7 +52,7 @@ export function runWrk(url: string, script: string, conc: number, seconds: numbe
       const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
       const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
       if (!Number.isFinite(rps)) reject(new Error(`wrk gave no figures:\n${out}`));
-      else resolve({ rps, p50, p99, errors });
+      else resolve({ rps, p50, p99, errors, report: out });
     });
   });
 }

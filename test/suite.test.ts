@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempDir } from './support/tmp.js';
 import { freePort, freePortPair, waitForPort } from './support/ports.js';
 import { renderSksTemplate } from './support/nginx.js';
+import { mainConf } from '../scripts/nginx-conf.mjs';
 import { DEBIAN_KEYRING, keyBlocks } from './support/keyrings.js';
 import { startSks, type Sks } from './support/sks.js';
 import { makeGpg, colonFingerprints } from '../packages/sks-db/test/integration/helpers.js';
@@ -64,18 +65,11 @@ function runSuite(basedir: string): Suite {
 
 function startNginx(listen: number, upstream: number, tlsPort: number): Promise<ChildProcess> {
   const prefix = makeTempDir('suite-nginx-');
-  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
   const { server } = renderSksTemplate(prefix, {
     NGINX_HKP_PORT: `127.0.0.1:${listen}`, NGINX_HKPS_PORT: `127.0.0.1:${tlsPort}`, SKS_DB_UPSTREAM: `127.0.0.1:${upstream}`,
     NGINX_HOSTNAME: 'suite.test',
   });
-  const conf = [
-    process.getuid?.() === 0 ? 'user root;' : '', 'worker_processes 1;', `pid ${join(prefix, 'nginx.pid')};`,
-    `error_log ${join(prefix, 'logs/error.log')} warn;`, 'events { worker_connections 512; }', 'http {',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(prefix, 'tmp', t)};`),
-    server, '}',
-  ].join('\n');
-  writeFileSync(join(prefix, 'nginx.conf'), conf);
+  writeFileSync(join(prefix, 'nginx.conf'), mainConf(prefix, server, { connections: 512 }));
   const nginx = spawn('/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
   process.on('exit', () => nginx.kill('SIGKILL'));
   cleanups.push(async () => {
