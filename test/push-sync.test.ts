@@ -18,10 +18,10 @@ import {
 import { startSks, type Sks } from './support/sks.js';
 import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js';
 import { makeTempDir } from './support/tmp.js';
-import { freePort } from './support/ports.js';
+import { freePort, freePortRun } from './support/ports.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
 import { makeBasedir, startService, runAdmin, logLines, type Service } from './support/services.js';
-import { waitFor } from './support/recon-ours.js';
+import { startOurs, waitFor } from './support/recon-ours.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
 /** The push job runs every 2 s here (six-field cron: seconds); production default is every minute. */
@@ -41,6 +41,8 @@ let b: Node;
 let proxy: RunningNginx;
 let smtp: SMTPServer;
 let smtpPort: number;
+/** Where A's sks-cron serves its metrics. */
+let aMetrics: number;
 const mails: Array<{ from: string; to: string[]; raw: Buffer }> = [];
 
 function baseSettings(port: number, extra: Partial<Settings> = {}): Partial<Settings> {
@@ -113,7 +115,9 @@ before(async () => {
   await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', () => r()));
   b = await makeNode();
   proxy = await startNginx(`127.0.0.1:${b.port}`);
-  a = await makeNode({ sync_from: SYNC_FROM, smtp_host: '127.0.0.1', smtp_port: smtpPort });
+  const [metricsPort] = await freePortRun(3); // sks-db, sks-recon, sks-cron (+2)
+  aMetrics = metricsPort! + 2;
+  a = await makeNode({ sync_from: SYNC_FROM, smtp_host: '127.0.0.1', smtp_port: smtpPort, metrics_port: metricsPort! });
 });
 
 after(async () => {
@@ -168,6 +172,24 @@ test('a key uploaded to us reaches real SKS (hkp), ours behind TLS (vks, hkps) a
   const pushed = withStore(b, (s) => s.pendingPushes(0, 10).items.length);
   assert.equal(pushed, 0, 'B does not queue a key that was pushed to it');
   assert.equal(targetRow(a, `vks://localhost:${proxy.tlsPort}`)?.failures, 0);
+
+  // What the operator sees: the stats page (HTML and mr, with Hockeypuck's field names) and the metrics.
+  const mr = await (await fetch(`http://127.0.0.1:${a.port}/pks/lookup?op=stats&options=mr`)).json() as {
+    pksTargets: Array<{ Addr: string; LastSync: string | null; LastError: string | null; sent: number; pending: number; priority: number }>;
+  };
+  assert.deepEqual(mr.pksTargets.map((t) => [t.Addr, t.sent, t.pending]).sort(),
+    targets.map((t) => [t.split(' ')[0], 1, 0]).sort());
+  assert.ok(mr.pksTargets.every((t) => t.LastSync !== null && t.LastError === null));
+  assert.deepEqual(mr.pksTargets.map((t) => t.priority), [10, 20, 100, 100], 'listed in push order');
+  const html = await (await fetch(`http://127.0.0.1:${a.port}/pks/lookup?op=stats`)).text();
+  assert.match(html, /<h2>Push Sync Targets<\/h2>/);
+  // (the page quotes / as &#x2F;, as SKS's HTML quoting does)
+  assert.match(html, new RegExp(`<td>hkp:&#x2F;&#x2F;127\\.0\\.0\\.1:${sks.hkpPort}</td><td>100</td><td>0</td><td>1</td><td>0</td><td>[0-9: -]+ UTC</td><td>ok</td>`));
+  await waitFor('the metrics to be set after a run', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${aMetrics}/metrics`)).text();
+    return new RegExp(`sks_push_sent_keys\\{target="mailto:sync@b.sks-ts.test"\\} 1`).test(text)
+      && /sks_push_consecutive_failures\{target="vks:\/\/localhost:\d+"\} 0/.test(text);
+  }, 10_000);
 });
 
 test('sks-admin mail-in takes the mail the target received, from allowed senders only, and never pushes it on', async () => {
@@ -381,5 +403,43 @@ test('a signed blocklist entry from a trusted operator removes the key on the pe
     assert.equal(withStore(b, (s) => s.blocklist().length), 1);
   } finally {
     await new Promise<void>((r) => forgeries.close(() => r()));
+  }
+});
+
+test('failover: a partner marked "failover" gets our keys over HKP once recon with it has failed long enough', async () => {
+  // P reconciles with A (recon and HKP in this process); A's membership marks it for failover.
+  const [reconPort] = await freePortRun(1);
+  const p = await startOurs({ peers: [{ host: '127.0.0.1', port: reconPort! }] });
+  let recon: Service | undefined;
+  try {
+    await a.cron!.stop();
+    writeFileSync(join(a.basedir, 'sync-targets'), '');
+    writeFileSync(join(a.basedir, 'membership'), `127.0.0.1 ${p.reconPort} failover\n`);
+    writeFileSync(join(a.basedir, 'sksconf'), readFileSync(join(a.basedir, 'sksconf'), 'utf8')
+      + `recon_address: 127.0.0.1\nrecon_port: ${reconPort}\ngossip_interval_s: 1\nsync_failover_after_s: 2\n`);
+    recon = await startService('sks-recon', a.basedir);
+    a.cron = await startService('sks-cron', a.basedir);
+    const peer = `127.0.0.1:${p.reconPort}`;
+    const failoverUrl = `hkp://127.0.0.1:${p.hkpPort}`;
+    const health = () => withStore(a, (s) => s.reconPeers().find((h) => h.peer === peer));
+    await waitFor('a recon session with P', () => health()?.lastOk !== undefined, 30_000);
+    assert.equal(health()!.httpPort, p.hkpPort, 'the HKP port P announced is known');
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(targetRow(a, failoverUrl), undefined, 'no push while recon works');
+
+    await p.recon.stop(); // P's recon goes down; its HKP stays up
+    await waitFor('recon with P to fail', () => health()?.failingSince !== undefined, 30_000);
+    const [fp] = addKeys(a, [320]);
+    await waitFor('the key to reach P over HKP', () => p.store.getByFingerprint(fp!) !== undefined, 30_000);
+    const row = targetRow(a, failoverUrl);
+    assert.ok(row && row.sent >= 1, JSON.stringify(row));
+    const mr = await (await fetch(`http://127.0.0.1:${a.port}/pks/lookup?op=stats&options=mr`)).json() as {
+      peers: Array<{ reconAddr: string; state: string; failover?: boolean; httpAddr: string }>;
+    };
+    assert.deepEqual(mr.peers.map((x) => [x.reconAddr, x.state, x.failover, x.httpAddr]), [[peer, 'failing', true, `127.0.0.1:${p.hkpPort}`]]);
+  } finally {
+    await recon?.stop();
+    await p.db.stop();
+    p.store.close();
   }
 });

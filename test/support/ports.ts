@@ -14,19 +14,30 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Two adjacent free ports (p, p+1), for SKS whose HKP port defaults to recon port + 1. */
-export async function freePortPair(): Promise<[number, number]> {
+function portIsFree(p: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.on('error', () => resolve(false));
+    srv.listen(p, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** `n` adjacent free ports p..p+n-1 (e.g. metrics_port and the +1, +2 of sks-recon and sks-cron). */
+export async function freePortRun(n: number): Promise<number[]> {
   for (let i = 0; i < 50; i++) {
     const p = await freePort();
-    if (p >= 65535) continue;
-    const ok = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.on('error', () => resolve(false));
-      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (ok) return [p, p + 1];
+    if (p + n - 1 > 65535) continue;
+    let ok = true;
+    for (let k = 1; k < n && ok; k++) ok = await portIsFree(p + k);
+    if (ok) return Array.from({ length: n }, (_, k) => p + k);
   }
-  throw new Error('no adjacent free port pair found');
+  throw new Error(`no run of ${n} adjacent free ports found`);
+}
+
+/** Two adjacent free ports (p, p+1), for SKS whose HKP port defaults to recon port + 1. */
+export async function freePortPair(): Promise<[number, number]> {
+  const [a, b] = await freePortRun(2);
+  return [a!, b!];
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */

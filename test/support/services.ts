@@ -12,10 +12,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN: Record<ServiceName, string> = {
   'sks-db': join(ROOT, 'packages/sks-db/src/main.ts'),
   'sks-cron': join(ROOT, 'packages/sks-cron/src/main.ts'),
+  'sks-recon': join(ROOT, 'packages/sks-recon/src/main.ts'),
   'sks-admin': join(ROOT, 'packages/sks-admin/src/main.ts'),
 };
 
-export type ServiceName = 'sks-db' | 'sks-cron' | 'sks-admin';
+export type ServiceName = 'sks-db' | 'sks-cron' | 'sks-recon' | 'sks-admin';
 
 /** `settings` in sksconf syntax (a true boolean is a bare `name:`, lists space separated). */
 export function sksconfText(settings: Partial<Settings>): string {
@@ -57,9 +58,14 @@ export function logLines(basedir: string, service: string): Array<Record<string,
   return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Starts a service on a base directory and resolves once it is ready (sks-db listens; sks-cron has scheduled). */
-export async function startService(name: 'sks-db' | 'sks-cron', basedir: string, env: Record<string, string> = {}): Promise<Service> {
-  const startedBefore = logLines(basedir, name).filter((l) => l.message === 'sks-cron started').length;
+/** The log line that says a service is ready. */
+const READY: Record<'sks-cron' | 'sks-recon', string> = { 'sks-cron': 'sks-cron started', 'sks-recon': 'sks-recon listening' };
+
+/** Starts a service on a base directory and resolves once it is ready (sks-db and sks-recon listen; sks-cron has
+ * scheduled its jobs). */
+export async function startService(name: 'sks-db' | 'sks-cron' | 'sks-recon', basedir: string, env: Record<string, string> = {}): Promise<Service> {
+  const readyLines = () => (name === 'sks-db' ? 0 : logLines(basedir, name).filter((l) => l.message === READY[name]).length);
+  const startedBefore = readyLines();
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN[name], '--basedir', basedir], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKS_QUIET: '1', ...env },
   });
@@ -70,9 +76,7 @@ export async function startService(name: 'sks-db' | 'sks-cron', basedir: string,
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${stderr}`);
-    const ready = name === 'sks-db'
-      ? /sks-db listening on/.test(stderr)
-      : logLines(basedir, name).filter((l) => l.message === 'sks-cron started').length > startedBefore;
+    const ready = name === 'sks-db' ? /sks-db listening on/.test(stderr) : readyLines() > startedBefore;
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`${name} not ready within 60 s:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
