@@ -1,6 +1,6 @@
 // `make bench`: every benchmark, ours beside real SKS 1.1.6 on the same data and machine, as ratios.
 // Each part lives in its own file and exports a runner that returns its figures; this file only prints them.
-// BENCH_ONLY=load,lookup,recon,field,hockeypuck,flood picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
+// BENCH_ONLY=load,lookup,recon,field,hockeypuck,flood,push picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
 import { cpus, totalmem } from 'node:os';
 import type { Row } from './row.js';
 
@@ -17,6 +17,7 @@ const PARTS: Part[] = [
   { name: 'field', file: './field.js', fn: 'runFieldBench' },
   { name: 'hockeypuck', file: './hockeypuck.js', fn: 'runHockeypuckBench' },
   { name: 'flood', file: './flood.js', fn: 'runFloodBench' },
+  { name: 'push', file: './push.js', fn: 'runPushBench' },
 ];
 
 function fmt(v: number | string | undefined): string {
