@@ -218,6 +218,12 @@ test('sks-admin mail-in takes the mail the target received, from allowed senders
   } finally {
     dStore.close();
   }
+  // Hockeypuck's PKS mail: only "Subject: ADD" and the key; the MTA's Return-Path names the envelope sender.
+  const keyText = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/.exec(raw.toString('utf8'))![0];
+  const hp = makeBasedir({ mail_in_allowed: ['hp@hp23.localhost'] }, 'mail-in-');
+  const hpMail = await runAdmin(['mail-in', '--basedir', hp], `Return-Path: <hp@hp23.localhost>\nSubject: ADD\n\n${keyText}\n`);
+  assert.equal(hpMail.code, 0, hpMail.stderr);
+  assert.match(hpMail.stdout, /mail-in: stored: from hp@hp23\.localhost \{"inserted":1/);
 });
 
 test('targets down, then up: every key queued meanwhile arrives, once', async () => {

@@ -27,6 +27,13 @@ function firstAddress(a: AddressObject | AddressObject[] | undefined): string | 
   return list.flatMap((o) => o.value).map((v) => v.address?.toLowerCase()).find((x) => x);
 }
 
+/** The address of a Return-Path header (`<addr>`), as the MTA records the envelope sender at delivery. */
+function envelopeSender(v: unknown): string | undefined {
+  const text = typeof v === 'string' ? v : firstAddress(v as AddressObject | undefined);
+  const m = /<?([^<>\s]+@[^<>\s]+)>?/.exec(text ?? '');
+  return m?.[1]?.toLowerCase();
+}
+
 export async function mailIn(raw: Buffer, store: KeyWriter, settings: Settings, log: Logger): Promise<MailInResult> {
   const ignore = (detail: string): MailInResult => {
     log.warn('sync mail ignored', { detail });
@@ -34,7 +41,8 @@ export async function mailIn(raw: Buffer, store: KeyWriter, settings: Settings, 
   };
   if (raw.length > settings.mail_in_max_bytes) return ignore(`the message is ${raw.length} bytes, over mail_in_max_bytes`);
   const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
-  const from = firstAddress(mail.from);
+  // Hockeypuck's PKS mail has no From header (only Subject): then the envelope sender the MTA recorded counts.
+  const from = firstAddress(mail.from) ?? envelopeSender(mail.headers.get('return-path'));
   const allowed = new Set(settings.mail_in_allowed.map((a) => a.toLowerCase()));
   if (!from || !allowed.has(from)) return ignore(`sender ${from ?? '(none)'} is not in mail_in_allowed`);
   const subject = (mail.subject ?? '').trim();
