@@ -25,8 +25,10 @@ if (argv[0] === 'wkd-export') {
     const files = installWeb(target);
     console.log(`installed ${files.length} web files into ${target}`);
   } else {
-    const db = await startDb({ basedir: base.dir });
-    console.error(`sks-db listening on ${db.url}`);
-    stopOnSignals(() => db.stop(), (e) => console.error(`sks-db stop failed: ${(e as Error).message}`));
+    // The handler goes in before the start: a Ctrl-C while the workers start (the whole process group gets it)
+    // stops the service once it is up, instead of killing the primary with its workers half started.
+    const db = startDb({ basedir: base.dir });
+    stopOnSignals(async () => (await db).stop(), (e) => console.error(`sks-db stop failed: ${(e as Error).message}`));
+    console.error(`sks-db listening on ${(await db).url}`);
   }
 }

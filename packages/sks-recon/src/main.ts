@@ -7,5 +7,7 @@ import { startRecon } from './start.js';
 const USAGE = 'usage: sks-recon [--basedir DIR]';
 
 const { values } = readArgs(process.argv.slice(2), { basedir: { type: 'string' } }, { usage: USAGE });
-const recon = await startRecon({ basedir: values.basedir });
-stopOnSignals(() => recon.stop(), (e) => console.error(`sks-recon stop failed: ${(e as Error).message}`));
+// The handler goes in before the start: a Ctrl-C during it stops the service once it is up, instead of killing it.
+const recon = startRecon({ basedir: values.basedir });
+stopOnSignals(async () => (await recon).stop(), (e) => console.error(`sks-recon stop failed: ${(e as Error).message}`));
+await recon;
