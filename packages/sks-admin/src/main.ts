@@ -12,6 +12,7 @@
 //                                                    recompute every set's prefix tree from its stored digests
 //   sks-admin restore FILE                           a backup (sks-cron's backup job) into a base directory without a database
 //   sks-admin stats                                  key count, blocklist size, change log position
+//   sks-admin deletions [--verbose]                   keys removed at their owner's signed request (the audit)
 //   sks-admin mail-in                                one sync mail on standard input (an MTA pipe): ADD / incremental
 //                                                    key mail from mail_in_allowed senders is merged, not pushed on
 // Every command takes --basedir DIR (default $SKS_BASEDIR, else volumes/sks).
@@ -28,7 +29,7 @@ import { downloadDump } from './download.js';
 import { Progress } from './progress.js';
 import { mailIn } from './mail-in.js';
 
-const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats|restore|mail-in> [options] [--basedir DIR]
+const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|stats|restore|mail-in|deletions> [options] [--basedir DIR]
   load [--dir DIR | --url URL | FILE...] [--workers N] [--batch-keys N] [--bulk | --no-bulk]
        (bulk mode, the default into an empty store, builds the lookup indexes once at the end)
   dump [--out DIR]
@@ -36,7 +37,7 @@ const USAGE = `usage: sks-admin <init|load|dump|gen|block|unblock|rebuild-ptree|
       [--per-file N] [--no-v6] [--workers N]
       (default: small keys, mostly Ed25519; public: v4 keys shaped like the public SKS dump, ~2 KB each)
   block FINGERPRINT --reason TEXT | unblock FINGERPRINT | rebuild-ptree | stats | restore FILE
-  mail-in < message`;
+  mail-in < message | deletions [--verbose]`;
 
 function openStore(base: BaseDir, extra: { cacheMiB?: number } = {}): KeyStore {
   if (!existsSync(base.dbPath)) initBasedir(base.dir);
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     basedir: { type: 'string' }, dir: { type: 'string' }, url: { type: 'string' }, out: { type: 'string' },
     workers: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, flooded: { type: 'string' },
     'flood-certs': { type: 'string' }, dups: { type: 'string' }, 'per-file': { type: 'string' }, profile: { type: 'string' },
-    reason: { type: 'string' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    reason: { type: 'string' }, verbose: { type: 'boolean' }, 'no-v6': { type: 'boolean' }, 'batch-keys': { type: 'string' }, bulk: { type: 'boolean' }, 'no-bulk': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, { positionals: true });
   if (!cmd || cmd === 'help' || cmd === '--help' || o.help) {
     console.log(USAGE);
@@ -237,6 +238,24 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         store.close();
       }
+    }
+    case 'deletions': {
+      // The operator's audit of keys removed at their owner's signed request: who signed, when, the request itself.
+      if (!existsSync(base.dbPath)) throw new UsageError(`deletions: no database at ${base.dbPath}`);
+      const store = KeyStore.open(base.dbPath, { readonly: true });
+      try {
+        const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const list = store.ownerDeletions();
+        for (const d of list) {
+          console.log(`${d.fingerprint}  removed ${iso(d.received)}  request issued ${iso(d.issued)}, expires ${iso(d.expires)}, signed by ${d.signer}`
+            + `  ${store.isBlocked(d.fingerprint) ? 'blocked' : 'NOT blocked now (lifted by an operator)'}`);
+          if (o.verbose) console.log(d.request.split('\n').map((l) => `    ${l}`).join('\n'));
+        }
+        console.log(`${list.length} owner deletion(s)`);
+      } finally {
+        store.close();
+      }
+      return 0;
     }
     case 'stats': {
       if (!existsSync(base.dbPath)) throw new UsageError(`stats: no database at ${base.dbPath}`);

@@ -19,6 +19,7 @@ import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply }
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
+import { handleOwnerDelete } from './owner-delete.js';
 import { startStats } from './stats.js';
 import { wkdRouter } from './wkd.js';
 import { vksRouter } from './vks.js';
@@ -192,8 +193,9 @@ export function createApp(ctx: DbContext): express.Express {
   app.get('/pks/lookup', wrap(ctx, (c, req, res) => handleLookup(c, req.query, res)));
   app.post('/pks/add', wrap(ctx, handleAdd));
   app.post('/pks/hashquery', wrap(ctx, handleHashquery, true));
+  app.post('/pks/delete', wrap(ctx, handleOwnerDelete));
   app.all('/pks/lookup', (_req, res) => sendError(res, 405, 'use GET for /pks/lookup'));
-  app.all(['/pks/add', '/pks/hashquery'], (_req, res) => sendError(res, 405, 'use POST for this path'));
+  app.all(['/pks/add', '/pks/hashquery', '/pks/delete'], (_req, res) => sendError(res, 405, 'use POST for this path'));
   app.get('/pks/blocklist.asc', (_req, res) => sendSignedBlocklist(ctx, res));
   app.use('/pks', (req, res) => sendError(res, 404, `unknown path /pks${req.path}`));
   app.use('/.well-known/openpgpkey', wkdRouter(ctx));

@@ -49,6 +49,9 @@ export const SETTINGS = {
   trusted_proxies: { type: 'list', default: ['127.0.0.1', '::1'], usedBy: ['sks-db'],
     doc: 'Addresses (or IPv4 ranges like 172.16.0.0/12) of proxies in front of sks-db, such as nginx: for a request '
       + 'from one of them the client is the last address of its X-Forwarded-For header (per-client limits).' },
+  owner_delete_max_validity_s: { type: 'int', default: 7 * 24 * 3600, usedBy: ['sks-db'],
+    doc: 'Longest time a key owner\'s signed deletion request (POST /pks/delete) may be valid, from issued to expires; '
+      + 'a request is also refused once expired, and carried out only once.' },
   max_index_results: { type: 'int', default: 500, usedBy: ['sks-db'],
     doc: 'Most keys an index/vindex search returns before answering "too many results" (SKS: max_matches).' },
   max_get_results: { type: 'int', default: 500, usedBy: ['sks-db'],

@@ -13,7 +13,7 @@ import type { Packet } from '../openpgp/types.js';
 import type { Policy } from '../policy.js';
 import type { ReconView } from '../ptree/shape.js';
 import type {
-  BatchProgress, Change, FileIdentity, LoadProgress, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
+  BatchProgress, Change, FileIdentity, LoadProgress, OwnerDeletion, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
   StoredKey, WriteOutcome, WriteSource,
 } from './types.js';
 
@@ -90,6 +90,11 @@ export interface ReconPeerLog {
 export interface Blocklist {
   /** Adds a primary fingerprint to the blocklist and removes its stored copy; true if a key was removed. */
   block(fingerprint: string, reason: string): boolean;
+  /** Carries out an owner's checked deletion request in one transaction: records it, blocks the key with the reason
+   * and removes it. 'replayed' when this request (key and issue time) was carried out before: nothing changes. */
+  deleteByOwner(d: Omit<OwnerDeletion, 'received'>, reason: string): 'removed' | 'replayed';
+  /** Every owner deletion carried out, oldest first (the operator's audit). */
+  ownerDeletions(): OwnerDeletion[];
   unblock(fingerprint: string): boolean;
   isBlocked(fingerprint: string): boolean;
   blocklist(): Array<{ fingerprint: string; reason: string; added: number }>;

@@ -91,6 +91,19 @@ export interface ReconPeerState {
   httpPort?: number;
 }
 
+/** A key removed at its owner's signed request (table owner_deletions). */
+export interface OwnerDeletion {
+  fingerprint: string;
+  /** Unix seconds, as the signed request says. */
+  issued: number;
+  expires: number;
+  /** Fingerprint of the (sub)key that signed the request. */
+  signer: string;
+  received: number;
+  /** The signed request as received. */
+  request: string;
+}
+
 export interface OpenOptions {
   readonly?: boolean;
   policy?: Partial<Policy>;

@@ -13,7 +13,7 @@ import { defaultSettings } from '../../config/settings.js';
 import type { KeyStoreApi, RefusedDigestMemory, ReconSnapshot } from '../contract.js';
 import {
   KeyInputError, type BatchProgress, type FileIdentity, type LoadProgress, type OpenOptions, type PreparedBlock,
-  type PendingPushes, type PushTargetState, type ReconPeerState, type WriteOutcome, type WriteSource,
+  type OwnerDeletion, type PendingPushes, type PushTargetState, type ReconPeerState, type WriteOutcome, type WriteSource,
 } from '../types.js';
 import { countOutcome, prepareInput, tallyOutcomes, upsertOne } from '../upsert.js';
 import { SCHEMA_VERSION, checkVersion, migrate } from '../schema.js';
@@ -25,6 +25,7 @@ import { SqliteReads } from './reads.js';
 import { fprBlob, type ProgressRow } from './statements.js';
 import { RefusedDigests } from './refused.js';
 import { SyncState } from './sync-state.js';
+import { OwnerDeletions } from './owner-deletions.js';
 import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
 import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
 
@@ -40,6 +41,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   private readonly core: SqliteCore;
   private refused?: RefusedDigests;
   private readonly sync: SyncState;
+  private readonly owners: OwnerDeletions;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
@@ -47,6 +49,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     super(db, core.r, core.profiles, core.profiles.find((p) => verifying.has(p.name)));
     this.core = core;
     this.sync = new SyncState(db, readonly);
+    this.owners = new OwnerDeletions(db, readonly);
   }
 
   get readonly(): boolean {
@@ -204,6 +207,23 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     });
     this.core.logger?.info('key blocked', { fingerprint: fingerprint.toUpperCase(), reason, removed });
     return removed;
+  }
+
+  deleteByOwner(d: Omit<OwnerDeletion, 'received'>, reason: string): 'removed' | 'replayed' {
+    const fpr = fprBlob(d.fingerprint);
+    if (!fpr) throw new Error(`not a fingerprint (40 or 64 hex digits): ${d.fingerprint}`);
+    const outcome = runWrite(this.core, (tx) => {
+      if (!this.owners.record(fpr, d, tx.now)) return 'replayed' as const;
+      this.core.ws.block.run(fpr, reason, tx.now);
+      new SqliteTxn(this.core, tx).remove(fpr);
+      return 'removed' as const;
+    });
+    this.core.logger?.info('key removed at its owner\'s request', { fingerprint: d.fingerprint.toUpperCase(), outcome });
+    return outcome;
+  }
+
+  ownerDeletions(): OwnerDeletion[] {
+    return this.guard(() => this.owners.list());
   }
 
   unblock(fingerprint: string): boolean {
