@@ -1,6 +1,6 @@
 // The statistics document (op=stats&options=mr, sks-cron's stats file): one shape, built in one place.
 import {
-  memberProfile, readMembership, readSyncTargets, type Peer, type PushQueue, type ReconPeerLog, type ReconPeerState,
+  memberProfile, readMembership, readSyncTargets, type Peer, type PushQueue, type PushTargetState, type ReconPeerLog, type ReconPeerState,
   type Settings, type StatsSnapshot,
 } from '@sks/keystore';
 
@@ -20,18 +20,8 @@ export interface StatsPeer {
   health?: ReconPeerState;
 }
 
-/** A push-sync target as the stats page shows it. */
-export interface StatsSyncTarget {
-  target: string;
-  priority: number;
-  pending: number;
-  sent: number;
-  refused: number;
-  failures: number;
-  lastSuccess?: number;
-  lastError?: string;
-  lastErrorAt?: number;
-}
+/** A push-sync target as the stats page shows it: its row in the store, its priority and what waits for it. */
+export type StatsSyncTarget = Omit<PushTargetState, 'cursor' | 'retryAt'> & { priority: number; pending: number };
 
 /** Pending counts on the page stop at this (an exact count of a days-long backlog costs a scan per page view). */
 export const STATS_PENDING_CAP = 100_000;

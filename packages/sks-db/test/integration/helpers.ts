@@ -4,29 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { KeyStore, SETTINGS, type Settings } from '@sks/keystore';
+import { KeyStore, type Settings } from '@sks/keystore';
 import type { RunningDb } from '../../src/index.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort } from '../../../../test/support/ports.js';
+import { sksconfText } from '../../../../test/support/services.js';
 
 process.env.SKS_QUIET ??= '1';
 
 export interface Ours extends RunningDb {
   basedir: string;
   dbPath: string;
-}
-
-/** `settings` written in sksconf syntax (a true boolean is a bare `name:`, lists space separated). */
-function sksconfLines(settings: Partial<Settings>): string {
-  const lines: string[] = [];
-  for (const [name, value] of Object.entries(settings)) {
-    const spec = (SETTINGS as Record<string, { type: string }>)[name];
-    if (!spec) throw new Error(`unknown setting ${name}`);
-    if (spec.type === 'bool') lines.push(value ? `${name}:` : `${name}: false`);
-    else if (spec.type === 'list') lines.push(`${name}: ${(value as string[]).join(' ')}`);
-    else lines.push(`${name}: ${String(value)}`);
-  }
-  return lines.join('\n') + '\n';
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -58,7 +46,7 @@ export async function startOurs(opts: {
   const settings: Partial<Settings> = {
     hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', db_workers: opts.workers ?? 1, ...(opts.settings ?? {}),
   };
-  writeFileSync(join(basedir, 'sksconf'), (opts.sksconf ?? '') + '\n' + sksconfLines(settings));
+  writeFileSync(join(basedir, 'sksconf'), (opts.sksconf ?? '') + '\n' + sksconfText(settings));
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, '--basedir', basedir], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKS_QUIET: '1' },
   });
