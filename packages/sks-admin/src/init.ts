@@ -44,6 +44,12 @@ export function initBasedir(explicit?: string): InitResult {
   mkdir(base.dir);
   write(join(base.dir, 'sksconf'), defaultSksconf());
   write(join(base.dir, 'membership'), '# Recon peers, one "host port" per line (port = their recon port, usually 11370).\n');
+  write(base.path(base.settings.sync_targets_file), [
+    '# Push sync: servers that do not reconcile get every new or changed key (docs/OPERATIONS.md "Push sync").',
+    '# One URL a line, an optional priority after it (lower first):',
+    '#   hkp://keys.example.org   hkps://keys.example.net 10   vks://keys.example.com   mailto:pks@example.org',
+    '',
+  ].join('\n'));
   mkdir(base.path(base.settings.web_root));
   mkdir(base.path(base.settings.log_dir));
   mkdir(base.path(base.settings.dump_dir));

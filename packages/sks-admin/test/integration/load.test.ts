@@ -359,7 +359,7 @@ test('init creates a base directory and never overwrites; rebuild-ptree and stat
   const base = join(makeTempDir('load-init-'), 'sks');
   const r = cli(base, ['init']);
   assert.equal(r.status, 0, r.stderr);
-  for (const f of ['sksconf', 'membership', 'keys.sqlite', 'web', 'log', 'dump']) assert.ok(existsSync(join(base, f)), f);
+  for (const f of ['sksconf', 'membership', 'sync-targets', 'keys.sqlite', 'web', 'log', 'dump']) assert.ok(existsSync(join(base, f)), f);
   writeFileSync(join(base, 'sksconf'), 'hostname: keys.example.org\n');
   assert.match(cli(base, ['init']).stdout, /nothing created/);
   assert.equal(readFileSync(join(base, 'sksconf'), 'utf8'), 'hostname: keys.example.org\n');
