@@ -3,7 +3,7 @@
 // other operators' scripts.
 import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { ChangeTally, KeyStore } from '@sks/keystore';
-import { statsDocument, statsPeers } from '@sks/hkp';
+import { statsDocument, statsPeers, statsSyncTargets } from '@sks/hkp';
 import type { CronContext } from './context.js';
 
 export interface StatsResult {
@@ -29,7 +29,8 @@ export function writeStats(ctx: CronContext): StatsResult {
   }
   const snapshot = entry.tally.snapshot();
   const out = {
-    ...statsDocument(ctx.settings, statsPeers(ctx.base.path('membership'), ctx.settings), snapshot),
+    ...statsDocument(ctx.settings, statsPeers(ctx.base.path('membership'), ctx.settings, entry.store), snapshot,
+      statsSyncTargets(ctx.base, ctx.settings, entry.store)),
     generated_by: 'sks-cron',
     blocklisted: entry.store.blocklist().length,
     database: { file_bytes: size(dbFile), wal_bytes: size(`${dbFile}-wal`) },
