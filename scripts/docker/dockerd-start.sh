@@ -2,7 +2,7 @@
 # Start a private dockerd (Debian's docker.io) for the compose test: its state, socket, pid file and log all live
 # under $CTR, with its own default bridge and its own address pool for compose's networks, so it never touches
 # /var/lib/docker, /var/run/docker.sock or another engine on the machine. Records what it will change on the host
-# (ip_forward, the FORWARD policy, whether docker's iptables chains existed) in $CTR/host.before for
+# (ip_forward, the FORWARD policy, whether docker's iptables chains existed, which nft tables existed) in $CTR/host.before for
 # dockerd-stop.sh to put back.
 # Usage (root): CTR=dir sh scripts/docker/dockerd-start.sh   then: export DOCKER_HOST=unix://$CTR/docker.sock
 #   BRIDGE       our default bridge, created here (default sksctr0) with BRIDGE_CIDR (default 10.125.0.1/24)
@@ -31,6 +31,8 @@ if [ ! -f "$CTR/host.before" ]; then
     else
       echo "docker_chains=ours"
     fi
+    # iptables over nf_tables creates the nft tables `ip filter` and `ip nat` on first use: note which existed
+    if command -v nft >/dev/null 2>&1; then echo "nft_tables='$(nft list tables 2>/dev/null | tr '\n' ',')'"; fi
   } >"$CTR/host.before"
 fi
 if ! ip link show "$BRIDGE" >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 # Stop the dockerd that dockerd-start.sh started under $CTR (by its pid file, never by name), delete the bridge it
 # created, and put back what dockerd changed on the host, as recorded in $CTR/host.before: docker's iptables chains
 # and the rules in the built-in chains that lead to them or name our bridges (only when none existed before we
-# started), the FORWARD policy, ip_forward. Run `docker-compose down -v` first: it removes the project's networks
+# started), the FORWARD policy, ip_forward, and the nft tables iptables created for it once they are empty. Run `docker-compose down -v` first: it removes the project's networks
 # (br-*) and volumes. REMOVE_STATE=1 also deletes $CTR (images, build cache, log).
 set -u
 CTR=${CTR:?CTR: the folder given to dockerd-start.sh}
@@ -41,6 +41,17 @@ if [ -f "$CTR/host.before" ]; then
   fi
   if [ -n "${forward_policy:-}" ]; then iptables -P FORWARD "$forward_policy"; fi
   if [ -n "${ip_forward:-}" ]; then echo "$ip_forward" >/proc/sys/net/ipv4/ip_forward; fi
+  # nft tables that iptables created for dockerd: deleted when they hold no rule any more (ACCEPT policies only)
+  if [ "${nft_tables+set}" = set ] && command -v nft >/dev/null 2>&1; then
+    for t in filter nat; do
+      case ",$nft_tables" in *",table ip $t,"*) continue ;; esac
+      nft list table ip "$t" >/dev/null 2>&1 || continue
+      # no rule, no chain of its own, no DROP policy: nothing in it but what an absent table means
+      if [ "$(iptables-save -t "$t" | grep -c -e '^-A' -e '^:[^ ]* DROP' -e '^:[^ ]* - ')" = 0 ]; then
+        nft delete table ip "$t"
+      fi
+    done
+  fi
   rm -f "$CTR/host.before"
 fi
 rm -f "$CTR/docker.sock" "$CTR/dockerd.pid" "$CTR/dockerd.launcher.pid"
