@@ -49,13 +49,13 @@ run-cron: build
 web: build
 	$(NODE) packages/sks-db/dist/main.js --install-web --basedir "$(SKS_BASEDIR)"
 
-## up/down/rebuild: the same services under docker compose
+## up/down/rebuild: the same services under docker compose (v2 `docker compose`, else v1 `docker-compose`: COMPOSE below)
 up:
-	docker compose up -d
+	$(COMPOSE) up -d
 down:
-	docker compose down
+	$(COMPOSE) down
 rebuild:
-	docker compose build --no-cache && docker compose up -d
+	$(COMPOSE) build --no-cache && $(COMPOSE) up -d
 
 ## cluster-up/cluster-down: the compose profile `cluster` (three nodes behind nginx, a volume each) alone
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)

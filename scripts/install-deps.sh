@@ -16,7 +16,7 @@ fi
 apt_pkgs=()
 if [ "$want_test" = 1 ]; then
   # sq (Sequoia): makes the first-party attestations the third_party_certs "attested" rule is tested against
-  for p in sks gnupg dirmngr nginx debian-keyring wrk docker-compose chromium sqlite3 procps curl sq; do
+  for p in sks gnupg dirmngr nginx debian-keyring wrk docker.io docker-compose debootstrap iptables iproute2 chromium sqlite3 procps curl sq; do
     dpkg -s "$p" >/dev/null 2>&1 || apt_pkgs+=("$p")
   done
 fi
