@@ -12,7 +12,7 @@ import * as openpgp from 'openpgp';
 import { DEBIAN_KEYRING, keyBlocks, rawPackets } from '../../../../test/support/keyrings.js';
 import { startSks, type Sks } from '../../../../test/support/sks.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
-import { startOurs, dearmorAll, type Ours } from './helpers.js';
+import { startOurs, eachConcurrently, dearmorAll, type Ours } from './helpers.js';
 
 type Field = 'status' | 'content-type';
 
@@ -99,13 +99,6 @@ async function both(q: string): Promise<{ s: Answer; o: Answer }> {
   const [s, o] = await Promise.all([ask(sks.hkpUrl, q), ask(ours.url, q)]);
   return { s, o };
 }
-async function each<T>(items: T[], fn: (x: T) => Promise<void>, width = 6): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
-}
-
 /** Keys made here: expiring keys and subkeys, a revoked subkey, a revoked key, two user IDs, one key certifying
  * another. Creation dates are set in the past so sig dates and expiry columns differ. */
 async function madeKeys(): Promise<Buffer[]> {
@@ -185,7 +178,7 @@ test('vindex: every key shows the same pub, sub, uid and signature lines as SKS,
   const fprs = loadedFingerprints();
   let compared = 0;
   const differ: Array<{ fp: string; sks: string[]; ours: string[] }> = [];
-  await each(fprs, async (fp) => {
+  await eachConcurrently(fprs, async (fp) => {
     const { s, o } = await both(`/pks/lookup?op=vindex&search=0x${fp}`);
     if (s.status !== 200) return; // SKS's cleandb dropped it
     assert.equal(o.status, 200, fp);
