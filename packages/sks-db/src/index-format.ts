@@ -134,16 +134,23 @@ function extraLines(key: StoredKey, o: IndexOptions): string[] {
   return lines;
 }
 
-/** User IDs for the short listing: the primary one (flagged by its newest self-certification) first, as SKS shows
- * them, the others in stored order. */
+/** User IDs in SKS 1.1.6's order: those whose newest self-certification carries the primary-user-ID flag first,
+ * the one certified last first and on equal times the later one in stored order; then the others in stored order
+ * (matched against SKS's answers for debian-keyring in sks-side-by-side.test.ts). */
+function primaryFirst(info: KeyInfo): KeyInfo['userIds'] {
+  const flagged = info.userIds.map((u, i) => ({ u, i })).filter((r) => r.u.primary);
+  flagged.sort((a, b) => (b.u.created ?? 0) - (a.u.created ?? 0) || b.i - a.i);
+  return [...flagged.map((r) => r.u), ...info.userIds.filter((u) => !u.primary)];
+}
+
+/** User IDs for the short listing: the primary one first, as SKS shows them, the others in stored order. */
 function uidTexts(info: KeyInfo): string[] {
-  const ordered = [...info.userIds.filter((u) => u.primary), ...info.userIds.filter((u) => !u.primary)];
-  return ordered.map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
+  return primaryFirst(info).map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
 }
 
 /** The name a key goes by: its primary user ID, else its first one. */
 export function primaryUserId(info: KeyInfo): string | undefined {
-  return (info.userIds.find((u) => u.kind === 'uid' && u.primary) ?? info.userIds.find((u) => u.kind === 'uid'))?.text;
+  return primaryFirst(info).find((u) => u.kind === 'uid')?.text;
 }
 
 /** One key in the short HTML listing (index.ml key_to_lines_normal). */
@@ -225,7 +232,7 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
   const lines = ['</pre><hr /><pre>' + pub];
   for (const s of info.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
   lines.push(...extraLines(key, o));
-  for (const u of info.userIds) {
+  for (const u of primaryFirst(info)) {
     lines.push('');
     if (u.kind === 'uid') {
       lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);
@@ -233,14 +240,18 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
     for (const s of [...u.signatures].sort(byTime)) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
   }
   // Subkeys in stored order, each with its binding and revocation signatures (as SKS lists them).
+  const subkeySigner: IssuerName = (id) => (id === info.keyId ? undefined : issuerName(id));
   for (const sk of info.subkeys) {
     lines.push('');
     lines.push(
       `<strong>sub</strong>  ${String(sksKeyBits(sk)).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
-        `${date(sk.created)} ${sk.expires ? date(sk.expires) : '          '} ` +
-        (sk.revoked ? '<span class="warn">revoked</span>' : ''),
+        // the exp time column is the key packet's own expiry, which only v3 key packets hold (as on the pub line)
+        // nothing after the dates, as SKS: a revoked subkey shows its `sig revok` line below (the key list says
+        // "revoked" above the listing)
+        `${date(sk.created)} ${sk.version === 3 && sk.expires ? date(sk.expires) : '          '} `,
     );
-    for (const s of sk.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, sk.created));
+    // SKS 1.1.6 names the primary key's own signatures on a subkey (binding, revocation) `[]`, not `[selfsig]`
+    for (const s of [...sk.signatures].sort(byTime)) lines.push(...sigLines(s, sk.keyId, o, now, subkeySigner, sk.created));
   }
   return lines;
 }

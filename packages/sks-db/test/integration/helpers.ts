@@ -237,3 +237,11 @@ export function runWkdExport(basedir: string, domain: string, out: string): void
   });
   if (r.status !== 0) throw new Error(`wkd-export exited ${r.status}: ${r.stderr}`);
 }
+
+/** Runs fn over items with `width` requests in flight (for comparing many answers of two servers). */
+export async function eachConcurrently<T>(items: T[], fn: (x: T) => Promise<void>, width = 8): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  }));
+}

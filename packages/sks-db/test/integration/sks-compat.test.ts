@@ -8,7 +8,7 @@ import * as openpgp from 'openpgp';
 import { DEBIAN_KEYRING, rawPackets, withHeaderForm } from '../../../../test/support/keyrings.js';
 import { startSks, type Sks } from '../../../../test/support/sks.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
-import { startOurs, dearmorAll, colonFingerprints, type Ours } from './helpers.js';
+import { startOurs, eachConcurrently, dearmorAll, colonFingerprints, type Ours } from './helpers.js';
 
 let sks: Sks;
 let ours: Ours;
@@ -27,14 +27,6 @@ async function text(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-/** Runs fn over items with a few requests in flight. */
-async function each<T>(items: T[], fn: (x: T) => Promise<void>, width = 8): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
-}
-
 before(async () => {
   fingerprints = keyringFingerprints();
   [sks, ours] = await Promise.all([startSks({ keyFiles: [DEBIAN_KEYRING], gossip: false }), startOurs({ keyFiles: [DEBIAN_KEYRING] })]);
@@ -47,7 +39,7 @@ after(async () => {
 test('op=get returns the same key bytes as SKS for every fingerprint of debian-keyring', async () => {
   assert.ok(fingerprints.length > 800, `only ${fingerprints.length} fingerprints`);
   const differ: string[] = [];
-  await each(fingerprints, async (fp) => {
+  await eachConcurrently(fingerprints, async (fp) => {
     const q = `/pks/lookup?op=get&options=mr&search=0x${fp}`;
     const [a, b] = await Promise.all([text(ours.url + q), text(sks.hkpUrl + q)]);
     if (b.status !== 200) return; // SKS's cleandb dropped it; then we must not be asked to match
@@ -64,7 +56,7 @@ function mrLines(body: string): string[] {
 
 test('mr index lines equal SKS for every fingerprint', async () => {
   const differ: Array<{ fp: string; ours: string[]; sks: string[] }> = [];
-  await each(fingerprints, async (fp) => {
+  await eachConcurrently(fingerprints, async (fp) => {
     const q = `/pks/lookup?op=index&options=mr&search=0x${fp}`;
     const [a, b] = await Promise.all([text(ours.url + q), text(sks.hkpUrl + q)]);
     if (b.status !== 200) return;
