@@ -9,7 +9,7 @@ import { armorBytes, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines, primaryUserId } from './index-format.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText, primaryUserId } from './index-format.js';
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
@@ -63,10 +63,11 @@ function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
   return armorBytes(data, 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` });
 }
 
-/** The machine-readable index (HKP draft §5.2) of `keys`, each key's lines cached by its digest. */
+/** The machine-readable index (HKP draft §5.2) of `keys`: each key's lines as the store keeps them with the key
+ * (nothing to parse or cache), or, for a form it has no summary of, computed and cached by digest. */
 export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number): string {
   let out = `info:1:${total}\n`;
-  for (const k of keys) out += ctx.answers.get(`m:${k.digest}`, () => mrKeyLines(k).join('\n') + '\n') as string;
+  for (const k of keys) out += k.mrLines ?? (ctx.answers.get(`m:${k.digest}`, () => mrKeyText(k)) as string);
   return out;
 }
 
@@ -113,7 +114,8 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
       const k = ctx.store.findByKeyId(keyId, 1)[0];
-      const name = k ? primaryUserId(k.info) : undefined;
+      // the stored name when there is one: describing a signer's key costs more than the whole line
+      const name = k ? (k.name !== undefined ? (k.name ?? undefined) : primaryUserId(k.info)) : undefined;
       names.set(keyId, name);
       return name;
     };
