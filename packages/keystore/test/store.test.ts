@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
-import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, type KeyInfo } from '../src/index.js';
+import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo } from '../src/index.js';
 import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
@@ -404,7 +404,7 @@ test('a stored key\'s description is what GnuPG lists for it, parsed from the st
     assert.deepEqual(structuredClone(k).info.userIds, k.info.userIds);
   }
   assert.deepEqual(sqliteHandle(full.store).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all(),
-    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated', 'mr_lines', 'name'],
+    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated', 'mr_lines', 'name', 'crc'],
     'no stored copy of the description, only the ready summary lookups send');
 });
 
@@ -471,6 +471,7 @@ test('a version 3 store (no summaries) is migrated: every key gets the mr lines 
   const db = sqliteHandle(store);
   db.exec('ALTER TABLE keys DROP COLUMN mr_lines');
   db.exec('ALTER TABLE keys DROP COLUMN name');
+  db.exec('ALTER TABLE keys DROP COLUMN crc');
   db.pragma('user_version = 3');
   store.close();
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 3/, 'readers wait for a writer to migrate');
@@ -486,6 +487,7 @@ test('a version 3 store (no summaries) is migrated: every key gets the mr lines 
       assert.equal(k.mrLines, mrLines(info, packets).join('\n') + '\n', fpr);
       assert.match(k.mrLines!, new RegExp(`^pub:${fpr}:`));
       assert.equal(k.name, primaryUserId(info) ?? null, fpr);
+      assert.equal(k.crc, crc24(k.data), fpr);
     }
   } finally {
     migrated.close();
@@ -506,6 +508,7 @@ test('a merged key\'s stored summary is that of the merged key, as parsing it gi
     assert.notEqual(whole.mrLines, half.mrLines, 'the merge added user IDs');
     assert.equal(whole.mrLines, mrLines(describeKey(packets), packets).join('\n') + '\n', fp);
     assert.equal(whole.name, primaryUserId(describeKey(packets)) ?? null, fp);
+    assert.equal(whole.crc, crc24(whole.data), fp);
   }
   store.close();
 });
@@ -702,7 +705,7 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
   const results: PreparedBlock[][] = groups.map((g) => {
     const r = prepareKey(g, store.policy);
     if (r.ok) {
-      r.key.stored = storedForm(r.key.info!, r.key.packets!);
+      r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
       delete r.key.info;
       delete r.key.packets;
     }
@@ -725,6 +728,7 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
     assert.deepEqual(mine.info, theirs.info);
     assert.equal(mine.mrLines, theirs.mrLines);
     assert.equal(mine.name, theirs.name);
+    assert.equal(mine.crc, crc24(mine.data));
     assert.equal(mine.digest, SKS.get(g.fingerprint));
     assert.deepEqual(store.findByKeyId(g.keyId).map((k) => k.fingerprint), full.store.findByKeyId(g.keyId).map((k) => k.fingerprint));
     const word = g.uids[0]?.split(/\s+/)[0];

@@ -121,13 +121,13 @@ export function unpackKeyIds(packed: Uint8Array): Array<[number, Buffer, Buffer]
 }
 
 /** What the store writes for a new key with this description (see StoredForm). */
-export function storedForm(info: KeyInfo, packets: readonly Packet[], wordIndexMaxChars?: number): StoredForm {
+export function storedForm(info: KeyInfo, packets: readonly Packet[], data: Uint8Array, wordIndexMaxChars?: number): StoredForm {
   return {
     version: info.version,
     keyIds: packKeyIds(keyIdsOf(info)),
     emails: emailsOf(info),
     words: uidText(info, wordIndexMaxChars),
-    ...keySummary(info, packets),
+    ...keySummary(info, packets, data),
   };
 }
 

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS ${name} (
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
   updated INTEGER NOT NULL,             -- unix seconds of the last change
   mr_lines TEXT,                        -- version 4: the key's mr index lines, as sent (summary.ts)
-  name TEXT                             -- version 4: its primary user ID (a signer's name in vindex); NULL: none
+  name TEXT,                            -- version 4: its primary user ID (a signer's name in vindex); NULL: none
+  crc INTEGER                           -- version 4: CRC-24 of data, the armor's checksum line
 )`;
 
 /** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
@@ -154,16 +155,17 @@ function migrateV3(db: Database.Database): void {
   if (!has) {
     db.exec('ALTER TABLE keys ADD COLUMN mr_lines TEXT');
     db.exec('ALTER TABLE keys ADD COLUMN name TEXT');
+    db.exec('ALTER TABLE keys ADD COLUMN crc INTEGER');
   }
   const page = db.prepare('SELECT id, data FROM keys WHERE id > ? AND mr_lines IS NULL ORDER BY id LIMIT ?').raw();
-  const update = db.prepare('UPDATE keys SET mr_lines = ?, name = ? WHERE id = ?');
+  const update = db.prepare('UPDATE keys SET mr_lines = ?, name = ?, crc = ? WHERE id = ?');
   for (let last = 0; ;) {
     const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer]>;
     if (rows.length === 0) break;
     for (const [id, data] of rows) {
       const packets = readPackets(data);
-      const s = keySummary(describeKey(packets), packets);
-      update.run(s.mrLines, s.name, id);
+      const s = keySummary(describeKey(packets), packets, data);
+      update.run(s.mrLines, s.name, s.crc, id);
     }
     last = rows[rows.length - 1]![0];
   }

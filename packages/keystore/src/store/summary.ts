@@ -6,6 +6,7 @@
 // The machine-readable index lines are SKS's (HKP draft §5.2, SKS mRindex.ml), byte for byte; sks-db pins them
 // against real SKS (sks-compat.test.ts). They live here because the store writes them.
 import { TAG, type KeyInfo, type Packet } from '../openpgp/types.js';
+import { crc24 } from '../openpgp/armor.js';
 
 /** mr escaping as SKS does it: bytes >= 128 and ':' become %XX, '%' becomes '%%' (SKS's own quirk, kept so our
  * lines equal SKS's byte for byte), everything else is copied. */
@@ -75,13 +76,15 @@ export function primaryUserId(info: KeyInfo): string | undefined {
   return (info.userIds.find((u) => u.kind === 'uid' && u.primary) ?? info.userIds.find((u) => u.kind === 'uid'))?.text;
 }
 
-/** What the store keeps beside a key: its mr lines, each ending in '\n', as an index answer holds them, and its
- * name (null: no user ID). */
+/** What the store keeps beside a key: its mr lines, each ending in '\n', as an index answer holds them, its
+ * name (null: no user ID), and the CRC-24 of its stored bytes, the armor's checksum line (armorBytes). */
 export interface KeySummary {
   mrLines: string;
   name: string | null;
+  crc: number;
 }
 
-export function keySummary(info: KeyInfo, packets: readonly Packet[]): KeySummary {
-  return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null };
+/** The summary of a key: `data` is its stored bytes (writePackets of `packets`). */
+export function keySummary(info: KeyInfo, packets: readonly Packet[], data: Uint8Array): KeySummary {
+  return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null, crc: crc24(data) };
 }

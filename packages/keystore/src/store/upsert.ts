@@ -118,7 +118,7 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
     // prepared with another list of profiles (or none): computed here, under the lock
     const forms = key.profiles ?? (extraProfiles(policy).length > 0
       ? profileForms(key.packets ?? readPackets(toBuffer(key.data)), policy) : undefined);
-    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, key.packets ?? readPackets(toBuffer(key.data)), policy.wordIndexMaxChars), toBuffer(key.data), cuts, forms)) {
+    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, key.packets ?? readPackets(toBuffer(key.data)), key.data, policy.wordIndexMaxChars), toBuffer(key.data), cuts, forms)) {
       return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
     }
     if (tx.countsOnly) return INSERTED;
@@ -151,10 +151,8 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
 
   const cuts = combineCuts(stored.cuts, key.cuts, merged.cuts);
   const profiles = profileForms(merged.packets, policy);
-  const next = {
-    digest: merged.digest, version: merged.info.version, data: writePackets(merged.packets), cuts, profiles,
-    summary: keySummary(merged.info, merged.packets),
-  };
+  const data = writePackets(merged.packets);
+  const next = { digest: merged.digest, version: merged.info.version, data, cuts, profiles, summary: keySummary(merged.info, merged.packets, data) };
   if (!tx.replace(head.id, fpr, head.digest, next, oldInfo, merged.info)) {
     return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
   }

@@ -23,7 +23,7 @@ export class SqliteReads {
     const form = this.served.rowOfKey(row.id);
     if (!form) return undefined;
     // the stored summary describes the stored form, not this one: readers parse this form
-    return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped), mr_lines: null, name: null });
+    return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped), mr_lines: null, name: null, crc: null });
   }
 
   getByFingerprint(fingerprint: string): StoredKey | undefined {

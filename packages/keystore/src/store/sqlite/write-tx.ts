@@ -234,7 +234,7 @@ export class SqliteTxn implements UpsertTxn {
     let id: number;
     try {
       id = Number(ws.insertKey.run(fpr, digest, form.version, data, cuts ? JSON.stringify(cuts) : null, tx.now, tx.now,
-        form.mrLines, form.name).lastInsertRowid);
+        form.mrLines, form.name, form.crc).lastInsertRowid);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false; // only the statement failed; the transaction goes on without this key
@@ -293,7 +293,7 @@ export class SqliteTxn implements UpsertTxn {
     flushRows(tx);
     try {
       ws.updateKey.run(next.digest, next.version, next.data, next.cuts.length > 0 ? JSON.stringify(next.cuts) : null, tx.now,
-        next.summary.mrLines, next.summary.name, id);
+        next.summary.mrLines, next.summary.name, next.summary.crc, id);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false;
