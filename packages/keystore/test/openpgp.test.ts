@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import {
-  readPackets, writePackets, PacketError, dearmor, armor, toBinary, ArmorError, splitKeys, describeKey, crc24,
+  readPackets, writePackets, PacketError, dearmor, armor, armorBytes, toBinary, ArmorError, splitKeys, describeKey, crc24,
   canonicalizeKey, mergeKeys, keyParts, flattenParts, sksDigest, applyPolicy, TAG, type Packet, type Policy,
 } from '../src/index.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
@@ -256,4 +256,17 @@ test('CRC-24 four bytes at a time equals the RFC 9580 §6.1 bit-by-bit definitio
   const armored = armor(Buffer.from('hello'));
   assert.match(armored, /\n=[A-Za-z0-9+/]{4}\n/);
   assert.deepEqual(dearmor(armored)[0], Buffer.from('hello'));
+});
+
+test('armorBytes writes the very bytes of armor(): every length around a line end, every key of the keyring', () => {
+  const headers = { Comment: 'Hostname: keys.example.org' };
+  const cases = [...Array.from({ length: 200 }, (_, n) => randomBytes(n)), randomBytes(30001), ...keys.slice(0, 300).map((k) => writePackets(k))];
+  for (const data of cases) {
+    const want = Buffer.from(armor(data, 'PUBLIC KEY BLOCK', headers), 'latin1');
+    assert.deepEqual(armorBytes(data, 'PUBLIC KEY BLOCK', headers), want, `length ${data.length}`);
+    assert.deepEqual(armorBytes(data, 'PUBLIC KEY BLOCK', headers, crc24(data)), want, `length ${data.length}, checksum given`);
+  }
+  // a header that is not ASCII is sent as UTF-8
+  const utf8 = { Comment: 'Hostname: schlüssel.example' };
+  assert.deepEqual(armorBytes(Buffer.from('hello'), 'PUBLIC KEY BLOCK', utf8), Buffer.from(armor(Buffer.from('hello'), 'PUBLIC KEY BLOCK', utf8), 'utf8'));
 });

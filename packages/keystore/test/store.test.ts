@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
-import { readPackets, splitKeys, describeKey, type KeyInfo } from '../src/index.js';
+import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo } from '../src/index.js';
 import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
@@ -404,7 +404,8 @@ test('a stored key\'s description is what GnuPG lists for it, parsed from the st
     assert.deepEqual(structuredClone(k).info.userIds, k.info.userIds);
   }
   assert.deepEqual(sqliteHandle(full.store).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all(),
-    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated'], 'no stored copy of the description');
+    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated', 'mr_lines', 'name', 'crc'],
+    'no stored copy of the description, only the ready summary lookups send');
 });
 
 test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated in place: same keys, lookups, tree', () => {
@@ -432,7 +433,8 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   assert.equal(migrated.migratedFrom, 1);
-  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 3);
+  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 4);
+  assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys WHERE mr_lines IS NULL').pluck().get(), 0, 'every key has its summary');
   assert.ok(!(sqliteHandle(migrated).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
   assert.deepEqual(sqliteHandle(migrated).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
   assert.deepEqual([...migrated.digests()].map((d) => d.toString('hex')), before);
@@ -459,6 +461,56 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   const again = KeyStore.open(file);
   assert.equal(again.migratedFrom, undefined, 'migrated once');
   again.close();
+});
+
+test('a version 3 store (no summaries) is migrated: every key gets the mr lines and name computed from its packets', () => {
+  const { store, file } = open();
+  const groups = splitKeys(readPackets(keyring)).slice(0, 150);
+  store.upsert(groups, 'load');
+  const want = new Map(GPG.slice(0, 150).map((g) => [g.fingerprint, store.getByFingerprint(g.fingerprint)!]));
+  const db = sqliteHandle(store);
+  db.exec('ALTER TABLE keys DROP COLUMN mr_lines');
+  db.exec('ALTER TABLE keys DROP COLUMN name');
+  db.exec('ALTER TABLE keys DROP COLUMN crc');
+  db.pragma('user_version = 3');
+  store.close();
+  assert.throws(() => KeyStore.open(file, { readonly: true }), /version 3/, 'readers wait for a writer to migrate');
+  const migrated = KeyStore.open(file);
+  try {
+    assert.equal(migrated.migratedFrom, 3);
+    assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys WHERE mr_lines IS NULL').pluck().get(), 0);
+    for (const [fpr, before] of want) {
+      const k = migrated.getByFingerprint(fpr)!;
+      const packets = readPackets(k.data);
+      const info = describeKey(packets);
+      assert.equal(k.mrLines, before.mrLines, fpr);
+      assert.equal(k.mrLines, mrLines(info, packets).join('\n') + '\n', fpr);
+      assert.match(k.mrLines!, new RegExp(`^pub:${fpr}:`));
+      assert.equal(k.name, primaryUserId(info) ?? null, fpr);
+      assert.equal(k.crc, crc24(k.data), fpr);
+    }
+  } finally {
+    migrated.close();
+  }
+});
+
+test('a merged key\'s stored summary is that of the merged key, as parsing it gives', () => {
+  const { store } = open();
+  const picked = blocks.map((b) => splitCopies(b)).filter((x) => x !== undefined).slice(0, 20);
+  assert.ok(picked.length >= 10);
+  for (const [a, b] of picked) {
+    const fp = store.upsertMaterial(a, 'add')[0]!.fingerprint!;
+    const half = store.getByFingerprint(fp)!;
+    assert.equal(half.mrLines, mrLines(half.info, readPackets(half.data)).join('\n') + '\n', fp);
+    assert.equal(store.upsertMaterial(b, 'recon')[0]!.status, 'updated');
+    const whole = store.getByFingerprint(fp)!;
+    const packets = readPackets(whole.data);
+    assert.notEqual(whole.mrLines, half.mrLines, 'the merge added user IDs');
+    assert.equal(whole.mrLines, mrLines(describeKey(packets), packets).join('\n') + '\n', fp);
+    assert.equal(whole.name, primaryUserId(describeKey(packets)) ?? null, fp);
+    assert.equal(whole.crc, crc24(whole.data), fp);
+  }
+  store.close();
 });
 
 test('the fingerprint table finds every key it was given, through collisions of its hash and of short key IDs', () => {
@@ -653,7 +705,7 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
   const results: PreparedBlock[][] = groups.map((g) => {
     const r = prepareKey(g, store.policy);
     if (r.ok) {
-      r.key.stored = storedForm(r.key.info!);
+      r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
       delete r.key.info;
       delete r.key.packets;
     }
@@ -674,6 +726,9 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
     const mine = store.getByFingerprint(g.fingerprint)!;
     const theirs = full.store.getByFingerprint(g.fingerprint)!;
     assert.deepEqual(mine.info, theirs.info);
+    assert.equal(mine.mrLines, theirs.mrLines);
+    assert.equal(mine.name, theirs.name);
+    assert.equal(mine.crc, crc24(mine.data));
     assert.equal(mine.digest, SKS.get(g.fingerprint));
     assert.deepEqual(store.findByKeyId(g.keyId).map((k) => k.fingerprint), full.store.findByKeyId(g.keyId).map((k) => k.fingerprint));
     const word = g.uids[0]?.split(/\s+/)[0];

@@ -49,11 +49,11 @@ export function prepareBlocks(data: Buffer, lengths: number[], pol: Policy, lean
   for (const len of lengths) {
     results.push(prepareBlock(data.subarray(off, off + len), pol).map((r) => {
       if (r.ok) {
-        delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
         if (lean) {
-          r.key.stored = storedForm(r.key.info!, pol.wordIndexMaxChars);
+          r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data, pol.wordIndexMaxChars);
           delete r.key.info;
         }
+        delete r.key.packets; // cheaper to re-parse the few merged keys than to copy every key's packets
       }
       return r;
     }));
@@ -71,7 +71,7 @@ export function prepareAndPack(data: Buffer, lengths: number[], pol: Policy, reu
     off += len;
     w.block(keys.length);
     for (const r of keys) {
-      if (r.ok) r.key.stored = storedForm(r.key.info!, pol.wordIndexMaxChars);
+      if (r.ok) r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data, pol.wordIndexMaxChars);
       w.key(r);
     }
   }

@@ -1,6 +1,6 @@
 // The answers to op=index and op=vindex: machine-readable lines (HKP draft §5.2, SKS mRindex.ml) and the HTML
 // pre-formatted listing SKS writes (index.ml, htmlTemplates.ml), so scripts that scrape either keep working.
-import { readPackets, TAG, type StoredKey, type KeyInfo, type SignatureInfo } from '@sks/keystore';
+import { mrLines, readPackets, sksKeyBits, userIdsPrimaryFirst, type KeyInfo, type Packet, type SignatureInfo, type StoredKey } from '@sks/keystore';
 import { htmlQuote } from './http-util.js';
 
 /** Options of the request that change the listing. */
@@ -27,79 +27,32 @@ export function algoLetter(algo: number): string {
   }
 }
 
-/** mr escaping as SKS does it: bytes >= 128 and ':' become %XX, '%' becomes '%%' (SKS's own quirk, kept so our
- * lines equal SKS's byte for byte), everything else is copied. */
-export function escapeMr(raw: Buffer): string {
-  let out = '';
-  for (const b of raw) {
-    if (b === 0x25) out += '%%';
-    else if (b >= 128 || b === 0x3a) out += '%' + b.toString(16).toUpperCase();
-    else out += String.fromCharCode(b);
-  }
-  return out;
-}
-
-function t(v: number | null | undefined): string {
-  return v === null || v === undefined || v === 0 ? '' : String(v);
-}
-
-/** Key size as SKS reports it: 256 for the 25519 curves, which GnuPG and our KeyInfo call 255. */
-export function sksKeyBits(k: { algorithm: number; bits: number }): number {
-  return (k.algorithm === 22 || k.algorithm === 18) && k.bits === 255 ? 256 : k.bits;
-}
-
-/** Key expiry as SKS's machine-readable index reports it (observed on SKS 1.1.6, and as its mRindex.ml reads):
- * of all self-certifications (0x10..0x13) of user IDs that carry a key-expiration time, the one created last sets
- * it, even when a newer self-certification without an expiry lifted it (GnuPG, and KeyInfo.expires, then say
- * "never"). Without one, a v3 key's validity period counts. */
-export function sksKeyExpiry(info: KeyInfo, primaryBody: Buffer | undefined): number | null {
-  let newest = 0;
-  let delta: number | null = null;
-  for (const u of info.userIds) {
-    if (u.kind !== 'uid') continue;
-    for (const s of u.signatures) {
-      if (!s.self || s.type < 0x10 || s.type > 0x13 || s.keyExpires === null || s.created <= newest) continue;
-      newest = s.created;
-      delta = s.keyExpires;
-    }
-  }
-  if (delta !== null) return info.created + delta;
-  if (info.version <= 3 && primaryBody && primaryBody.length >= 7) {
-    const days = primaryBody.readUInt16BE(5);
-    return days > 0 ? info.created + days * 86400 : null;
-  }
-  return null;
-}
+// The mr lines and the helpers they share with the HTML listing are the key store's (it writes each key's lines
+// with the key, summary.ts); re-exported here, where the listings are.
+export { escapeMr, sksKeyBits, sksKeyExpiry, primaryUserId } from '@sks/keystore';
 
 /** Machine-readable lines of one key: `pub:` then one `uid:`/`uat:` line per user ID. */
 export function mrKeyLines(key: StoredKey): string[] {
-  const info = key.info;
-  let packets: Array<{ tag: number; body: Buffer }> = [];
+  let packets: Packet[] = [];
   try {
     packets = readPackets(key.data);
   } catch {
     // Stored keys always parse; if one does not, the lines come from KeyInfo alone.
   }
-  // Raw user ID bytes, because the escaping works on bytes.
-  const raws = packets.filter((p) => p.tag === TAG.USER_ID || p.tag === TAG.USER_ATTRIBUTE);
-  // v3 fingerprints do not contain the key ID, so SKS gives the long key ID for them.
-  const id = info.fingerprint.length === 32 ? info.keyId : info.fingerprint;
-  const expiry = sksKeyExpiry(info, packets[0]?.body);
-  const lines = [`pub:${id}:${info.algorithm}:${sksKeyBits(info)}:${info.created}:${t(expiry)}:${info.revoked ? 'r' : ''}`];
-  info.userIds.forEach((u, i) => {
-    if (u.kind === 'uat') {
-      lines.push('uat::::');
-      return;
-    }
-    const raw = raws[i]?.tag === TAG.USER_ID ? raws[i]!.body : Buffer.from(u.text, 'utf8');
-    lines.push(`uid:${escapeMr(raw)}:${t(u.created)}:${t(u.expires)}:`);
-  });
-  return lines;
+  return mrLines(key.info, packets);
+}
+
+/** One key's mr lines, each ending in '\n': as stored with the key, or (a form the store has no summary of)
+ * computed. */
+export function mrKeyText(key: StoredKey): string {
+  return key.mrLines ?? mrKeyLines(key).join('\n') + '\n';
 }
 
 /** The whole mr index body (without SKS's trailing CRLF, which sendSks adds). */
 export function mrIndex(keys: StoredKey[], total = keys.length): string {
-  return [`info:1:${total}`, ...keys.flatMap(mrKeyLines)].join('\n') + '\n';
+  let out = `info:1:${total}\n`;
+  for (const k of keys) out += mrKeyText(k);
+  return out;
 }
 
 function date(unix: number): string {
@@ -134,23 +87,9 @@ function extraLines(key: StoredKey, o: IndexOptions): string[] {
   return lines;
 }
 
-/** User IDs in SKS 1.1.6's order: those whose newest self-certification carries the primary-user-ID flag first,
- * the one certified last first and on equal times the later one in stored order; then the others in stored order
- * (matched against SKS's answers for debian-keyring in sks-side-by-side.test.ts). */
-function primaryFirst(info: KeyInfo): KeyInfo['userIds'] {
-  const flagged = info.userIds.map((u, i) => ({ u, i })).filter((r) => r.u.primary);
-  flagged.sort((a, b) => (b.u.created ?? 0) - (a.u.created ?? 0) || b.i - a.i);
-  return [...flagged.map((r) => r.u), ...info.userIds.filter((u) => !u.primary)];
-}
-
 /** User IDs for the short listing: the primary one first, as SKS shows them, the others in stored order. */
 function uidTexts(info: KeyInfo): string[] {
-  return primaryFirst(info).map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
-}
-
-/** The name a key goes by: its primary user ID, else its first one. */
-export function primaryUserId(info: KeyInfo): string | undefined {
-  return primaryFirst(info).find((u) => u.kind === 'uid')?.text;
+  return userIdsPrimaryFirst(info).map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[user attribute packet]'));
 }
 
 /** One key in the short HTML listing (index.ml key_to_lines_normal). */
@@ -232,7 +171,7 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
   const lines = ['</pre><hr /><pre>' + pub];
   for (const s of info.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
   lines.push(...extraLines(key, o));
-  for (const u of primaryFirst(info)) {
+  for (const u of userIdsPrimaryFirst(info)) {
     lines.push('');
     if (u.kind === 'uid') {
       lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);

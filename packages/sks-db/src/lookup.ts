@@ -5,11 +5,11 @@
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import { armorBytes, type StoredKey } from '@sks/keystore';
+import { armorBytes, readPacketAt, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines, primaryUserId } from './index-format.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText, primaryUserId } from './index-format.js';
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
@@ -30,7 +30,15 @@ export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: b
  * client that takes the first key of an answer gets the same key from us as from SKS. */
 export function newestFirst(keys: StoredKey[]): StoredKey[] {
   if (keys.length < 2) return keys;
-  return [...keys].sort((a, b) => b.info.created - a.info.created || (a.fingerprint < b.fingerprint ? -1 : 1));
+  const created = new Map(keys.map((k) => [k, createdOf(k)]));
+  return [...keys].sort((a, b) => created.get(b)! - created.get(a)! || (a.fingerprint < b.fingerprint ? -1 : 1));
+}
+
+/** The primary key's creation time (KeyInfo.created), read from its packet: every key version (3, 4, 6) has it in
+ * the four bytes after the version byte. Describing each key to sort an mr index cost more than writing it. */
+function createdOf(k: StoredKey): number {
+  const body = readPacketAt(k.data, 0)?.packet.body;
+  return body && body.length >= 5 ? body.readUInt32BE(1) : k.info.created;
 }
 
 /** Applies the v6 rule above. */
@@ -59,14 +67,17 @@ export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
 }
 
 function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
-  const data = keys.length === 1 ? keys[0]!.data : Buffer.concat(keys.map((k) => k.data));
-  return armorBytes(data, 'PUBLIC KEY BLOCK', { Comment: `Hostname: ${ctx.settings.hostname}` });
+  const headers = { Comment: `Hostname: ${ctx.settings.hostname}` };
+  // one key: its checksum as stored with it (no pass over the bytes besides the base64)
+  if (keys.length === 1) return armorBytes(keys[0]!.data, 'PUBLIC KEY BLOCK', headers, keys[0]!.crc);
+  return armorBytes(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', headers);
 }
 
-/** The machine-readable index (HKP draft §5.2) of `keys`, each key's lines cached by its digest. */
+/** The machine-readable index (HKP draft §5.2) of `keys`: each key's lines as the store keeps them with the key
+ * (nothing to parse or cache), or, for a form it has no summary of, computed and cached by digest. */
 export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number): string {
   let out = `info:1:${total}\n`;
-  for (const k of keys) out += ctx.answers.get(`m:${k.digest}`, () => mrKeyLines(k).join('\n') + '\n') as string;
+  for (const k of keys) out += k.mrLines ?? (ctx.answers.get(`m:${k.digest}`, () => mrKeyText(k)) as string);
   return out;
 }
 
@@ -115,7 +126,8 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
       const k = ctx.store.findByKeyId(keyId, 1)[0];
-      const name = k ? primaryUserId(k.info) : undefined;
+      // the stored name when there is one: describing a signer's key costs more than the whole line
+      const name = k ? (k.name !== undefined ? (k.name ?? undefined) : primaryUserId(k.info)) : undefined;
       names.set(keyId, name);
       return name;
     };

@@ -103,10 +103,41 @@ export function armor(data: Buffer, type = 'PUBLIC KEY BLOCK', headers: Record<s
 
 const ASCII = /^[\x00-\x7f]*$/;
 
-/** armor() as bytes, ready to send: ASCII (the usual case) is copied byte for byte, faster than UTF-8 encoding. */
-export function armorBytes(data: Buffer, type = 'PUBLIC KEY BLOCK', headers: Record<string, string> = {}): Buffer {
-  const ascii = Object.values(headers).every((v) => ASCII.test(v));
-  return Buffer.from(armor(data, type, headers), ascii ? 'latin1' : 'utf8');
+const BASE64_DIGITS = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+
+/** armor() as bytes, ready to send, written straight into the one buffer that is sent: the base64 of the whole
+ * data (node's native encoder) goes in once, then its lines are moved apart in place, last first, to make room for
+ * the line ends. No per-line strings, no joined string, no second copy (issue 17: armoring was half of an uncached
+ * op=get). `crc`: the data's CRC-24 when the caller has it already (the store keeps it with the key). Headers that
+ * are not ASCII take the string path (UTF-8). */
+export function armorBytes(data: Buffer, type = 'PUBLIC KEY BLOCK', headers: Record<string, string> = {}, crc?: number): Buffer {
+  let head = `-----BEGIN PGP ${type}-----\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\n`;
+  head += '\n';
+  if (!ASCII.test(head)) return Buffer.from(armor(data, type, headers), 'utf8');
+  const tail = `-----END PGP ${type}-----\n`;
+  const b64 = Math.ceil(data.length / 3) * 4;
+  const lines = Math.ceil(b64 / 64);
+  const out = Buffer.allocUnsafe(head.length + b64 + lines + 6 + tail.length);
+  const start = out.write(head, 0, 'latin1');
+  out.write(data.toString('base64'), start, 'latin1');
+  for (let i = lines - 1; i >= 0; i--) {
+    const from = start + i * 64;
+    const len = Math.min(64, b64 - i * 64);
+    const to = from + i; // line i moves right by the i line ends before it
+    if (to !== from) out.copyWithin(to, from, from + len);
+    out[to + len] = 0x0a;
+  }
+  let o = start + b64 + lines;
+  const c = crc ?? crc24(data);
+  out[o++] = 0x3d; // '='
+  out[o++] = BASE64_DIGITS[c >>> 18]!;
+  out[o++] = BASE64_DIGITS[(c >>> 12) & 63]!;
+  out[o++] = BASE64_DIGITS[(c >>> 6) & 63]!;
+  out[o++] = BASE64_DIGITS[c & 63]!;
+  out[o++] = 0x0a;
+  out.write(tail, o, 'latin1');
+  return out;
 }
 
 /** Accepts armored or binary input (what /pks/add and the loader get) and returns binary. Throws ArmorError when

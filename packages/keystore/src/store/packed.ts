@@ -6,7 +6,8 @@
 // Layout, all integers big-endian: per block a u32 count of keys, then per key
 //   u8 1 (ready to store): u8 fingerprint length, fingerprint, 16-byte digest, u8 version, u32 length + data,
 //     u32 length + cuts JSON (0: none), u32 length + packed key IDs, u16 count of addresses, each u16 length +
-//     UTF-8, u32 length + words (UTF-8), u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
+//     UTF-8, u32 length + words (UTF-8), u32 length + mr lines (UTF-8), u8 1 + u32 length + name (UTF-8) or u8 0
+//     (no name), u32 CRC-24 of data, u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
 //     digest + u32 length + dropped indexes (ProfileForm), or u8 0 + u32 length + the refusal's UTF-8
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
@@ -129,6 +130,10 @@ export class PackedWriter {
       w.u32(s.words.length);
       w.bytes(s.words);
     }
+    w.text(s.mrLines);
+    w.u8(s.name === null ? 0 : 1);
+    if (s.name !== null) w.text(s.name);
+    w.u32(s.crc);
     const forms = k.profiles ?? [];
     w.u8(forms.length);
     for (const f of forms) {
@@ -232,6 +237,9 @@ export class PackedBlockReader {
       emails.push(this.view(len).toString('utf8'));
     }
     const words = this.view(this.u32());
+    const mrLines = this.view(this.u32()).toString('utf8');
+    const name = b[this.o++] === 1 ? this.view(this.u32()).toString('utf8') : null;
+    const crc = this.u32();
     const nForms = b[this.o++]!;
     let profiles: ProfileForm[] | undefined;
     for (let i = 0; i < nForms; i++) {
@@ -244,7 +252,7 @@ export class PackedBlockReader {
         (profiles ??= []).push({ profile, digest: null, dropped: null, refusal: this.view(this.u32()).toString('utf8') });
       }
     }
-    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words }, profiles) };
+    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words, mrLines, name, crc }, profiles) };
   }
 }
 

@@ -9,6 +9,7 @@ import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy } from '../policy.js';
 import type { PreparedBlock, StoredForm } from './types.js';
 import { profileForms } from './profile-forms.js';
+import { keySummary } from './summary.js';
 
 const EMAIL = /^[^\s<>@]+@[^\s<>@]+$/;
 const HEX16 = /^[0-9A-Fa-f]{16}$/;
@@ -120,12 +121,13 @@ export function unpackKeyIds(packed: Uint8Array): Array<[number, Buffer, Buffer]
 }
 
 /** What the store writes for a new key with this description (see StoredForm). */
-export function storedForm(info: KeyInfo, wordIndexMaxChars?: number): StoredForm {
+export function storedForm(info: KeyInfo, packets: readonly Packet[], data: Uint8Array, wordIndexMaxChars?: number): StoredForm {
   return {
     version: info.version,
     keyIds: packKeyIds(keyIdsOf(info)),
     emails: emailsOf(info),
     words: uidText(info, wordIndexMaxChars),
+    ...keySummary(info, packets, data),
   };
 }
 

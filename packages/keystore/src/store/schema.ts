@@ -5,8 +5,9 @@ import { PTREE_SCHEMA_SQL } from './sqlite/prefix-tree.js';
 import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
+import { keySummary } from './summary.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
 const KEYS_TABLE = (name: string) => `
@@ -18,7 +19,10 @@ CREATE TABLE IF NOT EXISTS ${name} (
   data BLOB NOT NULL,                   -- canonical packets after policy, as writePackets writes them
   cuts TEXT,                            -- PolicyCut[] as JSON: what policy removed; NULL when nothing
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
-  updated INTEGER NOT NULL              -- unix seconds of the last change
+  updated INTEGER NOT NULL,             -- unix seconds of the last change
+  mr_lines TEXT,                        -- version 4: the key's mr index lines, as sent (summary.ts)
+  name TEXT,                            -- version 4: its primary user ID (a signer's name in vindex); NULL: none
+  crc INTEGER                           -- version 4: CRC-24 of data, the armor's checksum line
 )`;
 
 /** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
@@ -141,6 +145,32 @@ function migrateV2(db: Database.Database): void {
   if (!has) db.exec('ALTER TABLE changes ADD COLUMN pushed INTEGER NOT NULL DEFAULT 1');
 }
 
+/** Keys read per batch by the version 4 migration: bounded memory for millions of keys. */
+const SUMMARY_BATCH = 10000;
+
+/** Version 3 to 4: every key gets its ready summary (summary.ts), which lookups send instead of parsing the key
+ * (issue 17). Computed from the stored packets in batches by id, as migrateV1 indexes words. */
+function migrateV3(db: Database.Database): void {
+  const has = (db.prepare('PRAGMA table_info(keys)').all() as Array<{ name: string }>).some((c) => c.name === 'mr_lines');
+  if (!has) {
+    db.exec('ALTER TABLE keys ADD COLUMN mr_lines TEXT');
+    db.exec('ALTER TABLE keys ADD COLUMN name TEXT');
+    db.exec('ALTER TABLE keys ADD COLUMN crc INTEGER');
+  }
+  const page = db.prepare('SELECT id, data FROM keys WHERE id > ? AND mr_lines IS NULL ORDER BY id LIMIT ?').raw();
+  const update = db.prepare('UPDATE keys SET mr_lines = ?, name = ?, crc = ? WHERE id = ?');
+  for (let last = 0; ;) {
+    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer]>;
+    if (rows.length === 0) break;
+    for (const [id, data] of rows) {
+      const packets = readPackets(data);
+      const s = keySummary(describeKey(packets), packets, data);
+      update.run(s.mrLines, s.name, s.crc, id);
+    }
+    last = rows[rows.length - 1]![0];
+  }
+}
+
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
  * (the check and the migration run under one IMMEDIATE transaction). Unless `bulk`, it also builds any index a
  * bulk load dropped and did not build again (and, after a migration, the indexes of the new keys table). Returns
@@ -158,6 +188,7 @@ export function migrate(db: Database.Database, bulk = false): number {
       migrateV1(db);
     }
     if (version < 3) migrateV2(db);
+    if (version >= 1 && version < 4) migrateV3(db);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
     return version;

@@ -26,6 +26,12 @@ export interface StoredKey {
   updated: number;
   /** What policy removed from this key, if anything. */
   cuts: PolicyCut[];
+  /** Its mr index lines and name as stored with it (summary.ts), when the store has them for this form of the
+   * key (not when it serves another profile's form): readers use them instead of parsing `info`. */
+  mrLines?: string;
+  name?: string | null;
+  /** CRC-24 of `data` (the armor's checksum), stored with it likewise. */
+  crc?: number;
 }
 
 /** What one upsert did with one key of its input. `digest` is what the store holds afterwards; `offeredDigest` the
@@ -164,6 +170,10 @@ export interface StoredForm {
   emails: string[];
   /** The user IDs' text for the word index, '' when none; or its UTF-8 bytes. */
   words: string | Uint8Array;
+  /** The key's ready summary (summary.ts): its mr index lines, its name, its armor checksum. */
+  mrLines: string;
+  name: string | null;
+  crc: number;
 }
 
 /** Result of preparing one key block: ready to store, or refused with a reason (stored by upsert as a

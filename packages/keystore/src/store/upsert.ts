@@ -8,6 +8,7 @@ import { mergeKeys } from '../openpgp/merge.js';
 import { sksDigest } from '../openpgp/digest.js';
 import { applyPolicy, type Policy, type PolicyCut } from '../policy.js';
 import { prepareKey, primaryFingerprint, storedForm } from './prepare.js';
+import { keySummary, type KeySummary } from './summary.js';
 import type { PreparedBlock, ProfileForm, StoredForm, WriteOutcome } from './types.js';
 import { extraProfiles, profileForms } from './profile-forms.js';
 
@@ -24,7 +25,7 @@ export interface UpsertTxn {
     profiles: ProfileForm[] | undefined): boolean;
   /** Replaces a stored key by its merged form. False: another key has the new digest. */
   replace(id: number, fpr: Buffer, oldDigest: Buffer,
-    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[] },
+    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[]; summary: KeySummary },
     before: KeyInfo, after: KeyInfo): boolean;
   /** The stored key's digest in each other recon profile set that holds it (undefined: no such sets). */
   profileDigests(id: number): Record<string, string> | undefined;
@@ -117,7 +118,7 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
     // prepared with another list of profiles (or none): computed here, under the lock
     const forms = key.profiles ?? (extraProfiles(policy).length > 0
       ? profileForms(key.packets ?? readPackets(toBuffer(key.data)), policy) : undefined);
-    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, policy.wordIndexMaxChars), toBuffer(key.data), cuts, forms)) {
+    if (!tx.insert(fpr, digest, key.stored ?? storedForm(key.info!, key.packets ?? readPackets(toBuffer(key.data)), key.data, policy.wordIndexMaxChars), toBuffer(key.data), cuts, forms)) {
       return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
     }
     if (tx.countsOnly) return INSERTED;
@@ -150,7 +151,8 @@ export function upsertOne(input: UpsertInput, tx: UpsertTxn, policy: Policy): Wr
 
   const cuts = combineCuts(stored.cuts, key.cuts, merged.cuts);
   const profiles = profileForms(merged.packets, policy);
-  const next = { digest: merged.digest, version: merged.info.version, data: writePackets(merged.packets), cuts, profiles };
+  const data = writePackets(merged.packets);
+  const next = { digest: merged.digest, version: merged.info.version, data, cuts, profiles, summary: keySummary(merged.info, merged.packets, data) };
   if (!tx.replace(head.id, fpr, head.digest, next, oldInfo, merged.info)) {
     return { status: 'rejected', fingerprint, offeredDigest, reason: 'malformed', detail: SAME_DIGEST };
   }

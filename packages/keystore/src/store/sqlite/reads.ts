@@ -22,7 +22,8 @@ export class SqliteReads {
     if (!row || !this.served) return toStored(row);
     const form = this.served.rowOfKey(row.id);
     if (!form) return undefined;
-    return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped) });
+    // the stored summary describes the stored form, not this one: readers parse this form
+    return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped), mr_lines: null, name: null, crc: null });
   }
 
   getByFingerprint(fingerprint: string): StoredKey | undefined {

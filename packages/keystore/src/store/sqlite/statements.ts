@@ -17,9 +17,13 @@ export interface KeyRow {
   cuts: string | null;
   first_seen: number;
   updated: number;
+  /** The key's summary (summary.ts); NULL only in a row of another profile's form (reads.ts clientForm). */
+  mr_lines: string | null;
+  name: string | null;
+  crc: number | null;
 }
 
-export const KEY_COLUMNS = 'id, fingerprint, digest, version, data, cuts, first_seen, updated';
+export const KEY_COLUMNS = 'id, fingerprint, digest, version, data, cuts, first_seen, updated, mr_lines, name, crc';
 
 /** Rows per multi-row INSERT of a bulk load: one statement call instead of one per row. */
 export const BULK_ROWS = 64;
@@ -69,12 +73,12 @@ export function writeStatements(db: Database.Database): WriteStatements {
     headById: db.prepare('SELECT id, digest, fingerprint FROM keys WHERE id = ?'),
     dataById: db.prepare('SELECT data, cuts FROM keys WHERE id = ?'),
     insertKey: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      'INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated, mr_lines, name, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
     deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
-    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ? WHERE id = ?'),
+    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ?, mr_lines = ?, name = ?, crc = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),
@@ -132,6 +136,11 @@ export function toStored(row: KeyRow | undefined): StoredKey | undefined {
     updated: row.updated,
     cuts: row.cuts ? (JSON.parse(row.cuts) as PolicyCut[]) : [],
   } as StoredKey;
+  if (row.mr_lines !== null) {
+    key.mrLines = row.mr_lines;
+    key.name = row.name;
+    key.crc = row.crc ?? undefined;
+  }
   // The description is parsed from the stored packets on first use, then kept (an own, enumerable property, so
   // spreading or cloning the key carries it).
   Object.defineProperty(key, 'info', {

@@ -8,6 +8,7 @@ import { describeKey } from '../../openpgp/key.js';
 import { emailsOf, keyIdsOf, uidText, unpackKeyIds } from '../prepare.js';
 import { toBuffer, type UpsertTxn } from '../upsert.js';
 import type { BatchProgress, ProfileForm, StoredForm } from '../types.js';
+import type { KeySummary } from '../summary.js';
 import { BULK_INDEXES } from '../schema.js';
 import { asUnavailable, PTREE_STALE, type SqliteCore } from './core.js';
 import { BULK_ROWS, type ProgressRow } from './statements.js';
@@ -232,7 +233,8 @@ export class SqliteTxn implements UpsertTxn {
     const ws = core.ws;
     let id: number;
     try {
-      id = Number(ws.insertKey.run(fpr, digest, form.version, data, cuts ? JSON.stringify(cuts) : null, tx.now, tx.now).lastInsertRowid);
+      id = Number(ws.insertKey.run(fpr, digest, form.version, data, cuts ? JSON.stringify(cuts) : null, tx.now, tx.now,
+        form.mrLines, form.name, form.crc).lastInsertRowid);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false; // only the statement failed; the transaction goes on without this key
@@ -283,14 +285,15 @@ export class SqliteTxn implements UpsertTxn {
   }
 
   replace(id: number, fpr: Buffer, oldDigest: Buffer,
-    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[] },
+    next: { digest: Buffer; version: number; data: Buffer; cuts: PolicyCut[]; profiles?: ProfileForm[]; summary: KeySummary },
     before: KeyInfo, after: KeyInfo): boolean {
     const { core, tx } = this;
     const ws = core.ws;
     // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
     flushRows(tx);
     try {
-      ws.updateKey.run(next.digest, next.version, next.data, next.cuts.length > 0 ? JSON.stringify(next.cuts) : null, tx.now, id);
+      ws.updateKey.run(next.digest, next.version, next.data, next.cuts.length > 0 ? JSON.stringify(next.cuts) : null, tx.now,
+        next.summary.mrLines, next.summary.name, next.summary.crc, id);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false;

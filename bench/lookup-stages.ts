@@ -1,0 +1,130 @@
+// Where an uncached lookup spends its time (issue 17): each stage of op=get, op=index (mr and HTML) and op=vindex
+// timed alone, in process, on debian-keyring keys drawn at random, then the whole request through sks-db's lookup
+// front handler (frontAnswer) with every cache off (lookup_cache_bytes 0). µs per request, one core, no HTTP.
+// SKS has no such stages: this part has no SKS column, its point is where our time goes.
+// Run alone: node --conditions=source --import tsx bench/lookup-stages.ts   (BENCH_STAGES_SAMPLES=2000 keys)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { armorBytes, crc24, describeKey, KeyStore, readPackets, uidEmail, type StoredKey } from '../packages/keystore/src/index.js';
+import { frontAnswer, openContext } from '../packages/sks-db/src/server.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines, primaryUserId } from '../packages/sks-db/src/index-format.js';
+import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
+import { makeTempDir } from '../test/support/tmp.js';
+import type { Row } from './row.js';
+
+export interface StagesBenchOptions {
+  /** Requests timed per stage (keys drawn at random, with repeats). */
+  samples?: number;
+}
+
+/** µs per call of `fn` over `inputs`, after one unmeasured pass over a few of them (JIT warm-up). */
+function timeEach<T>(inputs: T[], fn: (x: T) => unknown): number {
+  for (const x of inputs.slice(0, 200)) fn(x);
+  const t0 = process.hrtime.bigint();
+  for (const x of inputs) fn(x);
+  return Number(process.hrtime.bigint() - t0) / 1000 / inputs.length;
+}
+
+/** A fresh copy of the key as the store gives it, with no description parsed yet (toStored parses lazily). */
+function reread(store: KeyStore, k: StoredKey): StoredKey {
+  return store.getByFingerprint(k.fingerprint)!;
+}
+
+export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promise<Row[]> {
+  const samples = opts.samples ?? Number(process.env.BENCH_STAGES_SAMPLES ?? 2000);
+  const basedir = makeTempDir('bench-stages-');
+  const writer = KeyStore.open(join(basedir, 'keys.sqlite'));
+  writer.upsertMaterial(readFileSync(DEBIAN_KEYRING), 'load');
+  writer.close();
+  const { ctx, close } = openContext({ basedir, settings: { log_level: 'warn', lookup_cache_bytes: 0, max_index_results: 5000, max_get_results: 5000 } });
+  try {
+    const store = ctx.store;
+    const all = [...store.digests()].map((d) => store.getByDigest(d.toString('hex'))!).filter((k) => k && k.version !== 6);
+    // keys drawn at random (fixed seed: the same draw every run), and one e-mail address of each that has one
+    let seed = 17;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const keys = Array.from({ length: samples }, () => all[Math.floor(rand() * all.length)]!);
+    const emails = keys.map((k) => k.info.userIds.map((u) => (u.kind === 'uid' ? uidEmail(u.text) : undefined)).find((e) => e))
+      .filter((e): e is string => !!e);
+    const fprs = keys.map((k) => k.fingerprint);
+    const described = fprs.map((f) => store.getByFingerprint(f)!);
+    for (const k of described) void k.info;
+    const packets = keys.map((k) => readPackets(k.data));
+    const opts2 = { fingerprint: false, hash: false };
+    // signer names as lookup.ts finds them: per page, at most vindex_max_signer_lookups reads
+    const issuerNames = () => {
+      let budget = ctx.settings.vindex_max_signer_lookups;
+      const names = new Map<string, string | undefined>();
+      return (id: string) => {
+        if (names.has(id)) return names.get(id);
+        if (budget-- <= 0) return undefined;
+        const k = store.findByKeyId(id, 1)[0];
+        const name = k ? primaryUserId(k.info) : undefined;
+        names.set(id, name);
+        return name;
+      };
+    };
+    const answer = frontAnswer(ctx);
+    const request = (qs: string) => {
+      const r = answer(qs, 'GET');
+      if (r.status !== 200) throw new Error(`${qs}: status ${r.status}`);
+      return r;
+    };
+    const bytes = keys.reduce((n, k) => n + k.data.length, 0) / keys.length;
+
+    const stages: Array<{ stage: string; get?: number; mr?: number; html?: number; vindex?: number }> = [
+      {
+        stage: 'SQLite read (by fingerprint / by e-mail)',
+        get: timeEach(fprs, (f) => store.getByFingerprint(f)),
+        mr: timeEach(emails, (e) => store.searchText(e, 5000, false, 5001)),
+      },
+      { stage: 'packet parsing (readPackets)', get: timeEach(keys, (k) => readPackets(k.data)) },
+      { stage: 'key description (describeKey)', get: timeEach(packets, (p) => describeKey(p)) },
+      { stage: 'CRC-24 of the key (stored with it)', get: timeEach(keys, (k) => crc24(k.data)) },
+      // as a request armors: with the checksum the store keeps
+      { stage: 'armoring (armorBytes)', get: timeEach(keys, (k) => armorBytes(k.data, 'PUBLIC KEY BLOCK', { Comment: 'Hostname: bench' }, k.crc)) },
+      {
+        stage: 'string building (lines computed, not stored)',
+        mr: timeEach(described, (k) => mrKeyLines(k).join('\n')),
+        html: timeEach(described, (k) => htmlListing(htmlIndexLines(k, opts2), false)),
+        // with the signers' names (one store read and description per signer, as the request does)
+        vindex: timeEach(described, (k) => htmlListing(htmlVindexLines(k, opts2, issuerNames()), true)),
+      },
+      {
+        stage: 'whole request (frontAnswer, caches off)',
+        get: timeEach(fprs, (f) => request(`op=get&options=mr&search=0x${f}`)),
+        mr: timeEach(emails, (e) => request(`op=index&options=mr&search=${encodeURIComponent(e)}`)),
+        html: timeEach(fprs, (f) => request(`op=index&search=0x${f}`)),
+        vindex: timeEach(fprs, (f) => request(`op=vindex&search=0x${f}`)),
+      },
+    ];
+    // key description as a fresh read pays it: read + lazy describeKey, what every uncached index did per key
+    stages.splice(3, 0, { stage: 'read + description (first .info)', get: timeEach(keys, (k) => reread(store, k).info) });
+
+    const cell = (v?: number) => (v === undefined ? '' : v.toFixed(1));
+    const head = ['stage (µs per request)', 'get mr', 'index mr', 'index html', 'vindex'];
+    const body = stages.map((s) => [s.stage, cell(s.get), cell(s.mr), cell(s.html), cell(s.vindex)]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+    const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+    console.log(`\n${samples} random keys of debian-keyring (${all.length} keys, ${(bytes / 1024).toFixed(1)} KiB average), ${emails.length} e-mail lookups`);
+    console.log(line(head));
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const b of body) console.log(line(b));
+
+    const rows: Row[] = [];
+    for (const s of stages) {
+      for (const [col, v] of [['get mr', s.get], ['index mr', s.mr], ['index html', s.html], ['vindex', s.vindex]] as const) {
+        if (v !== undefined) rows.push({ metric: `${s.stage}, ${col}`, ours: v, sks: '', unit: 'µs' });
+      }
+    }
+    return rows;
+  } finally {
+    close();
+  }
+}
+
+// Run directly: the table above is the output.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runLookupStagesBench();
+  process.exit(0);
+}
