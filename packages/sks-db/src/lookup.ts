@@ -126,8 +126,13 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
       const k = ctx.store.findByKeyId(keyId, 1)[0];
+      // SKS (index.ml get_uid) takes as primary the user IDs that a self-signature *by the key ID looked up* flags:
+      // a signature made by a subkey finds none, and the key's first stored user ID names it.
+      const bySubkey = k !== undefined && !k.keyId.toUpperCase().endsWith(keyId.toUpperCase());
       // the stored name when there is one: describing a signer's key costs more than the whole line
-      const name = k ? (k.name !== undefined ? (k.name ?? undefined) : primaryUserId(k.info)) : undefined;
+      const name = !k ? undefined
+        : bySubkey ? k.info.userIds.find((u) => u.kind === 'uid')?.text
+        : k.name !== undefined ? (k.name ?? undefined) : primaryUserId(k.info);
       names.set(keyId, name);
       return name;
     };

@@ -71,13 +71,16 @@ export function mrLines(info: KeyInfo, packets: readonly Packet[]): string[] {
   return lines;
 }
 
-/** User IDs in SKS 1.1.6's order: those whose newest self-certification carries the primary-user-ID flag first,
- * the one certified last first and on equal times the later one in stored order; then the others in stored order
- * (matched against SKS's answers for debian-keyring in sks-db's sks-side-by-side.test.ts). */
+/** User IDs in SKS 1.1.6's order (index.ml move_primary_to_front): first the user IDs that any self-signature flags
+ * as primary, the one with the newest signature of any kind (third-party certifications count, as SKS computes it)
+ * first, ties in stored order; then every other user ID and attribute in stored order. */
 export function userIdsPrimaryFirst(info: KeyInfo): KeyInfo['userIds'] {
-  const flagged = info.userIds.map((u, i) => ({ u, i })).filter((r) => r.u.primary);
-  flagged.sort((a, b) => (b.u.created ?? 0) - (a.u.created ?? 0) || b.i - a.i);
-  return [...flagged.map((r) => r.u), ...info.userIds.filter((u) => !u.primary)];
+  const flagged = (u: KeyInfo['userIds'][number]) => u.kind === 'uid' && u.signatures.some((s) => s.self && s.primaryUid === true);
+  const newest = (u: KeyInfo['userIds'][number]) =>
+    u.signatures.reduce((m, s) => (s.created > 0 && s.created > m ? s.created : m), Number.NEGATIVE_INFINITY);
+  const primary = info.userIds.map((u, i) => ({ u, i, t: newest(u) })).filter((r) => flagged(r.u));
+  primary.sort((a, b) => b.t - a.t || a.i - b.i);
+  return [...primary.map((r) => r.u), ...info.userIds.filter((u) => !flagged(u))];
 }
 
 /** The name a key goes by (vindex signer names): its primary user ID in SKS's order, else its first one. */
