@@ -1,6 +1,6 @@
 // The statistics document (op=stats&options=mr, sks-cron's stats file): one shape, built in one place.
 import {
-  memberProfile, readMembership, readSyncTargets, type Peer, type PushQueue, type PushTargetState, type ReconPeerLog, type ReconPeerState,
+  isoSeconds, memberProfile, readMembership, readSyncTargets, type Peer, type PushQueue, type PushTargetState, type ReconPeerLog, type ReconPeerState,
   type Settings, type StatsSnapshot,
 } from '@sks/keystore';
 
@@ -80,7 +80,7 @@ function hostPort(host: string, port: number): string {
 /** Our fields (snake_case, as before) and, beside them, the ones the network's spiders (spider.pgpkeys.eu,
  * sks_spider) read from Hockeypuck's page: `numkeys`/`Total`, `contact`, `httpAddr`, `reconAddr`, `software`,
  * `version`, `hostname`, `nodename`, `peers[].reconAddr`. */
-const iso = (t: number | undefined) => (t === undefined ? null : new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+const iso = (t: number | undefined) => (t === undefined ? null : isoSeconds(t));
 
 export function statsDocument(settings: Settings, peers: StatsPeer[], s: StatsSnapshot, targets: StatsSyncTarget[] = []): Record<string, unknown> {
   const hkpPort = settings.recon_http_port || settings.hkp_port;
@@ -91,7 +91,7 @@ export function statsDocument(settings: Settings, peers: StatsPeer[], s: StatsSn
     nodename: settings.nodename || settings.hostname,
     server_contact: settings.server_contact,
     contact: settings.server_contact,
-    now: new Date(s.takenAt * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    now: isoSeconds(s.takenAt),
     http_port: settings.hkp_port,
     recon_port: settings.recon_port,
     httpAddr: hostPort(settings.hostname, hkpPort),

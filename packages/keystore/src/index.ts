@@ -19,6 +19,7 @@ export * from './log.js';
 export * as verify from './openpgp/verify/index.js';
 export * as signedBlocklist from './openpgp/signed-blocklist.js';
 export * as ownerRequest from './openpgp/owner-request.js';
+export { isoSeconds } from './openpgp/signed-fields.js';
 export { modPow, modInverse, bigIntOf } from './bigint.js';
 export * from './profiles/index.js';
 export { startWorker } from './worker-thread.js';

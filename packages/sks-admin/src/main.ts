@@ -19,7 +19,7 @@
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { KeyStore, createLogger, integrityOk, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
+import { KeyStore, createLogger, integrityOk, isoSeconds, loadBasedir, policyFromSettings, type BaseDir } from '@sks/keystore';
 import { UsageError, intArg as int, readArgs } from '@sks/service';
 import { initBasedir } from './init.js';
 import { findDumpFiles, formatSummary, loadFiles } from './load.js';
@@ -244,10 +244,9 @@ export async function main(argv: string[]): Promise<number> {
       if (!existsSync(base.dbPath)) throw new UsageError(`deletions: no database at ${base.dbPath}`);
       const store = KeyStore.open(base.dbPath, { readonly: true });
       try {
-        const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
         const list = store.ownerDeletions();
         for (const d of list) {
-          console.log(`${d.fingerprint}  removed ${iso(d.received)}  request issued ${iso(d.issued)}, expires ${iso(d.expires)}, signed by ${d.signer}`
+          console.log(`${d.fingerprint}  removed ${isoSeconds(d.received)}  request issued ${isoSeconds(d.issued)}, expires ${isoSeconds(d.expires)}, signed by ${d.signer}`
             + `  ${store.isBlocked(d.fingerprint) ? 'blocked' : 'NOT blocked now (lifted by an operator)'}`);
           if (o.verbose) console.log(d.request.split('\n').map((l) => `    ${l}`).join('\n'));
         }

@@ -3,7 +3,7 @@
 // reason, so it is refused on every path from then on, and the removal reaches the operators who trust our signed
 // blocklist (push sync). Body: the cleartext-signed request, as text/plain, or as the form field `request`.
 import type { Request, Response } from 'express';
-import { StoreUnavailableError, ownerRequest } from '@sks/keystore';
+import { StoreUnavailableError, isoSeconds, ownerRequest } from '@sks/keystore';
 import type { DbContext } from './context.js';
 import { HttpError, htmlQuote, page, readBody, sendSks } from './http-util.js';
 
@@ -19,20 +19,18 @@ function requestText(req: Request, body: Buffer): string {
 
 export async function handleOwnerDelete(ctx: DbContext, req: Request, res: Response): Promise<void> {
   const text = requestText(req, await readBody(req, ctx.settings.max_body_bytes));
-  const fpr = await ownerRequest.requestedFingerprint(text);
-  if (!fpr) {
-    throw new HttpError(400, 'this is not a signed deletion request: sign the text "sks-delete-request: 1", "fingerprint: ...", '
-      + '"issued: ...", "expires: ..." with gpg --clearsign using the key to remove');
-  }
   const writer = ctx.writer();
-  const key = writer.getByFingerprint(fpr);
-  if (!key) {
-    throw new HttpError(404, writer.isBlocked(fpr) ? 'this key has been removed already' : 'no key with this fingerprint is stored here');
-  }
   const now = Math.floor(Date.now() / 1000);
-  const check = await ownerRequest.checkDeletionRequest(text, key.data, now, ctx.settings.owner_delete_max_validity_s);
-  if (!check.ok) throw new HttpError(check.status, check.problem);
-  const issuedIso = new Date(check.request.issued * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const check = await ownerRequest.checkDeletionRequest(text, (fpr) => writer.getByFingerprint(fpr)?.data, now,
+    ctx.settings.owner_delete_max_validity_s);
+  if (!check.ok) {
+    if (check.status === 404 && check.fingerprint && writer.isBlocked(check.fingerprint)) {
+      throw new HttpError(404, 'this key has been removed already');
+    }
+    throw new HttpError(check.status, check.problem);
+  }
+  const fpr = check.request.fingerprint;
+  const issuedIso = isoSeconds(check.request.issued);
   let outcome: 'removed' | 'replayed';
   try {
     outcome = writer.deleteByOwner({

@@ -11,6 +11,8 @@
 // used once: the store remembers each request it carried out by its key and issue time, which the signature covers
 // (a copy with other armor or unhashed subpackets is the same request). openpgp.js does the signature check; it is
 // loaded on first use.
+import { FINGERPRINT_RE, fieldsOf, isoSeconds } from './signed-fields.js';
+
 const pgp = () => import('openpgp');
 
 export interface DeletionRequest {
@@ -22,55 +24,46 @@ export interface DeletionRequest {
 
 export type RequestCheck =
   | { ok: true; request: DeletionRequest; signer: string; text: string }
-  | { ok: false; status: 400 | 403 | 404; problem: string };
+  | { ok: false; status: 400 | 403 | 404; problem: string; /** the key the request names, when readable */ fingerprint?: string };
+
+const NOT_A_REQUEST = 'this is not a signed deletion request: sign the text "sks-delete-request: 1", "fingerprint: ...", '
+  + '"issued: ...", "expires: ..." with gpg --clearsign using the key to remove';
 
 /** Clock skew allowed for `issued` in the future. */
 const FUTURE_SKEW_S = 300;
 
 export function deletionRequestText(fingerprint: string, issued: number, expires: number): string {
-  const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `sks-delete-request: 1\nfingerprint: ${fingerprint.toUpperCase()}\nissued: ${iso(issued)}\nexpires: ${iso(expires)}\n`;
+  return `sks-delete-request: 1\nfingerprint: ${fingerprint.toUpperCase()}\nissued: ${isoSeconds(issued)}\nexpires: ${isoSeconds(expires)}\n`;
 }
 
 function parseRequestText(text: string): DeletionRequest | undefined {
-  const fields = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    const m = /^([a-z-]+):\s?(.*)$/.exec(line.trim());
-    if (!m || fields.has(m[1]!)) return undefined;
-    fields.set(m[1]!, m[2]!.trim());
-  }
+  const fields = fieldsOf(text.split(/\r?\n/).map((l) => l.trim()));
+  if (!fields) return undefined;
   const fpr = (fields.get('fingerprint') ?? '').replace(/\s+/g, '').toUpperCase();
   const issued = Date.parse(fields.get('issued') ?? '');
   const expires = Date.parse(fields.get('expires') ?? '');
-  if (fields.get('sks-delete-request') !== '1' || fields.size !== 4 || !/^([0-9A-F]{40}|[0-9A-F]{64})$/.test(fpr)
+  if (fields.get('sks-delete-request') !== '1' || fields.size !== 4 || !FINGERPRINT_RE.test(fpr)
     || Number.isNaN(issued) || Number.isNaN(expires)) return undefined;
   return { fingerprint: fpr, issued: Math.floor(issued / 1000), expires: Math.floor(expires / 1000) };
 }
 
-/** The fingerprint a signed request names, before anything is looked up (undefined: not a request). */
-export async function requestedFingerprint(signed: string): Promise<string | undefined> {
-  try {
-    const message = await (await pgp()).readCleartextMessage({ cleartextMessage: signed });
-    return parseRequestText(message.getText())?.fingerprint;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Checks a signed request against the stored key (its packets as stored). */
-export async function checkDeletionRequest(signed: string, storedKey: Uint8Array, now: number, maxValidityS: number): Promise<RequestCheck> {
+/** Checks a signed request against the stored copy of the key it names (`storedKey` looks it up: its packets as
+ * stored, undefined when not stored). */
+export async function checkDeletionRequest(signed: string, storedKey: (fingerprint: string) => Uint8Array | undefined,
+  now: number, maxValidityS: number): Promise<RequestCheck> {
   const lib = await pgp();
   let message;
   try {
     message = await lib.readCleartextMessage({ cleartextMessage: signed.trim() });
-  } catch (e) {
-    return { ok: false, status: 400, problem: `not a cleartext-signed message (gpg --clearsign): ${(e as Error).message}` };
+  } catch {
+    return { ok: false, status: 400, problem: NOT_A_REQUEST };
   }
   const text = message.getText();
   const request = parseRequestText(text);
-  if (!request) {
-    return { ok: false, status: 400, problem: 'the signed text is not a deletion request (sks-delete-request: 1, fingerprint, issued, expires)' };
+  if (!request) return { ok: false, status: 400, problem: NOT_A_REQUEST };
+  const stored = storedKey(request.fingerprint);
+  if (!stored) {
+    return { ok: false, status: 404, problem: 'no key with this fingerprint is stored here', fingerprint: request.fingerprint };
   }
   if (request.issued > now + FUTURE_SKEW_S) return { ok: false, status: 400, problem: 'the request is issued in the future' };
   if (request.expires <= now) return { ok: false, status: 400, problem: 'the request has expired; sign a new one' };
@@ -79,7 +72,7 @@ export async function checkDeletionRequest(signed: string, storedKey: Uint8Array
   }
   let key;
   try {
-    key = await lib.readKey({ binaryKey: storedKey });
+    key = await lib.readKey({ binaryKey: stored });
   } catch (e) {
     return { ok: false, status: 403, problem: `the stored key cannot check signatures: ${(e as Error).message}` };
   }

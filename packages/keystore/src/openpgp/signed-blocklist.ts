@@ -17,6 +17,7 @@
 // subkey). Signing and checking use openpgp.js: these are documents, not keys the store holds. It is loaded on
 // first use, so the processes that never sign or check (sks-db's workers) do not pay for loading it.
 import type * as openpgp from 'openpgp';
+import { FINGERPRINT_RE, fieldsOf, isoSeconds } from './signed-fields.js';
 
 const pgp = () => import('openpgp');
 
@@ -41,27 +42,21 @@ export interface RefusedEntry {
 }
 
 const BLOCK_RE = /-----BEGIN PGP SIGNED MESSAGE-----[\s\S]*?-----END PGP SIGNATURE-----/g;
-const FPR_RE = /^([0-9A-F]{40}|[0-9A-F]{64})$/;
 
 /** The signed text of one entry. */
 export function entryText(e: BlocklistEntry): string {
   const reason = e.reason.replace(/[\r\n]+/g, ' ').trim();
   return `sks-blocklist-entry: 1\nfingerprint: ${e.fingerprint.toUpperCase()}\nreason: ${reason}\n`
-    + `issued: ${new Date(e.issued * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')}\n`;
+    + `issued: ${isoSeconds(e.issued)}\n`;
 }
 
 /** Reads the text of an entry; a message with anything else in it is not an entry. */
 export function parseEntryText(text: string): BlocklistEntry | undefined {
-  const fields = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    const m = /^([a-z-]+):\s?(.*)$/.exec(line);
-    if (!m || fields.has(m[1]!)) return undefined;
-    fields.set(m[1]!, m[2]!.trim());
-  }
+  const fields = fieldsOf(text.split(/\r?\n/));
+  if (!fields) return undefined;
   const fpr = fields.get('fingerprint')?.toUpperCase() ?? '';
   const issued = Date.parse(fields.get('issued') ?? '');
-  if (fields.get('sks-blocklist-entry') !== '1' || !FPR_RE.test(fpr) || !fields.get('reason') || Number.isNaN(issued)
+  if (fields.get('sks-blocklist-entry') !== '1' || !FINGERPRINT_RE.test(fpr) || !fields.get('reason') || Number.isNaN(issued)
     || fields.size !== 4) return undefined;
   return { fingerprint: fpr, reason: fields.get('reason')!, issued: Math.floor(issued / 1000) };
 }
