@@ -4,6 +4,7 @@
 // nothing.
 import type Database from 'better-sqlite3';
 import type { OwnerDeletion } from '../types.js';
+import { tableExists } from './statements.js';
 
 export const OWNER_DELETIONS_SQL = `
 CREATE TABLE IF NOT EXISTS owner_deletions (
@@ -35,11 +36,7 @@ export class OwnerDeletions {
   }
 
   private get s() {
-    if (!this.stmts) {
-      const has = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'owner_deletions'").get();
-      if (!has) return undefined;
-      this.stmts = this.prepare();
-    }
+    if (!this.stmts && tableExists(this.db, 'owner_deletions')) this.stmts = this.prepare();
     return this.stmts;
   }
 

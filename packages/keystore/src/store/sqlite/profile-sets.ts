@@ -10,6 +10,7 @@
 // absent once the set covers every key.
 import type Database from 'better-sqlite3';
 import { PrefixTree, ptreeSchemaSql, treeTables } from './prefix-tree.js';
+import { tableExists } from './statements.js';
 
 export interface ProfileRow {
   key: number;
@@ -62,7 +63,7 @@ export class ProfileSet {
   }
 
   static exists(db: Database.Database, name: string): boolean {
-    return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(profileKeysTable(name)) !== undefined;
+    return tableExists(db, profileKeysTable(name));
   }
 
   private prepare() {

@@ -32,6 +32,11 @@ export function fprBlob(hex: string): Buffer | undefined {
   return HEX_FPR.test(hex) ? Buffer.from(hex, 'hex') : undefined;
 }
 
+/** Whether the database has a table of this name (tables created on first writable use, read by read-only openers). */
+export function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
 export function multiRow(db: Database.Database, head: string, cols: number, row = `(${Array.from({ length: cols }, () => '?').join(', ')})`): Database.Statement {
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }

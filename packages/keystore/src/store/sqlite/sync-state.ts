@@ -7,6 +7,7 @@
 // and the stats page can show each partner's state.
 import type Database from 'better-sqlite3';
 import type { PendingPushes, PushTargetState, ReconPeerState } from '../types.js';
+import { tableExists } from './statements.js';
 
 type Db = Database.Database;
 
@@ -62,9 +63,6 @@ function peerState(r: PeerRow): ReconPeerState {
   };
 }
 
-const hasTable = (db: Db, name: string) =>
-  db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
-
 /** Statements on the two tables. A writable store creates them at open; a read-only one (sks-db's stats page) finds
  * them missing in a store no writer of this version has opened yet, and then reads nothing. */
 export class SyncState {
@@ -77,7 +75,7 @@ export class SyncState {
   }
 
   private get s(): ReturnType<SyncState['prepare']> | undefined {
-    if (!this.stmts && hasTable(this.db, 'sync_targets') && hasTable(this.db, 'recon_peers')) this.stmts = this.prepare();
+    if (!this.stmts && tableExists(this.db, 'sync_targets') && tableExists(this.db, 'recon_peers')) this.stmts = this.prepare();
     return this.stmts;
   }
 
