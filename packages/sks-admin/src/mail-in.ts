@@ -8,7 +8,7 @@
 // be backscatter), 65 (EX_DATAERR) the mail holds no readable key, 75 (EX_TEMPFAIL) the store could not write: the
 // MTA keeps the mail and tries again.
 import { simpleParser, type AddressObject } from 'mailparser';
-import { ArmorError, KeyInputError, StoreUnavailableError, toBinary, type KeyWriter, type Logger, type Settings } from '@sks/keystore';
+import { ArmorError, KeyInputError, SYNC_SENDER_HEADER, StoreUnavailableError, toBinary, type KeyWriter, type Logger, type Settings } from '@sks/keystore';
 
 export const EX_DATAERR = 65;
 export const EX_TEMPFAIL = 75;
@@ -47,7 +47,7 @@ export async function mailIn(raw: Buffer, store: KeyWriter, settings: Settings, 
   if (!from || !allowed.has(from)) return ignore(`sender ${from ?? '(none)'} is not in mail_in_allowed`);
   const subject = (mail.subject ?? '').trim();
   if (!/^(add|incremental)$/i.test(subject)) return ignore(`subject "${subject.slice(0, 80)}" is neither ADD nor incremental`);
-  const sentBy = String(mail.headers.get('x-keyserver-sent') ?? '').toLowerCase();
+  const sentBy = String(mail.headers.get(SYNC_SENDER_HEADER.toLowerCase()) ?? '').toLowerCase();
   const self = (settings.sync_from || settings.from_addr).toLowerCase();
   if (self && sentBy.split(/[\s,]+/).includes(self)) return ignore('our own sync mail came back (X-Keyserver-Sent names us)');
 

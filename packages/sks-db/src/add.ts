@@ -4,7 +4,7 @@
 // refused or broken upload changes nothing stored.
 import type { Request, Response } from 'express';
 import {
-  KeyInputError, StoreUnavailableError, countPackets, readPackets, toBinary, type PolicyCut, type WriteOutcome,
+  KeyInputError, SYNC_SENDER_HEADER, StoreUnavailableError, countPackets, readPackets, toBinary, type PolicyCut, type WriteOutcome,
 } from '@sks/keystore';
 import { recordWrites } from '@sks/service';
 import type { DbContext } from './context.js';
@@ -59,12 +59,10 @@ export function keyMaterial(contentType: string | undefined, body: Buffer): Buff
   throw new HttpError(415, `content type ${type} is not accepted; use application/x-www-form-urlencoded or application/pgp-keys`);
 }
 
-/** A request from another keyserver's push sync (CKS/Hockeypuck PKS style) names the sender in this header; what
- * it brings is stored as `sync`, so our own push sync does not send it on (no loops between pushing servers). */
-export const SYNC_SENDER_HEADER = 'x-keyserver-sent';
-
+/** A request from another keyserver's push sync (CKS/Hockeypuck PKS style) names the sender in X-Keyserver-Sent;
+ * what it brings is stored as `sync`, so our own push sync does not send it on (no loops between pushing servers). */
 export function uploadSource(req: Request): 'add' | 'sync' {
-  return req.headers[SYNC_SENDER_HEADER] !== undefined ? 'sync' : 'add';
+  return req.headers[SYNC_SENDER_HEADER.toLowerCase()] !== undefined ? 'sync' : 'add';
 }
 
 /** Stores the uploaded keys and reports what happened to each. */

@@ -5,6 +5,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { ConfigError } from './sksconf.js';
 
+/** Marks a push (HTTP request or mail) as coming from another keyserver's push sync, as PKS marks its sync mail:
+ * what arrives with it is stored as `sync` and not pushed on, so two pushing servers never loop. */
+export const SYNC_SENDER_HEADER = 'X-Keyserver-Sent';
+
 export type SyncKind = 'hkp' | 'hkps' | 'vks' | 'mailto';
 
 export interface SyncTarget {

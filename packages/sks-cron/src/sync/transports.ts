@@ -4,11 +4,7 @@
 // take them: 4xx other than 408/429, so sending again would not help) or throws (down, timeout, 5xx: try later).
 import { spawn } from 'node:child_process';
 import nodemailer from 'nodemailer';
-import type { Settings, SyncTarget } from '@sks/keystore';
-
-/** Sent on every push, as PKS servers mark their sync mail: the receiver stores what it gets as `sync` and does
- * not push it on (sks-db add.ts), so two pushing servers never loop. */
-export const SYNC_SENDER_HEADER = 'X-Keyserver-Sent';
+import { SYNC_SENDER_HEADER, type Settings, type SyncTarget } from '@sks/keystore';
 
 export type SendResult = { status: 'ok' } | { status: 'refused'; detail: string };
 
