@@ -20,7 +20,7 @@ import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js
 import { makeTempDir } from './support/tmp.js';
 import { freePort, freePortRun } from './support/ports.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
-import { makeBasedir, startService, runAdmin, logLines, type Service } from './support/services.js';
+import { makeBasedir, startService, runCli, logLines, type Service } from './support/services.js';
 import { startOurs, waitFor } from './support/recon-ours.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
@@ -195,7 +195,7 @@ test('a key uploaded to us reaches real SKS (hkp), ours behind TLS (vks, hkps) a
 test('sks-admin mail-in takes the mail the target received, from allowed senders only, and never pushes it on', async () => {
   const c = makeBasedir({ mail_in_allowed: [SYNC_FROM], sync_from: 'keys@c.sks-ts.test' }, 'mail-in-');
   const raw = mails[0]!.raw;
-  const ok = await runAdmin(['mail-in', '--basedir', c], raw);
+  const ok = await runCli('sks-admin', ['mail-in', '--basedir', c], raw);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /mail-in: stored/);
   const fp = fingerprintsIn(raw.toString('utf8'))[0]!;
@@ -209,7 +209,7 @@ test('sks-admin mail-in takes the mail the target received, from allowed senders
   // The same mail from someone not allowed: dropped (exit 0, so the MTA does not bounce it), nothing stored.
   const forged = Buffer.from(raw.toString('utf8').replace(new RegExp(`^From: .*$`, 'mi'), 'From: mallory@evil.test'));
   const d = makeBasedir({ mail_in_allowed: [SYNC_FROM] }, 'mail-in-');
-  const no = await runAdmin(['mail-in', '--basedir', d], forged);
+  const no = await runCli('sks-admin', ['mail-in', '--basedir', d], forged);
   assert.equal(no.code, 0);
   assert.match(no.stdout, /mail-in: ignored: sender mallory@evil\.test is not in mail_in_allowed/);
   const dStore = KeyStore.open(join(d, 'keys.sqlite'));
@@ -221,7 +221,7 @@ test('sks-admin mail-in takes the mail the target received, from allowed senders
   // Hockeypuck's PKS mail: only "Subject: ADD" and the key; the MTA's Return-Path names the envelope sender.
   const keyText = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/.exec(raw.toString('utf8'))![0];
   const hp = makeBasedir({ mail_in_allowed: ['hp@hp23.localhost'] }, 'mail-in-');
-  const hpMail = await runAdmin(['mail-in', '--basedir', hp], `Return-Path: <hp@hp23.localhost>\nSubject: ADD\n\n${keyText}\n`);
+  const hpMail = await runCli('sks-admin', ['mail-in', '--basedir', hp], `Return-Path: <hp@hp23.localhost>\nSubject: ADD\n\n${keyText}\n`);
   assert.equal(hpMail.code, 0, hpMail.stderr);
   assert.match(hpMail.stdout, /mail-in: stored: from hp@hp23\.localhost \{"inserted":1/);
 });

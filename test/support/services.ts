@@ -103,10 +103,11 @@ export async function startService(name: 'sks-db' | 'sks-cron' | 'sks-recon', ba
   };
 }
 
-/** Runs `sks-admin` with input on stdin; resolves with its exit code and output. */
-export function runAdmin(args: string[], input?: Buffer | string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a program of the suite to its end (`sks-admin mail-in`, `sks-cron --run-once JOB`), with input on stdin;
+ * resolves with its exit code and output. */
+export function runCli(name: ServiceName, args: string[], input?: Buffer | string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN['sks-admin'], ...args], {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN[name], ...args], {
       stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SKS_QUIET: '1' },
     });
     let stdout = '';

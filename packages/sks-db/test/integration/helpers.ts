@@ -1,5 +1,5 @@
 // Test helpers of sks-db: a server of ours on a fresh base directory, real GnuPG homes, HTTP with raw control.
-import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawnSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { KeyStore, type Settings } from '@sks/keystore';
 import type { RunningDb } from '../../src/index.js';
 import { makeTempDir } from '../../../../test/support/tmp.js';
 import { freePort } from '../../../../test/support/ports.js';
-import { sksconfText } from '../../../../test/support/services.js';
+import { sksconfText, startService } from '../../../../test/support/services.js';
 
 process.env.SKS_QUIET ??= '1';
 
@@ -18,10 +18,6 @@ export interface Ours extends RunningDb {
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
 
 /** Loads key files into a fresh store (as `sks-admin load` would) and starts sks-db on a free port, the way an
  * operator does: `sks-db --basedir DIR` in its own process (a cluster primary with `workers` workers, default 1),
@@ -47,42 +43,8 @@ export async function startOurs(opts: {
     hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', db_workers: opts.workers ?? 1, ...(opts.settings ?? {}),
   };
   writeFileSync(join(basedir, 'sksconf'), (opts.sksconf ?? '') + '\n' + sksconfText(settings));
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, '--basedir', basedir], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKS_QUIET: '1' },
-  });
-  children.add(child);
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`sks-db did not start within 60 s:\n${stderr}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (/sks-db listening on/.test(stderr)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`sks-db exited with ${code} before listening:\n${stderr}`));
-    });
-  });
-  child.stderr!.resume();
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    basedir,
-    dbPath,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(t);
-      }
-      children.delete(child);
-    },
-  };
+  const db = await startService('sks-db', basedir);
+  return { port, url: `http://127.0.0.1:${port}`, basedir, dbPath, stop: () => db.stop() };
 }
 
 /** Opens the store of a running server read-only, to check what is stored. */

@@ -7,12 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { ownerRequest } from '@sks/keystore';
-import { startOurs, makeGpg, genKey, withStore, runProcess, type Ours, type Gpg } from './helpers.js';
-import { fileURLToPath } from 'node:url';
+import { startOurs, makeGpg, genKey, withStore, type Ours, type Gpg } from './helpers.js';
+import { runCli } from '../../../../test/support/services.js';
 
-const ADMIN = fileURLToPath(new URL('../../../sks-admin/src/main.ts', import.meta.url));
-const CRON = fileURLToPath(new URL('../../../sks-cron/src/main.ts', import.meta.url));
-const tsx = (file: string, args: string[]) => runProcess(process.execPath, ['--conditions=source', '--import', 'tsx', file, ...args]);
 
 let ours: Ours;
 let owner: Gpg;
@@ -81,14 +78,14 @@ test('the owner\'s request removes and blocks the key once; the operator audits 
   // refused on every path from now on: an upload of the key is refused
   const again = owner.run(['--send-keys', fp]);
   assert.equal(withStore(ours.dbPath, (s) => s.getByFingerprint(fp)), undefined, again.stderr);
-  const audit = await tsx(ADMIN, ['deletions', '--basedir', ours.basedir, '--verbose']);
+  const audit = await runCli('sks-admin', ['deletions', '--basedir', ours.basedir, '--verbose']);
   assert.equal(audit.code, 0, audit.stderr);
   assert.match(audit.stdout, new RegExp(`^${fp}  removed .* signed by [0-9A-F]{40}  blocked$`, 'm'));
   assert.match(audit.stdout, /sks-delete-request: 1/);
   assert.match(audit.stdout, /1 owner deletion\(s\)/);
 
   // An operator lifts the block and the key comes back; the old request, replayed, changes nothing.
-  assert.equal((await tsx(ADMIN, ['unblock', fp, '--basedir', ours.basedir])).code, 0);
+  assert.equal((await runCli('sks-admin', ['unblock', fp, '--basedir', ours.basedir])).code, 0);
   assert.equal(owner.run(['--send-keys', fp]).status, 0);
   assert.ok(stored());
   const replay = await post(request);
@@ -102,7 +99,7 @@ test('the removal is published in our signed blocklist for the operators who tru
   writeFileSync(join(ours.basedir, 'sksconf'), `${readFileSync(join(ours.basedir, 'sksconf'), 'utf8')}blocklist_signing_key: operator.key\n`);
   const t = now();
   assert.equal((await post(signed(owner, fp, t + 1, t + 3600))).status, 200);
-  const run = await tsx(CRON, ['--run-once', 'push-sync', '--basedir', ours.basedir]);
+  const run = await runCli('sks-cron', ['--run-once', 'push-sync', '--basedir', ours.basedir]);
   assert.equal(run.code, 0, run.stderr);
   const published = await (await fetch(`${ours.url}/pks/blocklist.asc`)).text();
   const { signedBlocklist } = await import('@sks/keystore');
