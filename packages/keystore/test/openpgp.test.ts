@@ -258,9 +258,11 @@ test('CRC-24 four bytes at a time equals the RFC 9580 §6.1 bit-by-bit definitio
   assert.deepEqual(dearmor(armored)[0], Buffer.from('hello'));
 });
 
-test('armorBytes writes the very bytes of armor(): every length around a line end, every key of the keyring', () => {
+test('armorBytes writes the very bytes of armor(): every length around a line end and an encoding step, every key of the keyring', () => {
   const headers = { Comment: 'Hostname: keys.example.org' };
-  const cases = [...Array.from({ length: 200 }, (_, n) => randomBytes(n)), randomBytes(30001), ...keys.slice(0, 300).map((k) => writePackets(k))];
+  // armorBytes encodes 12,288 bytes (256 lines) at a time: lengths on both sides of one and of several steps
+  const steps = [12288, 3 * 12288, 300000].flatMap((n) => [n - 49, n - 1, n, n + 1, n + 47, n + 48]);
+  const cases = [...Array.from({ length: 200 }, (_, n) => randomBytes(n)), randomBytes(30001), ...steps.map((n) => randomBytes(n)), ...keys.slice(0, 300).map((k) => writePackets(k))];
   for (const data of cases) {
     const want = Buffer.from(armor(data, 'PUBLIC KEY BLOCK', headers), 'latin1');
     assert.deepEqual(armorBytes(data, 'PUBLIC KEY BLOCK', headers), want, `length ${data.length}`);
