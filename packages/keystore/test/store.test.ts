@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
-import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo } from '../src/index.js';
+import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo, type StoredKey } from '../src/index.js';
 import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
@@ -404,8 +404,8 @@ test('a stored key\'s description is what GnuPG lists for it, parsed from the st
     assert.deepEqual(structuredClone(k).info.userIds, k.info.userIds);
   }
   assert.deepEqual(sqliteHandle(full.store).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all(),
-    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated', 'mr_lines', 'name', 'crc'],
-    'no stored copy of the description, only the ready summary lookups send');
+    ['id', 'fingerprint', 'digest', 'version', 'data', 'cuts', 'first_seen', 'updated', 'crc'],
+    'no stored copy of the description, only the armor checksum (the rest of the summary is in key_summaries)');
 });
 
 test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated in place: same keys, lookups, tree', () => {
@@ -433,8 +433,8 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   assert.equal(migrated.migratedFrom, 1);
-  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 4);
-  assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys WHERE mr_lines IS NULL').pluck().get(), 0, 'every key has its summary');
+  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 5);
+  assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys k LEFT JOIN key_summaries s ON s.key = k.id WHERE s.mr_lines IS NULL OR k.crc IS NULL').pluck().get(), 0, 'every key has its summary');
   assert.ok(!(sqliteHandle(migrated).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
   assert.deepEqual(sqliteHandle(migrated).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
   assert.deepEqual([...migrated.digests()].map((d) => d.toString('hex')), before);
@@ -463,35 +463,87 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   again.close();
 });
 
-test('a version 3 store (no summaries) is migrated: every key gets the mr lines and name computed from its packets', () => {
-  const { store, file } = open();
-  const groups = splitKeys(readPackets(keyring)).slice(0, 150);
-  store.upsert(groups, 'load');
-  const want = new Map(GPG.slice(0, 150).map((g) => [g.fingerprint, store.getByFingerprint(g.fingerprint)!]));
-  const db = sqliteHandle(store);
-  db.exec('ALTER TABLE keys DROP COLUMN mr_lines');
-  db.exec('ALTER TABLE keys DROP COLUMN name');
-  db.exec('ALTER TABLE keys DROP COLUMN crc');
-  db.pragma('user_version = 3');
-  store.close();
-  assert.throws(() => KeyStore.open(file, { readonly: true }), /version 3/, 'readers wait for a writer to migrate');
-  const migrated = KeyStore.open(file);
-  try {
-    assert.equal(migrated.migratedFrom, 3);
-    assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys WHERE mr_lines IS NULL').pluck().get(), 0);
-    for (const [fpr, before] of want) {
-      const k = migrated.getByFingerprint(fpr)!;
-      const packets = readPackets(k.data);
-      const info = describeKey(packets);
-      assert.equal(k.mrLines, before.mrLines, fpr);
-      assert.equal(k.mrLines, mrLines(info, packets).join('\n') + '\n', fpr);
-      assert.match(k.mrLines!, new RegExp(`^pub:${fpr}:`));
-      assert.equal(k.name, primaryUserId(info) ?? null, fpr);
-      assert.equal(k.crc, crc24(k.data), fpr);
-    }
-  } finally {
-    migrated.close();
+/** Turns a fresh store's file into what schema version 3 or 4 wrote: no key_summaries; version 4 had the summary
+ * (without the creation time) in keys, after data. */
+function toOldSummaries(db: Database.Database, version: 3 | 4): void {
+  if (version === 4) {
+    db.exec('ALTER TABLE keys ADD COLUMN mr_lines TEXT');
+    db.exec('ALTER TABLE keys ADD COLUMN name TEXT');
+    db.exec('UPDATE keys SET mr_lines = (SELECT mr_lines FROM key_summaries WHERE key = keys.id), name = (SELECT name FROM key_summaries WHERE key = keys.id)');
+  } else {
+    db.exec('ALTER TABLE keys DROP COLUMN crc');
   }
+  db.exec('DROP TABLE key_summaries');
+  db.pragma(`user_version = ${version}`);
+}
+
+for (const version of [3, 4] as const) {
+  test(`a version ${version} store is migrated: every key gets its summary (mr lines, name, creation, checksum) from its packets`, () => {
+    const { store, file } = open();
+    const groups = splitKeys(readPackets(keyring)).slice(0, 150);
+    store.upsert(groups, 'load');
+    const want = new Map(GPG.slice(0, 150).map((g) => [g.fingerprint, store.getByFingerprint(g.fingerprint)!]));
+    toOldSummaries(sqliteHandle(store), version);
+    store.close();
+    assert.throws(() => KeyStore.open(file, { readonly: true }), new RegExp(`version ${version}`), 'readers wait for a writer to migrate');
+    const migrated = KeyStore.open(file);
+    try {
+      assert.equal(migrated.migratedFrom, version);
+      assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM key_summaries').pluck().get(), want.size);
+      for (const [fpr, before] of want) {
+        const k = migrated.getByFingerprint(fpr)!;
+        const packets = readPackets(k.data);
+        const info = describeKey(packets);
+        assert.equal(k.mrLines, before.mrLines, fpr);
+        assert.equal(k.mrLines, mrLines(info, packets).join('\n') + '\n', fpr);
+        assert.match(k.mrLines!, new RegExp(`^pub:${fpr}:`));
+        assert.equal(k.name, primaryUserId(info) ?? null, fpr);
+        assert.equal(k.crc, crc24(k.data), fpr);
+        assert.deepEqual(migrated.indexEntriesByKeyId(fpr), [{ fingerprint: fpr, version: info.version, created: info.created, mrLines: k.mrLines }]);
+      }
+      // writes go on with the new table
+      const more = migrated.upsert(splitKeys(readPackets(keyring)).slice(150, 160), 'add');
+      assert.ok(more.every((o) => o.status === 'inserted'));
+      assert.equal(sqliteHandle(migrated).pragma('integrity_check', { simple: true }), 'ok');
+    } finally {
+      migrated.close();
+    }
+  });
+}
+
+test('index entries are the stored keys\' summaries, found as findByKeyId and searchText find the keys', () => {
+  const entry = (k: StoredKey) => ({ fingerprint: k.fingerprint, version: k.version, created: k.info.created, mrLines: k.mrLines });
+  for (const g of GPG.slice(0, 200)) {
+    for (const id of [g.fingerprint, g.keyId, g.keyId.slice(8), ...g.subkeys.map((s) => s.fingerprint)]) {
+      assert.deepEqual(full.store.indexEntriesByKeyId(id), full.store.findByKeyId(id).map(entry), id);
+    }
+    const words = g.uids[0]?.split(/\s+/).slice(0, 2).join(' ');
+    if (words) {
+      const keys = full.store.searchText(words, 50, false, 51);
+      assert.deepEqual(full.store.indexEntriesByText(words, 50, 51), { entries: keys.keys.map(entry), total: keys.total }, words);
+    }
+    const email = /<([^>]+)>/.exec(g.uids[0] ?? '')?.[1];
+    if (email) {
+      const keys = full.store.searchText(email, 50, false, 51);
+      assert.ok(keys.keys.length > 0, email);
+      assert.deepEqual(full.store.indexEntriesByText(email, 50, 51), { entries: keys.keys.map(entry), total: keys.total }, email);
+    }
+  }
+  assert.deepEqual(full.store.indexEntriesByKeyId('not hex'), []);
+  // vindex signer names: the stored names say what describing the signer's key says (SKS index.ml get_uid)
+  let bySubkey = 0;
+  const issuers = new Set(GPG.slice(0, 120).flatMap((g) => full.store.getByFingerprint(g.fingerprint)!.info.userIds
+    .flatMap((u) => u.signatures.map((sig) => sig.issuerKeyId)).filter((id): id is string => id !== undefined)));
+  for (const id of [...issuers, ...GPG.slice(0, 50).flatMap((g) => g.subkeys.map((sk) => sk.fingerprint.slice(-16)))]) {
+    const k = full.store.findByKeyId(id, 1)[0];
+    const subkey = k !== undefined && !k.keyId.toUpperCase().endsWith(id.toUpperCase());
+    if (subkey) bySubkey++;
+    const want = !k ? undefined : subkey ? k.info.userIds.find((u) => u.kind === 'uid')?.text : primaryUserId(k.info);
+    assert.deepEqual(full.store.signerName(id), want === undefined ? {} : { name: want }, id);
+  }
+  assert.ok(issuers.size > 100 && bySubkey > 10, `${issuers.size} signers, ${bySubkey} by subkey`);
+  assert.equal(full.store.signerName('1234'), undefined, 'only long key IDs');
+  assert.deepEqual(full.store.indexEntriesByText('', 10), { entries: [], total: 0 });
 });
 
 test('a merged key\'s stored summary is that of the merged key, as parsing it gives', () => {

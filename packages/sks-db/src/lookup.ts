@@ -5,7 +5,7 @@
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import { armorBytes, readPacketAt, type StoredKey } from '@sks/keystore';
+import { armorBytes, readPacketAt, type IndexEntry, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
@@ -14,7 +14,7 @@ import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
-export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): { keys: StoredKey[]; total: number } {
+export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): Found<StoredKey> {
   // Counting stops at countUpTo: a common word may be in millions of keys, and we only need to know "more than".
   if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact, countUpTo);
   if (term.kind === 'fingerprint' && (term.hex.length === 40 || term.hex.length === 64)) {
@@ -26,9 +26,26 @@ export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: b
   return { keys: keys.slice(0, cap), total: keys.length };
 }
 
+/** The mr index entries (stored summaries, no packets read) of the keys findKeys finds; undefined when the store
+ * serves another form of its keys than it stores (then findKeys). */
+function findIndexEntries(ctx: DbContext, term: SearchTerm, cap: number, countUpTo: number): Found<IndexEntry> | undefined {
+  if (term.kind === 'text') {
+    const found = ctx.store.indexEntriesByText(term.text, cap, countUpTo);
+    return found && { keys: found.entries, total: found.total };
+  }
+  const entries = ctx.store.indexEntriesByKeyId(term.hex, cap + 1);
+  return entries && { keys: entries.slice(0, cap), total: entries.length };
+}
+
+/** What a search found: at most `cap` keys (or their index entries), and how many match in all. */
+interface Found<K> {
+  keys: K[];
+  total: number;
+}
+
 /** Keys newest first (by the primary key's creation, then fingerprint), as SKS lists every multi-key answer: a
  * client that takes the first key of an answer gets the same key from us as from SKS. */
-export function newestFirst(keys: StoredKey[]): StoredKey[] {
+export function newestFirst<K extends { fingerprint: string }>(keys: K[], createdOf: (k: K) => number): K[] {
   if (keys.length < 2) return keys;
   const created = new Map(keys.map((k) => [k, createdOf(k)]));
   return [...keys].sort((a, b) => created.get(b)! - created.get(a)! || (a.fingerprint < b.fingerprint ? -1 : 1));
@@ -42,7 +59,7 @@ function createdOf(k: StoredKey): number {
 }
 
 /** Applies the v6 rule above. */
-export function legacyVisible(keys: StoredKey[], term: SearchTerm): StoredKey[] {
+export function legacyVisible<K extends { version: number }>(keys: K[], term: SearchTerm): K[] {
   if (term.kind === 'fingerprint' && term.hex.length === 64) return keys;
   return keys.filter((k) => k.version !== 6);
 }
@@ -93,25 +110,15 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
 
   const term = classifySearch(r.search);
   const cap = r.op === 'get' ? ctx.settings.max_get_results : ctx.settings.max_index_results;
-  // With limit= SKS answers the newest `limit` of all matches, so every match (up to the cap) is sorted first.
-  const found = findKeys(ctx, term, cap, r.exact, cap + 1);
-  if (found.total > cap && !(r.limit > 0)) {
-    throw new HttpError(
-      413,
-      `more keys match ${describe(r.search)} than the ${cap} this server returns; give a more specific search, ` +
-        'or ask for the first ones with limit=',
-      'Too many responses',
-    );
+  // An mr index is written from the stored summaries alone: no key is read or parsed.
+  if (r.op === 'index' && r.mr && !r.exact) {
+    const entries = findIndexEntries(ctx, term, cap, cap + 1);
+    if (entries) {
+      const { keys, count } = answerKeys(r, term, entries, cap, (e) => e.created);
+      return bodyAnswer({ type: 'text/plain', body: `info:1:${keys.length}\n${keys.map((e) => e.mrLines).join('')}`, count });
+    }
   }
-  const sorted = newestFirst(legacyVisible(found.keys, term));
-  const keys = r.limit > 0 ? sorted.slice(0, r.limit) : sorted;
-  if (keys.length === 0) {
-    const onlyV6 = found.keys.length > 0;
-    throw new HttpError(404, onlyV6 ? 'No keys found: only v6 keys match; ask for them by their 64-digit v6 fingerprint' : 'No keys found');
-  }
-  // How many keys match, with limit= too (SKS 1.1.6 sends 271 for a word of 271 keys asked with limit=3); the
-  // mr info line says how many the answer holds.
-  const count = found.total - (found.keys.length - sorted.length);
+  const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1), cap, createdOf);
   if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search));
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
@@ -125,6 +132,12 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
     const issuerName = (keyId: string) => {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
+      // from the stored summaries when the store has them for the form it serves (no key read or parsed)
+      const stored = ctx.store.signerName(keyId);
+      if (stored) {
+        names.set(keyId, stored.name);
+        return stored.name;
+      }
       const k = ctx.store.findByKeyId(keyId, 1)[0];
       // SKS (index.ml get_uid) takes as primary the user IDs that a self-signature *by the key ID looked up* flags:
       // a signature made by a subkey finds none, and the key's first stored user ID names it.
@@ -146,6 +159,31 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
     `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
     `<div class="listing">${htmlListing(lines, r.op === 'vindex')}</div>`;
   return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
+}
+
+/** The keys of an answer, newest first, and how many match: refuses with 413 when more match than `cap` (unless
+ * limit= asks for the first ones) and with 404 when none may be shown. */
+function answerKeys<K extends { fingerprint: string; version: number }>(
+  r: LookupRequest, term: SearchTerm, found: Found<K>, cap: number, createdOf: (k: K) => number,
+): { keys: K[]; count: number } {
+  if (found.total > cap && !(r.limit > 0)) {
+    throw new HttpError(
+      413,
+      `more keys match ${describe(r.search)} than the ${cap} this server returns; give a more specific search, ` +
+        'or ask for the first ones with limit=',
+      'Too many responses',
+    );
+  }
+  // With limit= SKS answers the newest `limit` of all matches, so every match (up to the cap) is sorted first.
+  const sorted = newestFirst(legacyVisible(found.keys, term), createdOf);
+  const keys = r.limit > 0 ? sorted.slice(0, r.limit) : sorted;
+  if (keys.length === 0) {
+    const onlyV6 = found.keys.length > 0;
+    throw new HttpError(404, onlyV6 ? 'No keys found: only v6 keys match; ask for them by their 64-digit v6 fingerprint' : 'No keys found');
+  }
+  // How many keys match, with limit= too (SKS 1.1.6 sends 271 for a word of 271 keys asked with limit=3); the
+  // mr info line says how many the answer holds.
+  return { keys, count: found.total - (found.keys.length - sorted.length) };
 }
 
 function bodyAnswer(a: Omit<LookupAnswer, 'length'>): LookupAnswer {

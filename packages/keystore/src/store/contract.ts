@@ -13,7 +13,7 @@ import type { Packet } from '../openpgp/types.js';
 import type { Policy } from '../policy.js';
 import type { ReconView } from '../ptree/shape.js';
 import type {
-  BatchProgress, Change, FileIdentity, LoadProgress, OwnerDeletion, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
+  BatchProgress, Change, FileIdentity, IndexEntry, LoadProgress, OwnerDeletion, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
   StoredKey, WriteOutcome, WriteSource,
 } from './types.js';
 
@@ -27,6 +27,16 @@ export interface KeyReader {
   findByKeyId(hex: string, limit?: number): StoredKey[];
   /** Word or e-mail search; `total` counts up to `countLimit` (all when negative). */
   searchText(query: string, limit: number, exact?: boolean, countLimit?: number): { keys: StoredKey[]; total: number };
+  /** The mr index entries of the keys findByKeyId() finds, from the stored summaries alone (no packets read); and
+   * of searchText() (not exact). Undefined when clients are served another form of the keys than the stored one
+   * (a profile that verifies signatures), whose lines differ: ask findByKeyId() or searchText() then. */
+  indexEntriesByKeyId(hex: string, limit?: number): IndexEntry[] | undefined;
+  indexEntriesByText(query: string, limit: number, countLimit?: number): { entries: IndexEntry[]; total: number } | undefined;
+  /** The name vindex gives a signature by this long key ID (16 hex), as SKS's index.ml get_uid finds it: the primary
+   * user ID of the key whose primary key has the ID, the first user ID when one of its subkeys has it; no name when
+   * no stored key has it or the key has no user ID. From the stored summaries; undefined as for the index entries
+   * (then describe the key findByKeyId finds), or for an ID that is not 16 hex digits. */
+  signerName(keyId: string): { name?: string } | undefined;
   /** Every stored address at this domain (WKD: the lookup is by hash of the local part). */
   addressesAtDomain(domain: string): string[];
   count(): number;

@@ -134,6 +134,9 @@ export class PackedWriter {
     w.u8(s.name === null ? 0 : 1);
     if (s.name !== null) w.text(s.name);
     w.u32(s.crc);
+    w.u32(s.created);
+    w.u8(s.firstUid === null ? 0 : 1);
+    if (s.firstUid !== null) w.text(s.firstUid);
     const forms = k.profiles ?? [];
     w.u8(forms.length);
     for (const f of forms) {
@@ -240,6 +243,8 @@ export class PackedBlockReader {
     const mrLines = this.view(this.u32()).toString('utf8');
     const name = b[this.o++] === 1 ? this.view(this.u32()).toString('utf8') : null;
     const crc = this.u32();
+    const created = this.u32();
+    const firstUid = b[this.o++] === 1 ? this.view(this.u32()).toString('utf8') : null;
     const nForms = b[this.o++]!;
     let profiles: ProfileForm[] | undefined;
     for (let i = 0; i < nForms; i++) {
@@ -252,7 +257,7 @@ export class PackedBlockReader {
         (profiles ??= []).push({ profile, digest: null, dropped: null, refusal: this.view(this.u32()).toString('utf8') });
       }
     }
-    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words, mrLines, name, crc }, profiles) };
+    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words, mrLines, name, firstUid, created, crc }, profiles) };
   }
 }
 

@@ -7,7 +7,7 @@ import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
 import { keySummary } from './summary.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
 const KEYS_TABLE = (name: string) => `
@@ -20,9 +20,24 @@ CREATE TABLE IF NOT EXISTS ${name} (
   cuts TEXT,                            -- PolicyCut[] as JSON: what policy removed; NULL when nothing
   first_seen INTEGER NOT NULL,          -- unix seconds of the first store
   updated INTEGER NOT NULL,             -- unix seconds of the last change
-  mr_lines TEXT,                        -- version 4: the key's mr index lines, as sent (summary.ts)
-  name TEXT,                            -- version 4: its primary user ID (a signer's name in vindex); NULL: none
-  crc INTEGER                           -- version 4: CRC-24 of data, the armor's checksum line
+  crc INTEGER                           -- CRC-24 of data, the armor's checksum line (since version 4)
+)`;
+// A store made by version 4 also has the columns mr_lines and name here, after data; version 5 moved them to
+// key_summaries and leaves them unread (dropping a column rewrites every row, i.e. the whole store).
+
+/** Version 5: what an index answer says of a key, one small row per key (rowid = keys.id), apart from keys because
+ * a keys row is mostly its packets (30 KB on average on debian-keyring): reading columns stored after data walks its
+ * overflow pages, and a page of keys holds a few rows where a page of summaries holds a hundred. An mr index is
+ * answered from this table alone (issue 17). */
+const KEY_SUMMARIES_TABLE = `
+CREATE TABLE IF NOT EXISTS key_summaries (
+  key INTEGER PRIMARY KEY,              -- keys.id
+  fingerprint BLOB NOT NULL,            -- as keys.fingerprint
+  version INTEGER NOT NULL,             -- as keys.version (v6 keys are left out of legacy answers)
+  created INTEGER NOT NULL,             -- the primary key's creation time: multi-key answers list newest first
+  mr_lines TEXT NOT NULL,               -- the key's mr index lines, as sent (summary.ts)
+  name TEXT,                            -- its primary user ID (a signer's name in vindex); NULL: none
+  first_uid TEXT                        -- its first user ID (a signer's name when a subkey signed); NULL: none
 )`;
 
 /** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
@@ -60,6 +75,8 @@ CREATE TABLE IF NOT EXISTS key_emails (
 );
 
 ${UID_WORDS_TABLE}
+
+${KEY_SUMMARIES_TABLE};
 
 -- Primary fingerprints refused on every path (load, add, recon); their stored copies are removed.
 CREATE TABLE IF NOT EXISTS blocklist (
@@ -145,31 +162,36 @@ function migrateV2(db: Database.Database): void {
   if (!has) db.exec('ALTER TABLE changes ADD COLUMN pushed INTEGER NOT NULL DEFAULT 1');
 }
 
-/** Keys read per batch by the version 4 migration: bounded memory for millions of keys. */
+/** Keys read per batch by the version 5 migration: bounded memory for millions of keys. */
 const SUMMARY_BATCH = 10000;
 
-/** Version 3 to 4: every key gets its ready summary (summary.ts), which lookups send instead of parsing the key
- * (issue 17). Computed from the stored packets in batches by id, as migrateV1 indexes words. */
-function migrateV3(db: Database.Database): void {
-  const has = (db.prepare('PRAGMA table_info(keys)').all() as Array<{ name: string }>).some((c) => c.name === 'mr_lines');
-  if (!has) {
-    db.exec('ALTER TABLE keys ADD COLUMN mr_lines TEXT');
-    db.exec('ALTER TABLE keys ADD COLUMN name TEXT');
-    db.exec('ALTER TABLE keys ADD COLUMN crc INTEGER');
-  }
-  const page = db.prepare('SELECT id, data FROM keys WHERE id > ? AND mr_lines IS NULL ORDER BY id LIMIT ?').raw();
-  const update = db.prepare('UPDATE keys SET mr_lines = ?, name = ?, crc = ? WHERE id = ?');
+/** Versions 1-4 to 5: every key gets its ready summary (summary.ts), which lookups send instead of parsing the key
+ * (issue 17): the checksum in keys.crc, the rest in key_summaries. Computed from the stored packets in batches by id,
+ * as migrateV1 indexes words (a version 4 store had most of it in keys, but not the creation time). */
+function addSummaries(db: Database.Database): void {
+  const has = (db.prepare('PRAGMA table_info(keys)').all() as Array<{ name: string }>).some((c) => c.name === 'crc');
+  if (!has) db.exec('ALTER TABLE keys ADD COLUMN crc INTEGER');
+  db.exec(KEY_SUMMARIES_TABLE);
+  const page = db.prepare('SELECT id, fingerprint, version, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
+  const setCrc = db.prepare('UPDATE keys SET crc = ? WHERE id = ? AND crc IS NOT ?');
+  const insert = db.prepare(INSERT_SUMMARY_SQL);
   for (let last = 0; ;) {
-    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer]>;
+    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer, number, Buffer]>;
     if (rows.length === 0) break;
-    for (const [id, data] of rows) {
+    for (const [id, fingerprint, version, data] of rows) {
       const packets = readPackets(data);
       const s = keySummary(describeKey(packets), packets, data);
-      update.run(s.mrLines, s.name, s.crc, id);
+      setCrc.run(s.crc, id, s.crc);
+      insert.run(id, fingerprint, version, s.created, s.mrLines, s.name, s.firstUid);
     }
     last = rows[rows.length - 1]![0];
   }
 }
+
+/** Writes a key's row of key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid): the store's
+ * one way. */
+export const INSERT_SUMMARY_SQL =
+  'INSERT OR REPLACE INTO key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /** Creates or migrates the schema. Call on a writable connection; safe when several processes open at once
  * (the check and the migration run under one IMMEDIATE transaction). Unless `bulk`, it also builds any index a
@@ -188,7 +210,7 @@ export function migrate(db: Database.Database, bulk = false): number {
       migrateV1(db);
     }
     if (version < 3) migrateV2(db);
-    if (version >= 1 && version < 4) migrateV3(db);
+    if (version >= 1 && version < 5) addSummaries(db);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
     return version;

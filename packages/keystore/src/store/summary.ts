@@ -1,5 +1,5 @@
-// A key's ready summary, stored beside it (keys.mr_lines, keys.name; schema version 4): what lookups write about a
-// key without parsing it. Computed from the key's packets and description when the key is written, in the same
+// A key's ready summary, stored beside it (table key_summaries and keys.crc; schema version 5): what lookups write
+// about a key without parsing it, or, for an mr index, without reading it at all. Computed from the key's packets and description when the key is written, in the same
 // transaction, so it cannot drift from data. Issue 17: an uncached op=index parsed every packet and every
 // third-party signature of each key (describeKey) only to write two short lines.
 //
@@ -89,14 +89,19 @@ export function primaryUserId(info: KeyInfo): string | undefined {
 }
 
 /** What the store keeps beside a key: its mr lines, each ending in '\n', as an index answer holds them, its
- * name (null: no user ID), and the CRC-24 of its stored bytes, the armor's checksum line (armorBytes). */
+ * name (null: no user ID), the primary key's creation time (the order of multi-key answers), and the CRC-24 of its
+ * stored bytes, the armor's checksum line (armorBytes). */
 export interface KeySummary {
   mrLines: string;
   name: string | null;
+  /** Its first user ID (null: none): a signer's name in vindex when the signature is by one of its subkeys. */
+  firstUid: string | null;
+  created: number;
   crc: number;
 }
 
 /** The summary of a key: `data` is its stored bytes (writePackets of `packets`). */
 export function keySummary(info: KeyInfo, packets: readonly Packet[], data: Uint8Array): KeySummary {
-  return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null, crc: crc24(data) };
+  return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null,
+    firstUid: info.userIds.find((u) => u.kind === 'uid')?.text ?? null, created: info.created, crc: crc24(data) };
 }

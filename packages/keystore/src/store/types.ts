@@ -34,6 +34,17 @@ export interface StoredKey {
   crc?: number;
 }
 
+/** What an mr index answer says of a key, read from its stored summary without its packets (issue 17). */
+export interface IndexEntry {
+  /** Upper-case hex fingerprint of the primary key. */
+  fingerprint: string;
+  version: number;
+  /** The primary key's creation time, unix seconds: multi-key answers list newest first. */
+  created: number;
+  /** Its mr index lines, each ending in '\n' (summary.ts). */
+  mrLines: string;
+}
+
 /** What one upsert did with one key of its input. `digest` is what the store holds afterwards; `offeredDigest` the
  * SKS digest of the key as it was offered (before canonical form and policy), when the input was packets: the
  * digest a recon peer holds it by. */
@@ -170,9 +181,11 @@ export interface StoredForm {
   emails: string[];
   /** The user IDs' text for the word index, '' when none; or its UTF-8 bytes. */
   words: string | Uint8Array;
-  /** The key's ready summary (summary.ts): its mr index lines, its name, its armor checksum. */
+  /** The key's ready summary (summary.ts): its mr index lines, its name, its creation time, its armor checksum. */
   mrLines: string;
   name: string | null;
+  firstUid: string | null;
+  created: number;
   crc: number;
 }
 

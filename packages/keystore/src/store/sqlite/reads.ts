@@ -1,14 +1,37 @@
 // Reads of the SQLite backend: lookups by fingerprint, digest, key ID, address and words; the change log.
 import type Database from 'better-sqlite3';
 import { bracketedAddress, shortOf } from '../prepare.js';
-import type { Change, StoredKey } from '../types.js';
+import type { Change, IndexEntry, StoredKey } from '../types.js';
 import { addressesAtDomain } from './domain-index.js';
-import { fprBlob, ftsQuery, toStored, type KeyRow, type ReadStatements } from './statements.js';
+import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
+
+type EntryRow = Parameters<typeof entryOf>[0];
+
+/** Which key-ID query (statements.ts KEY_ID_QUERIES) answers a search for this key ID or fingerprint, and its
+ * parameters before the limit; undefined for anything else. */
+function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | undefined {
+  const h = hex.replace(/^0x/i, '');
+  if (!/^[0-9a-fA-F]+$/.test(h)) return undefined;
+  switch (h.length) {
+    case 8:
+      return { name: 'Short', params: [parseInt(h, 16)] };
+    case 16:
+      return { name: 'Long', params: [shortOf(h), Buffer.from(h, 'hex')] };
+    case 40: // v4: the key ID is the low 64 bits of the fingerprint
+      return { name: 'Fpr', params: [shortOf(h.slice(24)), Buffer.from(h, 'hex')] };
+    case 64: // v6: the key ID is the high 64 bits of the fingerprint
+      return { name: 'Fpr', params: [shortOf(h.slice(0, 16)), Buffer.from(h, 'hex')] };
+    case 32: // v3: MD5 fingerprint, unrelated to the key ID
+      return { name: 'V3Fpr', params: [Buffer.from(h, 'hex')] };
+    default:
+      return undefined;
+  }
+}
 
 export class SqliteReads {
   /** @param profiles the other recon profiles' digest sets this connection sees
@@ -61,29 +84,38 @@ export class SqliteReads {
 
   /** Keys whose primary key or a subkey has this key ID (8 or 16 hex) or fingerprint (32, 40 or 64 hex). */
   findByKeyId(hex: string, limit = -1): StoredKey[] {
-    const h = hex.replace(/^0x/i, '');
-    if (!/^[0-9a-fA-F]+$/.test(h)) return [];
-    let ids: number[];
-    switch (h.length) {
-      case 8:
-        ids = this.r.idsByShort.all(parseInt(h, 16), limit) as number[];
-        break;
-      case 16:
-        ids = this.r.idsByLong.all(shortOf(h), Buffer.from(h, 'hex'), limit) as number[];
-        break;
-      case 40: // v4: the key ID is the low 64 bits of the fingerprint
-        ids = this.r.idsByFpr.all(shortOf(h.slice(24)), Buffer.from(h, 'hex'), limit) as number[];
-        break;
-      case 64: // v6: the key ID is the high 64 bits of the fingerprint
-        ids = this.r.idsByFpr.all(shortOf(h.slice(0, 16)), Buffer.from(h, 'hex'), limit) as number[];
-        break;
-      case 32: // v3: MD5 fingerprint, unrelated to the key ID
-        ids = this.r.idsByV3Fpr.all(Buffer.from(h, 'hex'), limit) as number[];
-        break;
-      default:
-        return [];
+    const q = keyIdQuery(hex);
+    return q ? this.keysById(this.r[`idsBy${q.name}`].all(...q.params, limit) as number[]) : [];
+  }
+
+  indexEntriesByKeyId(hex: string, limit = -1): IndexEntry[] | undefined {
+    if (this.served) return undefined;
+    const q = keyIdQuery(hex);
+    return q ? (this.r[`entriesBy${q.name}`].all(...q.params, limit) as EntryRow[]).map(entryOf) : [];
+  }
+
+  signerName(keyId: string): { name?: string } | undefined {
+    if (this.served || !/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
+    const row = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as [string | null, string | null, number] | undefined;
+    if (!row) return {};
+    return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
+  }
+
+  /** searchText() (not exact) as index entries: one statement for the ids and their summaries. */
+  indexEntriesByText(query: string, limit: number, countLimit = -1): { entries: IndexEntry[]; total: number } | undefined {
+    if (this.served) return undefined;
+    let q = query.trim();
+    q = bracketedAddress(q) ?? q;
+    const lim = Math.max(0, Math.floor(limit));
+    const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
+    if (EMAIL_QUERY.test(q)) {
+      const rows = this.r.entriesByEmail.all(q.toLowerCase(), countCap) as EntryRow[];
+      return { entries: rows.slice(0, lim).map(entryOf), total: rows.length };
     }
-    return this.keysById(ids);
+    const match = ftsQuery(q);
+    if (match === undefined) return { entries: [], total: 0 };
+    const total = this.r.countByWords.get(match, countCap) as number;
+    return { entries: (this.r.entriesByWords.all(match, lim) as EntryRow[]).map(entryOf), total };
   }
 
   private keysById(ids: number[]): StoredKey[] {

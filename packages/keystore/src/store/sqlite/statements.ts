@@ -1,10 +1,11 @@
 // The SQLite backend's statements and row shapes: every SQL string of the key tables is here.
 import Database from 'better-sqlite3';
+import { INSERT_SUMMARY_SQL } from '../schema.js';
 import type { KeyInfo } from '../../openpgp/types.js';
 import type { PolicyCut } from '../../policy.js';
 import { readPacketAt, readPackets } from '../../openpgp/packet.js';
 import { describeKey, keyIdOf } from '../../openpgp/key.js';
-import type { StoredKey } from '../types.js';
+import type { IndexEntry, StoredKey } from '../types.js';
 
 const HEX_FPR = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 
@@ -17,13 +18,32 @@ export interface KeyRow {
   cuts: string | null;
   first_seen: number;
   updated: number;
-  /** The key's summary (summary.ts); NULL only in a row of another profile's form (reads.ts clientForm). */
+  /** The key's summary (summary.ts: crc in keys, the rest in key_summaries); NULL only in a row of another
+   * profile's form (reads.ts clientForm). */
   mr_lines: string | null;
   name: string | null;
   crc: number | null;
 }
 
-export const KEY_COLUMNS = 'id, fingerprint, digest, version, data, cuts, first_seen, updated, mr_lines, name, crc';
+/** A stored key and its summary: keys k joined with key_summaries s. */
+const KEY_COLUMNS = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc, s.mr_lines, s.name';
+const KEYS_WITH_SUMMARY = `SELECT ${KEY_COLUMNS} FROM keys k LEFT JOIN key_summaries s ON s.key = k.id`;
+
+/** An IndexEntry's columns, in key_summaries, in this order (entryOf). */
+const ENTRY_COLUMNS = 'fingerprint, version, created, mr_lines';
+
+/** The ids of the keys a key-ID search finds (reads.ts keyIdQuery): read as ids, or as the keys' index entries. */
+const KEY_ID_QUERIES = {
+  Long: 'SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND long_id = ? ORDER BY key LIMIT ?',
+  Short: 'SELECT DISTINCT key FROM key_ids WHERE short_id = ? ORDER BY key LIMIT ?',
+  Fpr: 'SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?',
+  // v3 rows only (index key_ids_v3): their MD5 fingerprint is unrelated to the key ID
+  V3Fpr: 'SELECT DISTINCT key FROM key_ids WHERE length(fingerprint) = 16 AND fingerprint = ? ORDER BY key LIMIT ?',
+} as const;
+export type KeyIdQuery = keyof typeof KEY_ID_QUERIES;
+
+const EMAIL_IDS = 'SELECT key FROM key_emails WHERE email = ? ORDER BY key LIMIT ?';
+const WORD_IDS = 'SELECT rowid FROM uid_words WHERE uid_words MATCH ? ORDER BY rowid LIMIT ?';
 
 /** Rows per multi-row INSERT of a bulk load: one statement call instead of one per row. */
 export const BULK_ROWS = 64;
@@ -41,21 +61,39 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byDigest' | 'byId' | 'idsByLong' | 'idsByShort' | 'idsByFpr' | 'idsByV3Fpr' | 'idsByEmail' | 'idsByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+
+/** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
+function keyIdStatements(db: Database.Database) {
+  const out = {} as Record<`idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}`, Database.Statement>;
+  for (const [name, sql] of Object.entries(KEY_ID_QUERIES) as Array<[KeyIdQuery, string]>) {
+    out[`idsBy${name}`] = db.prepare(sql).pluck();
+    out[`entriesBy${name}`] = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries WHERE key IN (${sql})`).raw();
+  }
+  return out;
+}
+
+/** An IndexEntry from a raw row of ENTRY_COLUMNS. */
+export function entryOf(row: [Buffer, number, number, string]): IndexEntry {
+  return { fingerprint: row[0].toString('hex').toUpperCase(), version: row[1], created: row[2], mrLines: row[3] };
+}
 
 export function readStatements(db: Database.Database): ReadStatements {
   return {
-    byFpr: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint = ?`),
-    byDigest: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE digest = ?`),
-    byId: db.prepare(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = ?`),
-    idsByLong: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND long_id = ? ORDER BY key LIMIT ?').pluck(),
-    idsByShort: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? ORDER BY key LIMIT ?').pluck(),
-    idsByFpr: db.prepare('SELECT DISTINCT key FROM key_ids WHERE short_id = ? AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
-    idsByV3Fpr: db.prepare(
-      'SELECT DISTINCT key FROM key_ids WHERE length(fingerprint) = 16 AND fingerprint = ? ORDER BY key LIMIT ?').pluck(),
-    idsByEmail: db.prepare('SELECT key FROM key_emails WHERE email = ? ORDER BY key LIMIT ?').pluck(),
-    idsByWords: db.prepare('SELECT rowid FROM uid_words WHERE uid_words MATCH ? ORDER BY rowid LIMIT ?').pluck(),
+    byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
+    byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
+    byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
+    ...keyIdStatements(db),
+    idsByEmail: db.prepare(EMAIL_IDS).pluck(),
+    entriesByEmail: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries WHERE key IN (${EMAIL_IDS})`).raw(),
+    idsByWords: db.prepare(WORD_IDS).pluck(),
+    // vindex: the key with this long key ID (the first, as findByKeyId orders them), its names, and whether the ID
+    // is its primary key's
+    signerByLong: db.prepare(`SELECT s.name, s.first_uid, i.fingerprint = s.fingerprint AS is_primary
+      FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id = ? AND i.long_id = ?
+      ORDER BY i.key, is_primary DESC LIMIT 1`).raw(),
+    entriesByWords: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries WHERE key IN (${WORD_IDS})`).raw(),
     countByWords: db.prepare('SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? LIMIT ?)').pluck(),
     isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
     blocklist: db.prepare('SELECT fingerprint, reason, added FROM blocklist ORDER BY added, fingerprint'),
@@ -77,13 +115,14 @@ export function writeStatements(db: Database.Database): WriteStatements {
     /** A bulk load's check of a row the fingerprint table points at (FingerprintTable.find). */
     headById: db.prepare('SELECT id, digest, fingerprint FROM keys WHERE id = ?'),
     dataById: db.prepare('SELECT data, cuts FROM keys WHERE id = ?'),
-    insertKey: db.prepare(
-      'INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated, mr_lines, name, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertKey: db.prepare('INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    putSummary: db.prepare(INSERT_SUMMARY_SQL),
+    deleteSummary: db.prepare('DELETE FROM key_summaries WHERE key = ?'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
     deleteMeta: db.prepare('DELETE FROM meta WHERE name = ?'),
-    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ?, mr_lines = ?, name = ?, crc = ? WHERE id = ?'),
+    updateKey: db.prepare('UPDATE keys SET digest = ?, version = ?, data = ?, cuts = ?, updated = ?, crc = ? WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     insertKeyId: db.prepare('INSERT INTO key_ids (short_id, key, fingerprint, long_id) VALUES (?, ?, ?, ?)'),
     deleteKeyIds: db.prepare('DELETE FROM key_ids WHERE short_id = ? AND key = ?'),

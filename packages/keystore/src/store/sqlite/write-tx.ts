@@ -234,12 +234,13 @@ export class SqliteTxn implements UpsertTxn {
     let id: number;
     try {
       id = Number(ws.insertKey.run(fpr, digest, form.version, data, cuts ? JSON.stringify(cuts) : null, tx.now, tx.now,
-        form.mrLines, form.name, form.crc).lastInsertRowid);
+        form.crc).lastInsertRowid);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false; // only the statement failed; the transaction goes on without this key
     }
     core.fprTable?.add(fpr, id);
+    ws.putSummary.run(id, fpr, form.version, form.created, form.mrLines, form.name, form.firstUid);
     this.indexStored(id, form);
     if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now, tx.pushed);
     else ws.logChange.run(1, digest, fpr, tx.now, tx.pushed);
@@ -293,11 +294,12 @@ export class SqliteTxn implements UpsertTxn {
     flushRows(tx);
     try {
       ws.updateKey.run(next.digest, next.version, next.data, next.cuts.length > 0 ? JSON.stringify(next.cuts) : null, tx.now,
-        next.summary.mrLines, next.summary.name, next.summary.crc, id);
+        next.summary.crc, id);
     } catch (e) {
       if (!isConstraintUnique(e)) throw e;
       return false;
     }
+    ws.putSummary.run(id, fpr, next.version, next.summary.created, next.summary.mrLines, next.summary.name, next.summary.firstUid);
     this.reindexKey(id, before, after);
     ws.logChange.run(0, oldDigest, fpr, tx.now, tx.pushed);
     ws.logChange.run(1, next.digest, fpr, tx.now, tx.pushed);
@@ -319,6 +321,7 @@ export class SqliteTxn implements UpsertTxn {
     for (const email of emailsOf(info)) this.deleteEmail(email, head.id);
     setWords(tx, head.id, uidText(info, core.policy.wordIndexMaxChars) !== '', '');
     ws.deleteKey.run(head.id);
+    ws.deleteSummary.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now, tx.pushed);
     tx.tree.remove(head.digest);
     this.putProfileRows(head.id, undefined, true);
