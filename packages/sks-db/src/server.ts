@@ -249,12 +249,21 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
   let writer: KeyStore | undefined;
   // The database version is read once per turn of the event loop (a PRAGMA costs as much as a small lookup): the
   // requests handled in one turn all arrived before the look, so none is answered from before a change that its
-  // client could have seen completed. A write of this worker forgets it at once.
+  // client could have seen completed. A write of this worker forgets it at once. The turn's reads share one
+  // snapshot from then on, released at the end of the turn (store.holdSnapshot: one read transaction, not one per
+  // statement).
   let version: number | undefined;
+  let release: (() => void) | undefined;
+  const endTurn = () => {
+    version = undefined;
+    release?.();
+    release = undefined;
+  };
   const readVersion = (): number => {
     if (version === undefined) {
+      release ??= store.holdSnapshot();
       version = store.dataVersion();
-      setImmediate(() => (version = undefined));
+      setImmediate(endTurn);
     }
     return version;
   };
@@ -279,7 +288,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
     lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
     dataVersion: readVersion,
-    forgetDataVersion: () => (version = undefined),
+    // after this worker's own write: the next read must see it, so the turn's snapshot ends here
+    forgetDataVersion: endTurn,
   };
   return {
     ctx,

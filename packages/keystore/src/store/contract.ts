@@ -42,6 +42,8 @@ export interface KeyReader {
   count(): number;
   /** A number that changes whenever any process commits a write (answer caches compare it). */
   dataVersion(): number;
+  /** Until release(), reads share one snapshot (read-only stores; a no-op otherwise): cheaper per read. */
+  holdSnapshot(): () => void;
 }
 
 export interface KeyWriter {
