@@ -793,3 +793,34 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
   assertTreeMatches(store);
   store.close();
 });
+
+test('holdSnapshot: a read-only store\'s reads see one snapshot until release, then the writes made meanwhile', () => {
+  const { store, file } = open('snapshot.sqlite');
+  const groups = splitKeys(readPackets(keyring)).slice(0, 20);
+  store.upsert(groups.slice(0, 10), 'load');
+  const reader = KeyStore.open(file, { readonly: true });
+  try {
+    const release = reader.holdSnapshot();
+    const before = reader.dataVersion();
+    assert.equal(reader.count(), 10);
+    store.upsert(groups.slice(10), 'add'); // another connection commits meanwhile
+    assert.equal(reader.count(), 10, 'the snapshot holds');
+    assert.equal(reader.dataVersion(), before);
+    const added = describeKey(groups[15]!).fingerprint;
+    assert.equal(reader.getByFingerprint(added), undefined);
+    assert.equal(reader.holdSnapshot()(), undefined, 'a second hold inside the first does nothing');
+    assert.equal(reader.count(), 10, 'and releases nothing');
+    release();
+    assert.equal(reader.count(), 20, 'released: the writes are seen');
+    assert.notEqual(reader.dataVersion(), before);
+    assert.equal(reader.getByFingerprint(added)?.fingerprint, added);
+    // a writable store takes no snapshot: its own writes stay visible to it
+    const releaseWriter = store.holdSnapshot();
+    store.deleteKey(added, 'test');
+    assert.equal(store.getByFingerprint(added), undefined);
+    releaseWriter();
+  } finally {
+    reader.close();
+    store.close();
+  }
+});
