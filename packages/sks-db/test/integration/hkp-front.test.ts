@@ -114,6 +114,8 @@ test('a reply sent again from the cache carries the current Date and the Connect
   try {
     c.send(get(path));
     const first = await c.reply();
+    c.send(get(path)); // the second answer is kept (the caches keep a key's answer from its second miss)
+    assert.equal((await c.reply()).body.toString(), first.body.toString());
     // into the next second of the clock (Date has whole seconds), with requests in between: this server closes
     // connections idle for a second
     const until = Date.now() + 1100;
