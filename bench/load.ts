@@ -78,7 +78,7 @@ function settleDisk(): void {
 }
 
 /** A generated dump, made once and cached (announced on stderr). */
-async function dumpFor(params: GenParams, label: string) {
+export async function dumpFor(params: GenParams, label: string) {
   const gp = new Progress(`bench gen ${label}`);
   const r = await cachedDump(params, {
     onProgress: (k, _b, bytes) => gp.update({ keys: k, bytes, totalBytes: undefined }),
@@ -91,6 +91,8 @@ async function dumpFor(params: GenParams, label: string) {
 }
 
 interface OursRun {
+  /** The base directory loaded into (left for a later part to serve). */
+  basedir: string;
   s: number;
   rate: number;
   mbs: number;
@@ -100,7 +102,7 @@ interface OursRun {
 
 /** `sks-admin load` of a dump into a fresh base directory, timed as a whole process (startup to exit, the index
  * and prefix-tree builds at the end included). */
-async function loadOurs(dir: string, blocks: number, bytes: number, label: string, sksconf?: string): Promise<OursRun> {
+export async function loadOurs(dir: string, blocks: number, bytes: number, label: string, sksconf?: string): Promise<OursRun> {
   const base = makeTempDir('bench-load-');
   if (sksconf) writeFileSync(join(base, 'sksconf'), sksconf);
   const args = ['load', '--dir', dir, '--basedir', base];
@@ -109,7 +111,7 @@ async function loadOurs(dir: string, blocks: number, bytes: number, label: strin
   const m = await measure([...loaderCommand(), ...args], { ...process.env, SKS_QUIET: '1' });
   const s = m.ms / 1000;
   const run: OursRun = {
-    s, rate: blocks / s, mbs: bytes / 1048576 / s, peakMiB: m.peakRssKb / 1024,
+    basedir: base, s, rate: blocks / s, mbs: bytes / 1048576 / s, peakMiB: m.peakRssKb / 1024,
     counts: /this run: (.*)/.exec(m.stdout)?.[1] ?? '?',
   };
   console.error(`bench load: ours on the ${label} dump ${s.toFixed(1)} s, ${run.rate.toFixed(0)} keys/s, ` +
@@ -171,6 +173,11 @@ async function oursBesideSks(dump: Dump, label: string): Promise<{ rows: Row[]; 
   return { rows: loadRows(label, dump, ours, { s: sksS, note: sksNote }), ours, sks: { s: sksS, note: sksNote } };
 }
 
+/** The public-profile dump of `keys` keys (the lookup-random part reads the same cached files). */
+export function publicProfileParams(keys: number): GenParams {
+  return { keys, seed: 'bench', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, profile: 'public' };
+}
+
 export async function runLoadBench(): Promise<Row[]> {
   const keys = Number(process.env.BENCH_LOAD_KEYS ?? 1_000_000);
   const publicKeys = Number(process.env.BENCH_LOAD_PUBLIC_KEYS ?? 1_000_000);
@@ -196,7 +203,7 @@ export async function runLoadBench(): Promise<Row[]> {
 
   // 3. Keys shaped like the public keydump: bytes per second matter as much as keys per second.
   if (publicKeys > 0) {
-    const pub = await dumpFor({ keys: publicKeys, seed: 'bench', dups: 0, flooded: 0, floodCerts: 0, keysPerFile: 15000, profile: 'public' }, 'public-profile');
+    const pub = await dumpFor(publicProfileParams(publicKeys), 'public-profile');
     const { rows: pubRows, ours: run, sks } = withSks ? await oursBesideSks(pub, 'public-profile') : { ...(await oursAlone(pub, 'public-profile')), sks: undefined };
     rows.push(...pubRows);
     // Whichever of keys and bytes takes longer at the measured rates (an extrapolation: 6 times the keys).

@@ -1,6 +1,6 @@
 // `make bench`: every benchmark, ours beside real SKS 1.1.6 on the same data and machine, as ratios.
 // Each part lives in its own file and exports a runner that returns its figures; this file only prints them.
-// BENCH_ONLY=load,lookup,lookup-stages,recon,field,hockeypuck,flood,push picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
+// BENCH_ONLY=load,lookup,lookup-stages,lookup-random,recon,field,hockeypuck,flood,push picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
 import { cpus, totalmem } from 'node:os';
 import type { Row } from './row.js';
 
@@ -14,6 +14,7 @@ const PARTS: Part[] = [
   { name: 'load', file: './load.js', fn: 'runLoadBench' },
   { name: 'lookup', file: './lookup.js', fn: 'runLookupBench' },
   { name: 'lookup-stages', file: './lookup-stages.js', fn: 'runLookupStagesBench' },
+  { name: 'lookup-random', file: './lookup-random.js', fn: 'runLookupRandomBench' },
   { name: 'recon', file: './recon.js', fn: 'runReconBench' },
   { name: 'field', file: './field.js', fn: 'runFieldBench' },
   { name: 'hockeypuck', file: './hockeypuck.js', fn: 'runHockeypuckBench' },
