@@ -223,6 +223,7 @@ if (!stopping) {
     SKS_DB_UPSTREAM: 'sks_db', NGINX_HOSTNAME: hostname,
     NGINX_ADD_RATE: env.SKS_ADD_RATE || '2r/m', NGINX_SEARCH_RATE: env.SKS_SEARCH_RATE || '2r/s',
     NGINX_HASHQUERY_RATE: env.SKS_HASHQUERY_RATE || '2r/s', NGINX_CONN_PER_CLIENT: env.SKS_CONN_PER_CLIENT || '32',
+    NGINX_READ_TIMEOUT: env.SKS_PROXY_READ_TIMEOUT || '5s',
   });
   const conf = join(prefixDir, 'nginx.conf');
   writeFileSync(conf, mainConf(prefixDir, `include ${upstream};\n${server}`));

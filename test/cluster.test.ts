@@ -2,14 +2,15 @@
 // own base directory and loopback address, reconciling with the others every second, behind real nginx as the load
 // balancer). A key GnuPG sends through the balancer is served by every node directly within a few gossip intervals;
 // one node stopped under a wrk lookup load through the balancer costs no failed request (p99 reported); keys sent
-// while it is down reach it by recon alone once it is started again; an outside peer is given to node1 alone.
+// while it is down reach it by recon alone once it is started again; a node that hangs (SIGSTOP) costs its share of
+// lookups nginx's read timeout, no failure; an outside peer is given to node1 alone.
 // Everything listens on loopback.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +87,26 @@ function get(host: string, port: number, path: string): Promise<{ status: number
   });
 }
 
+/** A process and all its descendants (from /proc, as pgrep -P would list them), parents first. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // the parent pid is the 2nd field after the parenthesised command name
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch { /* gone meanwhile */ }
+  }
+  const out: number[] = [];
+  for (const queue = [pid]; queue.length > 0;) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
@@ -95,7 +116,7 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, tim
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-test('three nodes behind nginx: an upload reaches every node, a stopped node costs no request, a restarted one catches up by recon', async (t) => {
+test('three nodes behind nginx: an upload reaches every node, a stopped or hung node costs no request, a restarted one catches up by recon', async (t) => {
   const tmp = makeTempDir('cluster-');
   const dir = join(tmp, 'cluster');
   const lbPort = await freePort();
@@ -172,6 +193,28 @@ test('three nodes behind nginx: an upload reaches every node, a stopped node cos
   assert.ok(stored >= later.length, `node2's sks-recon stored ${stored} keys fetched from its peers`);
   const totals = await Promise.all(nodes.map(async (n) => (JSON.parse((await get(n.host, n.hkp, '/pks/lookup?op=stats&options=mr')).body) as { total_keys: number }).total_keys));
   assert.deepEqual(totals, nodes.map(() => 1 + later.length), 'every node holds the same keys');
+
+  // (4) node3 hangs (every process of it stopped with SIGSTOP: the kernel still accepts its connections, nothing
+  // answers) under the same load: a lookup sent to it waits for nginx's read timeout and goes to another node.
+  const hung = nodes[2]!;
+  const hungPids = descendants(pids.get(hung.name)!);
+  const hangLoad = runWrk(`http://127.0.0.1:${lbPort}`, luaScript(tmp, 'cluster-hang', paths), 16, 12);
+  await sleep(2000);
+  for (const pid of hungPids) process.kill(pid, 'SIGSTOP');
+  let hw: Awaited<typeof hangLoad>;
+  try {
+    hw = await hangLoad;
+  } finally {
+    for (const pid of hungPids) process.kill(pid, 'SIGCONT');
+  }
+  t.diagnostic(`wrk through the balancer, c=16 for 12 s, ${hung.name} hung (SIGSTOP, ${hungPids.length} processes) at 2 s: ` +
+    `${Math.round(hw.rps)} req/s, p50 ${hw.p50} ms, p99 ${hw.p99} ms, ${hw.errors} errors`);
+  assert.equal(hw.errors, 0, `no failed request while a node hung; wrk said:\n${hw.report}`);
+  assert.ok(hw.p99 < 8000, `the slowest lookups waited about the read timeout (5 s), not more: p99 ${hw.p99} ms`);
+  assert.match(readFileSync(join(dir, 'nginx/logs/error.log'), 'utf8'),
+    new RegExp(`upstream timed out .*upstream: "http://${hung.host.replaceAll('.', '\\.')}:${hung.hkp}/`),
+    'nginx timed out on the hung node and passed the lookups on');
+  await waitFor(`${hung.name} to answer again`, async () => (await get(hung.host, hung.hkp, '/pks/lookup?op=stats')).status === 200, 30_000);
 
   // Ctrl-C (SIGINT) stops the rest of the cluster, nginx included.
   restarted.child.kill('SIGTERM');

@@ -12,7 +12,7 @@ import { makeTempDir } from './tmp.js';
 export function renderSksTemplate(dir: string, vars: Record<string, string>): { server: string; tls: TestTls } {
   const tls = makeTestTls(dir);
   const server = fillSksTemplate({
-    NGINX_ADD_RATE: '100r/s', NGINX_SEARCH_RATE: '1000r/s', NGINX_HASHQUERY_RATE: '1000r/s', NGINX_CONN_PER_CLIENT: '1000',
+    NGINX_ADD_RATE: '100r/s', NGINX_SEARCH_RATE: '1000r/s', NGINX_HASHQUERY_RATE: '1000r/s', NGINX_CONN_PER_CLIENT: '1000', NGINX_READ_TIMEOUT: '5s',
     NGINX_TLS_CERT: tls.cert, NGINX_TLS_KEY: tls.key, ...vars,
   });
   return { server, tls };
