@@ -156,7 +156,7 @@ after(() => {
   clearInterval(keepAlive);
   if (!started) return;
   try {
-    if (composeFile) run('docker-compose', ['-p', PROJECT, '-f', composeFile, '--project-directory', ROOT, 'down', '-v', '--rmi', 'all', '--remove-orphans'], 180_000);
+    if (composeFile) run('docker-compose', ['-p', PROJECT, '-f', composeFile, '--project-directory', ROOT, '--profile', 'cluster', 'down', '-v', '--rmi', 'all', '--remove-orphans'], 180_000);
   } finally {
     const stop = spawnSync('sh', [join(SCRIPTS, 'dockerd-stop.sh')], { cwd: ROOT, env: { ...env, REMOVE_STATE: '1' }, encoding: 'utf8', timeout: 90_000 });
     peerDown();
@@ -301,4 +301,38 @@ test('down and up again keep the keys (the volume outlives the containers)', asy
   const { fingerprint } = await testKey();
   const get = await fetch(`http://127.0.0.1:${ports.hkp}/pks/lookup?op=get&options=mr&search=0x${fingerprint}`);
   assert.equal(get.status, 200);
+});
+
+test('the cluster profile: three nodes behind the balancer; an upload through it reaches every node by recon', async () => {
+  compose(['down'], 180_000); // the one-node stack gives back the published ports
+  const cluster = (args: string[], timeoutMs?: number) => compose(['--profile', 'cluster', ...args], timeoutMs);
+  try {
+    // the services `make cluster-up` starts; the node images are the one-node images' Dockerfiles: built from the
+    // layer cache
+    const make = readFileSync(join(ROOT, 'Makefile'), 'utf8');
+    const services = /^CLUSTER_SERVICES := (.*)$/m.exec(make)![1]!.trim().split(/\s+/);
+    assert.equal(services.length, 10, 'the balancer and three nodes of three services each');
+    cluster(['up', '-d', ...services], 600_000);
+    await stackAnswers();
+    // every node gossips every 2 s instead of every minute, so the test waits seconds for recon, not minutes
+    for (const n of ['node1', 'node2', 'node3']) cluster(['exec', '-T', n, 'sh', '-c', 'echo "gossip_interval_s: 2" >> /var/sks/sksconf']);
+    cluster(['restart', 'node1-recon', 'node2-recon', 'node3-recon'], 120_000);
+    const k = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Compose Cluster', email: 'cluster@example.org' }], format: 'object' });
+    const fingerprint = k.privateKey.getFingerprint().toUpperCase();
+    const add = await fetch(`http://127.0.0.1:${ports.hkp}/pks/add`, {
+      method: 'POST', body: new URLSearchParams({ keytext: k.publicKey.armor() }),
+    });
+    assert.equal(add.status, 200, await add.text());
+    // each node's own sks-db, asked inside its container (only the balancer is published)
+    const onNode = (n: string) => cluster(['exec', '-T', n, 'node', '-e',
+      `fetch('http://127.0.0.1:11371/pks/lookup?op=get&options=mr&search=0x${fingerprint}').then((r) => process.stdout.write(String(r.status)))`]).trim();
+    const t0 = Date.now();
+    await waitFor('every node to serve the key', () => (['node1', 'node2', 'node3'].every((n) => onNode(n) === '200') ? true : undefined), 120_000);
+    const served = Date.now() - t0;
+    const stats = await (await fetch(`http://127.0.0.1:${ports.hkp}/pks/lookup?op=stats&options=mr`)).json() as { peers?: unknown[] };
+    assert.ok(Array.isArray(stats.peers) && stats.peers.length >= 2, `a node behind the balancer lists its two peers: ${JSON.stringify(stats.peers)}`);
+    console.log(`# compose cluster: the key uploaded through the balancer was served by all three nodes ${served} ms later`);
+  } finally {
+    cluster(['down', '-v'], 180_000);
+  }
 });
