@@ -13,6 +13,12 @@ import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText, primaryUserId 
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
+/** What a search found: at most `cap` keys (or their index entries), and how many match in all. */
+interface Found<K> {
+  keys: K[];
+  total: number;
+}
+
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
 export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): Found<StoredKey> {
   // Counting stops at countUpTo: a common word may be in millions of keys, and we only need to know "more than".
@@ -35,12 +41,6 @@ function findIndexEntries(ctx: DbContext, term: SearchTerm, cap: number, countUp
   }
   const entries = ctx.store.indexEntriesByKeyId(term.hex, cap + 1);
   return entries && { keys: entries.slice(0, cap), total: entries.length };
-}
-
-/** What a search found: at most `cap` keys (or their index entries), and how many match in all. */
-interface Found<K> {
-  keys: K[];
-  total: number;
 }
 
 /** Keys newest first (by the primary key's creation, then fingerprint), as SKS lists every multi-key answer: a
