@@ -1,14 +1,19 @@
 // Where an uncached lookup spends its time (issue 17): each stage of op=get, op=index (mr and HTML) and op=vindex
 // timed alone, in process, on debian-keyring keys drawn at random, then the whole request through sks-db's lookup
-// front handler (frontAnswer) with every cache off (lookup_cache_bytes 0). µs per request, one core, no HTTP.
+// front handler (frontAnswer) with every cache off (lookup_cache_bytes 0). µs per request, one core, no HTTP. Then
+// what comes after the answer: op=get over HTTP on loopback, one request at a time, kept-alive and on a connection
+// each, against sks-db in this process and as a cluster of one worker (whose primary hands each new connection on).
 // SKS has no such stages: this part has no SKS column, its point is where our time goes.
 // Run alone: node --conditions=source --import tsx bench/lookup-stages.ts   (BENCH_STAGES_SAMPLES=2000 keys)
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { armorBytes, crc24, describeKey, KeyStore, readPackets, uidEmail, type StoredKey } from '../packages/keystore/src/index.js';
 import { frontAnswer, openContext } from '../packages/sks-db/src/server.js';
+import { startDb } from '../packages/sks-db/src/index.js';
 import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from '../packages/sks-db/src/index-format.js';
 import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
+import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import type { Row } from './row.js';
 
@@ -23,6 +28,55 @@ function timeEach<T>(inputs: T[], fn: (x: T) => unknown): number {
   const t0 = process.hrtime.bigint();
   for (const x of inputs) fn(x);
   return Number(process.hrtime.bigint() - t0) / 1000 / inputs.length;
+}
+
+/** One HTTP client on loopback, one request at a time: µs per op=get over the same `paths`, each on the kept-alive
+ * connection or on a connection of its own (Connection: close). The answer is read to its last byte. */
+async function overHttp(port: number, paths: string[], newConnection: boolean): Promise<number> {
+  let sock: net.Socket | undefined;
+  const once = (path: string) => new Promise<void>((resolve, reject) => {
+    const s = newConnection || !sock ? net.connect(port, '127.0.0.1') : sock;
+    if (!newConnection) sock = s;
+    let got = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(got.subarray(0, end).toString('latin1'))?.[1] ?? NaN);
+      if (got.length < end + 4 + length) return;
+      s.off('data', onData);
+      s.off('error', reject);
+      if (newConnection) s.destroy();
+      resolve();
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n${newConnection ? 'Connection: close\r\n' : ''}\r\n`);
+  });
+  for (const p of paths.slice(0, 100)) await once(p);
+  const t0 = process.hrtime.bigint();
+  for (const p of paths) await once(p);
+  const us = Number(process.hrtime.bigint() - t0) / 1000 / paths.length;
+  sock?.destroy();
+  return us;
+}
+
+/** The stages after the answer (issue 17): HTTP and the socket, and the hand-off of each new connection from the
+ * cluster's primary to a worker. Derived from op=get over loopback, caches off, one request at a time, against
+ * sks-db in this process and as a cluster of one worker; the client's own work is in every figure alike. */
+async function socketStages(basedir: string, fprs: string[]): Promise<{ inProcess: number; newConn: number; handOff: number }> {
+  const settings = { log_level: 'warn', lookup_cache_bytes: 0, hkp_address: ['127.0.0.1'] };
+  const paths = fprs.map((f) => `/pks/lookup?op=get&options=mr&search=0x${f}`);
+  const here = await startDb({ basedir, workers: 0, settings: { ...settings, hkp_port: await freePort() } });
+  const cluster = await startDb({ basedir, workers: 1, settings: { ...settings, hkp_port: await freePort() } });
+  try {
+    const [a, b] = [await overHttp(here.port, paths, false), await overHttp(here.port, paths, true)];
+    const [c, d] = [await overHttp(cluster.port, paths, false), await overHttp(cluster.port, paths, true)];
+    return { inProcess: a, newConn: b - a, handOff: (d - c) - (b - a) };
+  } finally {
+    await here.stop();
+    await cluster.stop();
+  }
 }
 
 /** A fresh copy of the key as the store gives it, with no description parsed yet (toStored parses lazily). */
@@ -117,6 +171,16 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
       k.info.subkeys.reduce((n, sk) => n + sk.signatures.length, 0);
     const hundred = all.filter((k) => Math.abs(sigCount(k) - 100) <= 10).map((k) => k.fingerprint);
     const rows: Row[] = [];
+    const http = await socketStages(basedir, fprs);
+    const whole = stages.at(-1)!.get!;
+    console.log(`\nop=get over HTTP on loopback, one request at a time, caches off: ${http.inProcess.toFixed(1)} µs a request on a ` +
+      `kept-alive connection (answer ${whole.toFixed(1)} µs, HTTP, socket and the client ${(http.inProcess - whole).toFixed(1)} µs); ` +
+      `a new connection per request ${http.newConn.toFixed(1)} µs more; the cluster's hand-off of a new connection ` +
+      `${http.handOff.toFixed(1)} µs more (per connection, not per request)`);
+    rows.push({ metric: 'op=get over HTTP, kept-alive connection, one at a time, caches off', ours: http.inProcess, sks: '', unit: 'µs' });
+    rows.push({ metric: '  of which HTTP, socket and the client (beyond the whole answer)', ours: http.inProcess - whole, sks: '', unit: 'µs' });
+    rows.push({ metric: 'a new connection per request, on top', ours: http.newConn, sks: '', unit: 'µs' });
+    rows.push({ metric: "the cluster primary's hand-off of a new connection, on top", ours: http.handOff, sks: '', unit: 'µs' });
     if (hundred.length > 0) {
       const reps = Array.from({ length: Math.max(400, hundred.length) }, (_, i) => hundred[i % hundred.length]!);
       const v = timeEach(reps, (f) => request(`op=vindex&search=0x${f}`));
