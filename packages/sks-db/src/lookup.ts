@@ -9,7 +9,7 @@ import { armorBytes, readPacketAt, type IndexEntry, type StoredKey } from '@sks/
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText, primaryUserId } from './index-format.js';
+import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText } from './index-format.js';
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
@@ -132,20 +132,9 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
     const issuerName = (keyId: string) => {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
-      // from the stored summaries when the store has them for the form it serves (no key read or parsed)
-      const stored = ctx.store.signerName(keyId);
-      if (stored) {
-        names.set(keyId, stored.name);
-        return stored.name;
-      }
-      const k = ctx.store.findByKeyId(keyId, 1)[0];
-      // SKS (index.ml get_uid) takes as primary the user IDs that a self-signature *by the key ID looked up* flags:
-      // a signature made by a subkey finds none, and the key's first stored user ID names it.
-      const bySubkey = k !== undefined && !k.keyId.toUpperCase().endsWith(keyId.toUpperCase());
-      // the stored name when there is one: describing a signer's key costs more than the whole line
-      const name = !k ? undefined
-        : bySubkey ? k.info.userIds.find((u) => u.kind === 'uid')?.text
-        : k.name !== undefined ? (k.name ?? undefined) : primaryUserId(k.info);
+      // SKS's rule (index.ml get_uid), in the store: the signer's primary user ID, its first one when a subkey
+      // signed; from the stored summaries (issuer key IDs are 16 hex digits)
+      const name = ctx.store.signerName(keyId)?.name;
       names.set(keyId, name);
       return name;
     };

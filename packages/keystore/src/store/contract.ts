@@ -34,8 +34,8 @@ export interface KeyReader {
   indexEntriesByText(query: string, limit: number, countLimit?: number): { entries: IndexEntry[]; total: number } | undefined;
   /** The name vindex gives a signature by this long key ID (16 hex), as SKS's index.ml get_uid finds it: the primary
    * user ID of the key whose primary key has the ID, the first user ID when one of its subkeys has it; no name when
-   * no stored key has it or the key has no user ID. From the stored summaries; undefined as for the index entries
-   * (then describe the key findByKeyId finds), or for an ID that is not 16 hex digits. */
+   * no stored key has it or the key has no user ID. From the stored summaries, or, when clients are served another
+   * form of the keys, from the key in that form. Undefined for an ID that is not 16 hex digits. */
   signerName(keyId: string): { name?: string } | undefined;
   /** Every stored address at this domain (WKD: the lookup is by hash of the local part). */
   addressesAtDomain(domain: string): string[];

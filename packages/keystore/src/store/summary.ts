@@ -88,6 +88,11 @@ export function primaryUserId(info: KeyInfo): string | undefined {
   return userIdsPrimaryFirst(info).find((u) => u.kind === 'uid')?.text;
 }
 
+/** A key's first user ID: SKS names a signer by it when a subkey made the signature (index.ml get_uid). */
+export function firstUserId(info: KeyInfo): string | undefined {
+  return info.userIds.find((u) => u.kind === 'uid')?.text;
+}
+
 /** What the store keeps beside a key: its mr lines, each ending in '\n', as an index answer holds them, its
  * name (null: no user ID), the primary key's creation time (the order of multi-key answers), and the CRC-24 of its
  * stored bytes, the armor's checksum line (armorBytes). */
@@ -103,5 +108,5 @@ export interface KeySummary {
 /** The summary of a key: `data` is its stored bytes (writePackets of `packets`). */
 export function keySummary(info: KeyInfo, packets: readonly Packet[], data: Uint8Array): KeySummary {
   return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null,
-    firstUid: info.userIds.find((u) => u.kind === 'uid')?.text ?? null, created: info.created, crc: crc24(data) };
+    firstUid: firstUserId(info) ?? null, created: info.created, crc: crc24(data) };
 }

@@ -6,6 +6,7 @@ import { addressesAtDomain } from './domain-index.js';
 import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
+import { firstUserId, primaryUserId } from '../summary.js';
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
@@ -95,10 +96,17 @@ export class SqliteReads {
   }
 
   signerName(keyId: string): { name?: string } | undefined {
-    if (this.served || !/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
-    const row = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as [string | null, string | null, number] | undefined;
-    if (!row) return {};
-    return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
+    if (!/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
+    if (!this.served) {
+      const row = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as [string | null, string | null, number] | undefined;
+      if (!row) return {};
+      return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
+    }
+    // Clients get another form of the keys than the summaries describe: the same rule on the form they get.
+    const k = this.findByKeyId(keyId, 1)[0];
+    if (!k) return {};
+    const bySubkey = !k.keyId.toUpperCase().endsWith(keyId.toUpperCase());
+    return { name: bySubkey ? firstUserId(k.info) : primaryUserId(k.info) };
   }
 
   /** searchText() (not exact) as index entries: one statement for the ids and their summaries. */
