@@ -31,7 +31,7 @@ import { packetOrder, writePackets } from '@sks/keystore';
 import { checkPrimeSync, createDiffieHellman, createPrivateKey, getDiffieHellman, sign, type DiffieHellman, type KeyObject } from 'node:crypto';
 import {
   Drbg, DOMAINS, FIRST, KDF_SHA256_AES128, LAST, OID_CV25519, OID_ED25519, OID_P256, bn, componentHashPrefix,
-  floodSignerPool, h256, keyHashPrefix, modInv, mpi, newFormatLength, p256Key, p256Sign, pooledEdKey, pubKey,
+  floodSignerPool, h256, keyHashPrefix, modInv, mpi, newFormatLength, p256Key, p256Sign, pooledEdKey, pubKey, rsaPool,
   signatureBody, subpacket, u32,
   PUBLIC_ALGOS, type GenOptions, type GeneratedKey, type KeySpec, type PubKey, type PublicAlgo, type RsaMaterial, type Signer,
 } from './gen-keys.js';
@@ -54,6 +54,35 @@ const LAST_EVENT = utc(2025);
  * creation time alone. Creation times are congruent to the key's index modulo TICK (24 days), which keeps every
  * primary key and subkey of a dump of up to TICK keys distinct; random times would collide (a few in 300 000 keys). */
 const TICK = 1 << 21;
+/** For the test that a dump bigger than TICK keys still has no two keys alike. */
+export const CREATION_TICK = TICK;
+
+/** A dump bigger than TICK keys (the network's 6 million) would give keys i and i + TICK the same creation time now
+ * and then (one chance in a few hundred) and, through the pools, the same key packet: ~700 Ed25519 primaries, and
+ * RSA subkeys equal to another key's primary. So each era of TICK keys (index / TICK) takes its pooled material
+ * (RSA moduli, Ed25519 keys, ElGamal values) from pools seeded for that era. Era 0 uses the seed's own pools, so the
+ * keys of a dump of up to TICK keys are what they always were. */
+function eraOf(index: number): number {
+  return Math.floor(index / TICK);
+}
+
+function eraSeed(seed: string, index: number): string {
+  const era = eraOf(index);
+  return era === 0 ? seed : `${seed}:era${era}`;
+}
+
+const eraRsaPools = new Map<string, RsaMaterial[]>();
+function rsaPoolOf(algo: 'rsa2048' | 'rsa4096', index: number, opts: PublicGenOptions): RsaMaterial[] {
+  if (eraOf(index) === 0) return algo === 'rsa2048' ? opts.rsaPool : opts.rsa4096Pool;
+  const seed = eraSeed(opts.seed, index);
+  const id = `${seed}:${algo}`;
+  let pool = eraRsaPools.get(id);
+  if (!pool) {
+    pool = algo === 'rsa2048' ? rsaPool(seed) : rsa4096Pool(seed);
+    eraRsaPools.set(id, pool);
+  }
+  return pool;
+}
 
 const ALGOS: Array<{ algo: PublicAlgo; perMille: number; from: number; to: number }> = [
   { algo: 'rsa2048', perMille: 460, from: 2003, to: 2024 },
@@ -279,7 +308,7 @@ function primaryKey(seed: string, index: number, head: PublicHead, opts: PublicG
   switch (head.algo) {
     case 'rsa2048':
     case 'rsa4096': {
-      const pool = head.algo === 'rsa2048' ? opts.rsaPool : opts.rsa4096Pool;
+      const pool = rsaPoolOf(head.algo, index, opts);
       const m = pool[index % pool.length]!;
       const key = pubKey(4, rsaBody(t, m));
       return { key, signer: rsaSigner(key, m.key) };
@@ -292,7 +321,7 @@ function primaryKey(seed: string, index: number, head: PublicHead, opts: PublicG
       return { key, signer: signerOf(key, 17, (digest) => dsaSign(grp, x, digest)) };
     }
     case 'ed25519': {
-      const { priv, pub } = pooledEdKey(seed, index);
+      const { priv, pub } = pooledEdKey(eraSeed(seed, index), index);
       const key = pubKey(4, v4Body(t, 22, Buffer.from([OID_ED25519.length]), OID_ED25519,
         mpi(Buffer.concat([Buffer.from([0x40]), pub]))));
       return {
@@ -316,7 +345,7 @@ function subkeyBody(algo: PublicAlgo, created: number, n: number, index: number,
   switch (algo) {
     case 'rsa2048':
     case 'rsa4096': {
-      const pool = algo === 'rsa2048' ? opts.rsaPool : opts.rsa4096Pool;
+      const pool = rsaPoolOf(algo, index, opts);
       return rsaBody(created, pool[(index + 1 + n) % pool.length]!);
     }
     case 'dsa1024':
@@ -325,7 +354,7 @@ function subkeyBody(algo: PublicAlgo, created: number, n: number, index: number,
       const r = rng.int(100);
       const bits: ElgBits = algo === 'dsa2048' ? (r < 70 ? 2048 : 3072) : r < 15 ? 1024 : r < 80 ? 2048 : r < 88 ? 3072 : 4096;
       const grp = elgGroup(bits);
-      return v4Body(created, 16, mpi(big(grp.p)), mpi(big(grp.g)), mpi(big(elgY(opts.seed, bits, rng.int(ELG_POOL)))));
+      return v4Body(created, 16, mpi(big(grp.p)), mpi(big(grp.g)), mpi(big(elgY(eraSeed(opts.seed, index), bits, rng.int(ELG_POOL)))));
     }
     case 'ed25519': // any 32 bytes are an X25519 public key (RFC 7748 §5)
       return v4Body(created, 18, Buffer.from([OID_CV25519.length]), OID_CV25519,

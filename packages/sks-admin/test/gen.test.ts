@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { KeyStore, defaultSettings, policyFromSettings } from '@sks/keystore';
 import { cachedDump, generateDump, GENERATOR_VERSION, type GenManifest, type GenParams } from '../src/gen.js';
-import { DSA_GROUPS, PUBLIC_ALGOS } from '../src/gen-public.js';
+import { CREATION_TICK, DSA_GROUPS, PUBLIC_ALGOS, generatePublicKey, publicHead, rsa4096Pool } from '../src/gen-public.js';
+import { rsaPool } from '../src/gen-keys.js';
 import { loadFiles } from '../src/load.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { keyBlocks } from '../../../test/support/keyrings.js';
@@ -165,6 +166,33 @@ test('public profile: every key parses in openpgp.js; self-signatures, bindings 
   const shape = JSON.stringify({ revokedKeys, revokedUsers, revokedSubkeys, photos, certs, expiring });
   assert.ok(revokedKeys > 0 && revokedUsers > 0 && revokedSubkeys > 0 && photos > 0 && expiring > 0, shape);
   assert.ok(certs > PUBLIC.keys, shape);
+});
+
+test('public profile past 2^21 keys: keys i and i + 2^21 with the same creation time still differ in every key packet', async () => {
+  // Creation times repeat with period CREATION_TICK in the index, so a 6M dump has pairs whose times coincide; find
+  // such pairs among the first keys, one of each pooled kind (RSA, Ed25519, DSA with ElGamal), and compare them.
+  const seed = PUBLIC.seed;
+  const opts = { seed, rsaPool: rsaPool(seed), rsa4096Pool: rsa4096Pool(seed), v6: false };
+  const found = new Map<string, number>();
+  for (let i = 0; i < 200_000 && found.size < 3; i++) {
+    const a = publicHead(seed, i);
+    const b = publicHead(seed, i + CREATION_TICK);
+    const kind = a.algo === 'rsa2048' ? 'rsa' : a.algo === 'ed25519' ? 'ed' : a.algo === 'dsa1024' ? 'dsa' : '';
+    if (kind && !found.has(kind) && a.algo === b.algo && a.created === b.created) found.set(kind, i);
+  }
+  assert.equal(found.size, 3, `pairs with one creation time found: ${[...found.keys()].join(', ')}`);
+  const config = { ...openpgp.config, rejectPublicKeyAlgorithms: new Set<openpgp.enums.publicKey>(), minRSABits: 2048 };
+  const fingerprints = async (index: number) => {
+    const [key] = await openpgp.readKeys({ binaryKeys: generatePublicKey({ index, split: false, floodCerts: 0 }, opts).block, config });
+    return [key!.getFingerprint(), ...key!.subkeys.map((s) => s.getFingerprint())];
+  };
+  for (const [kind, i] of found) {
+    const mine = await fingerprints(i);
+    for (const later of [i + CREATION_TICK, i + 2 * CREATION_TICK]) {
+      const theirs = await fingerprints(later);
+      for (const f of theirs) assert.ok(!mine.includes(f), `${kind}: key ${later} shares key packet ${f} with key ${i}`);
+    }
+  }
 });
 
 test('public profile: the same parameters give the same bytes with any number of workers', async () => {
