@@ -112,12 +112,9 @@ export class SqliteReads {
   /** searchText() (not exact) as index entries: one statement for the ids and their summaries. */
   indexEntriesByText(query: string, limit: number, countLimit = -1): { entries: IndexEntry[]; total: number } | undefined {
     if (this.served) return undefined;
-    let q = query.trim();
-    q = bracketedAddress(q) ?? q;
-    const lim = Math.max(0, Math.floor(limit));
-    const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
-    if (EMAIL_QUERY.test(q)) {
-      const rows = this.r.entriesByEmail.all(q.toLowerCase(), countCap) as EntryRow[];
+    const { q, email, lim, countCap } = readTextQuery(query, limit, countLimit);
+    if (email !== undefined) {
+      const rows = this.r.entriesByEmail.all(email, countCap) as EntryRow[];
       return { entries: rows.slice(0, lim).map(entryOf), total: rows.length };
     }
     const match = ftsQuery(q);
@@ -140,12 +137,8 @@ export class SqliteReads {
    * or stops counting at `countLimit` when given (a word in millions of keys costs seconds to count in full; pass
    * the most results you would serve plus one to learn only whether there are more). */
   searchText(query: string, limit: number, exact = false, countLimit = -1): { keys: StoredKey[]; total: number } {
-    let q = query.trim();
-    q = bracketedAddress(q) ?? q;
-    const lim = Math.max(0, Math.floor(limit));
-    const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
-    if (EMAIL_QUERY.test(q)) {
-      const email = q.toLowerCase();
+    const { q, email, lim, countCap } = readTextQuery(query, limit, countLimit);
+    if (email !== undefined) {
       const ids = this.r.idsByEmail.all(email, countCap) as number[];
       return { keys: this.keysById(ids.slice(0, lim)), total: ids.length };
     }
@@ -222,4 +215,14 @@ export class SqliteReads {
       fingerprint: r.fingerprint.toString('hex').toUpperCase(), reason: r.reason, added: r.added,
     }));
   }
+}
+
+/** A text query as searchText and indexEntriesByText read it: trimmed, a bracketed address unwrapped, the e-mail
+ * address (lower case) when it is one, and the limits made whole numbers (a count cap never below the limit). */
+function readTextQuery(query: string, limit: number, countLimit: number): { q: string; email?: string; lim: number; countCap: number } {
+  const t = query.trim();
+  const q = bracketedAddress(t) ?? t;
+  const lim = Math.max(0, Math.floor(limit));
+  const countCap = countLimit < 0 ? -1 : Math.max(lim, Math.floor(countLimit));
+  return { q, email: EMAIL_QUERY.test(q) ? q.toLowerCase() : undefined, lim, countCap };
 }
