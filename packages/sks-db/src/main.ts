@@ -27,8 +27,9 @@ if (argv[0] === 'wkd-export') {
   } else {
     // The handler goes in before the start: a Ctrl-C while the workers start (the whole process group gets it)
     // stops the service once it is up, instead of killing the primary with its workers half started.
-    const db = startDb({ basedir: base.dir });
-    stopOnSignals(async () => (await db).stop(), (e) => console.error(`sks-db stop failed: ${(e as Error).message}`));
+    let db: ReturnType<typeof startDb> | undefined;
+    stopOnSignals(async () => (await db)?.stop(), (e) => console.error(`sks-db stop failed: ${(e as Error).message}`));
+    db = startDb({ basedir: base.dir });
     console.error(`sks-db listening on ${(await db).url}`);
   }
 }

@@ -376,6 +376,14 @@ function prepareDatabase(opts: DbOptions): void {
 }
 
 const WORKER_ENV = 'SKS_DB_WORKER_OPTIONS';
+/** How often one worker slot is started when a signal stops its worker before it listens. */
+const WORKER_START_TRIES = 3;
+
+class WorkerSignalled extends Error {
+  constructor(signal: string) {
+    super(`sks-db worker stopped by ${signal} before listening`);
+  }
+}
 
 /** Starts sks-db: in this process (workers 0) or as a cluster of worker processes sharing the port. */
 export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
@@ -398,20 +406,34 @@ export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
   cluster.setupPrimary({ exec: workerFile, execArgv: process.execArgv, args: [], silent: false });
   const forkOne = (port: number) =>
     cluster.fork({ [WORKER_ENV]: JSON.stringify({ basedir: opts.basedir, settings: { ...(opts.settings ?? {}), hkp_port: port } }) });
-  const waitReady = (w: ReturnType<typeof cluster.fork>) =>
+  type Worker = ReturnType<typeof cluster.fork>;
+  const waitReady = (w: Worker) =>
     new Promise<number>((resolve, reject) => {
       w.on('message', (m: { ready?: number }) => {
         if (typeof m?.ready === 'number') resolve(m.ready);
       });
-      w.once('exit', (code) => reject(new Error(`sks-db worker exited with ${code} before listening`)));
+      w.once('exit', (code, signal) =>
+        reject(signal ? new WorkerSignalled(signal) : new Error(`sks-db worker exited with ${code} before listening`)));
     });
-  const all = [forkOne(settings.hkp_port)];
-  const port = await waitReady(all[0]!);
-  for (let i = 1; i < workers; i++) all.push(forkOne(port));
-  await Promise.all(all.slice(1).map(waitReady));
+  // A worker that a signal stopped before it listened is started again: Ctrl-C in a terminal reaches the whole
+  // process group, workers still loading included, and the primary, not the workers, decides when the service
+  // stops (its own handler stops the service as soon as it is up). A worker that fails by itself fails the start.
+  const startOne = async (port: number): Promise<{ w: Worker; port: number }> => {
+    for (let tries = 1; ; tries++) {
+      const w = forkOne(port);
+      try {
+        return { w, port: await waitReady(w) };
+      } catch (e) {
+        if (!(e instanceof WorkerSignalled) || tries >= WORKER_START_TRIES) throw e;
+      }
+    }
+  };
+  const first = await startOne(settings.hkp_port);
+  const port = first.port;
+  const all = [first.w, ...(await Promise.all(Array.from({ length: workers - 1 }, () => startOne(port)))).map((r) => r.w)];
   let stopping = false;
   // Replace a worker that dies, so the service keeps its capacity.
-  const onExit = (w: ReturnType<typeof cluster.fork>) => {
+  const onExit = (w: Worker) => {
     if (stopping || !all.includes(w)) return;
     all.splice(all.indexOf(w), 1, forkOne(port));
   };
