@@ -4,7 +4,7 @@ export SKS_BASEDIR
 NODE := node --enable-source-maps
 DUMP_OUT ?= $(SKS_BASEDIR)/dump
 
-.PHONY: deps test-deps build install dump run run-db run-recon run-cron cluster up down rebuild cluster-up cluster-down web test test-fast fuzz bench lint-docker clean
+.PHONY: deps test-deps build install dump run run-db run-recon run-cron cluster up down rebuild cluster-up cluster-down web test test-fast fuzz bench lint-docker clean bench-scale
 
 ## deps: pnpm and node packages (better-sqlite3 compiled from source)
 deps:
@@ -87,6 +87,10 @@ fuzz: test-deps build
 ## bench: load, lookup and recon benchmarks, ours beside real SKS 1.1.6
 bench: test-deps build
 	$(NODE) --conditions=source --import tsx bench/run.ts
+
+## bench-scale: the suite at network scale (stores of 100k, 2M and 6M keys, SKS beside it up to 2M); see bench/scale.ts
+bench-scale: test-deps build
+	BENCH_ONLY=scale $(NODE) --conditions=source --import tsx bench/run.ts
 
 clean:
 	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo packages/*/test/tsconfig.tsbuildinfo test/tsconfig.tsbuildinfo bench/tsconfig.tsbuildinfo

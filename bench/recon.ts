@@ -40,7 +40,7 @@ export interface ReconBenchOptions {
   log?: (line: string) => void;
 }
 
-interface Measured {
+export interface Measured {
   ms: number;
   bytes: number;
   detail?: string;
@@ -99,7 +99,7 @@ function service(pkg: string): string[] {
   return ['--conditions=source', '--import', 'tsx', join(ROOT, `packages/${pkg}/src/main.ts`)];
 }
 
-interface OurA {
+export interface OurA {
   store: KeyStore;
   reconPort: number;
   stop(): Promise<void>;
@@ -133,9 +133,11 @@ async function startOurA(dbFile: string, profiles = ['sks']): Promise<OurA> {
   };
 }
 
-async function startOurB(dbFile: string, profiles = ['sks']): Promise<{ store: KeyStore; recon: RunningRecon; stop(): Promise<void> }> {
-  const basedir = makeTempDir('bench-recon-b-');
-  cpSync(dbFile, join(basedir, 'keys.sqlite'));
+/** Server B: sks-recon in this process (so a session can be started and timed), on a copy of dbFile, or on the
+ * base directory dbFile is in when `inPlace` (a store too big to copy twice). */
+export async function startOurB(dbFile: string, profiles = ['sks'], inPlace = false): Promise<{ store: KeyStore; recon: RunningRecon; stop(): Promise<void> }> {
+  const basedir = inPlace ? dirname(dbFile) : makeTempDir('bench-recon-b-');
+  if (!inPlace) cpSync(dbFile, join(basedir, 'keys.sqlite'));
   writeFileSync(join(basedir, 'membership'), '127.0.0.1 1\n');
   const [reconPort] = await freePortPair();
   const settings: Partial<Settings> = {
@@ -154,7 +156,7 @@ async function startOurB(dbFile: string, profiles = ['sks']): Promise<{ store: K
   };
 }
 
-async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon }, extras: Buffer[]): Promise<Measured> {
+export async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon }, extras: Buffer[]): Promise<Measured> {
   a.store.upsertMaterial(Buffer.concat(extras), 'load');
   const profile = b.recon.server.profileOf({});
   const before = b.store.count();
@@ -172,7 +174,7 @@ async function measureOurs(a: OurA, b: { store: KeyStore; recon: RunningRecon },
 // --- SKS ---------------------------------------------------------------------------------------------------------
 
 /** Relays TCP from a local port to `port`, counting the bytes both ways. */
-async function relay(port: number): Promise<{ server: Server; port: number; bytes: () => number; reset: () => void }> {
+export async function relay(port: number): Promise<{ server: Server; port: number; bytes: () => number; reset: () => void }> {
   let bytes = 0;
   const server = createServer((inbound) => {
     const out = connect(port, '127.0.0.1');
@@ -226,12 +228,19 @@ async function sksPair(base: Buffer[], cacheDir: string, log: (l: string) => voi
     renameSync(tmp, built);
     log(`bench recon: SKS built with ${base.length} keys in ${(r.ms / 1000).toFixed(0)} s`);
   }
+  return sksPairFrom(built);
+}
+
+/** Two SKS servers on copies of a built SKS base directory (A on the directory itself with `aInPlace`): A only
+ * answers, B initiates (see measureSks). */
+export async function sksPairFrom(built: string, aInPlace = false) {
   const copy = (name: string) => {
     const d = makeTempDir(`bench-recon-sks-${name}-`);
-    for (const e of readdirSync(built)) cpSync(join(built, e), join(d, e), { recursive: true });
+    // (a directory SKS has run on holds its sockets under var/run/sks: not copied, SKS makes them again)
+    for (const e of readdirSync(built)) cpSync(join(built, e), join(d, e), { recursive: true, filter: (src) => !/\/var\/run\/sks\/./.test(src) });
     return d;
   };
-  const dirA = copy('a');
+  const dirA = aInPlace ? built : copy('a');
   const dirB = copy('b');
   const [bRecon, bHkp] = await freePortPair();
   // A only answers (dontgossip) and admits B's address; B gossips every ~3 s to whatever its membership names.
@@ -243,7 +252,7 @@ async function sksPair(base: Buffer[], cacheDir: string, log: (l: string) => voi
   return { a, b };
 }
 
-async function measureSks(a: Sks, b: Sks, via: Awaited<ReturnType<typeof relay>>, extras: Buffer[]): Promise<Measured> {
+export async function measureSks(a: Sks, b: Sks, via: Awaited<ReturnType<typeof relay>>, extras: Buffer[]): Promise<Measured> {
   const aDb = follow(join(a.basedir, 'var/log/sks/db.log'));
   // Add the new keys to A and wait until A's recon server has them in its tree (its catch-up took them).
   const add = await fetch(`${a.hkpUrl}/pks/add`, {

@@ -1,6 +1,8 @@
 // `make bench`: every benchmark, ours beside real SKS 1.1.6 on the same data and machine, as ratios.
 // Each part lives in its own file and exports a runner that returns its figures; this file only prints them.
 // BENCH_ONLY=load,lookup,lookup-stages,lookup-random,recon,field,hockeypuck,flood,push picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
+// Part `scale` (network-scale stores up to 6M keys: ~70 min to generate once, ~45 min a run) runs only when named:
+// BENCH_ONLY=scale, or `make bench-scale`.
 import { cpus, totalmem } from 'node:os';
 import type { Row } from './row.js';
 
@@ -8,6 +10,8 @@ interface Part {
   name: string;
   file: string;
   fn: string;
+  /** Run only when BENCH_ONLY names it. */
+  optIn?: boolean;
 }
 
 const PARTS: Part[] = [
@@ -20,6 +24,7 @@ const PARTS: Part[] = [
   { name: 'hockeypuck', file: './hockeypuck.js', fn: 'runHockeypuckBench' },
   { name: 'flood', file: './flood.js', fn: 'runFloodBench' },
   { name: 'push', file: './push.js', fn: 'runPushBench' },
+  { name: 'scale', file: './scale.js', fn: 'runScaleBench', optIn: true },
 ];
 
 function fmt(v: number | string | undefined): string {
@@ -51,7 +56,7 @@ const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
 let failed = 0;
 for (const part of PARTS) {
-  if (only && !only.includes(part.name)) continue;
+  if (only ? !only.includes(part.name) : part.optIn) continue;
   try {
     const mod = (await import(part.file)) as Record<string, (opts?: object) => Promise<Row[]>>;
     const run = mod[part.fn];

@@ -17,6 +17,8 @@ export interface Sks {
   reconPort: number;
   hkpUrl: string;
   stop(): Promise<void>;
+  /** Process ids of `sks db` and `sks recon` (while they run). */
+  pids(): number[];
   /** Stops both daemons, runs fn (e.g. an offline `sks dump`), starts them again. */
   whileStopped<T>(fn: () => T | Promise<T>): Promise<T>;
 }
@@ -168,6 +170,7 @@ export async function startSks(opts: {
     reconPort,
     hkpUrl: `http://127.0.0.1:${hkpPort}`,
     stop: down,
+    pids: () => [db.pid, recon.pid].filter((p): p is number => p !== undefined),
     async whileStopped(fn) {
       await down();
       try {
