@@ -1,33 +1,35 @@
 #!/bin/sh
-# Build stage of every image: installs the workspace, compiles one service, and assembles in OUT (default /out)
-# what its runtime image needs: production node_modules, the service's dist/ and those of the workspace packages
-# it imports, and sks-db's built-in web pages. Usage (from the repository root): sh docker/assemble.sh SERVICE [OUT]
+# Build stage of the service images (docker/sks.Dockerfile): installs the workspace and compiles it once, then
+# assembles in OUT/<service> (default OUT=/out) what each runtime image needs: production node_modules, the
+# service's dist/ and those of the workspace packages it imports, and sks-db's built-in web pages.
+# Usage (from the repository root): sh docker/assemble.sh [OUT]
 set -eu
-service=$1
-out=${2:-/out}
-case "$service" in
-  sks-db) pkgs="keystore hkp service sks-db" ;;
-  sks-recon) pkgs="keystore hkp service sks-recon" ;;
-  sks-cron) pkgs="keystore hkp service sks-admin sks-cron" ;;  # the cron image also carries sks-admin (docs/OPERATIONS.md)
-  *) echo "unknown service $service" >&2; exit 2 ;;
-esac
+out=${1:-/out}
+pkgs_of() {
+  case "$1" in
+    sks-db) echo "keystore hkp service sks-db" ;;
+    sks-recon) echo "keystore hkp service sks-recon" ;;
+    sks-cron) echo "keystore hkp service sks-admin sks-cron" ;;  # the cron image also carries sks-admin (docs/OPERATIONS.md)
+  esac
+}
 
 pnpm install --frozen-lockfile
-# shellcheck disable=SC2046
-pnpm exec tsc -b $(for p in $pkgs; do printf 'packages/%s ' "$p"; done)
+pnpm exec tsc -b packages/keystore packages/hkp packages/service packages/sks-db packages/sks-recon packages/sks-admin packages/sks-cron
 # A fresh production install (from the local store) without the development dependencies (compilers, test
 # clients); an in-place --prod install leaves them in the virtual store.
 rm -rf node_modules packages/*/node_modules
 pnpm install --frozen-lockfile --prod --config.confirmModulesPurge=false
 
-mkdir -p "$out/packages"
-cp -a package.json node_modules "$out/"
-for p in $pkgs; do
-  mkdir -p "$out/packages/$p"
-  cp -a "packages/$p/package.json" "packages/$p/dist" "$out/packages/$p/"
-  if [ -d "packages/$p/node_modules" ]; then cp -a "packages/$p/node_modules" "$out/packages/$p/"; fi
+for service in sks-db sks-recon sks-cron; do
+  dest=$out/$service
+  mkdir -p "$dest/packages"
+  cp -a package.json node_modules "$dest/"
+  for p in $(pkgs_of "$service"); do
+    mkdir -p "$dest/packages/$p"
+    cp -a "packages/$p/package.json" "packages/$p/dist" "$dest/packages/$p/"
+    if [ -d "packages/$p/node_modules" ]; then cp -a "packages/$p/node_modules" "$dest/packages/$p/"; fi
+  done
+  cp -a docker/sksconf.docker "$dest/sksconf.docker"
 done
-case " $pkgs " in
-  *" sks-db "*) mkdir -p "$out/packages/sks-db/src" && cp -a packages/sks-db/src/web "$out/packages/sks-db/src/" ;;
-esac
-cp -a docker/sksconf.docker "$out/sksconf.docker"
+mkdir -p "$out/sks-db/packages/sks-db/src"
+cp -a packages/sks-db/src/web "$out/sks-db/packages/sks-db/src/"

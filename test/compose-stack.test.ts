@@ -11,18 +11,25 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
 import { makeTempDir } from './support/tmp.js';
 import { freePort } from './support/ports.js';
+import { TEST_TLS_HOST } from './support/tls.js';
+import { colonFingerprints, genKey, makeGpg } from '../packages/sks-db/test/integration/helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPTS = join(ROOT, 'scripts', 'docker');
 /** The engine's state (images, containers, build cache): git-ignored, deleted at the end. */
 const ENGINE = join(ROOT, '.cache', 'compose-stack-engine');
 const PROJECT = 'skscistack';
-const env = { ...process.env, CTR: ENGINE, DOCKER_HOST: `unix://${ENGINE}/docker.sock`, COMPOSE_HTTP_TIMEOUT: '300' };
+// SKS_HOSTNAME: the name nginx's self-signed certificate is made for (dirmngr will not check a certificate against
+// "localhost"); gpg resolves it to loopback through a private /etc/hosts (makeGpg's loopbackNames).
+const env: NodeJS.ProcessEnv = {
+  ...process.env, CTR: ENGINE, DOCKER_HOST: `unix://${ENGINE}/docker.sock`, COMPOSE_HTTP_TIMEOUT: '300', SKS_HOSTNAME: TEST_TLS_HOST,
+};
 
 interface Run { status: number | null; stdout: string; stderr: string }
 function run(cmd: string, args: string[], timeoutMs = 120_000): Run {
@@ -105,7 +112,7 @@ async function stackAnswers(): Promise<void> {
 
 function httpsGet(path: string, ca: string): Promise<{ status: number; body: string; hsts: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', servername: 'localhost', port: ports.hkps, path, ca, method: 'GET' }, (res) => {
+    const req = httpsRequest({ host: '127.0.0.1', servername: TEST_TLS_HOST, port: ports.hkps, path, ca, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -114,6 +121,17 @@ function httpsGet(path: string, ca: string): Promise<{ status: number; body: str
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The CAs this machine's Node trusts beyond its own bundled roots (NODE_EXTRA_CA_CERTS: here, a TLS-intercepting
+ * proxy's), as PEM text; empty when there are none. */
+function extraCas(): string {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file || !existsSync(file)) return '';
+  const norm = (pem: string) => pem.replace(/\s+/g, '');
+  const bundled = new Set(rootCertificates.map(norm));
+  const pems = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return pems.filter((p) => !bundled.has(norm(p))).join('\n');
 }
 
 // undici's fetch keeps no reference on the event loop while a connection through docker-proxy hangs, and the test
@@ -142,10 +160,14 @@ before(async () => {
   started = true;
   peerUp();
   ok('sh', [join(SCRIPTS, 'dockerd-start.sh')], 90_000);
-  ok('sh', [join(SCRIPTS, 'base-images.sh')], 300_000);
-  // One service after another: the three build stages share their apt and npm layers (one download each). A build
-  // that failed on the network (a DNS hiccup inside a build container has been seen) is tried once more; the
-  // layers already built come from the cache.
+  // The stand-in node image trusts no extra CA: behind this machine's TLS-intercepting proxy (if any), npm in the
+  // build stage reaches the registry only through the EXTRA_CA build argument (SKS_BUILD_EXTRA_CA), as an operator
+  // behind such a proxy would give it.
+  ok('env', ['EXTRA_CA=', 'sh', join(SCRIPTS, 'base-images.sh')], 300_000);
+  env.SKS_BUILD_EXTRA_CA = extraCas();
+  // The three service images are targets of one Dockerfile: the first build runs the shared build stage, the other
+  // two take it from the cache. A build that failed on the network (a DNS hiccup inside a build container has been
+  // seen) is tried once more; the layers already built come from the cache.
   const args = ['-p', PROJECT, '-f', composeFile, '--project-directory', ROOT, 'build'];
   if (run('docker-compose', args, 480_000).status !== 0) compose(['build'], 480_000);
   compose(['up', '-d'], 300_000);
@@ -194,7 +216,7 @@ test('a key posted to /pks/add through nginx is served back by fingerprint and b
 });
 
 test('HKPS through nginx with the self-signed certificate made at first start (the log says so)', async () => {
-  assert.match(logs('nginx'), /no TLS certificate at \/etc\/nginx\/tls\/cert\.pem: made a self-signed one for localhost/);
+  assert.match(logs('nginx'), /no TLS certificate at \/etc\/nginx\/tls\/cert\.pem: made a self-signed one for keys\.sks-ts\.test/);
   const ca = compose(['exec', '-T', 'nginx', 'cat', '/etc/nginx/tls/cert.pem']);
   const { fingerprint } = await testKey();
   const r = await httpsGet(`/pks/lookup?op=get&options=mr&search=0x${fingerprint}`, ca);
@@ -202,6 +224,29 @@ test('HKPS through nginx with the self-signed certificate made at first start (t
   assert.equal((await openpgp.readKey({ armoredKey: r.body })).getFingerprint().toUpperCase(), fingerprint);
   assert.match(r.hsts ?? '', /max-age=\d+/, 'HSTS on the HTTPS port');
   await assert.rejects(httpsGet('/pks/lookup?op=stats', ''), 'a client that trusts only the system CAs refuses the certificate');
+});
+
+test('GnuPG sends and receives over hkps:// through nginx, trusting that certificate alone (dirmngr hkp-cacert)', () => {
+  const caFile = join(makeTempDir('compose-hkps-ca-'), 'cert.pem');
+  writeFileSync(caFile, compose(['exec', '-T', 'nginx', 'cat', '/etc/nginx/tls/cert.pem']));
+  // the certificate names TEST_TLS_HOST (NGINX_HOSTNAME), resolved to loopback, where the port is published
+  const url = `hkps://${TEST_TLS_HOST}:${ports.hkps}`;
+  const loopbackNames = [TEST_TLS_HOST];
+  const sender = makeGpg(url, { dirmngr: [`hkp-cacert ${caFile}`], loopbackNames });
+  const receiver = makeGpg(url, { dirmngr: [`hkp-cacert ${caFile}`], loopbackNames });
+  const untrusting = makeGpg(url, { loopbackNames });
+  try {
+    const fp = genKey(sender, 'Compose Hkps <hkps@example.org>');
+    const sent = sender.run(['--send-keys', fp]);
+    assert.equal(sent.status, 0, sent.stderr);
+    const got = receiver.run(['--recv-keys', fp]);
+    assert.equal(got.status, 0, got.stderr);
+    assert.deepEqual(colonFingerprints(receiver.run(['--with-colons', '--list-keys', fp]).stdout), [fp]);
+    const refused = untrusting.run(['--recv-keys', fp]);
+    assert.notEqual(refused.status, 0, 'without hkp-cacert dirmngr refuses the self-signed certificate');
+  } finally {
+    for (const g of [sender, receiver, untrusting]) g.cleanup();
+  }
 });
 
 /** A recon Config message (SKS reconMessages.ml: 4-byte length, type 10, a count, then key/value strings). */
@@ -280,6 +325,19 @@ test('sks-cron runs a job on the shared volume and logs it there (the one the ru
   const log = compose(['exec', '-T', 'sks-cron', 'cat', '/var/sks/log/sks-cron.log']);
   const done = log.split('\n').filter((l) => l.includes('job done')).map((l) => JSON.parse(l) as { job?: string });
   assert.ok(done.some((l) => l.job === 'stats'), `a "job done" line for stats in sks-cron.log:\n${log.slice(-2000)}`);
+});
+
+test('the three service images share every layer but their own service\'s files (one build stage, one runtime base)', (t) => {
+  const layers = ['sks-db', 'sks-recon', 'sks-cron'].map((svc) => {
+    const image = ok('docker', ['inspect', '-f', '{{.Image}}', `${PROJECT}_${svc}_1`]).trim();
+    const [list, size] = ok('docker', ['image', 'inspect', '-f', '{{json .RootFS.Layers}} {{.Size}}', image]).trim().split(' ');
+    t.diagnostic(`${svc} image: ${(Number(size) / 2 ** 20).toFixed(0)} MiB`);
+    return JSON.parse(list!) as string[];
+  });
+  const [db, recon, cron] = layers as [string[], string[], string[]];
+  assert.deepEqual(recon.slice(0, -1), db.slice(0, -1), 'sks-recon: the same layers as sks-db but its own files');
+  assert.deepEqual(cron.slice(0, -1), db.slice(0, -1), 'sks-cron: the same layers as sks-db but its own files');
+  assert.equal(new Set([db.at(-1), recon.at(-1), cron.at(-1)]).size, 3);
 });
 
 test('one named volume holds the base directory and the SQLite store every service opens', () => {

@@ -46,7 +46,9 @@ test('docker-compose config accepts the file: nginx, sks-db, sks-recon, sks-cron
   for (const s of ['sks-db', 'sks-recon', 'sks-cron']) {
     const block = serviceBlock(config, s);
     assert.match(block, /- sks:\/var\/sks:rw/, `${s} mounts the shared volume at /var/sks`);
-    assert.match(block, new RegExp(`dockerfile: docker/${s}\\.Dockerfile`));
+    assert.match(block, /dockerfile: docker\/sks\.Dockerfile/);
+    assert.match(block, new RegExp(`target: ${s}\n`), `${s} is its own target of the shared Dockerfile`);
+    assert.match(block, /EXTRA_CA: ''/, 'the proxy CA build argument, empty unless SKS_BUILD_EXTRA_CA is set');
   }
   const nginx = serviceBlock(config, 'nginx');
   assert.match(nginx, /published: 80\s+target: 11371/, 'HKP published on 80 through nginx');
@@ -67,7 +69,8 @@ test('the cluster profile: three complete nodes on a volume each, peering with e
   for (const s of cluster) assert.match(serviceBlock(config, s), /^    profiles:\n    - cluster$/m, `${s} only in the cluster profile`);
   for (const [i, n] of NODES.entries()) {
     const db = serviceBlock(config, n);
-    assert.match(db, /dockerfile: docker\/sks-db\.Dockerfile/);
+    assert.match(db, /dockerfile: docker\/sks\.Dockerfile/);
+    assert.match(db, /target: sks-db\n/);
     assert.match(db, /image: sks-ts-cluster\/sks-db/, 'one image for every node');
     const peers = NODES.filter((o) => o !== n).join(' ');
     assert.match(db, new RegExp(`SKS_CLUSTER_PEERS: ${peers}\n`), `${n} peers with the other nodes`);
@@ -108,7 +111,7 @@ test('the balancer\'s nginx config (template + 12-sks-upstream.sh) passes nginx 
 });
 
 test('every Dockerfile passes the dockerfile-utils linter with no finding', () => {
-  assert.ok(dockerfiles.length >= 4, `Dockerfiles found: ${dockerfiles.join(', ')}`);
+  assert.deepEqual(dockerfiles, ['nginx.Dockerfile', 'sks.Dockerfile']);
   for (const f of dockerfiles) {
     const diags = validate(readFileSync(join(DOCKER, f), 'utf8'));
     assert.deepEqual(
@@ -124,15 +127,22 @@ test('the linter really rejects a broken Dockerfile (the check above is not vacu
   assert.ok(diags.length >= 2, JSON.stringify(diags));
 });
 
-test('service images are multi-stage, run as a non-root user, and have a health check', () => {
+test('one build stage for the three service images; each runs as a non-root user without compilers, with a health check', () => {
+  const text = readFileSync(join(DOCKER, 'sks.Dockerfile'), 'utf8');
+  const stages = new Map(text.split(/^FROM /m).slice(1).map((st) => [/^\S+ AS (\S+)/.exec(st)?.[1] ?? '', st]));
+  assert.deepEqual([...stages.keys()], ['build', 'runtime', 'sks-db', 'sks-recon', 'sks-cron']);
+  assert.match(stages.get('build')!, /g\+\+/, 'compilers in the build stage');
+  assert.match(stages.get('build')!, /^RUN sh docker\/with-extra-ca\.sh sh docker\/assemble\.sh \/out$/m, 'the workspace is built once');
+  assert.equal(text.match(/^RUN .*assemble\.sh/gm)?.length, 1, 'assemble.sh runs once');
+  assert.match(stages.get('runtime')!, /^node:20-bookworm-slim AS runtime$/m);
+  assert.match(stages.get('runtime')!, /^USER (?!root\b|0\b)\S+/m, 'the runtime stages run as a non-root user');
   for (const s of ['sks-db', 'sks-recon', 'sks-cron']) {
-    const text = readFileSync(join(DOCKER, `${s}.Dockerfile`), 'utf8');
-    const stages = text.split(/^FROM /m).slice(1);
-    assert.ok(stages.length >= 2, `${s}: a build stage and a runtime stage`);
-    const runtime = stages.at(-1)!;
-    assert.match(runtime, /^USER (?!root\b|0\b)\S+/m, `${s}: runtime stage runs as a non-root user`);
-    assert.match(runtime, /^HEALTHCHECK /m, `${s}: health check`);
-    assert.doesNotMatch(runtime, /g\+\+|python3/, `${s}: no compilers in the runtime image`);
+    const stage = stages.get(s)!;
+    assert.match(stage, new RegExp(`^runtime AS ${s}\n`), `${s} builds on the shared runtime stage`);
+    assert.match(stage, new RegExp(`^COPY --from=build /out/${s} /app$`, 'm'), `${s} takes its own share of the build`);
+    assert.match(stage, /^HEALTHCHECK /m, `${s}: health check`);
+    assert.doesNotMatch(stage, /^USER /m, `${s}: keeps the runtime stage's user`);
+    assert.doesNotMatch(stage + stages.get('runtime')!, /g\+\+|python3/, `${s}: no compilers in the runtime image`);
   }
   assert.match(readFileSync(join(DOCKER, 'nginx.Dockerfile'), 'utf8'), /^HEALTHCHECK /m);
 });
