@@ -9,10 +9,10 @@
 import type { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PUBLIC_ALGOS } from './gen-public.js';
-import { dumpFileName, startWorker } from '@sks/keystore';
+import { dumpFileName, readPacketAt, startWorker } from '@sks/keystore';
 
 export interface GenParams {
   keys: number;
@@ -93,9 +93,17 @@ export interface ChunkResult {
 export interface GenRunOptions {
   workers?: number;
   chunkKeys?: number;
+  /** Keep the first `keepFiles` dump files already in the output folder (whole files written by an earlier run of
+   * the same parameters) and generate from there on. */
+  keepFiles?: number;
   onProgress?: (keysDone: number, blocksDone: number, bytes: number) => void;
 }
 
+
+/** Keys a worker makes at a time (a flooded key is big: smaller chunks). */
+function defaultChunkKeys(params: GenParams): number {
+  return params.floodCerts > 0 && params.flooded > 0 ? 500 : 2000;
+}
 
 /** Writes the dump into outDir (created; existing sks-dump-*.pgp files of the same names are replaced). */
 export async function generateDump(outDir: string, params: GenParams, opts: GenRunOptions = {}): Promise<GenManifest> {
@@ -105,7 +113,7 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   mkdirSync(outDir, { recursive: true });
   const t0 = Date.now();
   const nWorkers = Math.max(1, Math.min(opts.workers ?? cpus().length, 16));
-  const chunkKeys = opts.chunkKeys ?? (params.floodCerts > 0 && params.flooded > 0 ? 500 : 2000);
+  const chunkKeys = opts.chunkKeys ?? defaultChunkKeys(params);
   const nChunks = Math.ceil(params.keys / chunkKeys);
   const profile = params.profile ?? 'default';
   if (!GEN_PROFILES.includes(profile)) throw new Error(`gen: unknown profile "${String(profile)}"`);
@@ -121,6 +129,27 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   let fileNo = -1;
   let fd = -1;
   let inFile = params.keysPerFile;
+  // A resumed run: the kept files are read back for the manifest (block lengths and algorithms), and generation
+  // starts at the first key after them, on a chunk boundary.
+  const keep = opts.keepFiles ?? 0;
+  if (keep > 0) {
+    if (params.dups !== 0) throw new Error('gen: a dump with split keys cannot be resumed (its positions are not its keys)');
+    if ((keep * params.keysPerFile) % chunkKeys !== 0) throw new Error(`gen: ${keep} kept files do not end on a chunk of ${chunkKeys} keys`);
+    for (let f = 0; f < keep; f++) {
+      const name = dumpFileName(f);
+      const blocks = readBackBlocks(readFileSync(join(outDir, name)));
+      if (blocks.length !== params.keysPerFile) throw new Error(`gen: kept file ${name} holds ${blocks.length} keys, not ${params.keysPerFile}`);
+      lengths.push(Uint32Array.from(blocks.map((b) => b.length)));
+      for (const b of blocks) {
+        const a = algoOfBlock(b, profile);
+        manifest.algos[a] = (manifest.algos[a] ?? 0) + 1;
+        manifest.blocks++;
+        manifest.bytes += b.length;
+      }
+      manifest.files.push(name);
+    }
+    fileNo = keep - 1;
+  }
   const writeBlock = (buf: Uint8Array) => {
     if (inFile >= params.keysPerFile) {
       if (fd >= 0) closeSync(fd);
@@ -137,7 +166,8 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   };
 
   const pending = new Map<number, ChunkResult>();
-  let nextToWrite = 0;
+  const firstChunk = (keep * params.keysPerFile) / chunkKeys;
+  let nextToWrite = firstChunk;
   let keysDone = 0;
   const flush = () => {
     for (let r = pending.get(nextToWrite); r; r = pending.get(nextToWrite)) {
@@ -156,7 +186,7 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
   };
 
   await new Promise<void>((resolve, reject) => {
-    let nextChunk = 0;
+    let nextChunk = firstChunk;
     let live = 0;
     let failed = false;
     const workers: Worker[] = [];
@@ -169,7 +199,8 @@ export async function generateDump(outDir: string, params: GenParams, opts: GenR
       }
       return false;
     };
-    for (let i = 0; i < Math.min(nWorkers, nChunks); i++) {
+    if (firstChunk >= nChunks) return resolve();
+    for (let i = 0; i < Math.min(nWorkers, nChunks - firstChunk); i++) {
       const w = startWorker(import.meta.url, 'gen-worker', params);
       workers.push(w);
       live++;
@@ -214,6 +245,44 @@ function sizeFigures(chunks: Uint32Array[]): GenSizes {
   return { mean: Math.round(sum / all.length), median: q(0.5), p99: q(0.99), max: all[all.length - 1]! };
 }
 
+/** The key blocks of a dump file written by gen (a block starts at each primary key packet). */
+function readBackBlocks(data: Buffer): Buffer[] {
+  const blocks: Buffer[] = [];
+  let start = -1;
+  for (let off = 0; off < data.length;) {
+    const p = readPacketAt(data, off);
+    if (!p) throw new Error(`gen: a kept dump file ends inside a packet at byte ${off}`);
+    if (p.packet.tag === 6) {
+      if (start >= 0) blocks.push(data.subarray(start, off));
+      start = off;
+    }
+    off = p.end;
+  }
+  if (start >= 0) blocks.push(data.subarray(start));
+  return blocks;
+}
+
+/** The manifest's algorithm name of a generated key block, read from its primary key packet. */
+function algoOfBlock(block: Buffer, profile: GenProfile): string {
+  const body = readPacketAt(block, 0)!.packet.body;
+  const version = body[0]!;
+  const algo = body[5]!;
+  /** Bit length of the MPI right after the algorithm byte (RSA n, DSA p). */
+  const firstMpiBits = body.readUInt16BE(6);
+  if (profile === 'public') {
+    if (algo === 1) return firstMpiBits > 2048 ? 'rsa4096' : 'rsa2048';
+    if (algo === 17) return firstMpiBits > 1024 ? 'dsa2048' : 'dsa1024';
+    if (algo === 22) return 'ed25519';
+    if (algo === 19) return 'p256';
+  } else {
+    if (version === 6) return 'v6';
+    if (algo === 22) return 'ed25519';
+    if (algo === 19) return 'p256';
+    if (algo === 1) return 'rsa';
+  }
+  throw new Error(`gen: a kept key block has an algorithm (${algo}, v${version}) the ${profile} profile does not make`);
+}
+
 /** The cache id's parameters. The default profile's stay as they were before profiles existed (its cached dumps
  * stay valid); another profile adds its name and version. */
 function cacheKey(params: GenParams): object {
@@ -222,19 +291,52 @@ function cacheKey(params: GenParams): object {
   return { v: GENERATOR_VERSION, ...rest, profile, pv: PUBLIC_PROFILE_VERSION };
 }
 
-/** A generated dump for these parameters, made once and kept under the temp dir for reuse by benchmarks and tests
- * (SKS_GEN_CACHE chooses another folder). */
-export async function cachedDump(params: GenParams, opts: GenRunOptions = {}): Promise<{ dir: string; manifest: GenManifest; cached: boolean }> {
+/** Where cachedDump keeps the dump of these parameters. */
+export function cacheDirOf(params: GenParams): string {
   const root = process.env.SKS_GEN_CACHE ?? join(tmpdir(), 'sks-gen-cache');
   const id = createHash('sha256').update(JSON.stringify(cacheKey(params))).digest('hex').slice(0, 16);
   const profile = params.profile ?? 'default';
-  const dir = join(root, `${profile === 'default' ? '' : profile + '-'}keys${params.keys}-${id}`);
+  return join(root, `${profile === 'default' ? '' : profile + '-'}keys${params.keys}-${id}`);
+}
+
+/** A generated dump for these parameters, made once and kept under the temp dir for reuse by benchmarks and tests
+ * (SKS_GEN_CACHE chooses another folder). */
+export async function cachedDump(params: GenParams, opts: GenRunOptions = {}): Promise<{ dir: string; manifest: GenManifest; cached: boolean }> {
+  const dir = cacheDirOf(params);
   const mf = join(dir, 'gen-manifest.json');
   if (existsSync(mf)) return { dir, manifest: JSON.parse(readFileSync(mf, 'utf8')) as GenManifest, cached: true };
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  const manifest = await generateDump(tmp, params, opts);
+  const keepFiles = adoptInterrupted(dir, tmp, params, opts.chunkKeys ?? defaultChunkKeys(params));
+  const manifest = await generateDump(tmp, params, { ...opts, keepFiles });
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { dir, manifest, cached: false };
+}
+
+/** A big dump takes an hour or more: when an earlier run for the same parameters was interrupted (its process is
+ * gone, its `.tmp-PID` folder left), its whole files are moved to `tmp` and kept (up to a chunk boundary; the file
+ * being written when it stopped is dropped). Returns how many files to keep. */
+function adoptInterrupted(dir: string, tmp: string, params: GenParams, chunkKeys: number): number {
+  if (params.dups !== 0) return 0;
+  const parent = join(dir, '..');
+  const base = `${dir.slice(parent.length + 1)}.tmp-`;
+  const stale = (existsSync(parent) ? readdirSync(parent) : [])
+    .filter((n) => n.startsWith(base) && /^\d+$/.test(n.slice(base.length)) && !existsSync(`/proc/${n.slice(base.length)}`))
+    .map((n) => ({ path: join(parent, n), files: readdirSync(join(parent, n)).filter((f) => /^sks-dump-\d+\.pgp$/.test(f)).length }))
+    .sort((x, y) => y.files - x.files);
+  const best = stale[0];
+  if (!best) return 0;
+  // the last file may be incomplete; then the largest count of whole files that ends on a chunk boundary
+  let keep = Math.max(0, best.files - 1);
+  while (keep > 0 && (keep * params.keysPerFile) % chunkKeys !== 0) keep--;
+  keep = Math.min(keep, Math.floor(params.keys / params.keysPerFile));
+  if (keep === 0) return 0;
+  renameSync(best.path, tmp);
+  for (const f of readdirSync(tmp)) {
+    const m = /^sks-dump-(\d+)\.pgp$/.exec(f);
+    if (!m || Number(m[1]) >= keep) rmSync(join(tmp, f), { force: true });
+  }
+  for (const other of stale.slice(1)) rmSync(other.path, { recursive: true, force: true });
+  return keep;
 }

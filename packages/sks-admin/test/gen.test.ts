@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, checkPrimeSync } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { KeyStore, defaultSettings, policyFromSettings } from '@sks/keystore';
-import { cachedDump, generateDump, GENERATOR_VERSION, type GenManifest, type GenParams } from '../src/gen.js';
+import { cacheDirOf, cachedDump, generateDump, GENERATOR_VERSION, type GenManifest, type GenParams } from '../src/gen.js';
 import { CREATION_TICK, DSA_GROUPS, PUBLIC_ALGOS, generatePublicKey, publicHead, rsa4096Pool } from '../src/gen-public.js';
 import { rsaPool } from '../src/gen-keys.js';
 import { loadFiles } from '../src/load.js';
@@ -281,3 +281,33 @@ test('cachedDump: a profile other than the default is another dump; the default 
     else process.env.SKS_GEN_CACHE = saved;
   }
 });
+
+for (const profile of ['default', 'public'] as const) {
+  test(`${profile} profile: an interrupted generation resumes from the whole files a gone process left, to the same bytes and manifest`, async () => {
+    const params: GenParams = { keys: 300, seed: `gen-resume-${profile}`, flooded: 0, floodCerts: 0, dups: 0, keysPerFile: 50, profile, v6: true };
+    const whole = makeTempDir('gen-whole-');
+    const expected = await generateDump(whole, params, { chunkKeys: 25 });
+    const saved = process.env.SKS_GEN_CACHE;
+    process.env.SKS_GEN_CACHE = makeTempDir('gen-cache-');
+    try {
+      // what a run killed while writing its fourth file leaves: three whole files and part of the fourth, in the
+      // .tmp-PID folder of a process that no longer exists (no pid is that high)
+      const stale = `${cacheDirOf(params)}.tmp-999999999`;
+      mkdirSync(stale, { recursive: true });
+      for (const f of expected.files.slice(0, 3)) writeFileSync(join(stale, f), readFileSync(join(whole, f)));
+      const fourth = readFileSync(join(whole, expected.files[3]!));
+      writeFileSync(join(stale, expected.files[3]!), fourth.subarray(0, fourth.length >> 1));
+      const r = await cachedDump(params, { chunkKeys: 25 });
+      assert.equal(r.cached, false);
+      assert.equal(existsSync(stale), false, 'the interrupted folder was taken over');
+      assert.deepEqual(r.manifest.files, expected.files);
+      for (const f of expected.files) assert.ok(readFileSync(join(r.dir, f)).equals(readFileSync(join(whole, f))), `${f} differs`);
+      const { ms: _a, ...got } = r.manifest;
+      const { ms: _b, ...want } = expected;
+      assert.deepEqual(got, want);
+    } finally {
+      if (saved === undefined) delete process.env.SKS_GEN_CACHE;
+      else process.env.SKS_GEN_CACHE = saved;
+    }
+  });
+}
