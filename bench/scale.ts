@@ -5,6 +5,7 @@
 //   - the load (`sks-admin load`; SKS: `sks build` + cleandb + pbuild) and the database size on disk;
 //   - sks-db, sks-recon and sks-cron as an operator runs them (processes, default settings, caches on), with
 //     lookups at c=64 of keys drawn at random from the whole store (op=get by fingerprint, mr index by e-mail),
+//     asked in turn of SKS and of an sks-db without reply caches on the same store,
 //     BENCH_SCALE_ROUNDS rounds of BENCH_SCALE_SECONDS each with keys of their own (the median is reported);
 //   - recon d=100 and d=1000 between two nodes of that size (B, on a copy of the store, reconciles with A after A
 //     took d new keys; timed until B holds them), and the same between two SKS on copies of its store;
@@ -15,9 +16,10 @@
 // Needs about 2.5 times the dump's size free on disk at the largest size (two stores and the dump).
 // Run alone: node --conditions=source --import tsx bench/scale.ts     (make bench-scale)
 //   BENCH_SCALE_SIZES=100000,2000000,6000000   BENCH_SCALE_SKS_MAX=2000000   BENCH_SCALE_SKS_RECON=0 skips SKS's pair
-//   BENCH_SCALE_SECONDS=10   BENCH_SCALE_ROUNDS=2   BENCH_SCALE_ADD_SECONDS=30   BENCH_SCALE_SAMPLE=60000 keys a round
+//   BENCH_SCALE_SECONDS=10   BENCH_SCALE_ROUNDS=3   BENCH_SCALE_ADD_SECONDS=30   BENCH_SCALE_SAMPLE=60000 keys a round
 //   BENCH_SCALE_DUMP=6000000  the dump the stores are cut from (default: the largest size's)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { cpSync, existsSync, readFileSync, linkSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +27,8 @@ import { KeyStore, armor, defaultSettings, policyFromSettings } from '../package
 import { cachedDump } from '../packages/sks-admin/src/gen.js';
 import { keyBlocks } from '../test/support/keyrings.js';
 import { buildSks, startSks, type Sks } from '../test/support/sks.js';
-import { freePortPair, waitForPort } from '../test/support/ports.js';
+import { freePort, freePortPair, waitForPort } from '../test/support/ports.js';
+import { startDb } from '../packages/sks-db/src/index.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import { drawKeys } from './lookup-random.js';
@@ -159,6 +162,8 @@ async function upload(url: string, keys: Buffer[], clients: number, until: numbe
 interface SizeFigures {
   keys: number;
   rows: Row[];
+  /** Lookup rates (req/s) by load and server, for the comparison across sizes. */
+  rates: Record<string, number>;
 }
 
 interface ScaleDump {
@@ -168,7 +173,7 @@ interface ScaleDump {
 
 async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks: boolean): Promise<SizeFigures> {
   const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 10);
-  const rounds = Math.max(1, Number(process.env.BENCH_SCALE_ROUNDS ?? 2));
+  const rounds = Math.max(1, Number(process.env.BENCH_SCALE_ROUNDS ?? 3));
   const addSeconds = Number(process.env.BENCH_SCALE_ADD_SECONDS ?? 30);
   const sample = Number(process.env.BENCH_SCALE_SAMPLE ?? 60_000);
   // The first whole files of the dump, hard-linked into a folder of their own (the loader reads regular files).
@@ -219,18 +224,33 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
   log(`node A up in ${a.startS.toFixed(1)} s`);
   rows.push({ metric: `start until HKP and recon answer${at}`, ours: a.startS, sks: '', unit: 's' });
   const sks: Sks | undefined = sksBuilt ? await startSks({ basedir: sksBuilt.basedir, gossip: false }) : undefined;
+  // and sks-db without its reply caches (lookup_cache_bytes 0) on the same store, asked in turn with the others
+  const uncached = await startDb({
+    basedir: ours.basedir, workers: availableParallelism(),
+    settings: { hkp_address: ['127.0.0.1'], hkp_port: await freePort(), log_level: 'warn', lookup_cache_bytes: 0 },
+  });
   const alone: WrkResult[] = [];
+  const rates: Record<string, number> = {};
   try {
     for (const load of loads) {
-      const servers = [{ name: 'ours', url: a.url, runs: [] as WrkResult[] }, ...(sks ? [{ name: 'SKS', url: sks.hkpUrl, runs: [] as WrkResult[] }] : [])];
+      const servers = [
+        { name: 'ours', url: a.url, runs: [] as WrkResult[] },
+        ...(sks ? [{ name: 'SKS', url: sks.hkpUrl, runs: [] as WrkResult[] }] : []),
+        { name: 'ours, caches off', url: uncached.url, runs: [] as WrkResult[] },
+      ];
       for (const s of servers) await runWrk(s.url, load.warm, 8, 2);
       for (let r = 0; r < rounds; r++) for (const s of servers) s.runs.push(await runWrk(s.url, load.scripts[r]!, 64, seconds));
       for (const s of servers) log(`${load.name}${at}, ${s.name}: ${s.runs.map((x) => `${x.rps.toFixed(0)} req/s p99 ${x.p99}ms (${x.errors} errors)`).join(' / ')}`);
       const o = median(servers[0]!.runs);
-      const b = servers[1] ? median(servers[1].runs) : undefined;
+      const b = sks ? median(servers[1]!.runs) : undefined;
+      const off = median(servers.at(-1)!.runs);
       if (load === loads[0]) alone.push(o);
+      rates[load.name] = o.rps;
+      rates[`${load.name}, caches off`] = off.rps;
       rows.push({ metric: `${load.name}, random keys${at}, c=64`, ours: o.rps, sks: b?.rps ?? 'not run', ratio: b ? o.rps / b.rps : undefined, unit: 'req/s' });
-      rows.push({ metric: `${load.name}, random keys${at}, c=64, p99`, ours: o.p99, sks: b?.p99 ?? 'not run', ratio: b ? b.p99 / o.p99 : undefined, unit: 'ms' });
+      rows.push({ metric: `${load.name}, random keys${at}, c=64, p99`, ours: o.p99, sks: b?.p99 ?? 'not run', ratio: b ? b.p99 / o.p99 : undefined, unit: 'ms', target: '< 25 ms' });
+      rows.push({ metric: `${load.name}, random keys${at}, c=64, caches off`, ours: off.rps, sks: b?.rps ?? 'not run', ratio: b ? off.rps / b.rps : undefined, unit: 'req/s' });
+      rows.push({ metric: `${load.name}, random keys${at}, c=64, caches off, p99`, ours: off.p99, sks: b?.p99 ?? 'not run', ratio: b ? b.p99 / off.p99 : undefined, unit: 'ms', target: '< 25 ms' });
       const errors = servers.flatMap((s) => s.runs).reduce((n, x) => n + x.errors, 0);
       if (errors > 0) rows.push({ metric: `${load.name}${at}: errors in the runs above`, ours: errors, sks: '' });
     }
@@ -240,6 +260,7 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
     }
   } finally {
     await sks?.stop();
+    await uncached.stop();
   }
 
   // 4. Recon between two nodes of this size.
@@ -250,7 +271,7 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
   try {
     await measureOurs(a, b, take(2)); // warm-up
     const recon = new Map<number, Measured[]>(ds.map((d) => [d, []]));
-    for (let r = 0; r < 2; r++) for (const d of ds) {
+    for (let r = 0; r < 3; r++) for (const d of ds) {
       const m = await measureOurs(a, b, take(d));
       log(`recon d=${d}${at}, ours: ${m.ms.toFixed(0)} ms (${m.detail})`);
       recon.get(d)!.push(m);
@@ -275,7 +296,7 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
     for (const d of ds) {
       const o = medianMs(recon.get(d)!);
       const s = sksRecon.get(d);
-      rows.push({ metric: `recon d=${d} between two nodes${at}`, ours: o, sks: s ?? 'not run', ratio: s ? s / o : undefined, unit: 'ms' });
+      rows.push({ metric: `recon d=${d} between two nodes${at}`, ours: o, sks: s ?? 'not run', ratio: s ? s / o : undefined, unit: 'ms', target: d === 100 ? '< 200 ms' : undefined });
     }
 
     // 5. Sustained uploads while lookups and recon run.
@@ -316,7 +337,7 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
     rmSync(ours.basedir, { recursive: true, force: true });
     if (sksBuilt) rmSync(sksBuilt.basedir, { recursive: true, force: true });
   }
-  return { keys, rows };
+  return { keys, rows, rates };
 }
 
 export async function runScaleBench(): Promise<Row[]> {
@@ -332,9 +353,18 @@ export async function runScaleBench(): Promise<Row[]> {
 export async function scaleRows(dump: ScaleDump, sizes: number[], sksMax: number): Promise<Row[]> {
   const extras = await newKeys(20_000);
   const rows: Row[] = [];
+  const done: SizeFigures[] = [];
   for (const size of sizes) {
     const r = await oneSize(size, dump, extras, size <= sksMax);
     rows.push(...r.rows);
+    done.push(r);
+  }
+  // how the lookups hold up from the smallest store to the largest
+  const [small, large] = [done[0]!, done.at(-1)!];
+  if (done.length > 1) {
+    for (const [what, rate] of Object.entries(large.rates)) {
+      rows.push({ metric: `${what}: req/s at ${small.keys} keys / at ${large.keys} keys`, ours: small.rates[what]! / rate, sks: '', target: '<= 2' });
+    }
   }
   return rows;
 }
