@@ -1,7 +1,7 @@
 // `make bench`: every benchmark, ours beside real SKS 1.1.6 on the same data and machine, as ratios.
 // Each part lives in its own file and exports a runner that returns its figures; this file only prints them.
 // BENCH_ONLY=load,lookup,lookup-stages,lookup-random,recon,field,hockeypuck,flood,push picks parts; each part's own variables (BENCH_LOAD_KEYS ...) scale it.
-// Part `scale` (network-scale stores up to 6M keys: ~70 min to generate once, ~45 min a run) runs only when named:
+// Part `scale` (network-scale stores up to 6M keys: ~70 min to generate once, ~25 min a run) runs only when named:
 // BENCH_ONLY=scale, or `make bench-scale`.
 import { cpus, totalmem } from 'node:os';
 import type { Row } from './row.js';
