@@ -16,7 +16,7 @@ import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import type { Row } from './row.js';
-import { luaScript, runWrk, type WrkResult } from './wrk.js';
+import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
 /** Fingerprints and e-mail addresses of `n` keys drawn at random (fixed seed) from the store, and of `warm` others. */
 export function drawKeys(file: string, n: number, warm: number): { fps: string[]; emails: string[]; warmFps: string[]; warmEmails: string[] } {
@@ -49,11 +49,6 @@ export function drawKeys(file: string, n: number, warm: number): { fps: string[]
   } finally {
     store.close();
   }
-}
-
-function median(runs: WrkResult[]): WrkResult {
-  const sorted = [...runs].sort((x, y) => x.rps - y.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 export async function runLookupRandomBench(): Promise<Row[]> {
@@ -104,7 +99,7 @@ export async function runLookupRandomBench(): Promise<Row[]> {
       for (const s of servers) await runWrk(s.url, load.warm, 8, 2);
       // in turn, round by round: a drift of the machine touches all three alike
       for (let r = 0; r < rounds; r++) for (const s of servers) s.runs.push(await runWrk(s.url, load.scripts[r]!, 64, seconds));
-      const [on, off, base] = servers.map((s) => median(s.runs)) as [WrkResult, WrkResult, WrkResult];
+      const [on, off, base] = servers.map((s) => medianRun(s.runs)) as [WrkResult, WrkResult, WrkResult];
       for (const s of servers) {
         log(`${load.name} c=64, ${s.name}: ${s.runs.map((x) => `${x.rps.toFixed(0)} req/s p99 ${x.p99}ms (${x.errors} errors)`).join(' / ')}`);
       }

@@ -18,7 +18,7 @@ import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
 import type { Row } from './row.js';
-import { luaScript, runWrk, type WrkResult } from './wrk.js';
+import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
 export interface LookupBenchOptions {
   seconds?: number;
@@ -56,12 +56,6 @@ function workload(): { fps: string[]; emails: string[]; words: string[] } {
     }
   }
   return { fps, emails: [...emails].slice(0, 500), words: [...words].slice(0, 200) };
-}
-
-/** The run with the median throughput (its own p50 and p99 go with it). */
-function median(runs: WrkResult[]): WrkResult {
-  const sorted = [...runs].sort((x, y) => x.rps - y.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /** Opens `n` connections that send half a request header and then wait (a slowloris-like load). */
@@ -130,8 +124,8 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
           log(`${load.name} c=${c}, each run: ours ${ourRuns.map((x) => x.rps.toFixed(0)).join(' / ')} req/s; ` +
             `SKS ${sksRuns.map((x) => x.rps.toFixed(0)).join(' / ')} req/s`);
         }
-        const a = median(ourRuns);
-        const b = median(sksRuns);
+        const a = medianRun(ourRuns);
+        const b = medianRun(sksRuns);
         if (load === loads[0] && c === 8) oursGetC8 = a;
         log(`${load.name} c=${c}: ours ${a.rps.toFixed(0)} req/s p50 ${a.p50}ms p99 ${a.p99}ms (${a.errors} errors); ` +
           `SKS ${b.rps.toFixed(0)} req/s p50 ${b.p50}ms p99 ${b.p99}ms (${b.errors} errors)`);
@@ -145,7 +139,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
           await runWrk(uncached.url, load.script, 8, Math.max(3, Math.ceil(seconds / 2)));
           const offRuns: WrkResult[] = [];
           for (let r = 0; r < rounds; r++) offRuns.push(await runWrk(uncached.url, load.script, c, seconds));
-          const off = median(offRuns);
+          const off = medianRun(offRuns);
           log(`${load.name} c=${c}, caches off: ours ${offRuns.map((x) => x.rps.toFixed(0)).join(' / ')} req/s, median p99 ${off.p99}ms`);
           const offTarget = load.name === 'get by fingerprint' ? '>= 10x, p99 < 25 ms' : '>= 10x';
           rows.push({ metric: `${load.name} c=${c}, caches off`, ours: off.rps, sks: b.rps, ratio: off.rps / b.rps, unit: 'req/s', target: offTarget });

@@ -93,7 +93,8 @@ function baseStore(base: Buffer[], cacheDir: string, log: (l: string) => void, p
   return file;
 }
 
-function service(pkg: string): string[] {
+/** How to start one of our services: its built dist/main.js, or the sources (BENCH_FROM_SOURCE=1 or no build). */
+export function service(pkg: string): string[] {
   const dist = join(ROOT, `packages/${pkg}/dist/main.js`);
   if (existsSync(dist) && process.env.BENCH_FROM_SOURCE !== '1') return [dist];
   return ['--conditions=source', '--import', 'tsx', join(ROOT, `packages/${pkg}/src/main.ts`)];

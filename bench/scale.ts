@@ -23,8 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { cpSync, existsSync, readFileSync, linkSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KeyStore, armor, defaultSettings, policyFromSettings } from '../packages/keystore/src/index.js';
 import { cachedDump } from '../packages/sks-admin/src/gen.js';
 import { keyBlocks } from '../test/support/keyrings.js';
@@ -34,19 +33,12 @@ import { startDb } from '../packages/sks-db/src/index.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import { drawKeys } from './lookup-random.js';
-import { measureOurs, measureSks, relay, sksPairFrom, startOurB, type Measured, type OurA } from './recon.js';
+import { measureOurs, measureSks, relay, service, sksPairFrom, startOurB, type Measured, type OurA } from './recon.js';
 import type { Row } from './row.js';
-import { luaScript, runWrk, type WrkResult } from './wrk.js';
+import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KEYS_PER_FILE = 15000;
 const log = (l: string) => console.error(`bench scale: ${l}`);
-
-function service(pkg: string): string[] {
-  const dist = join(ROOT, `packages/${pkg}/dist/main.js`);
-  if (existsSync(dist) && process.env.BENCH_FROM_SOURCE !== '1') return [dist];
-  return ['--conditions=source', '--import', 'tsx', join(ROOT, `packages/${pkg}/src/main.ts`)];
-}
 
 /** Resident memory (MiB) of a process and all its descendants (sks-db's cluster workers), from /proc. */
 export function treeRssMiB(pid: number): number {
@@ -120,11 +112,6 @@ async function startNode(basedir: string): Promise<Node> {
       store.close();
     },
   };
-}
-
-function median(runs: WrkResult[]): WrkResult {
-  const sorted = [...runs].sort((x, y) => x.rps - y.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function medianMs(xs: Measured[]): number {
@@ -243,9 +230,9 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
       for (const s of servers) await runWrk(s.url, load.warm, 8, 2);
       for (let r = 0; r < rounds; r++) for (const s of servers) s.runs.push(await runWrk(s.url, load.scripts[r]!, 64, seconds));
       for (const s of servers) log(`${load.name}${at}, ${s.name}: ${s.runs.map((x) => `${x.rps.toFixed(0)} req/s p99 ${x.p99}ms (${x.errors} errors)`).join(' / ')}`);
-      const o = median(servers[0]!.runs);
-      const b = sks ? median(servers[1]!.runs) : undefined;
-      const off = median(servers.at(-1)!.runs);
+      const o = medianRun(servers[0]!.runs);
+      const b = sks ? medianRun(servers[1]!.runs) : undefined;
+      const off = medianRun(servers.at(-1)!.runs);
       if (load === loads[0]) alone.push(o);
       rates[load.name] = o.rps;
       rates[`${load.name}, caches off`] = off.rps;

@@ -57,3 +57,8 @@ export function runWrk(url: string, script: string, conc: number, seconds: numbe
   });
 }
 
+/** The run with the median throughput (its own p50 and p99 go with it). */
+export function medianRun(runs: WrkResult[]): WrkResult {
+  const sorted = [...runs].sort((x, y) => x.rps - y.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
