@@ -4,10 +4,11 @@
 # images do not carry it. Usage: sh docker/with-extra-ca.sh COMMAND [ARG...]
 set -eu
 if [ -n "${EXTRA_CA:-}" ]; then
-  printf '%s\n' "$EXTRA_CA" > /tmp/extra-ca.pem
+  ca=$(mktemp)
+  printf '%s\n' "$EXTRA_CA" > "$ca"
   # keep what the base image already adds
-  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s "$NODE_EXTRA_CA_CERTS" ]; then cat "$NODE_EXTRA_CA_CERTS" >> /tmp/extra-ca.pem; fi
-  NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem
+  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s "$NODE_EXTRA_CA_CERTS" ]; then cat "$NODE_EXTRA_CA_CERTS" >> "$ca"; fi
+  NODE_EXTRA_CA_CERTS=$ca
   export NODE_EXTRA_CA_CERTS
 fi
 exec "$@"
