@@ -144,7 +144,10 @@ export async function startOurB(dbFile: string, profiles = ['sks'], inPlace = fa
   const settings: Partial<Settings> = {
     recon_address: ['127.0.0.1'], recon_port: reconPort, disable_gossip: true, log_level: 'warn', recon_profiles: profiles,
   };
-  const store = KeyStore.open(join(basedir, 'keys.sqlite'), { policy: policyOf(profiles) });
+  // opened as startRecon opens its own (checkpoints on a thread of their own)
+  const store = KeyStore.open(join(basedir, 'keys.sqlite'), {
+    policy: policyOf(profiles), checkpointEveryMs: defaultSettings().wal_checkpoint_interval_ms,
+  });
   const recon = await startRecon({
     basedir, settings, store, logger: createLogger({ service: 'sks-recon', console: false, dir: join(basedir, 'log'), level: 'warn' }),
   });

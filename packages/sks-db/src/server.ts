@@ -269,7 +269,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
   };
   const ctx: DbContext = {
     store,
-    writer: () => (writer ??= KeyStore.open(dbPath, { policy, logger, busyTimeoutMs })),
+    writer: () =>
+      (writer ??= KeyStore.open(dbPath, { policy, logger, busyTimeoutMs, checkpointEveryMs: settings.wal_checkpoint_interval_ms })),
     resetWriter: () => {
       try {
         writer?.close();

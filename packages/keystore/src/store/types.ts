@@ -131,6 +131,9 @@ export interface OpenOptions {
   cacheMiB?: number;
   /** Open for a bulk load: see beginBulkLoad(); the indexes it drops are not rebuilt on opening. */
   bulkLoad?: boolean;
+  /** Writable opens of long-running writers: run WAL checkpoints every this many ms on a thread of their own
+   * instead of inside this connection's commits (sqlite/background-checkpoint.ts). 0 or absent: SQLite's default. */
+  checkpointEveryMs?: number;
 }
 
 // --- bulk loading (sks-admin load) ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import { SyncState } from './sync-state.js';
 import { OwnerDeletions } from './owner-deletions.js';
 import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
 import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
+import { startBackgroundCheckpoint, type BackgroundCheckpoint } from './background-checkpoint.js';
 
 /** Page size of a new store. Keys are stored whole in their rows (a public-keydump key averages 2 KB), and SQLite
  * writes, reads and balances a page at a time: with 16 KiB instead of SQLite's 4 KiB, loading 1M keys shaped like
@@ -42,6 +43,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   private refused?: RefusedDigests;
   private readonly sync: SyncState;
   private readonly owners: OwnerDeletions;
+  private backgroundCheckpoint?: BackgroundCheckpoint;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
@@ -108,6 +110,9 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       store.migratedFrom = migratedFrom;
       if (options.bulkLoad && !readonly) beginBulkLoad(store.core);
       else if (!readonly) finishBulkWork(store.core);
+      if (!readonly && !options.bulkLoad && (options.checkpointEveryMs ?? 0) > 0) {
+        store.backgroundCheckpoint = startBackgroundCheckpoint(db, options.checkpointEveryMs!, options.logger);
+      }
       return store;
     } catch (e) {
       db.close();
@@ -116,6 +121,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   }
 
   close(): void {
+    this.backgroundCheckpoint?.stop();
     if (this.db.open) this.db.close();
   }
 
