@@ -7,11 +7,13 @@
 // cost more than the rest of a cached answer. The hand is kept between evictions because a scan that starts at the
 // oldest entry every time walks the slots V8's ordered hash table keeps for deleted entries until it rehashes:
 // ~12 µs per insertion into a full cache of 22k entries (bench micro-test), 4% of sks-db's CPU on random keys.
-// Admission: a value is kept on the second miss of its key, not the first (a "doorkeeper", as in TinyLFU). On a
-// public server most lookups ask for a key nobody asked for lately; keeping each of those answers (and evicting an
-// older one) cost more than it saved: random keys of a 1M-key store, c=64, were answered at 8.6-10.9k req/s with
-// the caches on against 14.5-15.7k with them off (bench lookup-random), the kept buffers making V8's full
-// collections more frequent and longer. A key asked for twice is kept from its second answer on.
+// Admission, as in TinyLFU: a value is kept on the second miss of its key, not the first (the "doorkeeper"), and
+// once the cache is full only if its key has been asked for more often lately than the entry it would evict
+// (counts kept approximately in a small sketch, halved now and then so old popularity fades). On a public server
+// most lookups ask for a key nobody asked for lately. Keeping each of those answers (and evicting an older one)
+// cost more than it saved: random keys of a 2M-key store, c=64, were answered 15-20% slower with the caches on
+// than off, mostly V8's collector freeing answers kept for a second or two; with random keys every count is about
+// the same, so a full cache now stops taking new entries. A hot key's count rises above the rest and gets it in.
 
 interface Entry<V> {
   value: V;
@@ -23,18 +25,25 @@ export class AnswerCache<V extends { length: number } | string> {
   private bytes = 0;
   /** The CLOCK hand: where the last eviction stopped. */
   private hand: IterableIterator<[string, Entry<V>]> | undefined;
+  /** The entry the hand points at, not yet passed (admission compares a newcomer with it). */
+  private candidate: [string, Entry<V>] | undefined;
   /** Keys missed once since the doorkeeper was last emptied (it is emptied when full). */
   private readonly seen = new Set<string>();
   private readonly seenMax: number;
+  private readonly counts: FrequencySketch;
 
-  constructor(private readonly maxBytes: number) {
+  /** `own` makes a value fit to be kept (ownBuffers by default); it runs when a value is admitted. */
+  constructor(private readonly maxBytes: number, private readonly own: (value: V) => V = ownBuffer as (value: V) => V) {
     // about one remembered key per KiB of budget: several times the entries the budget holds
     this.seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
+    // counts halved after 4 times that many asks: 262 144 for the default per-key cache, ~10 times its entries
+    this.counts = new FrequencySketch(this.seenMax * 4);
   }
 
   /** The cached value for `key`, computing and storing it with `make` on a miss. */
   get(key: string, make: () => V): V {
     const hit = this.map.get(key);
+    if (this.maxBytes > 0) this.counts.add(key);
     if (hit !== undefined) {
       hit.used = true;
       return hit.value;
@@ -42,29 +51,61 @@ export class AnswerCache<V extends { length: number } | string> {
     const value = make();
     const size = sizeOf(value) + key.length;
     if (this.maxBytes <= 0 || size > this.maxBytes / 4) return value;
-    if (!this.seen.delete(key)) {
+    if (!this.seen.has(key)) {
       if (this.seen.size >= this.seenMax) this.seen.clear();
       this.seen.add(key);
       return value; // first miss: remembered, not kept
     }
-    this.map.set(key, { value, used: false });
+    if (this.bytes + size > this.maxBytes) {
+      const victim = this.victim();
+      // not asked for more often than what it would evict: not kept (it stays remembered for its next miss)
+      if (victim !== undefined && this.counts.estimate(key) <= this.counts.estimate(victim)) return value;
+    }
+    this.seen.delete(key);
+    const kept = this.own(value);
+    this.map.set(key, { value: kept, used: false });
     this.bytes += size;
     this.evict(key);
-    return value;
+    return kept;
+  }
+
+  /** The hand's next entry, moved past marked entries (clearing their marks): the one an eviction would drop. */
+  private victim(): string | undefined {
+    for (let budget = this.map.size * 2 + 2; budget > 0; budget--) {
+      const c = this.candidate ?? this.advance();
+      if (c === undefined) return undefined;
+      if (!this.map.has(c[0])) {
+        this.candidate = undefined; // deleted since the hand reached it
+        continue;
+      }
+      if (!c[1].used) return c[0];
+      c[1].used = false;
+      this.candidate = undefined;
+    }
+    return undefined;
+  }
+
+  /** Moves the hand to the next entry (a new turn from the oldest one at the end) and makes it the candidate. */
+  private advance(): [string, Entry<V>] | undefined {
+    let step = this.hand?.next();
+    if (!step || step.done) {
+      this.hand = this.map.entries();
+      step = this.hand.next();
+      if (step.done) return undefined;
+    }
+    this.candidate = step.value;
+    return step.value;
   }
 
   /** Moves the hand on until the budget holds: marked entries lose their mark, unmarked ones go (`keep` stays).
    * Every entry is passed at most twice (once to clear its mark), so this ends. */
   private evict(keep: string): void {
     for (let budget = this.map.size * 2 + 2; this.bytes > this.maxBytes && budget > 0; budget--) {
-      let step = this.hand?.next();
-      if (!step || step.done) {
-        this.hand = this.map.entries(); // a new turn, from the oldest entry
-        step = this.hand.next();
-        if (step.done) return;
-      }
-      const [k, e] = step.value;
-      if (k === keep) continue;
+      const c = this.candidate ?? this.advance();
+      if (c === undefined) return;
+      this.candidate = undefined;
+      const [k, e] = c;
+      if (k === keep || !this.map.has(k)) continue; // the newcomer, or an entry deleted since the hand reached it
       if (e.used) {
         e.used = false;
         continue;
@@ -94,6 +135,7 @@ export class AnswerCache<V extends { length: number } | string> {
   clear(): void {
     this.map.clear();
     this.hand = undefined;
+    this.candidate = undefined;
     this.seen.clear();
     this.bytes = 0;
   }
@@ -110,6 +152,61 @@ export class LookupCache<V extends { length: number }> extends AnswerCache<V> {
       this.version = version;
     }
   }
+}
+
+/** How often keys were asked for lately, approximately (TinyLFU's count-min sketch): a counter at two places per
+ * key, the smaller of the two read; every counter is halved after `period` additions, so a count says "lately".
+ * Collisions only ever make a count too high; with 8 slots per addition of a period, a key with no asks of its own
+ * reads as asked for at least once in about 5% of cases. */
+class FrequencySketch {
+  private readonly table: Uint8Array;
+  private readonly mask: number;
+  private readonly period: number;
+  private additions = 0;
+
+  /** `period`: additions between halvings. */
+  constructor(period: number) {
+    this.period = period;
+    let slots = 1024;
+    while (slots < period * 8) slots *= 2;
+    this.table = new Uint8Array(slots);
+    this.mask = slots - 1;
+  }
+
+  add(key: string): void {
+    const h = hash(key);
+    const a = h & this.mask;
+    const b = (Math.imul(h, 0x9e3779b1) >>> 7) & this.mask;
+    if (this.table[a]! < 255) this.table[a]!++;
+    if (this.table[b]! < 255) this.table[b]!++;
+    if (++this.additions >= this.period) {
+      this.additions = 0;
+      for (let i = 0; i < this.table.length; i++) this.table[i]! >>>= 1;
+    }
+  }
+
+  estimate(key: string): number {
+    const h = hash(key);
+    return Math.min(this.table[h & this.mask]!, this.table[(Math.imul(h, 0x9e3779b1) >>> 7) & this.mask]!);
+  }
+}
+
+/** FNV-1a over the string's UTF-16 code units. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** A buffer that holds only its own bytes: node carves buffers under 4 KiB (an armored key of the public keydump,
+ * ~2.9 KB; a reply's head) out of shared 8 KiB slabs, and keeping one keeps its whole slab alive. Cached such
+ * buffers made sks-db workers 2-3 times the size of their cache budgets (RSS 600 against 175 MiB without caches on
+ * a 100k-key store) and their lookups slower than with no cache at all. Anything else is returned as it is. */
+export function ownBuffer<T>(value: T): T {
+  if (!Buffer.isBuffer(value) || value.byteLength === value.buffer.byteLength) return value;
+  const copy = Buffer.allocUnsafeSlow(value.length);
+  value.copy(copy);
+  return copy as T;
 }
 
 function sizeOf(v: { length: number } | string): number {

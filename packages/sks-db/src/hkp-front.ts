@@ -25,6 +25,8 @@ export interface FrontReply {
    * and asked for again within the same second goes out without being copied together again. */
   wire?: Buffer;
   wireTail?: Buffer;
+  /** The reply is kept in a cache: its wire form is worth keeping too (in a buffer of its own, see ownBuffer). */
+  keep?: boolean;
 }
 
 export interface FrontOptions {
@@ -174,10 +176,15 @@ export function createFront(opts: FrontOptions): Front {
       if (m[1] === 'GET' && reply.wireTail === tail) {
         s.write(reply.wire!);
       } else if (total <= COPY_BELOW_BYTES) {
-        const wire = Buffer.concat(chunks, total);
-        if (m[1] === 'GET') {
+        let wire: Buffer;
+        if (m[1] === 'GET' && reply.keep) {
+          wire = Buffer.allocUnsafeSlow(total); // not a slice of node's shared slabs: it stays as long as the reply
+          let o = 0;
+          for (const b of chunks) o += b.copy(wire, o);
           reply.wire = wire;
           reply.wireTail = tail;
+        } else {
+          wire = Buffer.concat(chunks, total);
         }
         s.write(wire);
       } else {

@@ -13,7 +13,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
-import type { DbContext } from './context.js';
+import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
@@ -24,7 +24,7 @@ import { startStats } from './stats.js';
 import { wkdRouter } from './wkd.js';
 import { vksRouter } from './vks.js';
 import { webRouter } from './web-pages.js';
-import { AnswerCache, LookupCache } from './answer-cache.js';
+import { AnswerCache, LookupCache, ownBuffer } from './answer-cache.js';
 
 type Handler = (ctx: DbContext, req: Request, res: Response) => Promise<void>;
 
@@ -104,7 +104,12 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
  * ready to send by query string for the current database version (as ctx.lookups keeps answers), so a repeated
  * lookup costs a map access. */
 export function frontAnswer(ctx: DbContext): (qs: string, method: string) => FrontReply {
-  const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4));
+  const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4), (r) => {
+    r.head = ownBuffer(r.head);
+    r.body = r.body.map((b) => (b === BODY_END ? b : ownBuffer(b)));
+    r.keep = true;
+    return r;
+  });
   const compute = (qs: string): ReadyReply => {
     const query = querystring.parse(qs);
     const route = routeClass('/pks/lookup', query);
@@ -123,7 +128,7 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     if (reply.armoredDigest === undefined) return reply;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return { ...reply, body: [armoredKeyBody(ctx, reply.armoredDigest!), BODY_END] };
+        return { ...reply, body: [armoredKeyBody(ctx, reply.armoredDigest!), BODY_END], keep: false }; // made per request
       } catch {
         ready.delete(qs); // the key changed or went away since: answer afresh
         reply = compute(qs);
@@ -287,7 +292,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     startedAt: Date.now(),
     // lookup_cache_bytes per key; a quarter of it more for whole answers, another for the front's ready replies
     answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
-    lookups: new LookupCache(Math.floor(settings.lookup_cache_bytes / 4)),
+    lookups: new LookupCache<LookupAnswer>(Math.floor(settings.lookup_cache_bytes / 4),
+      (a) => (Buffer.isBuffer(a.body) ? { ...a, body: ownBuffer(a.body) } : a)),
     dataVersion: readVersion,
     // after this worker's own write: the next read must see it, so the turn's snapshot ends here
     forgetDataVersion: endTurn,
