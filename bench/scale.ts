@@ -29,6 +29,7 @@ import { cachedDump } from '../packages/sks-admin/src/gen.js';
 import { keyBlocks } from '../test/support/keyrings.js';
 import { buildSks, startSks, type Sks } from '../test/support/sks.js';
 import { freePort, freePortPair, waitForPort } from '../test/support/ports.js';
+import { treeRssMiB } from '../test/support/procs.js';
 import { startDb } from '../packages/sks-db/src/index.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
@@ -39,34 +40,6 @@ import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
 const KEYS_PER_FILE = 15000;
 const log = (l: string) => console.error(`bench scale: ${l}`);
-
-/** Resident memory (MiB) of a process and all its descendants (sks-db's cluster workers), from /proc. */
-export function treeRssMiB(pid: number): number {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // ended while we looked
-    }
-  }
-  const tree = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [p, pp] of parent) if (!tree.has(p) && tree.has(pp)) (tree.add(p), (grew = true));
-  }
-  let kb = 0;
-  for (const p of tree) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // ended
-    }
-  }
-  return kb / 1024;
-}
 
 /** Bytes of a file or of everything under a folder. */
 function diskBytes(path: string): number {

@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempDir } from './support/tmp.js';
 import { freePort } from './support/ports.js';
+import { descendants } from './support/procs.js';
 import { makeGpg, genKey } from '../packages/sks-db/test/integration/helpers.js';
 import { luaScript, runWrk } from '../bench/wrk.js';
 
@@ -85,26 +86,6 @@ function get(host: string, port: number, path: string): Promise<{ status: number
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', (e) => resolve({ status: 0, body: e.message }));
   });
-}
-
-/** A process and all its descendants (from /proc, as pgrep -P would list them), parents first. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      // the parent pid is the 2nd field after the parenthesised command name
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch { /* gone meanwhile */ }
-  }
-  const out: number[] = [];
-  for (const queue = [pid]; queue.length > 0;) {
-    const p = queue.shift()!;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {

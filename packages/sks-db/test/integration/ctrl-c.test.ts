@@ -4,29 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { makeBasedir } from '../../../../test/support/services.js';
 import { freePort } from '../../../../test/support/ports.js';
+import { childrenOf } from '../../../../test/support/procs.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-
-/** Process ids whose parent is `pid` (with `only`, those whose command line holds it). */
-function childrenOf(pid: number, only?: string): number[] {
-  const kids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      // field 4 of /proc/PID/stat, after the command name in parentheses
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
-      if (only === undefined || readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(only)) kids.push(Number(e));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return kids;
-}
 
 for (const nth of [1, 2]) {
   test(`one Ctrl-C to the process group while cluster worker ${nth} of 2 is still loading: sks-db stops with exit code 0`, async () => {
