@@ -19,6 +19,16 @@ pnpm exec tsc -b packages/keystore packages/hkp packages/service packages/sks-db
 # clients); an in-place --prod install leaves them in the virtual store.
 rm -rf node_modules packages/*/node_modules
 pnpm install --frozen-lockfile --prod --config.confirmModulesPurge=false
+# Only what runs: better-sqlite3's compiled binding without the SQLite sources, object files and static library it
+# was built from (27 MB), and openpgp's node builds without its browser bundles and source maps (12 MB). The
+# packages' own loaders find what is left (bindings -> build/Release/better_sqlite3.node; openpgp's "exports").
+for d in node_modules/.pnpm/better-sqlite3@*/node_modules/better-sqlite3; do
+  rm -rf "$d/deps" "$d/src" "$d/build/deps" "$d/build/Release/obj" "$d/build/Release/obj.target" \
+    "$d/build/Release/sqlite3.a" "$d/build/Release/test_extension.node"
+done
+for d in node_modules/.pnpm/openpgp@*/node_modules/openpgp/dist; do
+  rm -rf "$d/lightweight" "$d"/openpgp.* "$d"/node/*.map
+done
 
 for service in sks-db sks-recon sks-cron; do
   dest=$out/$service
