@@ -80,7 +80,9 @@ export const SETTINGS = {
   lookup_cache_bytes: { type: 'int', default: 64 * 1024 * 1024, usedBy: ['sks-db'],
     doc: 'Memory per sks-db worker for ready-made key answers (armored keys, index lines), keyed by key digest so a ' +
       'changed key is never served stale; whole lookup answers and ready-to-send replies, dropped whenever the ' +
-      'database changes, take up to a quarter of this more each; 0 disables.' },
+      'database changes, take up to a quarter of this more each. An answer is kept from the second time it is asked ' +
+      'for, and once the cache is full only if asked for more often lately than the one it would replace, so ' +
+      'lookups of keys nobody asks for again do not churn it. 0 disables.' },
   initial_stat: { type: 'bool', default: false, usedBy: ['sks-db'],
     doc: 'Compute the statistics page when sks-db starts (SKS option of the same name).' },
   stat_interval_s: { type: 'int', default: 3600, usedBy: ['sks-db'],
