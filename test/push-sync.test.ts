@@ -437,6 +437,8 @@ test('failover: a partner marked "failover" gets our keys over HKP once recon wi
     await waitFor('recon with P to fail', () => health()?.failingSince !== undefined, 30_000);
     const [fp] = addKeys(a, [320]);
     await waitFor('the key to reach P over HKP', () => p.store.getByFingerprint(fp!) !== undefined, 30_000);
+    // A records the push once P has answered, which is after P stored the key: the row may lag a moment
+    await waitFor('A to record the push', () => (targetRow(a, failoverUrl)?.sent ?? 0) >= 1, 10_000).catch(() => undefined);
     const row = targetRow(a, failoverUrl);
     assert.ok(row && row.sent >= 1, JSON.stringify(row));
     const mr = await (await fetch(`http://127.0.0.1:${a.port}/pks/lookup?op=stats&options=mr`)).json() as {
