@@ -10,10 +10,10 @@
 // Admission, as in TinyLFU: a value is kept on the second miss of its key, not the first (the "doorkeeper"), and
 // once the cache is full only if its key has been asked for more often lately than the entry it would evict
 // (counts kept approximately in a small sketch, halved now and then so old popularity fades). On a public server
-// most lookups ask for a key nobody asked for lately. Keeping each of those answers (and evicting an older one)
-// cost more than it saved: random keys of a 2M-key store, c=64, were answered 15-20% slower with the caches on
-// than off, mostly V8's collector freeing answers kept for a second or two; with random keys every count is about
-// the same, so a full cache now stops taking new entries. A hot key's count rises above the rest and gets it in.
+// most lookups ask for a key nobody asked for lately, and keeping each of those answers (evicting an older one)
+// only costs: with random keys every count is about the same, so a full cache stops taking new entries, while a
+// hot key's count rises above the rest and gets it in. (Random keys of a 2M-key store, c=64, are still answered
+// 10-25% slower with the caches on than off; where that goes is not known yet, see issue 17.)
 
 interface Entry<V> {
   value: V;
@@ -32,7 +32,7 @@ export class AnswerCache<V extends { length: number } | string> {
   private readonly seenMax: number;
   private readonly counts: FrequencySketch;
 
-  /** `own` makes a value fit to be kept (ownBuffers by default); it runs when a value is admitted. */
+  /** `own` makes a value fit to be kept (ownBuffer by default); it runs when a value is admitted. */
   constructor(private readonly maxBytes: number, private readonly own: (value: V) => V = ownBuffer as (value: V) => V) {
     // about one remembered key per KiB of budget: several times the entries the budget holds
     this.seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
@@ -69,17 +69,15 @@ export class AnswerCache<V extends { length: number } | string> {
     return kept;
   }
 
-  /** The hand's next entry, moved past marked entries (clearing their marks): the one an eviction would drop. */
-  private victim(): string | undefined {
+  /** The hand's next entry, moved past marked entries (clearing their marks) and past `skip`: the one an eviction
+   * drops next. Every entry is passed at most twice (once to clear its mark), so this ends. */
+  private victim(skip?: string): string | undefined {
     for (let budget = this.map.size * 2 + 2; budget > 0; budget--) {
       const c = this.candidate ?? this.advance();
       if (c === undefined) return undefined;
-      if (!this.map.has(c[0])) {
-        this.candidate = undefined; // deleted since the hand reached it
-        continue;
-      }
-      if (!c[1].used) return c[0];
-      c[1].used = false;
+      const [k, e] = c;
+      if (k !== skip && this.map.has(k) && !e.used) return k;
+      e.used = false; // a marked entry's second chance (the newcomer and deleted entries are simply passed)
       this.candidate = undefined;
     }
     return undefined;
@@ -97,19 +95,13 @@ export class AnswerCache<V extends { length: number } | string> {
     return step.value;
   }
 
-  /** Moves the hand on until the budget holds: marked entries lose their mark, unmarked ones go (`keep` stays).
-   * Every entry is passed at most twice (once to clear its mark), so this ends. */
+  /** Drops the hand's victims until the budget holds (`keep`, the entry just added, stays). */
   private evict(keep: string): void {
-    for (let budget = this.map.size * 2 + 2; this.bytes > this.maxBytes && budget > 0; budget--) {
-      const c = this.candidate ?? this.advance();
-      if (c === undefined) return;
+    while (this.bytes > this.maxBytes) {
+      const k = this.victim(keep);
+      if (k === undefined) return;
+      const e = this.candidate![1];
       this.candidate = undefined;
-      const [k, e] = c;
-      if (k === keep || !this.map.has(k)) continue; // the newcomer, or an entry deleted since the hand reached it
-      if (e.used) {
-        e.used = false;
-        continue;
-      }
       this.map.delete(k); // deleting what an iterator has just passed is allowed: it goes on from the next one
       this.bytes -= sizeOf(e.value) + k.length;
     }
@@ -176,7 +168,7 @@ class FrequencySketch {
   add(key: string): void {
     const h = hash(key);
     const a = h & this.mask;
-    const b = (Math.imul(h, 0x9e3779b1) >>> 7) & this.mask;
+    const b = this.second(h);
     if (this.table[a]! < 255) this.table[a]!++;
     if (this.table[b]! < 255) this.table[b]!++;
     if (++this.additions >= this.period) {
@@ -187,7 +179,12 @@ class FrequencySketch {
 
   estimate(key: string): number {
     const h = hash(key);
-    return Math.min(this.table[h & this.mask]!, this.table[(Math.imul(h, 0x9e3779b1) >>> 7) & this.mask]!);
+    return Math.min(this.table[h & this.mask]!, this.table[this.second(h)]!);
+  }
+
+  /** A key's second place, from other bits of its hash than the first. */
+  private second(h: number): number {
+    return (Math.imul(h, 0x9e3779b1) >>> 7) & this.mask;
   }
 }
 
@@ -200,8 +197,8 @@ function hash(s: string): number {
 
 /** A buffer that holds only its own bytes: node carves buffers under 4 KiB (an armored key of the public keydump,
  * ~2.9 KB; a reply's head) out of shared 8 KiB slabs, and keeping one keeps its whole slab alive. Cached such
- * buffers made sks-db workers 2-3 times the size of their cache budgets (RSS 600 against 175 MiB without caches on
- * a 100k-key store) and their lookups slower than with no cache at all. Anything else is returned as it is. */
+ * buffers made sks-db workers hold several times their cache budgets (RSS 600 MiB per worker against 175 MiB
+ * without caches on a 100k-key store; 420 MiB with this copy). Anything else is returned as it is. */
 export function ownBuffer<T>(value: T): T {
   if (!Buffer.isBuffer(value) || value.byteLength === value.buffer.byteLength) return value;
   const copy = Buffer.allocUnsafeSlow(value.length);
