@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeTempDir } from './support/tmp.js';
-import { freePort, freePortPair, waitForPort } from './support/ports.js';
+import { freePort, freePortPair, freePortRun, waitForPort } from './support/ports.js';
 import { renderSksTemplate } from './support/nginx.js';
 import { mainConf } from '../scripts/nginx-conf.mjs';
 import { DEBIAN_KEYRING, keyBlocks } from './support/keyrings.js';
@@ -61,6 +61,21 @@ function runSuite(basedir: string): Suite {
   const kill = () => child.kill('SIGKILL');
   process.on('exit', kill);
   return { child, output: () => out, exited };
+}
+
+/** Waits for the suite's ports; if the suite exits first (a service could not start), fails at once with what it
+ * printed rather than after the timeout. */
+async function untilListening(suite: Suite, ports: number[], timeoutMs = 120_000): Promise<void> {
+  const exited = suite.exited.then((code) => {
+    throw new Error(`run-suite exited (code ${code}) before listening; it printed:\n${suite.output().slice(-4000)}`);
+  });
+  try {
+    await Promise.race([Promise.all(ports.map((p) => waitForPort(p, timeoutMs))), exited]);
+  } catch (e) {
+    if (!/^run-suite exited/.test((e as Error).message)) (e as Error).message += `\nrun-suite printed:\n${suite.output().slice(-4000)}`;
+    throw e;
+  }
+  exited.catch(() => undefined);
 }
 
 function startNginx(listen: number, upstream: number, tlsPort: number): Promise<ChildProcess> {
@@ -127,7 +142,7 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
 
   const [reconPort, hkpPort] = await freePortPair();
   const nginxPort = await freePort();
-  const metricsPort = await freePort();
+  const [metricsPort] = (await freePortRun(3)) as [number]; // sks-db, sks-recon (+1), sks-cron (+2)
   const basedir = join(makeTempDir('suite-'), 'sks');
 
   // The SKS peer: the whole keyring; it only answers (we initiate), and lets us in.
@@ -157,8 +172,7 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
       await suite.exited;
     }
   });
-  await waitForPort(hkpPort, 120_000);
-  await waitForPort(reconPort, 120_000);
+  await untilListening(suite, [hkpPort, reconPort]);
   await startNginx(nginxPort, hkpPort, await freePort());
 
   // GnuPG receives a loaded key through nginx.

@@ -1,7 +1,26 @@
-// Free TCP ports on loopback for tests: bind port 0, read the port, close.
+// Free TCP ports on loopback for tests. A port is picked at random below the kernel's ephemeral range and checked
+// by binding it: a port that bind(0) hands out lies inside that range, where any outgoing connection (a client's
+// poll, nginx to its upstream, a peer's fetch) may take it as its local port before the service under test binds
+// it, and the service then fails to start with EADDRINUSE. Below the range, only an explicit bind can take it.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-export function freePort(): Promise<number> {
+/** Lowest port of the range picked from (the ephemeral range's start is its end). */
+const PICK_LOW = 10000;
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return 49152;
+}
+
+const PICK_HIGH = ephemeralLow();
+
+function boundByKernel(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -12,6 +31,15 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  if (PICK_HIGH - PICK_LOW < 1000) return boundByKernel();
+  for (let i = 0; i < 100; i++) {
+    const p = PICK_LOW + Math.floor(Math.random() * (PICK_HIGH - PICK_LOW));
+    if (await portIsFree(p)) return p;
+  }
+  return boundByKernel();
 }
 
 function portIsFree(p: number): Promise<boolean> {
@@ -26,7 +54,7 @@ function portIsFree(p: number): Promise<boolean> {
 export async function freePortRun(n: number): Promise<number[]> {
   for (let i = 0; i < 50; i++) {
     const p = await freePort();
-    if (p + n - 1 > 65535) continue;
+    if (p + n - 1 > 65535 || (p < PICK_HIGH && p + n - 1 >= PICK_HIGH)) continue;
     let ok = true;
     for (let k = 1; k < n && ok; k++) ok = await portIsFree(p + k);
     if (ok) return Array.from({ length: n }, (_, k) => p + k);
