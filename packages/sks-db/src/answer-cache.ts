@@ -7,13 +7,15 @@
 // cost more than the rest of a cached answer. The hand is kept between evictions because a scan that starts at the
 // oldest entry every time walks the slots V8's ordered hash table keeps for deleted entries until it rehashes:
 // ~12 µs per insertion into a full cache of 22k entries (bench micro-test), 4% of sks-db's CPU on random keys.
-// Admission, as in TinyLFU: a value is kept on the second miss of its key, not the first (the "doorkeeper"), and
-// once the cache is full only if its key has been asked for more often lately than the entry it would evict
-// (counts kept approximately in a small sketch, halved now and then so old popularity fades). On a public server
-// most lookups ask for a key nobody asked for lately, and keeping each of those answers (evicting an older one)
-// only costs: with random keys every count is about the same, so a full cache stops taking new entries, while a
-// hot key's count rises above the rest and gets it in. (Random keys of a 2M-key store, c=64, are still answered
-// 10-25% slower with the caches on than off; where that goes is not known yet, see issue 17.)
+// Admission, as in TinyLFU: a value is kept on the second miss of its key, not the first (the "doorkeeper", a Bloom
+// filter), and once the cache is full only if its key has been asked for more often lately than the entry it would
+// evict (counts kept approximately in a small sketch, halved now and then so old popularity fades). On a public
+// server most lookups ask for a key nobody asked for lately, and keeping each of those answers (evicting an older
+// one) only costs: with random keys every count is about the same, so a full cache stops taking new entries, while
+// a hot key's count rises above the rest and gets it in. (Random keys of a 1M-key store, in one process without
+// HTTP: the whole front answer takes 8-11% longer with the caches on than off, 5-8% even when nothing is ever
+// kept, against 2% between two contexts with the caches off; this class's own work is ~0.5 µs per miss and layer,
+// and the rest was not found to sit in any one function; see issue 17.)
 
 interface Entry<V> {
   value: V;
@@ -28,40 +30,37 @@ export class AnswerCache<V extends { length: number } | string> {
   /** The entry the hand points at, not yet passed (admission compares a newcomer with it). */
   private candidate: [string, Entry<V>] | undefined;
   /** Keys missed once since the doorkeeper was last emptied (it is emptied when full). */
-  private readonly seen = new Set<string>();
-  private readonly seenMax: number;
+  private readonly seen: Doorkeeper;
   private readonly counts: FrequencySketch;
 
   /** `own` makes a value fit to be kept (ownBuffer by default); it runs when a value is admitted. */
   constructor(private readonly maxBytes: number, private readonly own: (value: V) => V = ownBuffer as (value: V) => V) {
     // about one remembered key per KiB of budget: several times the entries the budget holds
-    this.seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
+    const seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
+    this.seen = new Doorkeeper(maxBytes > 0 ? seenMax : 0);
     // counts halved after 4 times that many asks: 262 144 for the default per-key cache, ~10 times its entries
-    this.counts = new FrequencySketch(this.seenMax * 4);
+    this.counts = new FrequencySketch(maxBytes > 0 ? seenMax * 4 : 0);
   }
 
   /** The cached value for `key`, computing and storing it with `make` on a miss. */
   get(key: string, make: () => V): V {
+    if (this.maxBytes <= 0) return make();
     const hit = this.map.get(key);
-    if (this.maxBytes > 0) this.counts.add(key);
+    const h = hash(key);
+    this.counts.add(h);
     if (hit !== undefined) {
       hit.used = true;
       return hit.value;
     }
     const value = make();
     const size = sizeOf(value) + key.length;
-    if (this.maxBytes <= 0 || size > this.maxBytes / 4) return value;
-    if (!this.seen.has(key)) {
-      if (this.seen.size >= this.seenMax) this.seen.clear();
-      this.seen.add(key);
-      return value; // first miss: remembered, not kept
-    }
+    if (size > this.maxBytes / 4) return value;
+    if (!this.seen.checkAndAdd(h)) return value; // first miss: remembered, not kept
     if (this.bytes + size > this.maxBytes) {
       const victim = this.victim();
       // not asked for more often than what it would evict: not kept (it stays remembered for its next miss)
-      if (victim !== undefined && this.counts.estimate(key) <= this.counts.estimate(victim)) return value;
+      if (victim !== undefined && this.counts.estimate(h) <= this.counts.estimate(hash(victim))) return value;
     }
-    this.seen.delete(key);
     const kept = this.own(value);
     this.map.set(key, { value: kept, used: false });
     this.bytes += size;
@@ -165,8 +164,8 @@ class FrequencySketch {
     this.mask = slots - 1;
   }
 
-  add(key: string): void {
-    const h = hash(key);
+  /** Counts one ask of the key with hash `h`. */
+  add(h: number): void {
     const a = h & this.mask;
     const b = this.second(h);
     if (this.table[a]! < 255) this.table[a]!++;
@@ -177,14 +176,57 @@ class FrequencySketch {
     }
   }
 
-  estimate(key: string): number {
-    const h = hash(key);
+  estimate(h: number): number {
     return Math.min(this.table[h & this.mask]!, this.table[this.second(h)]!);
   }
 
   /** A key's second place, from other bits of its hash than the first. */
   private second(h: number): number {
     return (Math.imul(h, 0x9e3779b1) >>> 7) & this.mask;
+  }
+}
+
+/** The doorkeeper: which keys were missed once since it was last emptied, as a Bloom filter (three bits of 16 per
+ * key it is sized for; about 0.5% of new keys read as seen when it is full). It holds no strings: a Set of the
+ * missed keys kept every looked-up key alive until the next emptying, and on random keys that was one string per
+ * request surviving into the old generation. Emptied once it took `capacity` keys. */
+class Doorkeeper {
+  private readonly bits: Uint32Array;
+  private readonly mask: number;
+  private added = 0;
+
+  constructor(private readonly capacity: number) {
+    let bits = 1024;
+    while (bits < capacity * 16) bits *= 2;
+    this.bits = new Uint32Array(capacity > 0 ? bits / 32 : 1);
+    this.mask = bits - 1;
+  }
+
+  /** Whether the key with hash `h` was seen since the last emptying; remembers it if not. */
+  checkAndAdd(h: number): boolean {
+    // three places from one 32-bit hash (double hashing: h1 + i * h2, h2 odd)
+    const h2 = (Math.imul(h, 0x9e3779b1) >>> 15) | 1;
+    let seen = true;
+    for (let i = 0; i < 3; i++) {
+      const bit = (h + i * h2) & this.mask;
+      const word = bit >>> 5;
+      const m = 1 << (bit & 31);
+      if ((this.bits[word]! & m) === 0) {
+        seen = false;
+        this.bits[word]! |= m;
+      }
+    }
+    if (seen) return true;
+    if (++this.added >= this.capacity) {
+      this.bits.fill(0);
+      this.added = 0;
+    }
+    return false;
+  }
+
+  clear(): void {
+    this.bits.fill(0);
+    this.added = 0;
   }
 }
 

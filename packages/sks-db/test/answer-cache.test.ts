@@ -51,10 +51,12 @@ test('a value is kept on the second miss of its key: keys asked for once fill no
   const cache = new AnswerCache<Buffer>(1 << 20);
   let made = 0;
   for (let i = 0; i < 5000; i++) cache.get(`once${i}`, () => (made++, value(100)));
-  assert.equal(cache.size, 0, 'nothing kept for keys asked for once');
+  // the doorkeeper is a Bloom filter: a few new keys read as seen (about 0.5% when it is full), no more
+  const falselyKept = cache.size;
+  assert.ok(falselyKept <= 25, `hardly anything kept for keys asked for once (${falselyKept} of 5000)`);
   cache.get('twice', () => (made++, value(100)));
   cache.get('twice', () => (made++, value(100)));
-  assert.equal(cache.size, 1);
+  assert.equal(cache.size, falselyKept + 1);
   cache.get('twice', () => (made++, value(100)));
   assert.equal(made, 5002, 'the third ask is a hit');
   // the doorkeeper is bounded: emptied when full (1024 keys for this budget), so an old first miss is forgotten
