@@ -24,7 +24,7 @@ export function drawKeys(file: string, n: number, warm: number): { fps: string[]
   try {
     const digests = [...store.digests()];
     let seed = 1789;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
     // a partial Fisher-Yates shuffle: n + warm distinct keys
     const want = Math.min(digests.length, n + warm);
     for (let i = 0; i < want; i++) {

@@ -96,7 +96,7 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
     const all = [...store.digests()].map((d) => store.getByDigest(d.toString('hex'))!).filter((k) => k && k.version !== 6);
     // keys drawn at random (fixed seed: the same draw every run), and one e-mail address of each that has one
     let seed = 17;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
     const keys = Array.from({ length: samples }, () => all[Math.floor(rand() * all.length)]!);
     const emails = keys.map((k) => k.info.userIds.map((u) => (u.kind === 'uid' ? uidEmail(u.text) : undefined)).find((e) => e))
       .filter((e): e is string => !!e);
