@@ -230,7 +230,7 @@ test('make run on a fresh base directory: nginx, gpg, recon with real SKS, every
 
   const cronLog = readFileSync(join(basedir, 'log/sks-cron.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const done = new Set(cronLog.filter((l) => l.message === 'job done').map((l) => l.job));
-  for (const job of ['log-rotate', 'checkpoint', 'optimize', 'vacuum', 'integrity', 'quick-check', 'stats', 'dump', 'backup', 'blocklist']) {
+  for (const job of ['log-rotate', 'checkpoint', 'optimize', 'vacuum', 'integrity', 'quick-check', 'stats', 'dump', 'backup', 'blocklist', 'prune-changes', 'push-sync']) {
     assert.ok(done.has(job), `cron job ${job} done`);
   }
   const stats = JSON.parse(readFileSync(join(basedir, 'stats.json'), 'utf8')) as { total_keys: number };

@@ -7,6 +7,7 @@ import { writeStats } from './stats.js';
 import { writeDump } from './dump.js';
 import { writeBackup } from './backup.js';
 import { enforceBlocklist } from './blocklist.js';
+import { pruneChangeLog } from './prune-changes.js';
 import { runPushSync, PENDING_COUNT_CAP } from './sync/push.js';
 import { applyBlocklistFeeds, publishSignedBlocklist } from './sync/blocklist-share.js';
 import { recordPushState } from './sync/metrics.js';
@@ -122,6 +123,12 @@ export const JOBS: Job[] = [
     schedule: 'cron_blocklist',
     describe: 'remove stored keys that are on the blocklist',
     run: (ctx) => withStore(ctx, (s) => ({ ...enforceBlocklist(s) })),
+  },
+  {
+    name: 'prune-changes',
+    schedule: 'cron_prune_changes',
+    describe: 'remove change-log entries older than changes_keep_days that every push target has acknowledged',
+    run: (ctx) => withStore(ctx, async (s) => ({ ...(await pruneChangeLog(ctx, s)) })),
   },
   {
     name: 'push-sync',

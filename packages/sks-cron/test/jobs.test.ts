@@ -92,7 +92,7 @@ test('a bad schedule in sksconf is named with its setting', () => {
 
 test('scheduled jobs fire on their sksconf schedule, and a slow run is never overlapped by its next tick', async () => {
   const { basedir } = basedirWithKeys(
-    ['cron_stats: * * * * * *', ...['log_rotate', 'checkpoint', 'optimize', 'vacuum', 'integrity', 'quick_check', 'dump', 'backup', 'blocklist', 'push_sync'].map((j) => `cron_${j}: off`), ''].join('\n'),
+    ['cron_stats: * * * * * *', ...['log_rotate', 'checkpoint', 'optimize', 'vacuum', 'integrity', 'quick_check', 'dump', 'backup', 'blocklist', 'prune_changes', 'push_sync'].map((j) => `cron_${j}: off`), ''].join('\n'),
   );
   const running = startCron({ basedir, logger: createLogger({ service: 'sks-cron', dir: join(basedir, 'log'), console: false }) });
   try {

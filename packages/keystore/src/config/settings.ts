@@ -186,6 +186,11 @@ export const SETTINGS = {
     doc: 'Backups kept; older ones are removed after a new one has passed its integrity check.' },
   cron_blocklist: { type: 'string', default: '*/5 * * * *', usedBy: ['sks-cron'],
     doc: 'Remove stored keys that are on the blocklist.' },
+  cron_prune_changes: { type: 'string', default: '45 4 * * *', usedBy: ['sks-cron'],
+    doc: 'Remove change-log entries older than changes_keep_days that every push target has acknowledged.' },
+  changes_keep_days: { type: 'int', default: 30, usedBy: ['sks-cron'],
+    doc: 'Days of change log kept (new and removed keys in order: the statistics and push sync read it); at least '
+      + '8 (the week the statistics show, and a day); 0 keeps it forever.' },
   // --- push sync (sks-cron's push-sync job; docs/OPERATIONS.md "Push sync") ----------------------------------
   cron_push_sync: { type: 'string', default: '* * * * *', usedBy: ['sks-cron'],
     doc: 'Push new and changed keys to the sync targets, and read the blocklist feeds (the sync interval: every '

@@ -7,5 +7,5 @@ export { SqliteKeyStore as KeyStore } from './sqlite/sqlite-store.js';
 export { prepareKey, storedForm, emailsOf } from './prepare.js';
 export { escapeMr, sksKeyBits, sksKeyExpiry, mrLines, primaryUserId, userIdsPrimaryFirst, keySummary, type KeySummary } from './summary.js';
 export { packPreparedBlocks, PackedBlockReader, PackedWriter } from './packed.js';
-export { ChangeTally, type Bucket, type StatsSnapshot } from './change-tally.js';
+export { ChangeTally, DAYS_SHOWN, type Bucket, type StatsSnapshot } from './change-tally.js';
 export { writeKeyDump, dumpFileName, type DumpResult } from './dump.js';
