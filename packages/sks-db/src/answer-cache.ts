@@ -198,7 +198,7 @@ class Doorkeeper {
   constructor(private readonly capacity: number) {
     let bits = 1024;
     while (bits < capacity * 16) bits *= 2;
-    this.bits = new Uint32Array(capacity > 0 ? bits / 32 : 1);
+    this.bits = new Uint32Array(bits / 32);
     this.mask = bits - 1;
   }
 
@@ -217,10 +217,7 @@ class Doorkeeper {
       }
     }
     if (seen) return true;
-    if (++this.added >= this.capacity) {
-      this.bits.fill(0);
-      this.added = 0;
-    }
+    if (++this.added >= this.capacity) this.clear();
     return false;
   }
 
