@@ -55,10 +55,20 @@ export function mrIndex(keys: StoredKey[], total = keys.length): string {
   return out;
 }
 
+/** Dates by day number (days since 1970), as written: a vindex writes three per signature. Bounded by the days a
+ * timestamp can name (4-byte times end in 2106: under 50,000 entries). */
+const DATES = new Map<number, string>();
+
 function date(unix: number): string {
-  const d = new Date(unix * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+  const day = Math.floor(unix / 86400);
+  let text = DATES.get(day);
+  if (text === undefined) {
+    const d = new Date(day * 86400000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    text = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+    if (DATES.size < 100000) DATES.set(day, text);
+  }
+  return text;
 }
 
 /** Fingerprint grouped as SKS prints it: 4-digit groups, each followed by a space, an extra one in the middle. */

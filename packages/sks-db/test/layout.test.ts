@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { KeyStore } from '@sks/keystore';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { errorPage, page, siteFooter, siteHeader } from '../src/layout.js';
+import { errorPage, htmlQuote, page, siteFooter, siteHeader } from '../src/layout.js';
 import { algorithmName, fingerprintInFours, keyCards } from '../src/key-cards.js';
 import { dailyAdditionsChart } from '../src/stats-chart.js';
 import { builtinWebDir } from '../src/web-pages.js';
@@ -42,6 +42,14 @@ test('error pages keep the title as <h1>, quote the message and say what to do',
   assert.match(errorPage(413, 'Request Entity Too Large', 'x'), /larger than this server accepts/);
   assert.match(errorPage(429, 'Too many requests', 'x'), /Wait a minute/);
   assert.match(errorPage(503, 'Service unavailable', 'x'), /try again in a few minutes/);
+});
+
+test('HTML quoting: the characters SKS escapes, at either end and side by side; other text as it was', () => {
+  assert.equal(htmlQuote('<a href="x">&\'/</a>'), '&lt;a href=&quot;x&quot;&gt;&amp;&#x27;&#x2F;&lt;&#x2F;a&gt;');
+  assert.equal(htmlQuote('Alice Example <alice@example.org>'), 'Alice Example &lt;alice@example.org&gt;');
+  assert.equal(htmlQuote('<<>>'), '&lt;&lt;&gt;&gt;');
+  assert.equal(htmlQuote('Jörg Ünicode (kein Sonderzeichen)'), 'Jörg Ünicode (kein Sonderzeichen)');
+  assert.equal(htmlQuote(''), '');
 });
 
 test('fingerprints in groups of four; algorithms by name', () => {

@@ -166,24 +166,27 @@ export function parseSignature(body: Buffer, primaryKeyId: string, primaryFinger
         }
         if (sl < 1 || at + sl > end) return null;
         const st = body[at]! & 0x7f;
-        const data = body.subarray(at + 1, at + sl);
+        // the subpacket's data: body[d, e) (read in place; a subarray per subpacket cost a third of the parse)
+        const d = at + 1;
+        const e = at + sl;
+        const n = e - d;
         // Times and expiry count only from the hashed area; issuer may sit in either.
-        if (area === 0 && st === 2 && data.length >= 4) sig.created = data.readUInt32BE(0);
-        else if (area === 0 && st === 3 && data.length >= 4) expiresIn = data.readUInt32BE(0);
-        else if (area === 0 && st === 9 && data.length >= 4) sig.keyExpires = data.readUInt32BE(0);
-        else if (area === 0 && st === 25 && data.length >= 1) sig.primaryUid = data[0] !== 0;
-        else if (st === 16 && data.length >= 8 && !sig.issuerKeyId) sig.issuerKeyId = data.subarray(0, 8).toString('hex').toUpperCase();
-        else if (st === 33 && data.length >= 21 && !sig.issuerFingerprint) sig.issuerFingerprint = data.subarray(1).toString('hex').toUpperCase();
-        else if (st === 26) sig.policyUrl = data.toString('utf8');
-        else if (st === 20 && data.length >= 8 && (data[0]! & 0x80) !== 0) {
-          const nameLen = data.readUInt16BE(4);
-          const valueLen = data.readUInt16BE(6);
-          if (8 + nameLen + valueLen <= data.length) {
+        if (area === 0 && st === 2 && n >= 4) sig.created = body.readUInt32BE(d);
+        else if (area === 0 && st === 3 && n >= 4) expiresIn = body.readUInt32BE(d);
+        else if (area === 0 && st === 9 && n >= 4) sig.keyExpires = body.readUInt32BE(d);
+        else if (area === 0 && st === 25 && n >= 1) sig.primaryUid = body[d] !== 0;
+        else if (st === 16 && n >= 8 && !sig.issuerKeyId) sig.issuerKeyId = body.toString('hex', d, d + 8).toUpperCase();
+        else if (st === 33 && n >= 21 && !sig.issuerFingerprint) sig.issuerFingerprint = body.toString('hex', d + 1, e).toUpperCase();
+        else if (st === 26) sig.policyUrl = body.toString('utf8', d, e);
+        else if (st === 20 && n >= 8 && (body[d]! & 0x80) !== 0) {
+          const nameLen = body.readUInt16BE(d + 4);
+          const valueLen = body.readUInt16BE(d + 6);
+          if (8 + nameLen + valueLen <= n) {
             sig.notation = {
-              name: data.toString('utf8', 8, 8 + nameLen), value: data.toString('utf8', 8 + nameLen, 8 + nameLen + valueLen),
+              name: body.toString('utf8', d + 8, d + 8 + nameLen), value: body.toString('utf8', d + 8 + nameLen, d + 8 + nameLen + valueLen),
             };
           }
-        } else if (st === 12 && data.length >= 22) sig.revocationKey = data.subarray(2).toString('hex').toUpperCase();
+        } else if (st === 12 && n >= 22) sig.revocationKey = body.toString('hex', d + 2, e).toUpperCase();
         at += sl;
       }
     }

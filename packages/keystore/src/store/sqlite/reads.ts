@@ -98,8 +98,14 @@ export class SqliteReads {
   signerName(keyId: string): { name?: string } | undefined {
     if (!/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
     if (!this.served) {
-      const row = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as [string | null, string | null, number] | undefined;
+      const rows = this.r.signerByLong.all(shortOf(keyId), Buffer.from(keyId, 'hex')) as Array<[string | null, string | null, number, number]>;
+      // the first key (as findByKeyId orders them); its primary key's row when a subkey of it has the same ID
+      let row = rows[0];
       if (!row) return {};
+      for (const r of rows) {
+        if (r[3] !== row[3]) break;
+        if (r[2] === 1) row = r;
+      }
       return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.

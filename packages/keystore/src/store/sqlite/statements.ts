@@ -88,11 +88,12 @@ export function readStatements(db: Database.Database): ReadStatements {
     idsByEmail: db.prepare(EMAIL_IDS).pluck(),
     entriesByEmail: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries WHERE key IN (${EMAIL_IDS})`).raw(),
     idsByWords: db.prepare(WORD_IDS).pluck(),
-    // vindex: the key with this long key ID (the first, as findByKeyId orders them), its names, and whether the ID
-    // is its primary key's
-    signerByLong: db.prepare(`SELECT s.name, s.first_uid, i.fingerprint = s.fingerprint AS is_primary
+    // vindex: the keys with this long key ID in key order (read in key_ids_short's order, no sort), their names,
+    // and whether the ID is their primary key's. reads.ts signerName picks the row: ordering by that too made
+    // SQLite sort in a temporary b-tree, which doubled the cost of a lookup (a vindex makes one per signer).
+    signerByLong: db.prepare(`SELECT s.name, s.first_uid, i.fingerprint = s.fingerprint AS is_primary, i.key
       FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id = ? AND i.long_id = ?
-      ORDER BY i.key, is_primary DESC LIMIT 1`).raw(),
+      ORDER BY i.key`).raw(),
     entriesByWords: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries WHERE key IN (${WORD_IDS})`).raw(),
     countByWords: db.prepare('SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? LIMIT ?)').pluck(),
     isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
