@@ -4,7 +4,8 @@
 // ours and SKS are measured in turn BENCH_LOOKUP_ROUNDS times (default 3) and each side's median run is reported:
 // on 2 cores wrk shares the CPU with the server, and one run alone moves by +-20% from one run to the next.
 // Then the same loads at the top concurrency against a second sks-db on the same store with its caches off
-// (lookup_cache_bytes 0): what a lookup costs when it is not a repeat (issue 17), beside the same SKS figures.
+// (lookup_cache_bytes 0): what a lookup costs when it is not a repeat (issue 17), beside the same SKS figures, and
+// vindex of the keys with about 100 signatures beside op=get of the same keys (issue 17: within 2x), caches off.
 // Run alone: node --conditions=source --import tsx bench/lookup.ts   (BENCH_LOOKUP_SECONDS=5 per run)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
+import { hundredSignatureKeys } from './lookup-stages.js';
 import type { Row } from './row.js';
 import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
@@ -83,6 +85,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
   const basedir = makeTempDir('bench-ours-');
   const store = KeyStore.open(join(basedir, 'keys.sqlite'));
   store.upsertMaterial(readFileSync(DEBIAN_KEYRING), 'load');
+  const hundred = hundredSignatureKeys([...store.digests()].map((d) => store.getByDigest(d.toString('hex'))!));
   store.close();
   const port = await freePort();
   const ours = await startDb({
@@ -146,6 +149,29 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
           rows.push({ metric: `${load.name} c=${c}, caches off, p99`, ours: off.p99, sks: b.p99, ratio: b.p99 / off.p99, unit: 'ms' });
         }
       }
+    }
+    // Issue 17's vindex target, as clients see it: vindex of the keys with about 100 signatures beside op=get of the
+    // same keys, at the top concurrency, caches off (each answer computed afresh), rounds alternating; SKS beside.
+    if (hundred.length > 0) {
+      const c = Math.max(...concs);
+      const vindex = luaScript(dir, 'vindex100', hundred.map((f) => `/pks/lookup?op=vindex&search=0x${f}`));
+      const get = luaScript(dir, 'get100', hundred.map((f) => `/pks/lookup?op=get&options=mr&search=0x${f}`));
+      const runs = { ours: { vindex: [] as WrkResult[], get: [] as WrkResult[] }, sks: { vindex: [] as WrkResult[], get: [] as WrkResult[] } };
+      for (const [server, url] of [['ours', uncached.url], ['sks', sks.hkpUrl]] as const) {
+        await runWrk(url, vindex, 8, 2);
+        await runWrk(url, get, 8, 2);
+        for (let r = 0; r < rounds; r++) {
+          runs[server].vindex.push(await runWrk(url, vindex, c, seconds));
+          runs[server].get.push(await runWrk(url, get, c, seconds));
+        }
+      }
+      const [ov, og, sv, sg] = [runs.ours.vindex, runs.ours.get, runs.sks.vindex, runs.sks.get].map(medianRun) as [WrkResult, WrkResult, WrkResult, WrkResult];
+      log(`${hundred.length} keys with 90-110 signatures, c=${c}: ours (caches off) vindex ${ov.rps.toFixed(0)} req/s p99 ${ov.p99}ms, ` +
+        `get ${og.rps.toFixed(0)} req/s p99 ${og.p99}ms; SKS vindex ${sv.rps.toFixed(0)} req/s, get ${sg.rps.toFixed(0)} req/s`);
+      rows.push({ metric: `vindex of 100-signature keys c=${c}, caches off`, ours: ov.rps, sks: sv.rps, ratio: ov.rps / sv.rps, unit: 'req/s' });
+      rows.push({ metric: `get of the same keys c=${c}, caches off`, ours: og.rps, sks: sg.rps, ratio: og.rps / sg.rps, unit: 'req/s' });
+      // time per vindex over time per get (req/s of get over req/s of vindex), each server's own
+      rows.push({ metric: `vindex / get, time per request, c=${c}, caches off`, ours: og.rps / ov.rps, sks: sg.rps / sv.rps, unit: 'x', target: 'ours <= 2' });
     }
     // p99 of get-by-fingerprint at c=8 while slow clients hold connections open on each server.
     const res: WrkResult[] = [];
