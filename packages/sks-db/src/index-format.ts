@@ -136,27 +136,36 @@ const BLANK = '__________';
 /** Finds the first user ID of an issuer key for vindex, at most `budget` lookups per page (SKS max_uid_fetches). */
 export type IssuerName = (keyId: string) => string | undefined;
 
-/** One signature line of vindex. `keyCreated`: creation of the key the signature sits on (the subkey's for a
- * binding), from which its key-expiration interval counts. */
-function sigLine(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName, keyCreated: number): string {
+/** The issuer's two cells of a vindex signature line (its key ID and its name, each a link), by issuer key ID. */
+type SignerCells = (issuerKeyId: string) => readonly [keyId: string, uid: string];
+
+/** Signer cells as the signatures of one key (or subkey, `selfKeyId`) show them, each issuer's made once: a key with
+ * 100 signatures has about 30 signers. */
+function signerCells(selfKeyId: string, o: IndexOptions, issuerName: IssuerName): SignerCells {
+  const made = new Map<string, readonly [string, string]>();
+  return (id) => {
+    let cells = made.get(id);
+    if (cells === undefined) {
+      let uid = id === selfKeyId ? '[selfsig]' : issuerName(id) || '[]';
+      uid = uid.length > 1024 ? `[${uid.length}-byte uid]` : htmlQuote(uid);
+      cells = [`<a href="${link('get', id, o)}">${id.slice(-8)}</a>`, `<a href="${link('vindex', id, o)}">${uid}</a>`];
+      made.set(id, cells);
+    }
+    return cells;
+  };
+}
+
+const NO_ISSUER = ['no keyid', '[]'] as const;
+
+/** A signature's line and those SKS prints under it (policy URL, notation, designated revoker, in that order),
+ * added to `lines`. `keyCreated`: creation of the key the signature sits on (the subkey's for a binding), from which
+ * its key-expiration interval counts. */
+function addSigLines(lines: string[], s: SignatureInfo, o: IndexOptions, now: number, cells: SignerCells, keyCreated: number): void {
   const created = s.created ? date(s.created) : BLANK;
   const sigExp = s.expires ? date(s.expires) : BLANK;
   const keyExp = s.keyExpires ? date(keyCreated + s.keyExpires) : BLANK;
-  let uid: string;
-  if (s.issuerKeyId && s.issuerKeyId === selfKeyId) uid = '[selfsig]';
-  else uid = (s.issuerKeyId && issuerName(s.issuerKeyId)) || '[]';
-  uid = uid.length > 1024 ? `[${uid.length}-byte uid]` : htmlQuote(uid);
-  let keyidStr = 'no keyid';
-  if (s.issuerKeyId) {
-    uid = `<a href="${link('vindex', s.issuerKeyId, o)}">${uid}</a>`;
-    keyidStr = `<a href="${link('get', s.issuerKeyId, o)}">${s.issuerKeyId.slice(-8)}</a>`;
-  }
-  return `sig ${sigTypeLabel(s, now).padEnd(6)} ${keyidStr} ${created} ${sigExp} ${keyExp} ${uid}`;
-}
-
-/** A signature's line and those SKS prints under it: policy URL, notation, designated revoker (in that order). */
-function sigLines(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: number, issuerName: IssuerName, keyCreated: number): string[] {
-  const lines = [sigLine(s, selfKeyId, o, now, issuerName, keyCreated)];
+  const [keyId, uid] = s.issuerKeyId ? cells(s.issuerKeyId) : NO_ISSUER;
+  lines.push(`sig ${sigTypeLabel(s, now).padEnd(6)} ${keyId} ${created} ${sigExp} ${keyExp} ${uid}`);
   if (s.policyUrl !== undefined) {
     const url = htmlQuote(s.policyUrl);
     lines.push(`    Policy URL: <a href="${url}">${url}</a>`);
@@ -167,7 +176,6 @@ function sigLines(s: SignatureInfo, selfKeyId: string, o: IndexOptions, now: num
   if (s.revocationKey) {
     lines.push(`    Revocation key fingerprint: <a href="${link('vindex', s.revocationKey, o)}">${groupedFingerprint(s.revocationKey)}</a>`);
   }
-  return lines;
 }
 
 /** One key in the verbose HTML listing with signatures (index.ml key_to_lines_verbose). */
@@ -179,14 +187,15 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
     `<a href="${link('get', info.keyId, { hash: false, fingerprint: false })}">${info.keyId.slice(-8).padStart(8)}</a> ` +
     `${date(info.created)} ${info.version === 3 && info.expires ? date(info.expires) : '          '} `;
   const lines = ['</pre><hr /><pre>' + pub];
-  for (const s of info.signatures) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
+  const cells = signerCells(info.keyId, o, issuerName);
+  for (const s of info.signatures) addSigLines(lines, s, o, now, cells, info.created);
   lines.push(...extraLines(key, o));
   for (const u of userIdsPrimaryFirst(info)) {
     lines.push('');
     if (u.kind === 'uid') {
       lines.push(u.text.length <= 1024 ? `<strong>uid</strong> <span class="uid">${htmlQuote(u.text)}</span>` : `<strong>uid</strong> [${u.text.length}-byte uid]`);
     } else lines.push('<strong>uat</strong> [contents omitted]');
-    for (const s of [...u.signatures].sort(byTime)) lines.push(...sigLines(s, info.keyId, o, now, issuerName, info.created));
+    for (const s of [...u.signatures].sort(byTime)) addSigLines(lines, s, o, now, cells, info.created);
   }
   // Subkeys in stored order, each with its binding and revocation signatures (as SKS lists them).
   const subkeySigner: IssuerName = (id) => (id === info.keyId ? undefined : issuerName(id));
@@ -200,7 +209,8 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
         `${date(sk.created)} ${sk.version === 3 && sk.expires ? date(sk.expires) : '          '} `,
     );
     // SKS 1.1.6 names the primary key's own signatures on a subkey (binding, revocation) `[]`, not `[selfsig]`
-    for (const s of [...sk.signatures].sort(byTime)) lines.push(...sigLines(s, sk.keyId, o, now, subkeySigner, sk.created));
+    const skCells = signerCells(sk.keyId, o, subkeySigner);
+    for (const s of [...sk.signatures].sort(byTime)) addSigLines(lines, s, o, now, skCells, sk.created);
   }
   return lines;
 }
