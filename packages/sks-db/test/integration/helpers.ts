@@ -15,6 +15,8 @@ process.env.SKS_QUIET ??= '1';
 export interface Ours extends RunningDb {
   basedir: string;
   dbPath: string;
+  /** The sks-db process (its workers are its children). */
+  pid: number;
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -44,7 +46,7 @@ export async function startOurs(opts: {
   };
   writeFileSync(join(basedir, 'sksconf'), (opts.sksconf ?? '') + '\n' + sksconfText(settings));
   const db = await startService('sks-db', basedir);
-  return { port, url: `http://127.0.0.1:${port}`, basedir, dbPath, stop: () => db.stop() };
+  return { port, url: `http://127.0.0.1:${port}`, basedir, dbPath, pid: db.child.pid!, stop: () => db.stop() };
 }
 
 /** Opens the store of a running server read-only, to check what is stored. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
 import { fixturePath } from '../../../../test/support/fixtures.js';
+import { childrenOf } from '../../../../test/support/procs.js';
 
 let ours: Ours;
 let gpg: Gpg;
@@ -232,6 +233,10 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
   const cl = await startOurs({ workers: 2, keys: [v6Armored] });
   const slow: net.Socket[] = [];
   try {
+    // each worker runs with the young generation db_worker_semi_space_mib asks for (default 4 MiB)
+    const workers = childrenOf(cl.pid);
+    assert.equal(workers.length, 2);
+    for (const w of workers) assert.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=4'), `worker ${w}`);
     for (let i = 0; i < 50; i++) {
       const s = net.connect(cl.port, '127.0.0.1');
       s.on('error', () => {});
