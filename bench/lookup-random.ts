@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore } from '../packages/keystore/src/index.js';
-import { startDb } from '../packages/sks-db/src/index.js';
+import { startDbProcess } from './db-process.js';
 import { buildSks, startSks } from '../test/support/sks.js';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
@@ -85,8 +85,8 @@ export async function runLookupRandomBench(): Promise<Row[]> {
 
   const workers = availableParallelism();
   const common = { hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000 };
-  const cached = await startDb({ basedir: ours.basedir, workers, settings: { ...common, hkp_port: await freePort() } });
-  const uncached = await startDb({ basedir: ours.basedir, workers, settings: { ...common, hkp_port: await freePort(), lookup_cache_bytes: 0 } });
+  const cached = await startDbProcess({ basedir: ours.basedir, workers, settings: { ...common, hkp_port: await freePort() } });
+  const uncached = await startDbProcess({ basedir: ours.basedir, workers, settings: { ...common, hkp_port: await freePort(), lookup_cache_bytes: 0 } });
   const sks = await startSks({ basedir: built.basedir, gossip: false });
   const rows: Row[] = [];
   try {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { KeyStore } from '../packages/keystore/src/index.js';
-import { startDb } from '../packages/sks-db/src/index.js';
+import { startDbProcess } from './db-process.js';
 import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
@@ -88,13 +88,13 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
   const hundred = hundredSignatureKeys([...store.digests()].map((d) => store.getByDigest(d.toString('hex'))!));
   store.close();
   const port = await freePort();
-  const ours = await startDb({
+  const ours = await startDbProcess({
     basedir,
     workers: opts.workers ?? availableParallelism(),
     settings: { hkp_port: port, hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000 },
   });
   const uncachedPort = await freePort();
-  const uncached = await startDb({
+  const uncached = await startDbProcess({
     basedir,
     workers: opts.workers ?? availableParallelism(),
     settings: { hkp_port: uncachedPort, hkp_address: ['127.0.0.1'], log_level: 'warn', max_index_results: 5000, max_get_results: 5000, lookup_cache_bytes: 0 },

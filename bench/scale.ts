@@ -30,7 +30,7 @@ import { keyBlocks } from '../test/support/keyrings.js';
 import { buildSks, startSks, type Sks } from '../test/support/sks.js';
 import { freePort, freePortPair, waitForPort } from '../test/support/ports.js';
 import { treeRssMiB } from '../test/support/procs.js';
-import { startDb } from '../packages/sks-db/src/index.js';
+import { startDbProcess } from './db-process.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import { drawKeys } from './lookup-random.js';
@@ -187,7 +187,7 @@ async function oneSize(size: number, dump: ScaleDump, extras: Buffer[], withSks:
   rows.push({ metric: `start until HKP and recon answer${at}`, ours: a.startS, sks: '', unit: 's' });
   const sks: Sks | undefined = sksBuilt ? await startSks({ basedir: sksBuilt.basedir, gossip: false }) : undefined;
   // and sks-db without its reply caches (lookup_cache_bytes 0) on the same store, asked in turn with the others
-  const uncached = await startDb({
+  const uncached = await startDbProcess({
     basedir: ours.basedir, workers: availableParallelism(),
     settings: { hkp_address: ['127.0.0.1'], hkp_port: await freePort(), log_level: 'warn', lookup_cache_bytes: 0 },
   });
