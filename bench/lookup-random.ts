@@ -18,13 +18,18 @@ import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import type { Row } from './row.js';
 import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
+/** A seeded generator of numbers in [0, 1): the same draws every run. Math.imul keeps the product in 32 bits (a
+ * product in doubles passes 2^53 and loses its low bits, which made the sequence repeat after 10,466 draws). */
+export function seededRandom(seed: number): () => number {
+  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
+}
+
 /** Fingerprints and e-mail addresses of `n` keys drawn at random (fixed seed) from the store, and of `warm` others. */
 export function drawKeys(file: string, n: number, warm: number): { fps: string[]; emails: string[]; warmFps: string[]; warmEmails: string[] } {
   const store = KeyStore.open(file, { readonly: true });
   try {
     const digests = [...store.digests()];
-    let seed = 1789;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = seededRandom(1789);
     // a partial Fisher-Yates shuffle: n + warm distinct keys
     const want = Math.min(digests.length, n + warm);
     for (let i = 0; i < want; i++) {

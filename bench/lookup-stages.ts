@@ -15,6 +15,7 @@ import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyLines } from '../pac
 import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
+import { seededRandom } from './lookup-random.js';
 import type { Row } from './row.js';
 
 export interface StagesBenchOptions {
@@ -103,8 +104,7 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
     const store = ctx.store;
     const all = [...store.digests()].map((d) => store.getByDigest(d.toString('hex'))!).filter((k) => k && k.version !== 6);
     // keys drawn at random (fixed seed: the same draw every run), and one e-mail address of each that has one
-    let seed = 17;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
+    const rand = seededRandom(17);
     const keys = Array.from({ length: samples }, () => all[Math.floor(rand() * all.length)]!);
     const emails = keys.map((k) => k.info.userIds.map((u) => (u.kind === 'uid' ? uidEmail(u.text) : undefined)).find((e) => e))
       .filter((e): e is string => !!e);

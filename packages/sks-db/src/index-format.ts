@@ -55,8 +55,9 @@ export function mrIndex(keys: StoredKey[], total = keys.length): string {
   return out;
 }
 
-/** Dates by day number (days since 1970), as written: a vindex writes three per signature. Bounded by the days a
- * timestamp can name (4-byte times end in 2106: under 50,000 entries). */
+/** Dates by day number (days since 1970), as written: a vindex writes three per signature. A 4-byte time names
+ * under 50,000 days, a creation time plus a 4-byte expiry interval under 100,000: the bound below is never reached
+ * by real dates, only kept against anything else. */
 const DATES = new Map<number, string>();
 
 function date(unix: number): string {

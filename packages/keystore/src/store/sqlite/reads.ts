@@ -100,12 +100,9 @@ export class SqliteReads {
     if (!this.served) {
       const rows = this.r.signerByLong.all(shortOf(keyId), Buffer.from(keyId, 'hex')) as Array<[string | null, string | null, number, number]>;
       // the first key (as findByKeyId orders them); its primary key's row when a subkey of it has the same ID
-      let row = rows[0];
-      if (!row) return {};
-      for (const r of rows) {
-        if (r[3] !== row[3]) break;
-        if (r[2] === 1) row = r;
-      }
+      const first = rows[0];
+      if (!first) return {};
+      const row = rows.find((r) => r[3] === first[3] && r[2] === 1) ?? first;
       return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.
