@@ -81,7 +81,7 @@ export async function runFloodBench(): Promise<Row[]> {
     await runWrk(url, script, 8, 3); // warm-up
     const quiet = await runWrk(url, script, 8, Math.min(10, seconds));
     const until = Date.now() + seconds * 1000;
-    const [loaded, up] = await Promise.all([runWrk(url, script, 8, seconds), flood(url, bodies, loops, until)]);
+    const [loaded, up] = await Promise.all([runWrk(url, script, 8, seconds, { waitForQuiet: false }), flood(url, bodies, loops, until)]);
     const rss = pids().map((p) => peakMiB(p));
     log(`bench flood: ${name}: lookups ${quiet.rps.toFixed(0)} -> ${loaded.rps.toFixed(0)} req/s, p99 ${quiet.p99} -> ${loaded.p99} ms ` +
       `(${loaded.errors} errors); uploads ${up.ok} ok, ${up.failed} failed, median ${median(up.ms).toFixed(0)} ms; peak RSS ${rss.map((r) => r.toFixed(0)).join(' / ')} MiB`);

@@ -1,6 +1,7 @@
 // wrk (Debian's) as the benchmarks drive it: a Lua script walking a list of paths, one run, its figures.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 
 export interface WrkResult {
@@ -36,7 +37,36 @@ function toMs(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
-export function runWrk(url: string, script: string, conc: number, seconds: number): Promise<WrkResult> {
+/** Busy and total jiffies of all cores so far (/proc/stat's first line). */
+function cpuJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - (f[4] ?? 0), total };
+}
+
+/** Share of the machine's CPU (all cores) below which a round may start, and the longest wait for it. */
+const QUIET_CPU_SHARE = 0.15;
+const QUIET_WAIT_MAX_MS = 5000;
+
+/** Waits until the machine is nearly idle: a server asked in the round before may still be answering requests
+ * that wrk had queued when it stopped (SKS, one request at a time, had a p99 of seconds on the large stores), and
+ * that work would otherwise land in the next server's first second, where it inflates the p99. */
+export async function quietMachine(): Promise<void> {
+  const until = Date.now() + QUIET_WAIT_MAX_MS;
+  let before = cpuJiffies();
+  while (Date.now() < until) {
+    await sleep(200);
+    const now = cpuJiffies();
+    const share = (now.busy - before.busy) / Math.max(1, now.total - before.total);
+    if (share < QUIET_CPU_SHARE) return;
+    before = now;
+  }
+}
+
+/** One wrk run of `seconds` at `conc` connections, started once the machine is quiet unless `waitForQuiet` is false
+ * (a run meant to overlap other work: uploads, a flood, a node being stopped at a set time). */
+export async function runWrk(url: string, script: string, conc: number, seconds: number, { waitForQuiet = true } = {}): Promise<WrkResult> {
+  if (waitForQuiet) await quietMachine();
   return new Promise((resolve, reject) => {
     const args = ['-t', String(Math.min(conc, 2)), '-c', String(conc), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, url];
     const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -141,7 +141,7 @@ test('three nodes behind nginx: an upload reaches every node, a stopped or hung 
   // Key fetches only: index searches through nginx have a per-client limit (burst 20) that wrk's one address would hit.
   const paths = [`/pks/lookup?op=get&options=mr&search=0x${first}`, `/pks/lookup?op=get&search=0x${first.slice(-16)}`,
     '/pks/lookup?op=get&options=mr&search=one%40cluster.test'];
-  const load = runWrk(`http://127.0.0.1:${lbPort}`, luaScript(tmp, 'cluster', paths), 16, 12);
+  const load = runWrk(`http://127.0.0.1:${lbPort}`, luaScript(tmp, 'cluster', paths), 16, 12, { waitForQuiet: false });
   await sleep(4000);
   const down = nodes[1]!;
   process.kill(pids.get(down.name)!, 'SIGTERM');
@@ -179,7 +179,7 @@ test('three nodes behind nginx: an upload reaches every node, a stopped or hung 
   // answers) under the same load: a lookup sent to it waits for nginx's read timeout and goes to another node.
   const hung = nodes[2]!;
   const hungPids = descendants(pids.get(hung.name)!);
-  const hangLoad = runWrk(`http://127.0.0.1:${lbPort}`, luaScript(tmp, 'cluster-hang', paths), 16, 12);
+  const hangLoad = runWrk(`http://127.0.0.1:${lbPort}`, luaScript(tmp, 'cluster-hang', paths), 16, 12, { waitForQuiet: false });
   await sleep(2000);
   for (const pid of hungPids) process.kill(pid, 'SIGSTOP');
   let hw: Awaited<typeof hangLoad>;
