@@ -393,10 +393,13 @@ class WorkerSignalled extends Error {
 }
 
 /** node's options for a worker process: this process's, with the young generation's semi-space set to `semiSpaceMib`
- * (db_worker_semi_space_mib; 0 leaves node's own, and so does a size given to node already). */
-export function workerExecArgv(execArgv: readonly string[], semiSpaceMib: number): string[] {
-  if (semiSpaceMib <= 0 || execArgv.some((a) => /^--max[-_]semi[-_]space[-_]size\b/.test(a))) return [...execArgv];
-  return [...execArgv, `--max-semi-space-size=${semiSpaceMib}`];
+ * (db_worker_semi_space_mib; 0 leaves node's own) and V8's memory reducer on or off (db_worker_memory_reducer). An
+ * option given to node already wins over either setting. */
+export function workerExecArgv(execArgv: readonly string[], semiSpaceMib: number, memoryReducer = true): string[] {
+  const out = [...execArgv];
+  if (semiSpaceMib > 0 && !execArgv.some((a) => /^--max[-_]semi[-_]space[-_]size\b/.test(a))) out.push(`--max-semi-space-size=${semiSpaceMib}`);
+  if (!memoryReducer && !execArgv.some((a) => /^--(no[-_])?memory[-_]reducer$/.test(a))) out.push('--no-memory-reducer');
+  return out;
 }
 
 /** Starts sks-db: in this process (workers 0) or as a cluster of worker processes sharing the port. */
@@ -417,7 +420,7 @@ export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
   // Cluster: the first worker binds (port 0 picks one); the others then bind the same port.
   const self = fileURLToPath(import.meta.url);
   const workerFile = self.replace(/server\.(ts|js)$/, 'worker.$1');
-  cluster.setupPrimary({ exec: workerFile, execArgv: workerExecArgv(process.execArgv, settings.db_worker_semi_space_mib), args: [], silent: false });
+  cluster.setupPrimary({ exec: workerFile, execArgv: workerExecArgv(process.execArgv, settings.db_worker_semi_space_mib, settings.db_worker_memory_reducer), args: [], silent: false });
   const forkOne = (port: number) =>
     cluster.fork({ [WORKER_ENV]: JSON.stringify({ basedir: opts.basedir, settings: { ...(opts.settings ?? {}), hkp_port: port } }) });
   type Worker = ReturnType<typeof cluster.fork>;

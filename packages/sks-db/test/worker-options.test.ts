@@ -1,5 +1,6 @@
-// node's options for sks-db's worker processes: the young generation's size (db_worker_semi_space_mib) is added to
-// what the primary runs with, unless the setting is 0 or node was given a size already.
+// node's options for sks-db's worker processes: the young generation's size (db_worker_semi_space_mib) and the
+// memory reducer's switch (db_worker_memory_reducer) are added to what the primary runs with, unless node was given
+// its own already.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultSettings } from '@sks/keystore';
@@ -16,4 +17,12 @@ test('0 keeps node\'s own size, and a size given to node wins', () => {
   assert.deepEqual(workerExecArgv(['--enable-source-maps'], 0), ['--enable-source-maps']);
   assert.deepEqual(workerExecArgv(['--max-semi-space-size=32'], 4), ['--max-semi-space-size=32']);
   assert.deepEqual(workerExecArgv(['--max_semi_space_size', '8'], 4), ['--max_semi_space_size', '8']);
+});
+
+test('the memory reducer is off by default, on when asked, and node\'s own switch wins', () => {
+  assert.equal(defaultSettings().db_worker_memory_reducer, false);
+  assert.deepEqual(workerExecArgv([], 4, false), ['--max-semi-space-size=4', '--no-memory-reducer']);
+  assert.deepEqual(workerExecArgv([], 0, true), []);
+  assert.deepEqual(workerExecArgv(['--memory-reducer'], 0, false), ['--memory-reducer']);
+  assert.deepEqual(workerExecArgv(['--no_memory_reducer'], 0, false), ['--no_memory_reducer']);
 });

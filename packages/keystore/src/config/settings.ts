@@ -47,6 +47,12 @@ export const SETTINGS = {
     doc: 'HTTP worker processes; 0 means one per CPU core.' },
   db_worker_semi_space_mib: { type: 'int', default: 4, usedBy: ['sks-db'],
     doc: "Each HTTP worker's young-generation semi-space in MiB (node's --max-semi-space-size); 0 keeps node's own (16). A smaller one means shorter collection pauses, which the slowest answers wait for: at c=64 on a 1M-key store, random op=get with the caches off had a p99 of about 20 ms with 4 and 26 ms with node's own (with the caches on, about 27 ms either way)." },
+  db_worker_memory_reducer: { type: 'bool', default: false, usedBy: ['sks-db'],
+    doc: "Whether V8's memory reducer runs in the HTTP workers (node's --memory-reducer). After about 8 s of little " +
+      'work it shrinks a heap with full collections, and the next burst of lookups then runs in the shrunken heap: ' +
+      'on a 2M-key store, random op=get at c=64 after such pauses gave 10.8-13.7k req/s with a p99 of 23-30 ms with ' +
+      'it, 16.6-17.7k req/s with a p99 of 16-19 ms without. Off, an idle worker keeps the heap it last needed (about ' +
+      '150 MiB of RSS each there); on gives that memory back while idle.' },
   max_body_bytes: { type: 'int', default: 8 * 1024 * 1024, usedBy: ['sks-db'],
     doc: 'Largest accepted POST body (/pks/add, /pks/hashquery), matching nginx client_max_body_size 8m.' },
   max_uploads_per_client: { type: 'int', default: 4, usedBy: ['sks-db'],

@@ -233,10 +233,14 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
   const cl = await startOurs({ workers: 2, keys: [v6Armored] });
   const slow: net.Socket[] = [];
   try {
-    // each worker runs with the young generation db_worker_semi_space_mib asks for (default 4 MiB)
+    // each worker runs with the young generation db_worker_semi_space_mib asks for (default 4 MiB), and without
+    // V8's memory reducer (db_worker_memory_reducer, default false)
     const workers = childrenOf(cl.pid);
     assert.equal(workers.length, 2);
-    for (const w of workers) assert.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=4'), `worker ${w}`);
+    for (const w of workers) {
+      const args = readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0');
+      assert.ok(args.includes('--max-semi-space-size=4') && args.includes('--no-memory-reducer'), `worker ${w}: ${args.join(' ')}`);
+    }
     for (let i = 0; i < 50; i++) {
       const s = net.connect(cl.port, '127.0.0.1');
       s.on('error', () => {});
