@@ -342,19 +342,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of rows) console.log(JSON.stringify(r));
 }
 
+/** Reads `file` once (dd), which leaves its pages in the page cache. */
 function readIntoPageCache(file: string): void {
-  const r = spawnSync('dd', [`if=${file}`, 'of=/dev/null', 'bs=16M', 'status=none'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`reading ${file} failed: ${r.stderr || r.error?.message}`);
+  dd([`if=${file}`, 'of=/dev/null', 'bs=16M', 'status=none']);
 }
 
 /** Copies `from` to `to` (dd) and then drops the copy's pages from the page cache (dd's nocache flag, which only
  * drops what is already on disk, hence the fdatasync and the second, zero-length pass over the whole file). */
 function copyPastPageCache(from: string, to: string): void {
-  for (const args of [
-    [`if=${from}`, `of=${to}`, 'bs=16M', 'oflag=nocache', 'conv=fdatasync', 'status=none'],
-    [`of=${to}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none'],
-  ]) {
-    const r = spawnSync('dd', args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
-  }
+  dd([`if=${from}`, `of=${to}`, 'bs=16M', 'oflag=nocache', 'conv=fdatasync', 'status=none']);
+  dd([`of=${to}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none']);
+}
+
+function dd(args: string[]): void {
+  const r = spawnSync('dd', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
 }

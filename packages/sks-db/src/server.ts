@@ -395,7 +395,7 @@ class WorkerSignalled extends Error {
 /** node's options for a worker process: this process's, with the young generation's semi-space set to `semiSpaceMib`
  * (db_worker_semi_space_mib; 0 leaves node's own) and V8's memory reducer on or off (db_worker_memory_reducer). An
  * option given to node already wins over either setting. */
-export function workerExecArgv(execArgv: readonly string[], semiSpaceMib: number, memoryReducer = true): string[] {
+export function workerExecArgv(execArgv: readonly string[], semiSpaceMib: number, memoryReducer: boolean): string[] {
   const out = [...execArgv];
   if (semiSpaceMib > 0 && !execArgv.some((a) => /^--max[-_]semi[-_]space[-_]size\b/.test(a))) out.push(`--max-semi-space-size=${semiSpaceMib}`);
   if (!memoryReducer && !execArgv.some((a) => /^--(no[-_])?memory[-_]reducer$/.test(a))) out.push('--no-memory-reducer');

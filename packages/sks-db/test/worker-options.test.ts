@@ -8,15 +8,15 @@ import { workerExecArgv } from '../src/server.js';
 
 test('workers get the semi-space setting beside the primary\'s own options', () => {
   const primary = ['--conditions=source', '--import', 'tsx'];
-  assert.deepEqual(workerExecArgv(primary, 4), [...primary, '--max-semi-space-size=4']);
+  assert.deepEqual(workerExecArgv(primary, 4, true), [...primary, '--max-semi-space-size=4']);
   assert.deepEqual(primary, ['--conditions=source', '--import', 'tsx'], 'the primary\'s list is left as it was');
   assert.equal(defaultSettings().db_worker_semi_space_mib, 4);
 });
 
 test('0 keeps node\'s own size, and a size given to node wins', () => {
-  assert.deepEqual(workerExecArgv(['--enable-source-maps'], 0), ['--enable-source-maps']);
-  assert.deepEqual(workerExecArgv(['--max-semi-space-size=32'], 4), ['--max-semi-space-size=32']);
-  assert.deepEqual(workerExecArgv(['--max_semi_space_size', '8'], 4), ['--max_semi_space_size', '8']);
+  assert.deepEqual(workerExecArgv(['--enable-source-maps'], 0, true), ['--enable-source-maps']);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=32'], 4, true), ['--max-semi-space-size=32']);
+  assert.deepEqual(workerExecArgv(['--max_semi_space_size', '8'], 4, true), ['--max_semi_space_size', '8']);
 });
 
 test('the memory reducer is off by default, on when asked, and node\'s own switch wins', () => {
