@@ -19,6 +19,10 @@ export const BACKGROUND_WAL_AUTOCHECKPOINT = 8192;
 /** SQLite's own default, for a writer without the thread. */
 const SQLITE_WAL_AUTOCHECKPOINT = 1000;
 
+/** How long stop() waits for the thread to close its connection. A PASSIVE checkpoint in progress finishes first;
+ * past this the store closes anyway (the log then stays until the next open, which reads it: nothing is lost). */
+const STOP_WAIT_MS = 5000;
+
 // The thread is a few lines of plain JavaScript, evaluated rather than loaded from a module file: a module would
 // need tsx registered in the thread when running from the TypeScript sources (tests), which costs more to start
 // than the thread does in all. It takes better-sqlite3 by the path the main thread resolved.
@@ -48,25 +52,33 @@ const timer = db && setInterval(() => {
 parentPort.on('message', () => {
   clearInterval(timer);
   try { db && db.close(); } catch (e) { /* closing: nothing left to report to */ }
+  const closed = new Int32Array(workerData.closed);
+  Atomics.store(closed, 0, 1);
+  Atomics.notify(closed, 0);
   parentPort.close();
 });
 `;
 
 export interface BackgroundCheckpoint {
-  /** Ends the thread (it closes its connection first); returns at once. */
+  /** Ends the thread and returns once its connection is closed (at most STOP_WAIT_MS). Two connections closing at
+   * the same moment each see the other still open, so neither would remove the log: the writer closes after. */
   stop(): void;
 }
 
 /** Starts the checkpoint thread for the database of `db` (a writable connection, whose own automatic checkpoint is
  * raised to BACKGROUND_WAL_AUTOCHECKPOINT). A failing checkpoint is logged once per run of failures. */
 export function startBackgroundCheckpoint(db: Database.Database, intervalMs: number, logger?: Logger): BackgroundCheckpoint {
+  // set to 1 by the thread once its connection is closed; stop() waits on it
+  const closed = new SharedArrayBuffer(4);
   const worker = new Worker(THREAD_CODE, {
     eval: true,
-    workerData: { file: db.name, intervalMs, sqlite: createRequire(import.meta.url).resolve('better-sqlite3') },
+    workerData: { file: db.name, intervalMs, closed, sqlite: createRequire(import.meta.url).resolve('better-sqlite3') },
   });
+  let exited = false;
   worker.on('message', (m) => logger?.warn('background WAL checkpoint failed', { error: String(m) }));
   let stopped = false;
   worker.on('exit', () => {
+    exited = true;
     if (stopped || !db.open) return;
     // the thread is gone while the store is open: the writer checkpoints for itself again, as SQLite does by default
     logger?.warn('background WAL checkpoint thread ended; the writer checkpoints itself from now on');
@@ -81,7 +93,9 @@ export function startBackgroundCheckpoint(db: Database.Database, intervalMs: num
     stop() {
       if (stopped) return;
       stopped = true;
+      if (exited) return;
       worker.postMessage('stop');
+      Atomics.wait(new Int32Array(closed), 0, 0, STOP_WAIT_MS);
     },
   };
 }
