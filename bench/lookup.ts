@@ -6,6 +6,8 @@
 // Then the same loads at the top concurrency against a second sks-db on the same store with its caches off
 // (lookup_cache_bytes 0): what a lookup costs when it is not a repeat (issue 17), beside the same SKS figures, and
 // vindex of the keys with about 100 signatures beside op=get of the same keys (issue 17: within 2x), caches off.
+// Last, the mr index load against a server that does no work (ceiling.ts): the most req/s any server shows here
+// with wrk on the same cores, and what share of it 10x SKS's figure is.
 // Run alone: node --conditions=source --import tsx bench/lookup.ts   (BENCH_LOOKUP_SECONDS=5 per run)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
+import { startCeilingServer } from './ceiling.js';
 import { hundredSignatureKeys } from './lookup-stages.js';
 import type { Row } from './row.js';
 import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
@@ -109,6 +112,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
 
   const rows: Row[] = [];
   let oursGetC8: WrkResult | undefined;
+  let sksMrTop: WrkResult | undefined;
   try {
     for (const load of loads) {
       // Warm-up, unmeasured, on both servers: every path of the load once at least (sks-db builds its per-worker
@@ -130,6 +134,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
         const a = medianRun(ourRuns);
         const b = medianRun(sksRuns);
         if (load === loads[0] && c === 8) oursGetC8 = a;
+        if (load === loads[1] && top) sksMrTop = b;
         log(`${load.name} c=${c}: ours ${a.rps.toFixed(0)} req/s p50 ${a.p50}ms p99 ${a.p99}ms (${a.errors} errors); ` +
           `SKS ${b.rps.toFixed(0)} req/s p50 ${b.p50}ms p99 ${b.p99}ms (${b.errors} errors)`);
         const rpsTarget = top ? (load.name === 'get by fingerprint' ? '>= 5x' : '>= 10x') : undefined;
@@ -173,6 +178,7 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
       // time per vindex over time per get (req/s of get over req/s of vindex), each server's own
       rows.push({ metric: `vindex / get, time per request, c=${c}, caches off`, ours: og.rps / ov.rps, sks: sg.rps / sv.rps, unit: 'x', target: 'ours <= 2' });
     }
+    if (sksMrTop) rows.push(...(await ceilingRows(ours.url, w.emails[0]!, loads[1]!.script, sksMrTop, Math.max(...concs), seconds, rounds, opts.workers ?? availableParallelism(), log)));
     // p99 of get-by-fingerprint at c=8 while slow clients hold connections open on each server.
     const res: WrkResult[] = [];
     for (const [url, p] of [[ours.url, ours.port], [sks.hkpUrl, sks.hkpPort]] as const) {
@@ -204,6 +210,33 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
     await sks.stop();
   }
   return rows;
+}
+
+/** The mr index load at concurrency `c` against the do-nothing server, answering every request with our reply to
+ * the load's first address (an mr index is a few hundred bytes whichever key it lists): its median req/s beside
+ * SKS's, and 10x SKS's as a share of it (above 1: no server can meet the target on this machine). */
+async function ceilingRows(
+  oursUrl: string, email: string, script: string, sks: WrkResult, c: number, seconds: number, rounds: number, workers: number,
+  log: (line: string) => void,
+): Promise<Row[]> {
+  const res = await fetch(`${oursUrl}/pks/lookup?op=index&options=mr&search=${encodeURIComponent(email)}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  const ceiling = await startCeilingServer(await freePort(), workers, body, res.headers.get('content-type') ?? 'text/plain');
+  const runs: WrkResult[] = [];
+  try {
+    await runWrk(ceiling.url, script, 8, 2);
+    for (let r = 0; r < rounds; r++) runs.push(await runWrk(ceiling.url, script, c, seconds));
+  } finally {
+    await ceiling.stop();
+  }
+  const m = medianRun(runs);
+  log(`mr index load c=${c} against a server that does no work (${workers} workers, a ${body.length}-byte reply): ` +
+    `${runs.map((x) => x.rps.toFixed(0)).join(' / ')} req/s; 10x SKS is ${(10 * sks.rps).toFixed(0)}`);
+  return [
+    { metric: `mr index load c=${c}, a server doing no work (req/s)`, ours: m.rps, sks: sks.rps, ratio: m.rps / sks.rps, unit: 'req/s',
+      target: 'the most any server shows here' },
+    { metric: `10x SKS's mr index c=${c}, share of that ceiling`, ours: (10 * sks.rps) / m.rps, sks: '', unit: 'x', target: '> 1: out of reach' },
+  ];
 }
 
 // Run directly: print the rows.
