@@ -4,9 +4,9 @@
 // small machine this ceiling, not the server, bounds a ratio such as "10x SKS": the lookup part prints it beside the
 // targets it bounds (issue 17's mr index without caches).
 import cluster from 'node:cluster';
-import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startChild } from './child-process.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -18,22 +18,8 @@ export interface CeilingServer {
 /** Starts the do-nothing server in a process of its own (as sks-db runs in the lookup part), answering `body` with
  * `contentType` on every request; resolves once every worker listens. */
 export async function startCeilingServer(port: number, workers: number, body: Buffer, contentType: string): Promise<CeilingServer> {
-  const child = fork(SELF, [JSON.stringify({ port, workers, body: body.toString('base64'), contentType })], {
-    execArgv: process.execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    void exited.then(() => reject(new Error('the ceiling server exited before it listened')));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const child = await startChild(SELF, { port, workers, body: body.toString('base64'), contentType }, 'the ceiling server');
+  return { url: `http://127.0.0.1:${port}`, stop: child.stop };
 }
 
 interface ChildOptions {

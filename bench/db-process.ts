@@ -2,28 +2,21 @@
 // process, sks-db's cluster primary was the benchmark itself, whose heap (the drawn keys, wrk's path lists: hundreds
 // of MiB) took collections of up to 1.2 s. Connections that wrk opened meanwhile reached a worker only afterwards:
 // about one run in ten had a p99 near a second. An operator's primary is a small process that does nothing else.
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startDb, type DbOptions, type RunningDb } from '../packages/sks-db/src/index.js';
+import { startChild } from './child-process.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
 /** startDb(opts) in a child process (options as JSON: basedir, workers, settings); resolves once it listens. */
 export async function startDbProcess(opts: Pick<DbOptions, 'basedir' | 'workers' | 'settings'>): Promise<RunningDb> {
-  const child = fork(SELF, [JSON.stringify(opts)], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port?: number }) => (m.port ? resolve(m.port) : reject(new Error(`sks-db said ${JSON.stringify(m)}`))));
-    void exited.then(() => reject(new Error(`sks-db (${opts.basedir}) exited before it listened`)));
-  });
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const child = await startChild<{ port?: number }>(SELF, opts, `sks-db (${opts.basedir})`);
+  const port = child.ready.port;
+  if (!port) {
+    await child.stop();
+    throw new Error(`sks-db said ${JSON.stringify(child.ready)}`);
+  }
+  return { port, url: `http://127.0.0.1:${port}`, stop: child.stop };
 }
 
 // The child: serve until told to stop, or until the benchmark that started it is gone.
