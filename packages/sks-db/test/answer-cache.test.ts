@@ -47,6 +47,21 @@ test('a full cache does not trade its entries for keys asked for no more often (
   assert.ok(oldKept() < before / 2, `most old entries made room (${oldKept()} of ${before} left)`);
 });
 
+test('an entry asked for often long ago does not shut newcomers out: a refused newcomer is weighed against the next entry', () => {
+  const cache = new AnswerCache<Buffer>(100_000);
+  const get = (k: string) => cache.get(k, () => value(1000));
+  const kept = (prefix: string, n: number) => [...Array(n).keys()].filter((i) => cache.has(`${prefix}${i}`)).length;
+  for (let i = 0; i < 5; i++) for (let n = 0; n < 40; n++) get(`formerlyHot${i}`);
+  for (let i = 0; i < 94; i++) for (let n = 0; n < 3; n++) get(`warm${i}`); // full: 99 entries, all hit
+  assert.equal(cache.size, 99);
+  // The hand clears the marks of the hit entries and comes round to the first formerly hot one, unmarked now and
+  // counted 40 times: no newcomer outweighs it. Newcomers asked for 5 times each (fewer asks in all than the counts
+  // take before they are halved) must still replace the entries asked for 3 times.
+  for (let i = 0; i < 100; i++) for (let n = 0; n < 5; n++) get(`new${i}`);
+  assert.ok(kept('new', 100) >= 50, `most newcomers are kept (${kept('new', 100)} of 100)`);
+  assert.equal(kept('formerlyHot', 5), 5, 'the entries asked for more often than any newcomer stay');
+});
+
 test('a value is kept on the second miss of its key: keys asked for once fill nothing', () => {
   const cache = new AnswerCache<Buffer>(1 << 20);
   let made = 0;
