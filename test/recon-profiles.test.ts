@@ -14,6 +14,7 @@ import { startSks, sksGetDigest } from './support/sks.js';
 import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
 import { fingerprintOf, readPackets, sksDigest, toBinary, type Settings } from '../packages/keystore/src/index.js';
 import type { SessionSummary } from '../packages/sks-recon/src/server.js';
+import { encodeMessage, intString } from '../packages/sks-recon/src/messages.js';
 
 const DEBIAN = debianKeyringAsHockeypuck();
 const { blocks: BLOCKS, fingerprints: FPR, digests: HP, kept: KEPT, changed: CHANGED } = DEBIAN;
@@ -155,6 +156,58 @@ test('a member of the hockeypuck profile is answered with Hockeypuck 2.3\'s own 
     assert.match(sks.reason ?? '', /filters do not match/);
   } finally {
     await ours.stop();
+  }
+});
+
+test('members of both profiles at one address: each caller is answered in the profile its Config announces', async () => {
+  const extra = SPARE.slice(0, 2);
+  const bridge = await startOurs({ keys: keys(COMMON.slice(0, 20)), settings: BOTH });
+  const sksPeer = await startOurs({ keys: keys([...COMMON.slice(0, 20), extra[0]!]) });
+  const hpPeer = await startOurs({ keys: keys([...COMMON.slice(0, 20), extra[1]!]), settings: HOCKEYPUCK_ONLY });
+  try {
+    // SKS and Hockeypuck on one host: both members are 127.0.0.1, and the hockeypuck one is listed first.
+    await bridge.setPeers([
+      { host: '127.0.0.1', port: hpPeer.reconPort, profile: 'hockeypuck' },
+      { host: '127.0.0.1', port: sksPeer.reconPort, profile: 'sks' },
+    ]);
+    const hp = await replayConfig(bridge.reconPort, capturedConfig());
+    assert.equal(hp.verdict, 'passed');
+    assert.equal(hp.pairs.get('filters'), DEBIAN.filters);
+    const sksConfig = encodeMessage({ type: 'Config', pairs: [
+      ['bitquantum', intString(2)], ['filters', 'yminsky.merge,yminsky.dedup'], ['http port', intString(11371)],
+      ['mbar', intString(5)], ['version', '1.1.6'],
+    ] });
+    const sks = await replayConfig(bridge.reconPort, sksConfig);
+    assert.equal(sks.verdict, 'passed', sks.reason);
+    assert.equal(sks.pairs.get('filters'), 'yminsky.dedup,yminsky.merge', 'answered in the sks profile');
+    const other = encodeMessage({ type: 'Config', pairs: [
+      ['bitquantum', intString(2)], ['filters', 'yminsky.dedup,yminsky.merge,other.filter'], ['http port', intString(11371)],
+      ['mbar', intString(5)], ['version', '1.1.6'],
+    ] });
+    const refused = await replayConfig(bridge.reconPort, other);
+    assert.equal(refused.verdict, 'failed');
+    assert.equal(refused.pairs.get('filters'), DEBIAN.filters, 'a Config of neither profile is answered in the first member\'s');
+    assert.match(refused.reason ?? '', /filters do not match/);
+    // the three replayed sessions end (one session per address at a time); then real sessions, both started from
+    // 127.0.0.1: each reconciles its own profile's set
+    await waitFor('the replayed sessions to end', () => bridge.sessions.length === 3);
+    assert.deepEqual(bridge.sessions.map((x) => x.profile), ['hockeypuck', 'sks', 'hockeypuck']);
+    for (const [peer, profile, index] of [[sksPeer, 'sks', extra[0]!], [hpPeer, 'hockeypuck', extra[1]!]] as const) {
+      const seen = bridge.sessions.length;
+      const s = await peer.recon.server.syncWith({ host: '127.0.0.1', port: bridge.reconPort, profile });
+      assert.equal(s.ok, true, s.error);
+      await waitFor(`the bridge's ${profile} session to finish`, () => bridge.sessions.length > seen);
+      const accepted = bridge.sessions[seen]!;
+      assert.equal(accepted.profile, profile);
+      assert.equal(accepted.ok, true, accepted.error);
+      assert.equal(accepted.fetched, 1, `the bridge fetched the ${profile} peer's one new key`);
+      await waitFor('the key to be stored', () => bridge.store.getByFingerprint(FPR[index]!) !== undefined);
+    }
+    assert.equal(bridge.store.count(), 22);
+  } finally {
+    await hpPeer.stop();
+    await sksPeer.stop();
+    await bridge.stop();
   }
 });
 

@@ -10,7 +10,7 @@ import { startSks, setSksMembership, sksDigestSet, sksGetDigest, type Sks } from
 import { keyBlocks, writeKeySubset, DEBIAN_KEYRING } from './support/keyrings.js';
 import { makeTempDir } from './support/tmp.js';
 import { debianDigests } from '../packages/sks-recon/test/helpers.js';
-import { startOurs, waitFor, type Ours } from './support/recon-ours.js';
+import { startOurs, waitFor, type Ours, type OursOptions } from './support/recon-ours.js';
 
 const BLOCKS = keyBlocks(readFileSync(DEBIAN_KEYRING));
 /** SKS's own digest of each keyring key (the spec's vectors), by keyring index. */
@@ -37,12 +37,13 @@ after(async () => {
 });
 
 /** A server of ours holding SKS's current keys minus `lack`, plus `extra` (keyring indexes). */
-async function oursWith(lack: number[], extra: number[]): Promise<Ours> {
+async function oursWith(lack: number[], extra: number[], o: Pick<OursOptions, 'settings' | 'peers'> = {}): Promise<Ours> {
   const without = new Set(lack);
   const idx = [...[...sksHolds].filter((i) => !without.has(i)), ...extra];
   const ours = await startOurs({
     keys: Buffer.concat(idx.map((i) => BLOCKS[i]!)),
-    peers: [{ host: '127.0.0.1', port: sks.reconPort }],
+    peers: o.peers ?? [{ host: '127.0.0.1', port: sks.reconPort }],
+    ...(o.settings ? { settings: o.settings } : {}),
   });
   assert.deepEqual([...ours.digestSet()].sort(), idx.map((i) => DIGEST[i]!).sort(),
     'our store computes SKS\'s digests for the keys it loaded');
@@ -122,3 +123,23 @@ for (const c of [
     }
   });
 }
+
+// SKS and a Hockeypuck peer on one host: both members are 127.0.0.1, the hockeypuck one listed first. SKS sends its
+// Config without waiting for ours, so we read it first and answer in the sks profile it announces.
+test('SKS initiates while a member of the hockeypuck profile shares its address: answered in the sks profile', async () => {
+  const lack = [70];
+  const extra = [761];
+  const ours = await oursWith(lack, extra, {
+    settings: { recon_profiles: ['sks', 'hockeypuck'] },
+    peers: [{ host: '127.0.0.1', port: 1, profile: 'hockeypuck' }, { host: '127.0.0.1', port: sks.reconPort, profile: 'sks' }],
+  });
+  try {
+    await sksInitiates(ours);
+    await assertConverged(ours, [...new Set([...sksHolds, ...extra])]);
+    const accepted = ours.sessions.filter((s) => s.role === 'acceptor' && s.ok);
+    assert.ok(accepted.length > 0 && accepted.every((s) => s.profile === 'sks'));
+    assert.equal(accepted.reduce((n, s) => n + s.stored, 0), lack.length, 'we stored exactly the key we lacked');
+  } finally {
+    await ours.stop();
+  }
+});

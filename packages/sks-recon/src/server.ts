@@ -5,7 +5,9 @@
 // Each member has a recon profile (its membership line's third field, else the first of recon_profiles): a session
 // announces that profile's Config and reconciles that profile's digest set, so one server peers with SKS 1.1.6 and
 // Hockeypuck 2.2/2.3 at once. Both sides send Config before reading the other's, so the profile is chosen before
-// the first byte: by membership for sessions we start, by the peer's address for sessions it starts.
+// the first byte: by membership for sessions we start, by the peer's address for sessions it starts. Where members of
+// several profiles share an address (SKS and Hockeypuck on one host), we read the caller's Config first and answer
+// in the profile whose filters it announces: SKS and Hockeypuck send theirs without waiting for ours.
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -16,7 +18,7 @@ import {
 } from '@sks/keystore';
 import { plainAddress } from '@sks/service';
 import { Channel, SessionError } from './channel.js';
-import { answer, walk, type SessionConfig, type SessionResult } from './session.js';
+import { answer, readPeerConfig, sameFilters, walk, type SessionConfig, type SessionResult } from './session.js';
 import { hashquery } from './fetch.js';
 import { ingestBatch } from './ingest.js';
 
@@ -68,8 +70,8 @@ export class ReconServer extends EventEmitter {
   readonly refused: RefusedDigestMemory;
   private servers: Server[] = [];
   private members: Peer[] = [];
-  /** Addresses allowed to connect, with the recon profile of the member they belong to. */
-  private allowed = new Map<string, string>();
+  /** Addresses allowed to connect, with the recon profiles of the members there (membership order, no repeats). */
+  private allowed = new Map<string, string[]>();
   /** The active recon profiles' Config filters, by profile (the sks profile announces setting filters). */
   private readonly filters: Map<string, string>;
   /** Running sessions by peer host (the address of an incoming peer, the membership name of one we called). */
@@ -153,7 +155,7 @@ export class ReconServer extends EventEmitter {
       this.log.error('membership file unreadable; keeping the previous list', { error: (e as Error).message });
       return;
     }
-    const allowed = new Map<string, string>();
+    const allowed = new Map<string, string[]>();
     const usable: Peer[] = [];
     for (const p of peers) {
       const profile = this.profileOf(p);
@@ -165,11 +167,8 @@ export class ReconServer extends EventEmitter {
       usable.push(p);
       const allow = (a: string) => {
         const had = allowed.get(a);
-        if (had === undefined) allowed.set(a, profile);
-        else if (had !== profile) {
-          this.log.warn('two members at one address name different recon profiles; sessions that address starts use the first',
-            { address: a, profile: had, ignored: profile });
-        }
+        if (had === undefined) allowed.set(a, [profile]);
+        else if (!had.includes(profile)) had.push(profile);
       };
       if (isIP(p.host)) {
         allow(p.host);
@@ -181,8 +180,21 @@ export class ReconServer extends EventEmitter {
         this.log.warn('membership host does not resolve', { host: p.host, error: (e as Error).message });
       }
     }
+    for (const [address, profiles] of allowed) {
+      if (profiles.length > 1 && !sameList(this.allowed.get(address), profiles)) {
+        this.log.info('members at one address name different recon profiles; a session that address starts is answered ' +
+          'in the profile whose filters it announces', { address, profiles });
+      }
+    }
     this.members = usable;
     this.allowed = allowed;
+  }
+
+  /** Of the profiles an address may use, the one whose filters the peer announced (else the first: refused then). */
+  private profileAnnounced(peerConfig: Map<string, string>, candidates: readonly string[]): string {
+    const filters = peerConfig.get('filters');
+    const hit = filters === undefined ? undefined : candidates.find((p) => sameFilters(filters, this.filters.get(p)!));
+    return hit ?? candidates[0]!;
   }
 
   private scheduleGossip(): void {
@@ -227,7 +239,7 @@ export class ReconServer extends EventEmitter {
       } catch (e) {
         return this.finish(this.failedSummary(label, 'initiator', t0, new SessionError('closed', `cannot connect: ${(e as Error).message}`), undefined, profile));
       }
-      return this.runSession(sock, label, 'initiator', peer.host, t0, profile);
+      return this.runSession(sock, label, 'initiator', peer.host, t0, [profile]);
     })();
     this.running.set(peer.host, run);
     try {
@@ -273,28 +285,36 @@ export class ReconServer extends EventEmitter {
       sock.destroy();
       return;
     }
-    const profile = this.allowed.get(addr);
-    if (profile === undefined) {
+    const profiles = this.allowed.get(addr);
+    if (profiles === undefined) {
       this.logRefused(addr, 'recon connection from a host not in membership refused', label);
       sock.destroy();
       this.emit('session', this.refusedSummary(label, 'acceptor', 'not a member'));
       return;
     }
-    const full = this.noSlot(addr) ?? this.notReady(profile);
+    // With several profiles at this address, readiness is checked once the peer's Config says which one it is.
+    const full = this.noSlot(addr) ?? (profiles.length === 1 ? this.notReady(profiles[0]!) : undefined);
     if (full) {
-      this.logRefused(addr, `recon connection turned away: ${full}`, label);
-      sock.destroy();
-      this.emit('session', this.refusedSummary(label, 'acceptor', 'busy'));
+      this.turnAway(sock, addr, label, full);
       return;
     }
-    const run = this.runSession(sock, label, 'acceptor', addr, Date.now(), profile).finally(() => {
+    const run = this.runSession(sock, label, 'acceptor', addr, Date.now(), profiles).finally(() => {
       this.running.delete(addr);
     });
     this.running.set(addr, run);
   }
 
+  private turnAway(sock: Socket, addr: string, label: string, why: string): SessionSummary {
+    this.logRefused(addr, `recon connection turned away: ${why}`, label);
+    sock.destroy();
+    const summary = this.refusedSummary(label, 'acceptor', why);
+    this.emit('session', summary);
+    return summary;
+  }
+
+  /** `profiles`: the one of a session we start; those of the members at the caller's address for one it starts. */
   private async runSession(sock: Socket, label: string, role: 'initiator' | 'acceptor', httpHost: string,
-    t0: number, profile: string): Promise<SessionSummary> {
+    t0: number, profiles: readonly string[]): Promise<SessionSummary> {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const ch = new Channel(sock, {
@@ -305,11 +325,19 @@ export class ReconServer extends EventEmitter {
     limit.unref();
     let res: SessionResult | undefined;
     let snapshot: ReturnType<ReconSet['openSnapshot']> | undefined;
+    let profile = profiles[0]!;
     try {
+      let peerConfig: Map<string, string> | undefined;
+      if (profiles.length > 1) {
+        peerConfig = await readPeerConfig(ch, this.s.recon_config_timeout_s * 1000);
+        profile = this.profileAnnounced(peerConfig, profiles);
+        const why = this.notReady(profile);
+        if (why) return this.turnAway(sock, httpHost, label, why);
+      }
       // One version of our set for the whole session, whatever other processes write meanwhile.
       snapshot = this.opts.store.openSnapshot(profile);
       res = role === 'acceptor'
-        ? await walk(ch, snapshot, this.sessionConfig(profile))
+        ? await walk(ch, snapshot, this.sessionConfig(profile), peerConfig)
         : await answer(ch, snapshot, this.sessionConfig(profile));
       ch.close();
     } catch (e) {
@@ -442,4 +470,8 @@ export class ReconServer extends EventEmitter {
     this.servers = [];
     await Promise.all([...this.running.values()].map((r) => r.catch(() => undefined)));
   }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -77,7 +77,7 @@ export function checkPeerConfig(local: SessionConfig, remote: Map<string, string
       (vt[1] === MIN_VERSION[1] && vt[2]! < MIN_VERSION[2]!)))) {
     return `Requires version at least ${MIN_VERSION.join('.')}.  ${version} provided `;
   }
-  if (filterSet(filters) !== filterSet(local.filters)) {
+  if (!sameFilters(filters, local.filters)) {
     return `filters do not match.\n\tlocal filters: [${local.filters.split(',').join(', ')}]\n\tremote filters: [${filters.split(',').join(', ')}]`;
   }
   if (bq !== BITQUANTUM) return 'bitquantum values do not match';
@@ -85,15 +85,42 @@ export function checkPeerConfig(local: SessionConfig, remote: Map<string, string
   return undefined;
 }
 
-/** Config exchange and verdicts; returns the peer's Config. Throws SessionError('config') on refusal. */
-export async function exchangeConfig(ch: Channel, cfg: SessionConfig): Promise<Map<string, string>> {
+/** True if two Config filter strings name the same set of filters (SKS compares them as sets). */
+export function sameFilters(a: string, b: string): boolean {
+  return filterSet(a) === filterSet(b);
+}
+
+async function readConfigMessage(ch: Channel): Promise<Map<string, string>> {
+  const msg = await ch.readMessage();
+  if (msg.type !== 'Config') throw new SessionError('protocol', `expected Config, got ${describe(msg)}`);
+  return new Map(msg.pairs);
+}
+
+/**
+ * Reads the peer's Config before sending ours. SKS and Hockeypuck both send their Config without waiting for the
+ * other's, so an acceptor may listen first: that lets one address hold members of several recon profiles, each
+ * answered in the profile it announces. Pass the result to exchangeConfig (through walk) to finish the exchange.
+ */
+export async function readPeerConfig(ch: Channel, configTimeoutMs: number): Promise<Map<string, string>> {
+  const saved = ch.limits;
+  ch.limits = { ...saved, readTimeoutMs: configTimeoutMs };
+  try {
+    return await readConfigMessage(ch);
+  } finally {
+    ch.limits = { ...ch.limits, readTimeoutMs: saved.readTimeoutMs };
+  }
+}
+
+/**
+ * Config exchange and verdicts; returns the peer's Config. Throws SessionError('config') on refusal.
+ * `peerConfig`: the peer's Config if readPeerConfig has already read it.
+ */
+export async function exchangeConfig(ch: Channel, cfg: SessionConfig, peerConfig?: Map<string, string>): Promise<Map<string, string>> {
   const saved = ch.limits;
   ch.limits = { ...saved, readTimeoutMs: cfg.configTimeoutMs };
   try {
     ch.sendMessage({ type: 'Config', pairs: configPairs(cfg) });
-    const msg = await ch.readMessage();
-    if (msg.type !== 'Config') throw new SessionError('protocol', `expected Config, got ${describe(msg)}`);
-    const remote = new Map(msg.pairs);
+    const remote = peerConfig ?? await readConfigMessage(ch);
     const problem = checkPeerConfig(cfg, remote);
     if (problem) {
       ch.sendString('failed');
@@ -158,9 +185,12 @@ function result(ch: Channel, remote: Map<string, string>, missing: MissingSet, m
   };
 }
 
-/** The accepting side: walks our tree from the root, asking the peer about each node (SKS client.ml). */
-export async function walk(ch: Channel, tree: ReconView, cfg: SessionConfig): Promise<SessionResult> {
-  const remote = await exchangeConfig(ch, cfg);
+/**
+ * The accepting side: walks our tree from the root, asking the peer about each node (SKS client.ml).
+ * `peerConfig`: the peer's Config, if it was read before ours was chosen (readPeerConfig).
+ */
+export async function walk(ch: Channel, tree: ReconView, cfg: SessionConfig, peerConfig?: Map<string, string>): Promise<SessionResult> {
+  const remote = await exchangeConfig(ch, cfg, peerConfig);
   const missing = new MissingSet(cfg.maxRecover);
   let messages = 0;
   const queue: string[] = [''];
