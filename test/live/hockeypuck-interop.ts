@@ -12,7 +12,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debianKeyringAsHockeypuck } from '../support/hockeypuck-vectors.js';
 import { makeTempDir } from '../support/tmp.js';
-import { startSks, sksGetDigest } from '../support/sks.js';
+import { setSksMembership, startSks, sksGetDigest } from '../support/sks.js';
 import { startOurs, waitFor, type Ours } from '../support/recon-ours.js';
 import { armor, fingerprintOf, readPackets, type Settings } from '../../packages/keystore/src/index.js';
 
@@ -118,7 +118,7 @@ async function bridgeCase(): Promise<void> {
   const changed = CHANGED.filter((i) => !common.includes(i));
   const [toSks, toHp] = [changed.slice(0, 3), changed.slice(3, 6)];
   const sks = await startSks({ keyFiles: [writeFile(join(dir, 'sks.pgp'), common)], membership: [{ host: '127.0.0.1', port: 1 }],
-    extraConf: 'hostname: 127.0.0.2' });
+    extraConf: 'hostname: 127.0.0.2\ngossip_interval: 0.05' });
   const ours = await startOurs({ keys: Buffer.concat(common.map((i) => BLOCKS[i]!)), settings: BOTH });
   const hp = startHockeypuck(common, ours);
   try {
@@ -155,12 +155,20 @@ async function bridgeCase(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
     const fetchedAfter = ours.sessions.reduce((n, s) => n + s.fetched, 0);
     assert.equal(fetchedAfter, fetchedBefore, 'nothing is fetched again');
+    // SKS and Hockeypuck both call in from 127.0.0.1: each must be answered in its own profile (read from its Config)
+    setSksMembership(sks, [{ host: '127.0.0.1', port: ours.reconPort }]);
+    await waitFor('SKS and Hockeypuck each to start a session answered in its own profile', () =>
+      ['sks', 'hockeypuck'].every((p) => ours.sessions.some((s) => s.role === 'acceptor' && s.ok && s.profile === p)), 180_000);
+    setSksMembership(sks, [{ host: '127.0.0.1', port: 1 }]);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(ours.sessions.reduce((n, s) => n + s.fetched, 0), fetchedBefore, 'nothing is fetched again by the sessions they started');
+    const acceptorFailures = ours.sessions.filter((s) => s.role === 'acceptor' && !s.ok).map((s) => `${s.profile ?? '-'}: ${s.error}`);
     // Hockeypuck's stats Total is recomputed now and then: ask for every digest instead
     for (const i of [...common, ...toSks, ...toHp]) assert.ok(await hpHas(hp, HP[i]!), `Hockeypuck holds ${HP[i]}`);
     assert.deepEqual([...ours.digestSet('hockeypuck')].sort(), [...common, ...toSks, ...toHp].map((i) => HP[i]!).sort(),
       'our hockeypuck set is Hockeypuck\'s');
     console.log(JSON.stringify({
-      case: 'SKS 1.1.6 <-> ours <-> Hockeypuck 2.3, keys uploaded at either end', ok: true, weFetched: fetchedAfter,
+      case: 'SKS 1.1.6 <-> ours <-> Hockeypuck 2.3, keys uploaded at either end', ok: true, weFetched: fetchedAfter, acceptorFailures,
       hockeypuckTotal: await hpTotal(hp),
       sessions: ours.sessions.map((s) => ({ profile: s.profile, role: s.role, ok: s.ok, recovered: s.recovered, fetched: s.fetched, stored: s.stored, refused: s.refused })),
       hockeypuckLog: hpFetchLines(hp).slice(-8),
