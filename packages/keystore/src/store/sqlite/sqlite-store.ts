@@ -22,7 +22,7 @@ import { buildCursorName } from './profile-sets.js';
 import { beginBulkLoad, endBulkLoad, finishBulkWork } from './bulk-load.js';
 import { SqliteTxn, runWrite } from './write-tx.js';
 import { SqliteReads } from './reads.js';
-import { fprBlob, type ProgressRow } from './statements.js';
+import { LIMIT_PARAM, fprBlob, type ProgressRow } from './statements.js';
 import { RefusedDigests } from './refused.js';
 import { SyncState } from './sync-state.js';
 import { OwnerDeletions } from './owner-deletions.js';
@@ -401,7 +401,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     if (pending.length === 0) return 0;
     const ws = this.core.ws;
     const policy = { ...this.core.policy, reconProfiles: pending.map((p) => p.name) };
-    const page = this.db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?');
+    const page = this.db.prepare(`SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id ${LIMIT_PARAM}`);
     let done = 0;
     let cursor = Math.min(...pending.map((p) => p.buildCursor()!));
     for (;;) {

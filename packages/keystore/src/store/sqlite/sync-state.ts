@@ -7,7 +7,7 @@
 // and the stats page can show each partner's state.
 import type Database from 'better-sqlite3';
 import type { PendingPushes, PushTargetState, ReconPeerState } from '../types.js';
-import { tableExists } from './statements.js';
+import { LIMIT_PARAM, tableExists } from './statements.js';
 
 type Db = Database.Database;
 
@@ -86,8 +86,8 @@ export class SyncState {
       targets: db.prepare('SELECT * FROM sync_targets ORDER BY target'),
       addTarget: db.prepare('INSERT OR IGNORE INTO sync_targets (target, cursor) VALUES (?, ?)'),
       lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck(),
-      pending: db.prepare('SELECT seq, hex(fingerprint) AS fingerprint FROM changes WHERE seq > ? AND op = 1 AND pushed = 1 ORDER BY seq LIMIT ?'),
-      countPending: db.prepare('SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > ? AND op = 1 AND pushed = 1 LIMIT ?)').pluck(),
+      pending: db.prepare(`SELECT seq, hex(fingerprint) AS fingerprint FROM changes WHERE seq > ? AND op = 1 AND pushed = 1 ORDER BY seq ${LIMIT_PARAM}`),
+      countPending: db.prepare(`SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > ? AND op = 1 AND pushed = 1 ${LIMIT_PARAM})`).pluck(),
       ack: db.prepare(`UPDATE sync_targets SET cursor = max(cursor, ?), sent = sent + ?, refused = refused + ?,
                        failures = 0, last_success = ?, retry_at = 0 WHERE target = ?`),
       fail: db.prepare(`UPDATE sync_targets SET failures = failures + 1, last_error = ?, last_error_at = ?, retry_at = ?
