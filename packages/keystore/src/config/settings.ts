@@ -283,7 +283,8 @@ export const SETTINGS = {
       + 'before compressing it; compression is repeated until the renamed file stops growing.' },
   analysis_limit: { type: 'int', default: 1000, usedBy: ['sks-cron'],
     doc: 'Rows ANALYZE samples per index when the optimize job refreshes the query planner statistics '
-      + '(SQLite PRAGMA analysis_limit; 0 = read every row).' },
+      + '(SQLite PRAGMA analysis_limit; 0 = read every row). Only row counts are kept: value samples would make '
+      + 'SQLite re-plan every lookup statement on every call.' },
   vacuum_min_free_percent: { type: 'int', default: 10, usedBy: ['sks-cron'],
     doc: 'The vacuum job rebuilds a database without incremental auto-vacuum (once, switching it to incremental) '
       + 'only when at least this share of its pages is free.' },

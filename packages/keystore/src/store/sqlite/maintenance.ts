@@ -2,6 +2,7 @@
 // write transaction that SQLite serialises with the services' writers (they wait on their busy timeout; nothing
 // is copied aside and swapped in, which would lose the writes made meanwhile — hence no VACUUM INTO).
 import type Database from 'better-sqlite3';
+import { tableExists } from './statements.js';
 
 type Db = Database.Database;
 
@@ -21,13 +22,26 @@ export function checkpoint(db: Db): CheckpointResult {
 
 /** Refreshes the query planner's statistics where they are stale (PRAGMA optimize, ANALYZE with a row limit). */
 export function optimize(db: Db, analysisLimit: number): { analyzedBefore: boolean } {
-  const analyzedBefore =
-    (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'").get() as { n: number }).n > 0;
+  const analyzedBefore = tableExists(db, 'sqlite_stat1');
   db.pragma(`analysis_limit = ${Math.max(0, Math.floor(analysisLimit))}`);
   // The first time, gather statistics for every table; afterwards only where they have drifted.
   if (!analyzedBefore) db.exec('ANALYZE');
   db.pragma('optimize = 0x10002');
+  dropValueSamples(db);
   return { analyzedBefore };
+}
+
+/**
+ * Keeps the row counts (sqlite_stat1) and drops the value samples (sqlite_stat4), which ANALYZE writes when
+ * analysis_limit is 0. With samples, SQLite plans an indexed `column = ?` by the bound value, so every new binding
+ * re-prepares the statement: each lookup by e-mail, key ID or word is parsed and planned again (measured: an e-mail
+ * probe 0.8 µs without samples, 4.1 µs with). Our lookups are equality probes that row counts plan just as well.
+ */
+function dropValueSamples(db: Db): void {
+  if (!tableExists(db, 'sqlite_stat4')) return;
+  if ((db.prepare('SELECT count(*) FROM sqlite_stat4').pluck().get() as number) === 0) return;
+  db.exec('DELETE FROM sqlite_stat4');
+  db.exec('ANALYZE sqlite_schema'); // reload the statistics: connections re-read them with the schema
 }
 
 export interface VacuumResult {
