@@ -307,7 +307,7 @@ export class ReconServer extends EventEmitter {
   private turnAway(sock: Socket, addr: string, label: string, why: string): SessionSummary {
     this.logRefused(addr, `recon connection turned away: ${why}`, label);
     sock.destroy();
-    const summary = this.refusedSummary(label, 'acceptor', why);
+    const summary = this.refusedSummary(label, 'acceptor', 'busy');
     this.emit('session', summary);
     return summary;
   }

@@ -101,11 +101,16 @@ async function readConfigMessage(ch: Channel): Promise<Map<string, string>> {
  * other's, so an acceptor may listen first: that lets one address hold members of several recon profiles, each
  * answered in the profile it announces. Pass the result to exchangeConfig (through walk) to finish the exchange.
  */
-export async function readPeerConfig(ch: Channel, configTimeoutMs: number): Promise<Map<string, string>> {
+export function readPeerConfig(ch: Channel, configTimeoutMs: number): Promise<Map<string, string>> {
+  return withConfigTimeout(ch, configTimeoutMs, () => readConfigMessage(ch));
+}
+
+/** Runs fn with the channel's read timeout set to the Config timeout, then puts the session's back. */
+async function withConfigTimeout<T>(ch: Channel, configTimeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const saved = ch.limits;
   ch.limits = { ...saved, readTimeoutMs: configTimeoutMs };
   try {
-    return await readConfigMessage(ch);
+    return await fn();
   } finally {
     ch.limits = { ...ch.limits, readTimeoutMs: saved.readTimeoutMs };
   }
@@ -115,10 +120,8 @@ export async function readPeerConfig(ch: Channel, configTimeoutMs: number): Prom
  * Config exchange and verdicts; returns the peer's Config. Throws SessionError('config') on refusal.
  * `peerConfig`: the peer's Config if readPeerConfig has already read it.
  */
-export async function exchangeConfig(ch: Channel, cfg: SessionConfig, peerConfig?: Map<string, string>): Promise<Map<string, string>> {
-  const saved = ch.limits;
-  ch.limits = { ...saved, readTimeoutMs: cfg.configTimeoutMs };
-  try {
+export function exchangeConfig(ch: Channel, cfg: SessionConfig, peerConfig?: Map<string, string>): Promise<Map<string, string>> {
+  return withConfigTimeout(ch, cfg.configTimeoutMs, async () => {
     ch.sendMessage({ type: 'Config', pairs: configPairs(cfg) });
     const remote = peerConfig ?? await readConfigMessage(ch);
     const problem = checkPeerConfig(cfg, remote);
@@ -136,9 +139,7 @@ export async function exchangeConfig(ch: Channel, cfg: SessionConfig, peerConfig
     }
     if (verdict !== 'passed') throw new SessionError('protocol', `unexpected configuration verdict ${JSON.stringify(verdict.slice(0, 40))}`);
     return remote;
-  } finally {
-    ch.limits = { ...ch.limits, readTimeoutMs: saved.readTimeoutMs };
-  }
+  });
 }
 
 const TWO_128 = 1n << 128n;
