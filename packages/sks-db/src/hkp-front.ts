@@ -100,6 +100,10 @@ function headTail(nowMs: number, keepAlive: boolean, keepAliveS: number): Buffer
 /** Answers up to this size are copied into one buffer and sent with one write; larger ones go out as they are. */
 export const COPY_BELOW_BYTES = 16 * 1024;
 
+/** Answers of one turn waiting to be sent are sent once they reach this size: two uncached op=get answers (30 KB
+ * on average), or some twenty mr indexes. Holding more in a turn made large answers slower (issue 17, measured). */
+export const TURN_FLUSH_BYTES = 64 * 1024;
+
 export interface Front {
   server: net.Server;
   /** Closes the listening socket and every connection the front still holds. */
@@ -110,10 +114,32 @@ export function createFront(opts: FrontOptions): Front {
   const conns = new Set<Conn>();
   const keepAliveS = Math.max(1, Math.round(opts.keepAliveTimeoutMs / 1000));
 
+  // The answers of one turn of the event loop go out together at its end (each socket corked until then), or
+  // sooner once TURN_FLUSH_BYTES wait. Sent one by one, each answer woke its client at once, and the client's next
+  // request interrupted the answers still to compute: a wake-up and a task switch per request, as much CPU as an
+  // uncached mr index itself (issue 17). A turn answers only requests that arrived together, so none waits long.
+  const corked = new Set<net.Socket>();
+  let corkedBytes = 0;
+  const flush = () => {
+    for (const s of corked) s.uncork();
+    corked.clear();
+    corkedBytes = 0;
+  };
+  const corkForTurn = (s: net.Socket) => {
+    if (corked.has(s)) return;
+    if (corked.size === 0) setImmediate(flush);
+    corked.add(s);
+    s.cork();
+  };
+  const uncorkNow = (s: net.Socket) => {
+    if (corked.delete(s)) s.uncork();
+  };
+
   /** Gives the connection, with its unanswered bytes, to node's http server. */
   const handOff = (c: Conn) => {
     conns.delete(c);
     const s = c.socket;
+    uncorkNow(s); // answers already given go out before node's server writes its own
     s.removeListener('data', c.onData);
     s.removeListener('drain', c.onDrain);
     s.removeListener('error', c.onError);
@@ -170,6 +196,7 @@ export function createFront(opts: FrontOptions): Front {
       c.requestStartMs = c.pending ? Date.now() : 0;
       const now = Date.now();
       const tail = headTail(now, keepAlive, keepAliveS);
+      corkForTurn(s);
       const chunks = m[1] === 'GET' ? [reply.head, tail, ...reply.body] : [reply.head, tail];
       let total = 0;
       for (const b of chunks) total += b.length;
@@ -192,6 +219,8 @@ export function createFront(opts: FrontOptions): Front {
         for (const b of chunks) s.write(b);
         s.uncork();
       }
+      corkedBytes += total;
+      if (corkedBytes >= TURN_FLUSH_BYTES) flush();
       c.idleSinceMs = now;
       if (!keepAlive) {
         conns.delete(c);
