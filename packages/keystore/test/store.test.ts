@@ -824,3 +824,36 @@ test('holdSnapshot: a read-only store\'s reads see one snapshot until release, t
     store.close();
   }
 });
+
+test('vindex signer names when a key ID is held twice: the first key in key order names it, by its primary key if it can', async () => {
+  const { store } = open('signer-names.sqlite');
+  try {
+    const gen = async (...names: string[]) =>
+      readPackets(Buffer.from((await openpgp.generateKey({ type: 'curve25519', userIDs: names.map((name) => ({ name })), format: 'binary' })).publicKey));
+    const asSubkey = (keyPackets: ReturnType<typeof readPackets>, primary: { body: Buffer }) => {
+      // another key's primary key material as a subkey (tag 14), with this key's own subkey binding after it
+      const at = keyPackets.findIndex((p) => p.tag === 14);
+      return [...keyPackets.slice(0, at), { tag: 14, body: primary.body }, keyPackets[at + 1]!, ...keyPackets.slice(at)];
+    };
+    const a = await gen('Alice');
+    const b = await gen('Bob');
+    // Carol's primary user ID (openpgp marks the first it is given) is stored second: her first user ID is Dan
+    const c0 = await gen('Carol', 'Dan');
+    const uidAt = c0.findIndex((p) => p.tag === 13);
+    const c = [c0[0]!, ...c0.slice(uidAt + 2, uidAt + 4), ...c0.slice(uidAt, uidAt + 2), ...c0.slice(uidAt + 4)];
+    // Bob, stored first, carries Alice's primary key as a subkey; Carol carries her own primary key as a subkey too
+    for (const k of [asSubkey(b, a[0]!), a, asSubkey(c, c[0]!)]) store.upsert([k], 'add');
+    const idOf = (p: { body: Buffer }) => describeKey([{ tag: 6, body: p.body }]).keyId;
+    const carol = store.getByFingerprint(describeKey(c).fingerprint)!;
+    assert.equal(carol.info.userIds[0]!.text, 'Dan', 'stored in the order given');
+    assert.equal(primaryUserId(carol.info), 'Carol');
+    // Alice's ID: Bob's key comes first in key order and holds it as a subkey, so his first user ID (SKS get_uid)
+    assert.deepEqual(store.signerName(idOf(a[0]!)), { name: 'Bob' });
+    assert.deepEqual(store.signerName(idOf(b[0]!)), { name: 'Bob' });
+    // Carol's ID is her primary key's and her subkey's: the primary key's row wins, so her primary user ID
+    assert.deepEqual(store.signerName(idOf(c[0]!)), { name: 'Carol' });
+    assert.deepEqual(store.signerName('0123456789ABCDEF'), {});
+  } finally {
+    store.close();
+  }
+});

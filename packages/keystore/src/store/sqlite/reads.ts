@@ -98,12 +98,9 @@ export class SqliteReads {
   signerName(keyId: string): { name?: string } | undefined {
     if (!/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
     if (!this.served) {
-      const rows = this.r.signerByLong.all(shortOf(keyId), Buffer.from(keyId, 'hex')) as Array<[string | null, string | null, number, number]>;
-      // the first key (as findByKeyId orders them); its primary key's row when a subkey of it has the same ID
-      const first = rows[0];
-      if (!first) return {};
-      const row = rows.find((r) => r[3] === first[3] && r[2] === 1) ?? first;
-      return { name: (row[2] === 1 ? row[0] : row[1]) ?? undefined };
+      // undefined: no key has this ID; null: the key has no user ID
+      const name = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as string | null | undefined;
+      return name === undefined ? {} : { name: name ?? undefined };
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.
     const k = this.findByKeyId(keyId, 1)[0];
