@@ -218,6 +218,10 @@ export function htmlVindexLines(key: StoredKey, o: IndexOptions, issuerName: Iss
 
 /** Wraps listing lines into the <pre> block with SKS's header line. */
 export function htmlListing(lines: string[], verbose: boolean): string {
-  const header = verbose ? 'Type bits/keyID     cr. time   exp time   key expir' : 'Type bits/keyID     Date       User ID';
-  return `<pre>${[header, ...lines].join('\r\n')}\r\n</pre>`;
+  // Appended, not joined: each line is a rope of its pieces, and join() copies every one flat on its own before
+  // copying it again into the result; appended, the page is made flat once, when it is encoded (a 100-signature
+  // vindex: 20-30 µs less, issue 17).
+  let out = verbose ? '<pre>Type bits/keyID     cr. time   exp time   key expir' : '<pre>Type bits/keyID     Date       User ID';
+  for (const line of lines) out += '\r\n' + line;
+  return out + '\r\n</pre>';
 }
