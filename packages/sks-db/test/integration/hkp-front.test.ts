@@ -170,6 +170,30 @@ test('pipelined lookups on one connection are answered in order; HEAD gets the h
   }
 });
 
+test('answers sent together at the end of a turn: past 64 KiB of them, on several connections, all arrive in order', async () => {
+  // 150 pipelined op=get answers (~1 KiB each) arrive in one read, so the front answers them in one turn and sends
+  // them as they pass TURN_FLUSH_BYTES; the other connection's answers are held to the turn's end with them.
+  const [a, b] = [keys[0]!, keys[1]!];
+  const conns = [new Client(ours.port), new Client(ours.port)];
+  try {
+    const order = Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? b : a));
+    const batch = order.map((k) => get(`/pks/lookup?op=get&options=mr&search=0x${k.fp}`)).join('');
+    for (const c of conns) c.send(batch);
+    let bytes = 0;
+    for (const c of conns) {
+      for (const [i, k] of order.entries()) {
+        const r = await c.reply();
+        assert.equal(r.status, 200, `answer ${i}`);
+        assert.equal((await openpgp.readKey({ armoredKey: r.body.toString() })).getFingerprint().toUpperCase(), k.fp, `answer ${i}`);
+        bytes += r.body.length;
+      }
+    }
+    assert.ok(bytes > 2 * 64 * 1024, `${bytes} bytes of answers`);
+  } finally {
+    for (const c of conns) c.end();
+  }
+});
+
 test('an upload after lookups on the same connection is served, and the next lookup finds the key', async () => {
   const gamma = keys[2]!;
   const c = new Client(ours.port);
