@@ -215,9 +215,7 @@ export function createFront(opts: FrontOptions): Front {
         }
         s.write(wire);
       } else {
-        s.cork();
-        for (const b of chunks) s.write(b);
-        s.uncork();
+        for (const b of chunks) s.write(b); // corked for the turn: the chunks leave in one writev
       }
       corkedBytes += total;
       if (corkedBytes >= TURN_FLUSH_BYTES) flush();
