@@ -19,12 +19,13 @@ interface Found<K> {
   total: number;
 }
 
-/** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. */
-export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1): Found<StoredKey> {
+/** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. `summary: false`:
+ * the caller needs the packets only (op=get), so a key by fingerprint is read without its stored summary. */
+export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1, summary = true): Found<StoredKey> {
   // Counting stops at countUpTo: a common word may be in millions of keys, and we only need to know "more than".
   if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact, countUpTo);
   if (term.kind === 'fingerprint' && (term.hex.length === 40 || term.hex.length === 64)) {
-    const k = ctx.store.getByFingerprint(term.hex);
+    const k = ctx.store.getByFingerprint(term.hex, { summary });
     if (k) return { keys: [k], total: 1 };
   }
   // Short/long key IDs, v3 fingerprints and subkey fingerprints.
@@ -118,7 +119,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
       return bodyAnswer({ type: 'text/plain', body: `info:1:${keys.length}\n${keys.map((e) => e.mrLines).join('')}`, count });
     }
   }
-  const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1), cap, createdOf);
+  const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1, r.op !== 'get'), cap, createdOf);
   if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search));
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;

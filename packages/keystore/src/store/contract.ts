@@ -18,7 +18,9 @@ import type {
 } from './types.js';
 
 export interface KeyReader {
-  getByFingerprint(fingerprint: string): StoredKey | undefined;
+  /** The key with this primary fingerprint (32, 40 or 64 hex). `summary: false` leaves out its stored summary
+   * (mrLines, name): one table read fewer, for readers that need only the packets (op=get). */
+  getByFingerprint(fingerprint: string, opts?: { summary?: boolean }): StoredKey | undefined;
   /** The key whose digest in any active recon profile's set is this one (32 hex digits, any case). */
   getByDigest(digest: string): StoredKey | undefined;
   /** The key's bytes in the form whose digest this is (what /pks/hashquery serves a recon peer of that profile). */

@@ -50,9 +50,11 @@ export class SqliteReads {
     return toStored({ ...row, digest: form.digest, data: keepPackets(row.data, form.dropped), mr_lines: null, name: null, crc: null });
   }
 
-  getByFingerprint(fingerprint: string): StoredKey | undefined {
+  getByFingerprint(fingerprint: string, opts?: { summary?: boolean }): StoredKey | undefined {
     const fpr = fprBlob(fingerprint);
-    return fpr ? this.clientForm(this.r.byFpr.get(fpr) as KeyRow | undefined) : undefined;
+    if (!fpr) return undefined;
+    // Without the summary: on a large store each table is another random page read (1M keys: 14 against 20 µs).
+    return this.clientForm((opts?.summary === false ? this.r.byFprBare : this.r.byFpr).get(fpr) as KeyRow | undefined);
   }
 
   /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */

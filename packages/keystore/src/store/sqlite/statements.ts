@@ -28,6 +28,8 @@ export interface KeyRow {
 /** A stored key and its summary: keys k joined with key_summaries s. */
 const KEY_COLUMNS = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc, s.mr_lines, s.name';
 const KEYS_WITH_SUMMARY = `SELECT ${KEY_COLUMNS} FROM keys k LEFT JOIN key_summaries s ON s.key = k.id`;
+/** The same row without the summary (mr_lines and name NULL), from keys alone. */
+const KEY_COLUMNS_BARE = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc, NULL AS mr_lines, NULL AS name';
 
 /** An IndexEntry's columns, in key_summaries (aliased `s`), in this order (entryOf). The fingerprint as SQLite
  * writes it in hex: one string, where a blob became a Buffer, then hex, then upper case. */
@@ -70,7 +72,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
 export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
@@ -91,6 +93,7 @@ export function entryOf(row: [string, number, number, string]): IndexEntry {
 export function readStatements(db: Database.Database): ReadStatements {
   return {
     byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
+    byFprBare: db.prepare(`SELECT ${KEY_COLUMNS_BARE} FROM keys k WHERE k.fingerprint = ?`),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
@@ -198,8 +201,8 @@ export function toStored(row: KeyRow | undefined): StoredKey | undefined {
   if (row.mr_lines !== null) {
     key.mrLines = row.mr_lines;
     key.name = row.name;
-    key.crc = row.crc ?? undefined;
   }
+  if (row.crc !== null) key.crc = row.crc;
   // The description is parsed from the stored packets on first use, then kept (an own, enumerable property, so
   // spreading or cloning the key carries it).
   Object.defineProperty(key, 'info', {
