@@ -2,7 +2,7 @@
 // GnuPG (key IDs, fingerprints, user IDs) and openpgp.js (a v6 key) say, never against values the store computed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
@@ -855,5 +855,52 @@ test('vindex signer names when a key ID is held twice: the first key in key orde
     assert.deepEqual(store.signerName('0123456789ABCDEF'), {});
   } finally {
     store.close();
+  }
+});
+
+test('a reader through a memory map reads what the file holds, also after a vacuum shrank the file under its map', () => {
+  // A copy of the shared store: this test deletes most of its keys.
+  const file = join(makeTempDir('store-mmap-'), 'keys.sqlite');
+  sqliteHandle(full.store).exec(`VACUUM INTO '${file}'`);
+  const writer = KeyStore.open(file);
+  const reader = KeyStore.open(file, { readonly: true, mmapMiB: 64 });
+  try {
+    assert.equal(sqliteHandle(reader).pragma('mmap_size', { simple: true }), 64 * 1048576);
+    const check = (fpr: string, present: boolean) => {
+      const got = reader.getByFingerprint(fpr);
+      const bare = reader.getByFingerprint(fpr, { summary: false });
+      if (!present) {
+        assert.equal(got, undefined, fpr);
+        assert.equal(bare, undefined, fpr);
+        return;
+      }
+      const want = writer.getByFingerprint(fpr)!;
+      assert.ok(got && bare, fpr);
+      assert.deepEqual(got.data, want.data, fpr);
+      assert.equal(got.digest, SKS.get(fpr), fpr);
+      assert.equal(got.crc, crc24(want.data), fpr);
+      assert.ok(got.mrLines?.startsWith(`pub:${fpr}:`), fpr);
+      // without the summary: the same packets, digest and checksum, and no index lines
+      assert.deepEqual(bare.data, want.data, fpr);
+      assert.equal(bare.digest, got.digest, fpr);
+      assert.equal(bare.crc, got.crc, fpr);
+      assert.equal(bare.mrLines, undefined, fpr);
+    };
+    for (const k of GPG) check(k.fingerprint, true);
+
+    const kept = new Set(GPG.filter((_, i) => i % 10 === 0).map((k) => k.fingerprint));
+    for (const k of GPG) if (!kept.has(k.fingerprint)) writer.deleteKey(k.fingerprint, 'test');
+    const pagesBefore = sqliteHandle(writer).pragma('page_count', { simple: true }) as number;
+    const bytesBefore = statSync(file).size;
+    const done = writer.vacuum({ stepPages: 1_000_000, minFreePercent: 0, fullMaxBytes: 1 << 30 });
+    sqliteHandle(writer).pragma('wal_checkpoint(TRUNCATE)');
+    assert.ok(done.pagesAfter < pagesBefore / 2, `the store shrank: ${pagesBefore} → ${done.pagesAfter} pages`);
+    assert.ok(statSync(file).size < bytesBefore / 2, 'and the file with it, inside the reader\'s map');
+    assert.ok(bytesBefore <= 64 * 1048576, 'the map covered the whole file before');
+    for (const k of GPG) check(k.fingerprint, kept.has(k.fingerprint));
+    assert.equal(reader.count(), kept.size);
+  } finally {
+    reader.close();
+    writer.close();
   }
 });

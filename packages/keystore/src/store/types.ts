@@ -129,6 +129,9 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache of this connection in MiB (default 64 writable, 16 read-only). The loader may raise it. */
   cacheMiB?: number;
+  /** Read this much of the file through a memory map (SQLite's mmap_size, capped by its build at 2047 MiB); default
+   * 0. sks-db's readers set it (setting db_reader_mmap_mib). */
+  mmapMiB?: number;
   /** Open for a bulk load: see beginBulkLoad(); the indexes it drops are not rebuilt on opening. */
   bulkLoad?: boolean;
   /** Writable opens of long-running writers: run WAL checkpoints every this many ms on a thread of their own

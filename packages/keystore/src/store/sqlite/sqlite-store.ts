@@ -105,6 +105,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       }
       db.pragma('temp_store = MEMORY');
       db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMiB ?? (readonly ? 16 : 64))) * 1024}`);
+      if (options.mmapMiB) db.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapMiB)) * 1048576}`);
       const policy = { ...policyFromSettings(settings), ...options.policy };
       const store = new SqliteKeyStore(db, readonly, policy, options.logger);
       store.migratedFrom = migratedFrom;
