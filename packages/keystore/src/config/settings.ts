@@ -28,6 +28,11 @@ export const SETTINGS = {
       + 'time. The mapped pages are the kernel\'s file cache, shared by the workers and counted in their RSS, not '
       + 'extra memory. SQLite as better-sqlite3 builds it maps at most 2047 MiB; pages beyond are read as usual. '
       + '0: off (use it where the file sits on a network filesystem).' },
+  db_reader_cache_mib: { type: 'int', default: 64, usedBy: ['sks-db'],
+    doc: 'SQLite page cache of each sks-db worker, in MiB, for the pages the map above does not cover (on a large '
+      + 'store the lookup indexes, built last, lie past its end). With 64 instead of 16 MiB the indexes of a 1M-key '
+      + 'store stay cached under random lookups: op=get by fingerprint 30k -> 34k req/s, mr index 53k -> 59k. '
+      + 'Taken only as pages are read.' },
   log_dir: { type: 'string', default: 'log', usedBy: ['all'],
     doc: 'Folder for the services\' JSON log files, relative to the base directory.' },
   log_level: { type: 'string', default: 'info', usedBy: ['all'],

@@ -1,0 +1,30 @@
+// sks-db's read-only connection takes its page cache and memory map from the settings (db_reader_cache_mib,
+// db_reader_mmap_mib): on a large store they decide how many pages each random lookup copies out of the kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { KeyStore, defaultSettings } from '@sks/keystore';
+import { openContext } from '../src/server.js';
+import { sqliteHandle } from '../../keystore/test/support/sqlite-handle.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+
+function pragmas(settings: Parameters<typeof openContext>[0]['settings']): { cache: number; mmap: number } {
+  const basedir = makeTempDir('reader-settings-');
+  KeyStore.open(join(basedir, 'keys.sqlite')).close();
+  const { ctx, close } = openContext({ basedir, settings: { log_level: 'warn', ...settings } });
+  try {
+    const db = sqliteHandle(ctx.store);
+    return { cache: db.pragma('cache_size', { simple: true }) as number, mmap: db.pragma('mmap_size', { simple: true }) as number };
+  } finally {
+    close();
+  }
+}
+
+test('the reader\'s page cache and map are the settings\' sizes, and the defaults are 64 and 2047 MiB', () => {
+  assert.deepEqual(pragmas({ db_reader_cache_mib: 5, db_reader_mmap_mib: 3 }), { cache: -5 * 1024, mmap: 3 * 1048576 });
+  assert.deepEqual(pragmas({ db_reader_mmap_mib: 0 }).mmap, 0, '0 turns the map off');
+  assert.equal(defaultSettings().db_reader_cache_mib, 64);
+  assert.equal(defaultSettings().db_reader_mmap_mib, 2047);
+  // SQLite as better-sqlite3 builds it caps the map at 2047 MiB: the default is the most it takes
+  assert.deepEqual(pragmas({}), { cache: -64 * 1024, mmap: 2047 * 1048576 });
+});
