@@ -25,11 +25,12 @@ export interface KeyRow {
   crc: number | null;
 }
 
+/** A KeyRow's columns in keys (aliased `k`); the summary's two follow. */
+const KEYS_COLUMNS = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc';
 /** A stored key and its summary: keys k joined with key_summaries s. */
-const KEY_COLUMNS = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc, s.mr_lines, s.name';
-const KEYS_WITH_SUMMARY = `SELECT ${KEY_COLUMNS} FROM keys k LEFT JOIN key_summaries s ON s.key = k.id`;
+const KEYS_WITH_SUMMARY = `SELECT ${KEYS_COLUMNS}, s.mr_lines, s.name FROM keys k LEFT JOIN key_summaries s ON s.key = k.id`;
 /** The same row without the summary (mr_lines and name NULL), from keys alone. */
-const KEY_COLUMNS_BARE = 'k.id, k.fingerprint, k.digest, k.version, k.data, k.cuts, k.first_seen, k.updated, k.crc, NULL AS mr_lines, NULL AS name';
+const KEYS_BARE = `SELECT ${KEYS_COLUMNS}, NULL AS mr_lines, NULL AS name FROM keys k`;
 
 /** An IndexEntry's columns, in key_summaries (aliased `s`), in this order (entryOf). The fingerprint as SQLite
  * writes it in hex: one string, where a blob became a Buffer, then hex, then upper case. */
@@ -93,7 +94,7 @@ export function entryOf(row: [string, number, number, string]): IndexEntry {
 export function readStatements(db: Database.Database): ReadStatements {
   return {
     byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
-    byFprBare: db.prepare(`SELECT ${KEY_COLUMNS_BARE} FROM keys k WHERE k.fingerprint = ?`),
+    byFprBare: db.prepare(`${KEYS_BARE} WHERE k.fingerprint = ?`),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
