@@ -48,15 +48,24 @@ export class AnswerCache<V extends { length: number } | string> {
 
   /** The cached value for `key`, computing and storing it with `make` on a miss. */
   get(key: string, make: () => V): V {
-    if (this.maxBytes <= 0) return make();
+    const hit = this.lookup(key);
+    return hit !== undefined ? hit : this.offer(key, make());
+  }
+
+  /** The cached value for `key`, or undefined (a miss, counted: offer() the value computed for it next). */
+  lookup(key: string): V | undefined {
+    if (this.maxBytes <= 0) return undefined;
     const hit = this.map.get(key);
+    this.counts.add(hash(key));
+    if (hit === undefined) return undefined;
+    hit.used = true;
+    return hit.value;
+  }
+
+  /** Offers the value computed after a miss of `key`; returns what to use: the kept copy, or the value itself. */
+  offer(key: string, value: V): V {
+    if (this.maxBytes <= 0) return value;
     const h = hash(key);
-    this.counts.add(h);
-    if (hit !== undefined) {
-      hit.used = true;
-      return hit.value;
-    }
-    const value = make();
     const size = sizeOf(value) + key.length;
     if (size > this.maxBytes / 4) return value;
     if (!this.seen.checkAndAdd(h)) return value; // first miss: remembered, not kept
@@ -158,7 +167,7 @@ export class LookupCache<V extends { length: number }> extends AnswerCache<V> {
  * key, the smaller of the two read; every counter is halved after `period` additions, so a count says "lately".
  * Collisions only ever make a count too high; with 8 slots per addition of a period, a key with no asks of its own
  * reads as asked for at least once in about 5% of cases. */
-class FrequencySketch {
+export class FrequencySketch {
   private readonly table: Uint8Array;
   private readonly mask: number;
   private readonly period: number;
@@ -199,7 +208,7 @@ class FrequencySketch {
  * key it is sized for; about 0.5% of new keys read as seen when it is full). It holds no strings: a Set of the
  * missed keys kept every looked-up key alive until the next emptying, and on random keys that was one string per
  * request surviving into the old generation. Emptied once it took `capacity` keys. */
-class Doorkeeper {
+export class Doorkeeper {
   private readonly bits: Uint32Array;
   private readonly mask: number;
   private added = 0;
@@ -237,7 +246,7 @@ class Doorkeeper {
 }
 
 /** FNV-1a over the string's UTF-16 code units. */
-function hash(s: string): number {
+export function hash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;

@@ -19,14 +19,9 @@ export interface FrontReply {
   status: number;
   /** Status line and header lines, Content-Length included, up to Date (see replyHead). */
   head: Buffer;
-  /** The body, in chunks written as they are (cached buffers are not copied). */
+  /** The body, in chunks: copied into one wire buffer with the head when small (COPY_BELOW_BYTES), else written as
+   * they are (cached buffers are not copied). */
   body: Buffer[];
-  /** The whole small answer as last sent, and the Date/Connection tail it was sent with: a reply kept in a cache
-   * and asked for again within the same second goes out without being copied together again. */
-  wire?: Buffer;
-  wireTail?: Buffer;
-  /** The reply is kept in a cache: its wire form is worth keeping too (in a buffer of its own, see ownBuffer). */
-  keep?: boolean;
 }
 
 export interface FrontOptions {
@@ -200,20 +195,9 @@ export function createFront(opts: FrontOptions): Front {
       const chunks = m[1] === 'GET' ? [reply.head, tail, ...reply.body] : [reply.head, tail];
       let total = 0;
       for (const b of chunks) total += b.length;
-      if (m[1] === 'GET' && reply.wireTail === tail) {
-        s.write(reply.wire!);
-      } else if (total <= COPY_BELOW_BYTES) {
-        let wire: Buffer;
-        if (m[1] === 'GET' && reply.keep) {
-          wire = Buffer.allocUnsafeSlow(total); // not a slice of node's shared slabs: it stays as long as the reply
-          let o = 0;
-          for (const b of chunks) o += b.copy(wire, o);
-          reply.wire = wire;
-          reply.wireTail = tail;
-        } else {
-          wire = Buffer.concat(chunks, total);
-        }
-        s.write(wire);
+      if (total <= COPY_BELOW_BYTES) {
+        // copied now: a kept small reply may be a view of the front's reply log, reused by the next admission
+        s.write(Buffer.concat(chunks, total));
       } else {
         for (const b of chunks) s.write(b); // corked for the turn: the chunks leave in one writev
       }

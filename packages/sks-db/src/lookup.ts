@@ -99,14 +99,15 @@ export function mrIndexCached(ctx: DbContext, keys: StoredKey[], total: number):
   return out;
 }
 
-/** Computes the answer of a lookup (everything but op=stats) from the store. */
-function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
+/** Computes the answer of a lookup (everything but op=stats) from the store. `perKeyCache`: a key's armor is
+ * taken from and kept in ctx.answers (false: the caller keeps whole replies itself, see frontAnswer). */
+function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): LookupAnswer {
   if (r.op === 'hget') {
     const hex = r.search.replace(/^0x/i, '');
     if (!/^[0-9a-f]{32}$/i.test(hex)) throw new HttpError(400, 'op=hget needs a 32 hex digit key digest as search=');
     const key = ctx.store.getByDigest(hex);
     if (!key) throw new HttpError(404, 'Requested hash not found');
-    return keysAnswer(ctx, r, [key], 1, `hash ${hex.toUpperCase()}`);
+    return keysAnswer(ctx, r, [key], 1, `hash ${hex.toUpperCase()}`, perKeyCache);
   }
 
   const term = classifySearch(r.search);
@@ -120,7 +121,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
     }
   }
   const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1, r.op !== 'get'), cap, createdOf);
-  if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search));
+  if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search), perKeyCache);
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
   if (r.mr) return bodyAnswer({ type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
@@ -182,17 +183,18 @@ function bodyAnswer(a: Omit<LookupAnswer, 'length'>): LookupAnswer {
   return { length: 128 + size, status: a.status, type: a.type, body: a.body, count: a.count, filename: a.filename };
 }
 
-function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: number, what: string): LookupAnswer {
+function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: number, what: string, perKeyCache: boolean): LookupAnswer {
+  const armor = perKeyCache ? armoredKeys : armorKeys;
   if (r.mr) {
     const type = 'application/pgp-keys; charset=UTF-8';
-    if (keys.length === 1) {
+    if (keys.length === 1 && perKeyCache) {
       armoredKeys(ctx, keys);
       return { length: 256, type, armoredDigest: keys[0]!.digest, count, filename: 'gpgkey.asc' };
     }
-    return bodyAnswer({ type, body: armoredKeys(ctx, keys), count, filename: 'gpgkey.asc' });
+    return bodyAnswer({ type, body: armor(ctx, keys), count, filename: 'gpgkey.asc' });
   }
   const title = `Public Key Server -- Get ${htmlQuote(what)}`;
-  const armored = armoredKeys(ctx, keys).toString('utf8');
+  const armored = armor(ctx, keys).toString('utf8');
   // The armor stays one <pre> block as SKS sends it (a saved page still imports with gpg --import).
   const body =
     `${keyCards(keys)}\n<h2 id="armor">ASCII-armored key${keys.length === 1 ? '' : 's'}</h2>\n` +
@@ -201,27 +203,34 @@ function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: 
 }
 
 /** The answer of a lookup from the worker's lookup cache, computed on a miss. Refusals (404, 413, ...) are
- * cached too: GnuPG's refreshes ask again and again for keys a server does not have. */
-export function lookupAnswer(ctx: DbContext, r: LookupRequest): LookupAnswer {
+ * cached too: GnuPG's refreshes ask again and again for keys a server does not have. `cached: false` computes it
+ * without the lookup and per-key caches (for a caller that keeps whole replies itself) and never answers with an
+ * armoredDigest. */
+export function lookupAnswer(ctx: DbContext, r: LookupRequest, cached = true): LookupAnswer {
+  if (!cached) return answerOrRefusal(ctx, r, false);
   ctx.lookups.sync(ctx.dataVersion());
   const key = `${r.op}|${r.mr ? 1 : 0}${r.exact ? 1 : 0}${r.fingerprint ? 1 : 0}${r.hash ? 1 : 0}|${r.limit}|${r.search}`;
-  return ctx.lookups.get(key, () => {
-    try {
-      return computeAnswer(ctx, r);
-    } catch (err) {
-      if (err instanceof HttpError) return { length: 256 + err.message.length * 2, error: err };
-      throw err;
-    }
-  });
+  return ctx.lookups.get(key, () => answerOrRefusal(ctx, r, true));
+}
+
+/** computeAnswer, with a refusal (HttpError) as an answer of its own. */
+function answerOrRefusal(ctx: DbContext, r: LookupRequest, perKeyCache: boolean): LookupAnswer {
+  try {
+    return computeAnswer(ctx, r, perKeyCache);
+  } catch (err) {
+    if (err instanceof HttpError) return { length: 256 + err.message.length * 2, error: err };
+    throw err;
+  }
 }
 
 /** The reply to GET /pks/lookup from its parsed query string; throws HttpError for refusals. Synchronous and free of
- * HTTP objects, so the lookup front (hkp-front.ts) and node's http responses both send it. */
-export function lookupReply(ctx: DbContext, query: Query): SksReply {
+ * HTTP objects, so the lookup front (hkp-front.ts) and node's http responses both send it. `cached`: see
+ * lookupAnswer. */
+export function lookupReply(ctx: DbContext, query: Query, cached = true): SksReply {
   const r = parseLookup(query);
   if (ctx.settings.log_lookups) ctx.logger.info('lookup', { op: r.op, search: r.search });
   if (r.op === 'stats') return statsReply(ctx, r);
-  const a = lookupAnswer(ctx, r);
+  const a = lookupAnswer(ctx, r, cached);
   if (a.error) throw a.error;
   const body = a.armoredDigest !== undefined ? armoredKeyBody(ctx, a.armoredDigest) : a.body!;
   return { status: a.status, type: a.type!, body, count: a.count, filename: a.filename, armoredDigest: a.armoredDigest };

@@ -16,7 +16,7 @@ import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-met
 import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
-import { armoredKeyBody, handleLookup, lookupReply } from './lookup.js';
+import { handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { handleOwnerDelete } from './owner-delete.js';
@@ -25,6 +25,7 @@ import { wkdRouter } from './wkd.js';
 import { vksRouter } from './vks.js';
 import { webRouter } from './web-pages.js';
 import { AnswerCache, LookupCache, ownBuffer } from './answer-cache.js';
+import { ReplySlab } from './reply-slab.js';
 
 type Handler = (ctx: DbContext, req: Request, res: Response) => Promise<void>;
 
@@ -70,12 +71,11 @@ export function createHandler(ctx: DbContext): http.RequestListener {
   };
 }
 
-/** A reply as the ready cache keeps it: a FrontReply, or for one key's armor its digest in the per-key cache. */
+/** A reply as the front's cache of larger replies keeps it. */
 interface ReadyReply extends FrontReply {
-  armoredDigest?: string;
   /** Route class for the metrics. */
   route: string;
-  /** Bytes held (for the cache's budget). */
+  /** Bytes held (for the cache's budget); negative: not to be kept. */
   length: number;
 }
 
@@ -86,35 +86,33 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   headers += `Content-Length: ${body.length + BODY_END.length}\r\n`;
   const status = reply.status ?? 200;
   const head = replyHead(status, headers);
-  if (reply.armoredDigest !== undefined) {
-    // the armor stays in the per-key cache only (its bytes depend on the digest alone, so the length holds)
-    return { status, head, body: [], armoredDigest: reply.armoredDigest, route, length: 128 + head.length, wire: undefined, wireTail: undefined };
-  }
-  const bytes = head.length + body.length;
-  // A small reply also keeps its whole wire form once sent (FrontReply.wire), hence counted twice. Every reply has
-  // the same fields, so the front's hot path sees one object shape.
-  return {
-    status, head, body: [body, BODY_END], armoredDigest: undefined, route,
-    length: 128 + (bytes <= COPY_BELOW_BYTES ? 2 * bytes : bytes), wire: undefined, wireTail: undefined,
-  };
+  // Every reply has the same fields, so the front's hot path sees one object shape.
+  return { status, head, body: [body, BODY_END], route, length: 128 + head.length + body.length };
 }
+
+/** Room left in a small reply for the Date and Connection headers the front adds: a kept small reply always goes out
+ * through the front's copy into one wire buffer (COPY_BELOW_BYTES), never as views of the slab. */
+const HEAD_TAIL_ALLOWANCE = 256;
 
 /** The lookup front's answer to the query string of a GET/HEAD /pks/lookup (see hkp-front.ts): the same replies
  * handleLookup sends through node's http server, refusals included, counted in the metrics. Replies are kept
- * ready to send by query string for the current database version (as ctx.lookups keeps answers), so a repeated
- * lookup costs a map access. */
+ * ready to send by query string for the current database version: small ones (nearly every key of the public
+ * keydump, mr indexes, refusals) outside the heap in a ReplySlab, larger ones as buffers in a LookupCache; so a
+ * repeated lookup costs a table probe and one copy. A miss computes the reply without the per-key and lookup
+ * caches that node's http path uses (ctx.answers, ctx.lookups), so each reply is kept once. */
 export function frontAnswer(ctx: DbContext): (qs: string, method: string) => FrontReply {
-  const ready = new LookupCache<ReadyReply>(Math.floor(ctx.settings.lookup_cache_bytes / 4), (r) => {
+  const budget = ctx.settings.lookup_cache_bytes;
+  const small = new ReplySlab(Math.floor((budget * 3) / 4));
+  const large = new LookupCache<ReadyReply>(Math.floor((budget * 3) / 4), (r) => {
     r.head = ownBuffer(r.head);
     r.body = r.body.map((b) => (b === BODY_END ? b : ownBuffer(b)));
-    r.keep = true;
     return r;
   });
   const compute = (qs: string): ReadyReply => {
     const query = querystring.parse(qs);
     const route = routeClass('/pks/lookup', query);
     try {
-      return readyReply(lookupReply(ctx, query), route);
+      return readyReply(lookupReply(ctx, query, false), route);
     } catch (err) {
       const mr = wantsMachineReadable(query);
       if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title, queryParam(query, 'search')), route);
@@ -123,39 +121,31 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
       return { ...readyReply(errorReply(500, 'internal error; see the server log', mr), route), length: -1 };
     }
   };
-  /** The reply with its body: a key's armor comes from the per-key cache. */
-  const withBody = (qs: string, reply: ReadyReply): ReadyReply => {
-    if (reply.armoredDigest === undefined) return reply;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        // made per request; field by field, as a spread takes V8's slow path (a new object shape per call)
-        const body = [armoredKeyBody(ctx, reply.armoredDigest!), BODY_END];
-        const { status, head, armoredDigest, route, length, wire, wireTail } = reply;
-        return { status, head, body, armoredDigest, route, length, wire, wireTail, keep: false };
-      } catch {
-        ready.delete(qs); // the key changed or went away since: answer afresh
-        reply = compute(qs);
-        if (reply.armoredDigest === undefined) return reply;
-      }
+  const cachedOrComputed = (qs: string): ReadyReply => {
+    // ctx.dataVersion() looks at the database once per turn of the event loop (see openContext)
+    const version = ctx.dataVersion();
+    small.sync(version);
+    large.sync(version);
+    const hit = small.get(qs);
+    if (hit !== undefined) return { status: hit.status, head: hit.head, body: [hit.body], route: hit.route, length: 0 };
+    const kept = large.lookup(qs);
+    if (kept !== undefined) return kept;
+    const reply = compute(qs);
+    // Statistics change without a database change (refreshed on a schedule); refusals of the server's own are not
+    // kept either.
+    if (reply.length < 0 || reply.route === 'lookup_stats') return reply;
+    if (reply.length + HEAD_TAIL_ALLOWANCE <= COPY_BELOW_BYTES) {
+      small.offer(qs, reply.status, reply.route, reply.head, reply.body);
+      return reply;
     }
-    return readyReply(errorReply(404, 'No keys found', true), reply.route);
+    return large.offer(qs, reply);
   };
   // The request counters and latencies are only read by the metrics endpoint: without one, skip them.
   const counted = ctx.settings.metrics_port > 0;
   return (qs, method) => {
     const start = counted ? performance.now() : 0;
-    let reply: ReadyReply;
-    if (ctx.settings.log_lookups) {
-      reply = compute(qs); // each lookup is logged, so none is answered from the cache
-    } else {
-      // ctx.dataVersion() looks at the database once per turn of the event loop (see openContext)
-      ready.sync(ctx.dataVersion());
-      reply = ready.get(qs, () => compute(qs));
-      // Statistics change without a database change (refreshed on a schedule); refusals of the server's own are
-      // not kept either.
-      if (reply.route === 'lookup_stats' || reply.length < 0) ready.delete(qs);
-    }
-    reply = withBody(qs, reply);
+    // each lookup is logged when log_lookups is on, so none is answered from the caches
+    const reply = ctx.settings.log_lookups ? compute(qs) : cachedOrComputed(qs);
     if (counted) recordHttpRequest(reply.route, method, reply.status, (performance.now() - start) / 1000);
     return reply;
   };
@@ -293,9 +283,10 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     webRoot: base.path(settings.web_root),
     membershipFile: base.path('membership'),
     startedAt: Date.now(),
-    // lookup_cache_bytes per key; a quarter of it more for whole answers, another for the front's ready replies
-    answers: new AnswerCache<Buffer | string>(settings.lookup_cache_bytes),
-    lookups: new LookupCache<LookupAnswer>(Math.floor(settings.lookup_cache_bytes / 4),
+    // for lookups node's http server answers (the front keeps its own replies, see frontAnswer) and the VKS API:
+    // an eighth of lookup_cache_bytes per key, a sixteenth for whole answers
+    answers: new AnswerCache<Buffer | string>(Math.floor(settings.lookup_cache_bytes / 8)),
+    lookups: new LookupCache<LookupAnswer>(Math.floor(settings.lookup_cache_bytes / 16),
       (a) => (Buffer.isBuffer(a.body) ? { ...a, body: ownBuffer(a.body) } : a)),
     dataVersion: readVersion,
     // after this worker's own write: the next read must see it, so the turn's snapshot ends here

@@ -98,10 +98,12 @@ export const SETTINGS = {
   keepalive_timeout_ms: { type: 'int', default: 5000, usedBy: ['sks-db'],
     doc: 'Idle keep-alive connections are closed after this time.' },
   lookup_cache_bytes: { type: 'int', default: 64 * 1024 * 1024, usedBy: ['sks-db'],
-    doc: 'Memory per sks-db worker for ready-made key answers (armored keys, index lines), keyed by key digest so a ' +
-      'changed key is never served stale; whole lookup answers and ready-to-send replies, dropped whenever the ' +
-      'database changes, take up to a quarter of this more each. An answer is kept from the second time it is asked ' +
-      'for, and once the cache is full only if asked for more often lately than the one it would replace, so ' +
+    doc: 'Memory per sks-db worker for ready-to-send lookup replies, kept by query string for the current database ' +
+      'version (dropped whenever the database changes, so never stale): three quarters of this for small replies ' +
+      '(up to 16 KiB: nearly every key of the public keydump, mr indexes, refusals), kept outside the JavaScript heap ' +
+      'so the garbage collector never walks them, and three quarters for larger ones; lookups answered by node\'s ' +
+      'http server and the VKS API keep up to an eighth more per key. A reply is kept from the second time it is ' +
+      'asked for, and once the cache is full only if asked for more often lately than the one it would replace, so ' +
       'lookups of keys nobody asks for again do not churn it. 0 disables.' },
   initial_stat: { type: 'bool', default: false, usedBy: ['sks-db'],
     doc: 'Compute the statistics page when sks-db starts (SKS option of the same name).' },
