@@ -18,9 +18,10 @@ export interface DbContext {
   /** Absolute path of the membership file (peers shown on the stats page). */
   membershipFile: string;
   startedAt: number;
-  /** Ready-made per-key answers of this worker, keyed by digest (see answer-cache.ts). */
+  /** Ready-made per-key answers of this worker, keyed by digest (see answer-cache.ts), for the lookups node's http
+   * server answers and the VKS API; the lookup front keeps whole replies of its own (frontAnswer in server.ts). */
   answers: AnswerCache<Buffer | string>;
-  /** Whole lookup answers of this worker for the current database version (see lookup.ts). */
+  /** Whole lookup answers of this worker for the current database version (see lookup.ts), for the same callers. */
   lookups: LookupCache<LookupAnswer>;
   /** SQLite's data_version of the read connection: changes whenever another connection commits. */
   dataVersion(): number;
