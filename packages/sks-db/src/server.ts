@@ -128,7 +128,8 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     large.sync(version);
     const hit = small.get(qs);
     if (hit !== undefined) return { status: hit.status, head: hit.head, body: [hit.body], route: hit.route, length: 0 };
-    const kept = large.lookup(qs);
+    // (nothing to find while it is empty, as it mostly is where keys are small: no hash, no count)
+    const kept = large.size > 0 ? large.lookup(qs) : undefined;
     if (kept !== undefined) return kept;
     const reply = compute(qs);
     // Statistics change without a database change (refreshed on a schedule); refusals of the server's own are not
