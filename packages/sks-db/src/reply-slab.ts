@@ -1,6 +1,7 @@
-// The lookup front's small replies (head and body up to SLAB_REPLY_MAX_BYTES: nearly every key of the public
-// keydump, every mr index and refusal) kept outside the JavaScript heap: one byte buffer written as a circular log,
-// and an open-addressing table of typed arrays that finds a query string's record. No object is kept per entry.
+// The lookup front's small replies (those that fit the front's single-copy write, COPY_BELOW_BYTES: nearly every key
+// of the public keydump, every mr index and refusal) kept outside the JavaScript heap: one byte buffer written as a
+// circular log, and an open-addressing table of typed arrays that finds a query string's record. No object is kept
+// per entry.
 //
 // Why: kept as objects (a Map entry, the reply, its head and body buffers, in three cache layers), a cache of some
 // 100 000 replies was 800 000 objects in each worker's heap, each admission promoted more of them to the old
@@ -9,9 +10,10 @@
 // caches on against 12 ms with them off (issue 16). Records in a byte buffer cost the collector nothing.
 //
 // The policy is AnswerCache's: kept on the second miss of its key (the doorkeeper), and in a full log only if
-// asked for at least as often lately as the record it would evict (the frequency sketch). Eviction is CLOCK on the
-// log: the oldest record goes, unless it was hit since it was written; then it is moved to the head (its mark
-// cleared) and the next oldest is looked at. Moving is a copy within the buffer, bounded per admission (MAX_MOVES_PER_ADMISSION).
+// asked for more often lately than the record it would evict (the frequency sketch). Eviction is CLOCK on the log:
+// the oldest record goes, unless it was hit since it was written; then it is moved to the head (its mark cleared)
+// and the next oldest is looked at. Moving is a copy within the buffer, bounded per admission
+// (MAX_MOVES_PER_ADMISSION).
 //
 // A hit returns views into the log, valid only until the next admission: the front copies a small reply into the
 // wire buffer it writes at once (hkp-front.ts, COPY_BELOW_BYTES), so nothing holds a view across a turn.
@@ -21,6 +23,8 @@ import { Doorkeeper, FrequencySketch, hash } from './answer-cache.js';
 const RECORD_HEADER_BYTES = 24;
 /** Keys longer than this are not kept (a query string longer than any client sends). */
 const MAX_KEY_BYTES = 2048;
+/** The largest log: offsets are kept in 32-bit signed slots. A larger lookup_cache_bytes leaves the rest unused. */
+const MAX_LOG_BYTES = 1 << 30;
 /** The fewest bytes a record is counted for when sizing the index: a refusal's head and body. */
 const MIN_RECORD_BYTES = 256;
 /** Marked records moved to the head per admission at most; past that the oldest is weighed whatever its mark. Each
@@ -58,7 +62,7 @@ export class ReplySlab {
   private lastHash = 0;
 
   constructor(private readonly maxBytes: number) {
-    this.maxBytes = Math.max(0, Math.floor(maxBytes / 4) * 4);
+    this.maxBytes = Math.max(0, Math.floor(Math.min(maxBytes, MAX_LOG_BYTES) / 4) * 4);
     let slots = 1024;
     while (slots < (2 * this.maxBytes) / MIN_RECORD_BYTES) slots *= 2;
     this.slots = new Int32Array(this.maxBytes > 0 ? slots : 1);

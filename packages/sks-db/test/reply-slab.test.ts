@@ -114,3 +114,9 @@ test('with as many tiny records as its index takes, every record it holds is fou
   assert.equal(found, slab.size, 'every record held is found by its key');
   assert.ok([...Array(5000).keys()].some((i) => i > 4900 && slab.get(`q${i}`) !== undefined), 'new keys still get in');
 });
+
+test('a budget past what 32-bit offsets address is capped: the log still keeps and finds replies', () => {
+  const slab = new ReplySlab(8 * 2 ** 30); // 8 GiB asked; the log is capped at 1 GiB (allocated at the first keep)
+  (ask(slab, 'k', 100), ask(slab, 'k', 100));
+  assert.equal(ask(slab, 'k', 100), 'hit');
+});

@@ -101,7 +101,7 @@ export const SETTINGS = {
     doc: 'Memory per sks-db worker for ready-to-send lookup replies, kept by query string for the current database ' +
       'version (dropped whenever the database changes, so never stale): three quarters of this for small replies ' +
       '(up to 16 KiB: nearly every key of the public keydump, mr indexes, refusals), kept outside the JavaScript heap ' +
-      'so the garbage collector never walks them, and three quarters for larger ones; lookups answered by node\'s ' +
+      'so the garbage collector never walks them (at most 1 GiB), and three quarters for larger ones; lookups answered by node\'s ' +
       'http server and the VKS API keep up to an eighth more per key. A reply is kept from the second time it is ' +
       'asked for, and once the cache is full only if asked for more often lately than the one it would replace, so ' +
       'lookups of keys nobody asks for again do not churn it. 0 disables.' },
