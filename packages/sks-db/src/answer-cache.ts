@@ -39,11 +39,7 @@ export class AnswerCache<V extends { length: number } | string> {
 
   /** `own` makes a value fit to be kept (ownBuffer by default); it runs when a value is admitted. */
   constructor(private readonly maxBytes: number, private readonly own: (value: V) => V = ownBuffer as (value: V) => V) {
-    // about one remembered key per KiB of budget: several times the entries the budget holds
-    const seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
-    this.seen = new Doorkeeper(maxBytes > 0 ? seenMax : 0);
-    // counts halved after 4 times that many asks: 262 144 for the default per-key cache, ~10 times its entries
-    this.counts = new FrequencySketch(maxBytes > 0 ? seenMax * 4 : 0);
+    ({ seen: this.seen, counts: this.counts } = admissionFor(maxBytes));
   }
 
   /** The cached value for `key`, computing and storing it with `make` on a miss. */
@@ -243,6 +239,14 @@ export class Doorkeeper {
     this.bits.fill(0);
     this.added = 0;
   }
+}
+
+/** The doorkeeper and frequency sketch of a cache of `maxBytes` (AnswerCache, ReplySlab): about one remembered key
+ * per KiB of budget, several times the entries the budget holds; counts halved after 4 times that many asks
+ * (262 144 for a 64 MiB budget, ~10 times its entries). */
+export function admissionFor(maxBytes: number): { seen: Doorkeeper; counts: FrequencySketch } {
+  const seenMax = Math.max(1024, Math.floor(maxBytes / 1024));
+  return { seen: new Doorkeeper(maxBytes > 0 ? seenMax : 0), counts: new FrequencySketch(maxBytes > 0 ? seenMax * 4 : 0) };
 }
 
 /** FNV-1a over the string's UTF-16 code units. */

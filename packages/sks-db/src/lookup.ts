@@ -69,10 +69,10 @@ function describe(search: string): string {
   return `"${search}"`;
 }
 
-/** The last single key armored in this worker, for the same database version: an uncached op=get computes its
- * answer (which armors the key it found) and then sends the armor by digest (armoredKeyBody), and the lookup front
- * asks for it once more; with the per-key cache off or the key too large for it, each of those read the key and
- * armored it again. One request now reads and armors a key once. */
+/** The last single key armored in this worker, for the same database version: on node's http path an uncached
+ * op=get computes its answer (which armors the key it found) and then sends the armor by digest (armoredKeyBody);
+ * with the per-key cache off or the key too large for it, that read the key and armored it again. One request now
+ * reads and armors a key once. (The lookup front computes whole replies without it: lookupReply(..., false).) */
 const lastArmor = new WeakMap<DbContext, { version: number; digest: string; body: Buffer }>();
 
 /** The keys ASCII-armored in one block, as SKS sends them. A single key's armor is cached by its digest. */

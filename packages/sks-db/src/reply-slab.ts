@@ -17,7 +17,7 @@
 //
 // A hit returns views into the log, valid only until the next admission: the front copies a small reply into the
 // wire buffer it writes at once (hkp-front.ts, COPY_BELOW_BYTES), so nothing holds a view across a turn.
-import { Doorkeeper, FrequencySketch, hash } from './answer-cache.js';
+import { admissionFor, hash, type Doorkeeper, type FrequencySketch } from './answer-cache.js';
 
 /** A record's fixed part: six 32-bit fields (its length, hash, key length, status and route, head and body lengths). */
 const RECORD_HEADER_BYTES = 24;
@@ -69,9 +69,7 @@ export class ReplySlab {
     this.hashes = new Uint32Array(this.slots.length);
     this.mask = this.slots.length - 1;
     this.maxEntries = Math.floor(this.slots.length / 2);
-    const seenMax = Math.max(1024, Math.floor(this.maxBytes / 1024));
-    this.seen = new Doorkeeper(this.maxBytes > 0 ? seenMax : 0);
-    this.counts = new FrequencySketch(this.maxBytes > 0 ? seenMax * 4 : 0);
+    ({ seen: this.seen, counts: this.counts } = admissionFor(this.maxBytes));
   }
 
   get size(): number {
