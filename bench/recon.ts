@@ -147,6 +147,7 @@ export async function startOurB(dbFile: string, profiles = ['sks'], inPlace = fa
   // opened as startRecon opens its own (checkpoints on a thread of their own)
   const store = KeyStore.open(join(basedir, 'keys.sqlite'), {
     policy: policyOf(profiles), checkpointEveryMs: defaultSettings().wal_checkpoint_interval_ms,
+    prefetchThreads: defaultSettings().db_prefetch_threads,
   });
   const recon = await startRecon({
     basedir, settings, store, logger: createLogger({ service: 'sks-recon', console: false, dir: join(basedir, 'log'), level: 'warn' }),

@@ -16,10 +16,10 @@ export interface IngestResult {
   refused: Array<{ digest: Buffer; reason: string }>;
 }
 
-/** Stores the keys `served` for the digests `asked` (one transaction). Throws what the store threw when it could
- * not work; nothing is then written and nothing is to be remembered. */
-export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint'>, asked: Buffer[], served: Buffer[],
-  profile = 'sks'): IngestResult {
+/** Stores the keys `served` for the digests `asked` (one transaction, its pages read ahead). Throws what the store
+ * threw when it could not work; nothing is then written and nothing is to be remembered. */
+export async function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint'>, asked: Buffer[], served: Buffer[],
+  profile = 'sks'): Promise<IngestResult> {
   const unreadable = new Map<number, string>();
   const blocks: Packet[][] = [];
   for (const [i, key] of served.entries()) {
@@ -30,7 +30,7 @@ export function ingestBatch(store: KeyWriter & Pick<KeyReader, 'getByFingerprint
       unreadable.set(i, `unreadable key: ${(e as Error).message}`);
     }
   }
-  const outcomes = blocks.length > 0 ? store.upsert(blocks, 'recon') : [];
+  const outcomes = blocks.length > 0 ? await store.upsertPrefetched(blocks, 'recon') : [];
   recordWrites('recon', outcomes);
 
   const held = new Set<string>();

@@ -401,7 +401,7 @@ export class ReconServer extends EventEmitter {
       summary.fetched += keys.length;
       const ts = performance.now();
       try {
-        const r = ingestBatch(this.opts.store, batch, keys, profile);
+        const r = await ingestBatch(this.opts.store, batch, keys, profile);
         summary.stored += r.stored;
         notHeld.push(...r.refused);
       } catch (e) {

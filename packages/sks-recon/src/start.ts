@@ -30,7 +30,7 @@ export async function startRecon(opts: ReconOptions = {}): Promise<RunningRecon>
   const ownStore = !opts.store;
   const store = opts.store ?? KeyStore.open(base.path(settings.db_file), {
     policy: policyFromSettings(settings), logger, busyTimeoutMs: settings.db_busy_timeout_ms,
-    checkpointEveryMs: settings.wal_checkpoint_interval_ms,
+    checkpointEveryMs: settings.wal_checkpoint_interval_ms, prefetchThreads: settings.db_prefetch_threads,
   });
   // A recon profile made active on a filled store: its set is built before any peer of that profile is answered
   // (its sessions are turned away until then; the other profiles' peers are not kept waiting for long: batches).

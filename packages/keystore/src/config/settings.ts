@@ -22,6 +22,11 @@ export const SETTINGS = {
     doc: 'sks-recon and sks-db\'s upload path copy the write-ahead log into the database file (a checkpoint) from a '
       + 'thread of their own this often, so a commit does not wait for it (SQLite does it inside the commit that '
       + 'passes 1000 log pages: 60 of the 120 ms a 100-key recon batch took at 2M keys). 0: off, as SQLite does it.' },
+  db_prefetch_threads: { type: 'int', default: 4, usedBy: ['sks-recon'],
+    doc: 'Threads sks-recon reads a fetched batch\'s index pages with before it stores the batch. On a store larger '
+      + 'than memory each key lands on about eight random pages of the indexes, which the write would otherwise read '
+      + 'from disk one after another while it holds the write lock; several threads let the disk answer them at once. '
+      + 'On a store that fits in memory it costs a millisecond or two a batch. 0: off.' },
   db_reader_mmap_mib: { type: 'int', default: 2047, usedBy: ['sks-db'],
     doc: 'sks-db\'s workers read this much of the database file through a memory map instead of copying each page '
       + 'into their own cache (SQLite\'s mmap_size): a lookup of a random key on a 1M-key store took a fifth less '

@@ -54,6 +54,10 @@ export interface KeyWriter {
    * transaction, merging each with its stored copy; one outcome per element of `keys`, in order. With `progress`,
    * records a dump file's load progress in the same transaction. */
   upsert(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[];
+  /** upsert() of a batch that first reads, from threads of its own, the index pages the writes will touch (on a
+   * store larger than memory they are random reads the write would make one at a time; OpenOptions.prefetchThreads).
+   * Same outcomes and transaction as upsert(). */
+  upsertPrefetched(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource): Promise<WriteOutcome[]>;
   /** upsert() of armored or binary key material: throws KeyInputError when it cannot be read at all. */
   upsertMaterial(input: Buffer | string, source: WriteSource): WriteOutcome[];
   /** Removes a key by fingerprint (logged in the change log). */

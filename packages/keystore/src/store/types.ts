@@ -137,6 +137,9 @@ export interface OpenOptions {
   /** Writable opens of long-running writers: run WAL checkpoints every this many ms on a thread of their own
    * instead of inside this connection's commits (sqlite/background-checkpoint.ts). 0 or absent: SQLite's default. */
   checkpointEveryMs?: number;
+  /** Writable opens: threads that read a batch's index pages ahead of upsertPrefetched()'s write (setting
+   * db_prefetch_threads; sqlite/prefetch.ts). 0 or absent: none, upsertPrefetched() is upsert(). */
+  prefetchThreads?: number;
 }
 
 // --- bulk loading (sks-admin load) ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import {
   KeyInputError, type BatchProgress, type FileIdentity, type LoadProgress, type OpenOptions, type PreparedBlock,
   type OwnerDeletion, type PendingPushes, type PushTargetState, type ReconPeerState, type WriteOutcome, type WriteSource,
 } from '../types.js';
-import { countOutcome, prepareInput, tallyOutcomes, upsertOne } from '../upsert.js';
+import { countOutcome, prepareInput, tallyOutcomes, upsertOne, type UpsertInput } from '../upsert.js';
 import { SCHEMA_VERSION, checkVersion, migrate } from '../schema.js';
 import { SqliteCore, asUnavailable } from './core.js';
 import { buildCursorName } from './profile-sets.js';
@@ -29,6 +29,7 @@ import { OwnerDeletions } from './owner-deletions.js';
 import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
 import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
 import { startBackgroundCheckpoint, type BackgroundCheckpoint } from './background-checkpoint.js';
+import { PagePrefetcher, probesOf } from './prefetch.js';
 
 /** Page size of a new store. Keys are stored whole in their rows (a public-keydump key averages 2 KB), and SQLite
  * writes, reads and balances a page at a time: with 16 KiB instead of SQLite's 4 KiB, loading 1M keys shaped like
@@ -44,6 +45,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   private readonly sync: SyncState;
   private readonly owners: OwnerDeletions;
   private backgroundCheckpoint?: BackgroundCheckpoint;
+  private prefetcher?: PagePrefetcher;
 
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
@@ -111,6 +113,9 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       store.migratedFrom = migratedFrom;
       if (options.bulkLoad && !readonly) beginBulkLoad(store.core);
       else if (!readonly) finishBulkWork(store.core);
+      if (!readonly && !options.bulkLoad && (options.prefetchThreads ?? 0) > 0) {
+        store.prefetcher = new PagePrefetcher(file, Math.floor(options.prefetchThreads!), options.logger);
+      }
       if (!readonly && !options.bulkLoad && (options.checkpointEveryMs ?? 0) > 0) {
         store.backgroundCheckpoint = startBackgroundCheckpoint(db, options.checkpointEveryMs!, options.logger);
       }
@@ -122,6 +127,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   }
 
   close(): void {
+    this.prefetcher?.close();
     this.backgroundCheckpoint?.stop();
     if (this.db.open) this.db.close();
   }
@@ -147,6 +153,10 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   upsert(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
     // Prepared before the transaction: only the merge with stored copies and the writes hold the lock.
     const inputs = [...keys].map((k) => prepareInput(k, this.core.policy, false));
+    return this.writeInputs(inputs, source, progress);
+  }
+
+  private writeInputs(inputs: UpsertInput[], source: WriteSource, progress?: BatchProgress): WriteOutcome[] {
     const outcomes = runWrite(this.core, (tx) => {
       if (source === 'sync') tx.pushed = 0;
       const txn = new SqliteTxn(this.core, tx);
@@ -158,6 +168,12 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
     const log = this.core.logger;
     if (log?.isLevelEnabled('debug')) log.debug('keys written', { source, ...tallyOutcomes(outcomes) });
     return outcomes;
+  }
+
+  async upsertPrefetched(keys: Iterable<Packet[] | PreparedBlock>, source: WriteSource): Promise<WriteOutcome[]> {
+    const inputs = [...keys].map((k) => prepareInput(k, this.core.policy, false));
+    if (this.prefetcher) await this.prefetcher.warm(probesOf(inputs));
+    return this.writeInputs(inputs, source);
   }
 
   upsertMaterial(input: Buffer | string, source: WriteSource): WriteOutcome[] {
