@@ -88,9 +88,10 @@ test('a prefetched batch write reads a fraction of its pages from disk itself, w
   t.diagnostic(`read from disk by the writing thread: ${plain.read >> 10} KiB plain, ${prefetched.read >> 10} KiB prefetched`);
   // about eight 16 KiB pages a new key without prefetching
   assert.ok(plain.read >= NEW * 16384, `the plain write read ${plain.read} bytes: the store was not cold`);
-  // What the writer still reads itself: the tables' last pages it appends to, and the neighbours of the index
-  // leaves it splits (a bulk load packs its index pages full, so a fresh store's first inserts split them).
-  assert.ok(prefetched.read * 2 < plain.read, `prefetched ${prefetched.read} bytes, plain ${plain.read}`);
+  // What the writer still reads itself: the tables' last pages it appends to, the neighbours of the index leaves
+  // it splits (a bulk load packs its index pages full, so a fresh store's first inserts split them), and what the
+  // kernel's read-ahead around those brings in. Measured: 1.0-2.0 of 3.9 MiB; the same 3.9 without the threads.
+  assert.ok(prefetched.read * 4 < plain.read * 3, `prefetched ${prefetched.read} bytes, plain ${plain.read}`);
 });
 
 test('prefetch threads that cannot read the store stop prefetching, warn once, and hold up no write', async () => {
