@@ -26,7 +26,8 @@ export const SETTINGS = {
     doc: 'Threads sks-recon reads a fetched batch\'s index pages with before it stores the batch. On a store larger '
       + 'than memory each key lands on about eight random pages of the indexes, which the write would otherwise read '
       + 'from disk one after another while it holds the write lock; several threads let the disk answer them at once. '
-      + 'On a store that fits in memory it costs a millisecond or two a batch. 0: off.' },
+      + 'On a store that fits in memory the threads find their pages at once and save nothing (100 keys into a 105k-key '
+      + 'store: 46-69 ms without them, 50-112 ms with them, on a busy machine). 0: off.' },
   db_reader_mmap_mib: { type: 'int', default: 2047, usedBy: ['sks-db'],
     doc: 'sks-db\'s workers read this much of the database file through a memory map instead of copying each page '
       + 'into their own cache (SQLite\'s mmap_size): a lookup of a random key on a 1M-key store took a fifth less '
