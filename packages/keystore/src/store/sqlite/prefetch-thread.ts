@@ -3,12 +3,8 @@
 // thrown away; an error ends the thread (the prefetcher then stops prefetching).
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { CHILD_BITS, childIndex } from '../../ptree/shape.js';
-import { SKS_TREE } from './prefix-tree.js';
+import { PrefixTree, SKS_TREE } from './prefix-tree.js';
 import type { KeyProbe } from './prefetch.js';
-
-/** Deeper than any prefix tree gets (2 bits a level; 6M keys need about 9 levels): a bound on the walk. */
-const MAX_TREE_DEPTH = 64;
 
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
 // Its own page cache only keeps the indexes' upper pages between probes; the leaves are what it is here to read.
@@ -19,32 +15,17 @@ const byDigest = db.prepare('SELECT 1 FROM keys WHERE digest = ?').pluck();
 const byShortId = db.prepare('SELECT key FROM key_ids WHERE short_id = ? LIMIT 1').pluck();
 const byEmail = db.prepare('SELECT key FROM key_emails WHERE email = ? LIMIT 1').pluck();
 const summary = db.prepare('SELECT 1 FROM key_summaries WHERE key = ?').pluck();
-const trees = new Map<string, { element: Database.Statement; node: Database.Statement }>();
+const trees = new Map<string, PrefixTree>();
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-function tree(element: string, node: string) {
-  let t = trees.get(element);
-  if (!t) {
-    t = {
-      element: db.prepare(`SELECT 1 FROM ${element} WHERE digest = ?`).pluck(),
-      node: db.prepare(`SELECT is_leaf FROM ${node} WHERE prefix = ?`).pluck(),
-    };
-    trees.set(element, t);
-  }
-  return t;
-}
-
-/** The element's place and the nodes from the root down to the leaf it falls in (what an insert or removal reads). */
+/** The element's place and the nodes from the root down to the leaf it falls in (what an insert or removal reads),
+ * read the way the writer's PrefixTree reads them. */
 function walk(element: string, node: string, digest: Buffer): void {
-  const t = tree(element, node);
-  t.element.get(digest);
-  let prefix = '';
-  for (let depth = 0; depth < MAX_TREE_DEPTH; depth++) {
-    const leaf = t.node.get(prefix) as number | undefined;
-    if (leaf === undefined || leaf === 1) return;
-    prefix += CHILD_BITS[childIndex(digest, 0, prefix.length)];
-  }
+  let tree = trees.get(element);
+  if (!tree) trees.set(element, (tree = new PrefixTree(db, { element, node })));
+  tree.has(digest);
+  tree.leafPrefix(digest);
 }
 
 function probe(p: KeyProbe): void {

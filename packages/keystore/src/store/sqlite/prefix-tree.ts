@@ -320,6 +320,12 @@ export class PrefixTree implements ReconView {
   }
 
   /** Prefix of the leaf a digest belongs to, reading (and caching) the nodes on its path. */
+  /** The prefix of the leaf `digest` falls in, read from the root down as an insert or removal of it reads it
+   * (prefetch-thread.ts reads those pages ahead of a write). */
+  leafPrefix(digest: Buffer): string {
+    return this.leafFor(digest, new Map());
+  }
+
   private leafFor(digest: Buffer, cache: Map<string, NodeRow>): string {
     let prefix = '';
     for (;;) {
