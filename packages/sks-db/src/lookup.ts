@@ -5,7 +5,7 @@
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import { armorBytes, readPacketAt, type IndexEntry, type StoredKey } from '@sks/keystore';
+import { armorBytes, readPacketAt, type IndexEntry, type KeyPackets, type StoredKey } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
@@ -85,10 +85,37 @@ export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
 }
 
 function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
-  const headers = { Comment: `Hostname: ${ctx.settings.hostname}` };
   // one key: its checksum as stored with it (no pass over the bytes besides the base64)
-  if (keys.length === 1) return armorBytes(keys[0]!.data, 'PUBLIC KEY BLOCK', headers, keys[0]!.crc);
-  return armorBytes(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', headers);
+  if (keys.length === 1) return armorOne(ctx, keys[0]!);
+  return armorBytes(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', armorHeaders(ctx));
+}
+
+function armorOne(ctx: DbContext, key: KeyPackets): Buffer {
+  return armorBytes(key.data, 'PUBLIC KEY BLOCK', armorHeaders(ctx), key.crc);
+}
+
+function armorHeaders(ctx: DbContext): Record<string, string> {
+  return { Comment: `Hostname: ${ctx.settings.hostname}` };
+}
+
+/** The Content-Type of an mr op=get answer. */
+const MR_KEYS_TYPE = 'application/pgp-keys; charset=UTF-8';
+
+/** The query string GnuPG's dirmngr sends for `gpg --recv-keys <fingerprint>` and every refresh: most of what a
+ * public server is asked. */
+const GNUPG_GET_BY_FINGERPRINT = /^op=get&options=mr&search=0x([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
+
+/** The reply to GnuPG's op=get by a primary key's fingerprint, from the key's packets alone; undefined for any other
+ * query string, and when no primary key has that fingerprint (a subkey's, or none: the general path answers).
+ * It is the general path's reply to the same request, byte for byte (lookup.test.ts compares them), without
+ * parsing the query, building the key's object or sorting an answer of one: on random keys of a 1M-key store those
+ * took a third of an uncached op=get (issue 17). Not used when lookups are logged. */
+export function gnupgGetReply(ctx: DbContext, qs: string): SksReply | undefined {
+  if (ctx.settings.log_lookups) return undefined;
+  const hex = GNUPG_GET_BY_FINGERPRINT.exec(qs)?.[1];
+  const key = hex === undefined ? undefined : ctx.store.packetsByFingerprint(hex);
+  // A 64-digit search shows v6 keys (legacyVisible), and a 40-digit one cannot name a v6 primary key: nothing to hide.
+  return key && { type: MR_KEYS_TYPE, body: armorOne(ctx, key), count: 1, filename: 'gpgkey.asc' };
 }
 
 /** The machine-readable index (HKP draft §5.2) of `keys`: each key's lines as the store keeps them with the key
@@ -186,7 +213,7 @@ function bodyAnswer(a: Omit<LookupAnswer, 'length'>): LookupAnswer {
 function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: number, what: string, perKeyCache: boolean): LookupAnswer {
   const armor = perKeyCache ? armoredKeys : armorKeys;
   if (r.mr) {
-    const type = 'application/pgp-keys; charset=UTF-8';
+    const type = MR_KEYS_TYPE;
     if (keys.length === 1 && perKeyCache) {
       armoredKeys(ctx, keys);
       return { length: 256, type, armoredDigest: keys[0]!.digest, count, filename: 'gpgkey.asc' };

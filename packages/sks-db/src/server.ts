@@ -16,7 +16,7 @@ import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-met
 import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
-import { handleLookup, lookupReply } from './lookup.js';
+import { gnupgGetReply, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { handleOwnerDelete } from './owner-delete.js';
@@ -109,6 +109,8 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     return r;
   });
   const compute = (qs: string): ReadyReply => {
+    const gnupgGet = gnupgGetReply(ctx, qs);
+    if (gnupgGet) return readyReply(gnupgGet, 'lookup_get');
     const query = querystring.parse(qs);
     const route = routeClass('/pks/lookup', query);
     try {

@@ -34,6 +34,12 @@ export interface StoredKey {
   crc?: number;
 }
 
+/** A key's packets as clients get them, with their CRC-24 when the store keeps it: all an op=get answer needs. */
+export interface KeyPackets {
+  data: Buffer;
+  crc?: number;
+}
+
 /** What an mr index answer says of a key, read from its stored summary without its packets (issue 17). */
 export interface IndexEntry {
   /** Upper-case hex fingerprint of the primary key. */

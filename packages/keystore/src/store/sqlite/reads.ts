@@ -1,7 +1,7 @@
 // Reads of the SQLite backend: lookups by fingerprint, digest, key ID, address and words; the change log.
 import type Database from 'better-sqlite3';
 import { bracketedAddress, shortOf } from '../prepare.js';
-import type { Change, IndexEntry, StoredKey } from '../types.js';
+import type { Change, IndexEntry, KeyPackets, StoredKey } from '../types.js';
 import { addressesAtDomain } from './domain-index.js';
 import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
 import type { ProfileSet } from './profile-sets.js';
@@ -55,6 +55,16 @@ export class SqliteReads {
     if (!fpr) return undefined;
     // Without the summary: on a large store each table is another random page read (1M keys: 14 against 20 µs).
     return this.clientForm((opts?.summary === false ? this.r.byFprBare : this.r.byFpr).get(fpr) as KeyRow | undefined);
+  }
+
+  packetsByFingerprint(fingerprint: string): KeyPackets | undefined {
+    if (this.served) {
+      const k = this.getByFingerprint(fingerprint, { summary: false });
+      return k && { data: k.data, crc: k.crc };
+    }
+    const fpr = fprBlob(fingerprint);
+    const row = fpr && (this.r.packetsByFpr.get(fpr) as [Buffer, number | null] | undefined);
+    return row && { data: row[0], crc: row[1] ?? undefined };
   }
 
   /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */

@@ -73,7 +73,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
 export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
@@ -95,6 +95,8 @@ export function readStatements(db: Database.Database): ReadStatements {
   return {
     byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
     byFprBare: db.prepare(`${KEYS_BARE} WHERE k.fingerprint = ?`),
+    // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
+    packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
