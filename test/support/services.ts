@@ -82,9 +82,17 @@ export async function startService(name: 'sks-db' | 'sks-cron' | 'sks-recon', ba
     await new Promise((r) => setTimeout(r, 100));
   }
   const gone = () => child.exitCode !== null || child.signalCode !== null;
+  // A service that dies under a test shows up there only as refused connections: say why, where the test's output is.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    const log = logLines(basedir, name).slice(-20).map((l) => JSON.stringify(l)).join('\n');
+    console.error(`${name} (pid ${child.pid}) exited by itself (code ${code}, signal ${signal}); its stderr:\n${stderr}\nits last log lines:\n${log}`);
+  });
   return {
     child,
     async stop() {
+      stopping = true;
       if (!gone()) {
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -94,6 +102,7 @@ export async function startService(name: 'sks-db' | 'sks-cron' | 'sks-recon', ba
       children.delete(child);
     },
     async kill() {
+      stopping = true;
       if (!gone()) {
         child.kill('SIGKILL');
         await exited;

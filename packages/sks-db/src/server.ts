@@ -402,7 +402,7 @@ export function workerExecArgv(execArgv: readonly string[], semiSpaceMib: number
 /** Starts sks-db: in this process (workers 0) or as a cluster of worker processes sharing the port. */
 export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
   prepareDatabase(opts);
-  const { settings } = resolveRun(opts);
+  const { base, settings } = resolveRun(opts);
   let workers = opts.workers ?? settings.db_workers;
   if (opts.workers === undefined && workers === 0) workers = availableParallelism();
   // Prometheus metrics (metrics_port, 0 = off); a cluster's primary answers with the sum over its workers.
@@ -446,9 +446,13 @@ export async function startDb(opts: DbOptions = {}): Promise<RunningDb> {
   const port = first.port;
   const all = [first.w, ...(await Promise.all(Array.from({ length: workers - 1 }, () => startOne(port)))).map((r) => r.w)];
   let stopping = false;
-  // Replace a worker that dies, so the service keeps its capacity.
-  const onExit = (w: Worker) => {
+  // Replace a worker that dies, so the service keeps its capacity; say so, or nobody learns that it crashed (its
+  // own error, if it had time to write one, is on the service's stderr).
+  let logger = opts.logger;
+  const onExit = (w: Worker, code: number | null, signal: string | null) => {
     if (stopping || !all.includes(w)) return;
+    logger ??= createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
+    logger.error('an sks-db worker stopped unexpectedly; starting another', { pid: w.process.pid, code, signal });
     all.splice(all.indexOf(w), 1, forkOne(port));
   };
   cluster.on('exit', onExit);

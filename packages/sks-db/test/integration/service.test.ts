@@ -10,6 +10,7 @@ import * as openpgp from 'openpgp';
 import { startOurs, makeGpg, genKey, dearmorAll, type Ours, type Gpg } from './helpers.js';
 import { fixturePath } from '../../../../test/support/fixtures.js';
 import { childrenOf } from '../../../../test/support/procs.js';
+import { logLines } from '../../../../test/support/services.js';
 
 let ours: Ours;
 let gpg: Gpg;
@@ -268,6 +269,34 @@ test('a cluster of 2 workers shares one port; 50 clients holding connections do 
     }
   } finally {
     for (const s of slow) s.destroy();
+    await cl.stop();
+  }
+});
+
+test('a worker that dies is logged and replaced: the cluster keeps its two workers and goes on answering', async () => {
+  const cl = await startOurs({ workers: 2, keys: [v6Armored] });
+  try {
+    const [victim] = childrenOf(cl.pid);
+    assert.ok(victim, 'no worker found');
+    process.kill(victim, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    let replaced: number[] = [];
+    while (Date.now() < deadline) {
+      replaced = childrenOf(cl.pid);
+      if (replaced.length === 2 && !replaced.includes(victim)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(replaced.length, 2, 'the dead worker was not replaced');
+    assert.ok(!replaced.includes(victim));
+    const died = logLines(cl.basedir, 'sks-db').filter((l) => l.message === 'an sks-db worker stopped unexpectedly; starting another');
+    assert.equal(died.length, 1);
+    assert.equal(died[0]!.pid, victim);
+    assert.equal(died[0]!.signal, 'SIGKILL');
+    for (let i = 0; i < 6; i++) {
+      const r = await getFresh(cl.port, `/pks/lookup?op=get&options=mr&search=0x${v6Fp}`);
+      assert.equal(r.status, 200, `request ${i} after the replacement: ${r.body}`);
+    }
+  } finally {
     await cl.stop();
   }
 });
