@@ -158,6 +158,13 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
     // Names of certifying keys, as SKS shows them; bounded like SKS's max_uid_fetches.
     let budget = ctx.settings.vindex_max_signer_lookups;
     const names = new Map<string, string | undefined>();
+    // Every signer in one statement when the budget covers them all, as it does but for keys of over a thousand
+    // signers; those are looked up one by one below, in listing order, until the budget is spent.
+    const signers = signerIds(keys);
+    if (signers.size <= budget) {
+      for (const [id, name] of ctx.store.signerNames([...signers])) names.set(id, name);
+      budget -= signers.size;
+    }
     const issuerName = (keyId: string) => {
       if (names.has(keyId)) return names.get(keyId);
       if (budget-- <= 0) return undefined;
@@ -177,6 +184,20 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
     `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
     `<div class="listing">${htmlListing(lines, r.op === 'vindex')}</div>`;
   return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
+}
+
+/** The issuer key IDs of every signature on these keys, each once. */
+function signerIds(keys: StoredKey[]): Set<string> {
+  const ids = new Set<string>();
+  const add = (sigs: Array<{ issuerKeyId?: string }>) => {
+    for (const s of sigs) if (s.issuerKeyId) ids.add(s.issuerKeyId);
+  };
+  for (const { info } of keys) {
+    add(info.signatures);
+    for (const u of info.userIds) add(u.signatures);
+    for (const sk of info.subkeys) add(sk.signatures);
+  }
+  return ids;
 }
 
 /** The keys of an answer, newest first, and how many match: refuses with 413 when more match than `cap` (unless

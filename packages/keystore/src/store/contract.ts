@@ -42,6 +42,9 @@ export interface KeyReader {
    * no stored key has it or the key has no user ID. From the stored summaries, or, when clients are served another
    * form of the keys, from the key in that form. Undefined for an ID that is not 16 hex digits. */
   signerName(keyId: string): { name?: string } | undefined;
+  /** signerName() of many IDs at once (one statement: a vindex asks for every signer of a key): each valid ID's
+   * name, undefined where it has none; IDs that are not 16 hex digits are left out. */
+  signerNames(keyIds: readonly string[]): Map<string, string | undefined>;
   /** Every stored address at this domain (WKD: the lookup is by hash of the local part). */
   addressesAtDomain(domain: string): string[];
   count(): number;

@@ -8,6 +8,9 @@ import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
 
+/** A long key ID: 16 hex digits, any case. */
+const LONG_KEY_ID = /^[0-9a-fA-F]{16}$/;
+
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
 
@@ -108,17 +111,27 @@ export class SqliteReads {
   }
 
   signerName(keyId: string): { name?: string } | undefined {
-    if (!/^[0-9a-fA-F]{16}$/.test(keyId)) return undefined;
+    if (!LONG_KEY_ID.test(keyId)) return undefined;
+    const name = this.signerNames([keyId]).get(keyId);
+    return name === undefined ? {} : { name };
+  }
+
+  signerNames(keyIds: readonly string[]): Map<string, string | undefined> {
+    const names = new Map<string, string | undefined>();
+    const valid = keyIds.filter((id) => LONG_KEY_ID.test(id));
+    if (valid.length === 0) return names;
     if (!this.served) {
-      // undefined: no key has this ID; null: the key has no user ID
-      const name = this.r.signerByLong.get(shortOf(keyId), Buffer.from(keyId, 'hex')) as string | null | undefined;
-      return name === undefined ? {} : { name: name ?? undefined };
+      const rows = this.r.signersByLong.all(JSON.stringify(valid.map((id) => [shortOf(id), id]))) as Array<[string, string | null]>;
+      for (const [id, name] of rows) names.set(id, name ?? undefined);
+      return names;
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.
-    const k = this.findByKeyId(keyId, 1)[0];
-    if (!k) return {};
-    const bySubkey = !k.keyId.toUpperCase().endsWith(keyId.toUpperCase());
-    return { name: bySubkey ? firstUserId(k.info) : primaryUserId(k.info) };
+    for (const id of valid) {
+      const k = this.findByKeyId(id, 1)[0];
+      const bySubkey = k !== undefined && !k.keyId.toUpperCase().endsWith(id.toUpperCase());
+      names.set(id, !k ? undefined : bySubkey ? firstUserId(k.info) : primaryUserId(k.info));
+    }
+    return names;
   }
 
   /** searchText() (not exact) as index entries: one statement for the ids and their summaries. */

@@ -73,7 +73,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signerByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signersByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
 export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
@@ -111,9 +111,11 @@ export function readStatements(db: Database.Database): ReadStatements {
     // in key_ids_short's order (no sort), and max() makes SQLite take the bare columns from the key's primary-key
     // row when it has one. Ordering by that instead made SQLite sort in a temporary b-tree, which doubled the cost
     // of a lookup; returning every row to choose in JS cost half as much again (a vindex makes one per signer).
-    signerByLong: db.prepare(`SELECT CASE WHEN max(i.fingerprint = s.fingerprint) THEN s.name ELSE s.first_uid END
-      FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id = ? AND i.long_id = ?
-      GROUP BY i.key ORDER BY i.key LIMIT 1`).pluck(),
+    // Names of many signers in one statement (a vindex of a 100-signature key asks for ~30: one statement each cost
+    // twice as much), from a JSON array of [short ID, long ID in hex]; one row per ID, NULL without a name.
+    signersByLong: db.prepare(`SELECT w.value ->> 1, (SELECT CASE WHEN max(i.fingerprint = s.fingerprint) THEN s.name ELSE s.first_uid END
+      FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id = w.value ->> 0 AND i.long_id = unhex(w.value ->> 1)
+      GROUP BY i.key ORDER BY i.key LIMIT 1) FROM json_each(?) w`).raw(),
     entriesByWords: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries s WHERE s.key IN (${WORD_IDS})`).raw(),
     countByWords: db.prepare(`SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? ${LIMIT_PARAM})`).pluck(),
     isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
