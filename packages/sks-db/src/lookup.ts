@@ -107,7 +107,7 @@ const GNUPG_GET_BY_FINGERPRINT = /^op=get&options=mr&search=0x([0-9A-Fa-f]{40}|[
 
 /** The reply to GnuPG's op=get by a primary key's fingerprint, from the key's packets alone; undefined for any other
  * query string, and when no primary key has that fingerprint (a subkey's, or none: the general path answers).
- * It is the general path's reply to the same request, byte for byte (lookup.test.ts compares them), without
+ * It is the general path's reply to the same request, byte for byte (test/gnupg-get.test.ts compares them), without
  * parsing the query, building the key's object or sorting an answer of one: on random keys of a 1M-key store those
  * took a third of an uncached op=get (issue 17). Not used when lookups are logged. */
 export function gnupgGetReply(ctx: DbContext, qs: string): SksReply | undefined {
