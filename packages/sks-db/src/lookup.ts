@@ -20,7 +20,8 @@ interface Found<K> {
 }
 
 /** Finds the keys a search term names. `cap` bounds the work; `total` says how many exist in all. `summary: false`:
- * the caller needs the packets only (op=get), so a key by fingerprint is read without its stored summary. */
+ * the caller needs the packets only (op=get, and the HTML listings, which describe the packets), so a key by
+ * fingerprint is read without its stored summary (the mr lines, which only the mr index sends). */
 export function findKeys(ctx: DbContext, term: SearchTerm, cap: number, exact: boolean, countUpTo = -1, summary = true): Found<StoredKey> {
   // Counting stops at countUpTo: a common word may be in millions of keys, and we only need to know "more than".
   if (term.kind === 'text') return ctx.store.searchText(term.text, cap, exact, countUpTo);
@@ -147,7 +148,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
       return bodyAnswer({ type: 'text/plain', body: `info:1:${keys.length}\n${keys.map((e) => e.mrLines).join('')}`, count });
     }
   }
-  const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1, r.op !== 'get'), cap, createdOf);
+  const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1, r.op === 'index' && r.mr), cap, createdOf);
   if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search), perKeyCache);
 
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
