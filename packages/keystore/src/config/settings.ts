@@ -33,7 +33,8 @@ export const SETTINGS = {
       + 'into their own cache (SQLite\'s mmap_size): a lookup of a random key on a 1M-key store took a fifth less '
       + 'time. The mapped pages are the kernel\'s file cache, shared by the workers and counted in their RSS, not '
       + 'extra memory. SQLite as better-sqlite3 builds it maps at most 2047 MiB; pages beyond are read as usual. '
-      + 'A disk error while reading through the map ends the worker (SIGBUS; the primary starts another) where a '
+      + 'A disk error while reading through the map ends the worker (SIGBUS; the primary logs "an sks-db worker '
+      + 'stopped unexpectedly" and starts another) where a '
       + 'copied read would fail one request. 0: off (use it where the file sits on a network filesystem).' },
   db_reader_cache_mib: { type: 'int', default: 64, usedBy: ['sks-db'],
     doc: 'SQLite page cache of each sks-db worker, in MiB, for the pages the map above does not cover (on a large '
