@@ -99,8 +99,9 @@ function armorHeaders(ctx: DbContext): Record<string, string> {
   return { Comment: `Hostname: ${ctx.settings.hostname}` };
 }
 
-/** The Content-Type of an mr op=get answer. */
+/** The Content-Type of an mr op=get answer, and the file name it suggests. */
 const MR_KEYS_TYPE = 'application/pgp-keys; charset=UTF-8';
+const MR_KEYS_FILENAME = 'gpgkey.asc';
 
 /** The query string GnuPG's dirmngr sends for `gpg --recv-keys <fingerprint>` and every refresh: most of what a
  * public server is asked. */
@@ -116,7 +117,7 @@ export function gnupgGetReply(ctx: DbContext, qs: string): SksReply | undefined 
   const hex = GNUPG_GET_BY_FINGERPRINT.exec(qs)?.[1];
   const key = hex === undefined ? undefined : ctx.store.packetsByFingerprint(hex);
   // A 64-digit search shows v6 keys (legacyVisible), and a 40-digit one cannot name a v6 primary key: nothing to hide.
-  return key && { type: MR_KEYS_TYPE, body: armorOne(ctx, key), count: 1, filename: 'gpgkey.asc' };
+  return key && { type: MR_KEYS_TYPE, body: armorOne(ctx, key), count: 1, filename: MR_KEYS_FILENAME };
 }
 
 /** The machine-readable index (HKP draft §5.2) of `keys`: each key's lines as the store keeps them with the key
@@ -238,9 +239,9 @@ function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: 
     const type = MR_KEYS_TYPE;
     if (keys.length === 1 && perKeyCache) {
       armoredKeys(ctx, keys);
-      return { length: 256, type, armoredDigest: keys[0]!.digest, count, filename: 'gpgkey.asc' };
+      return { length: 256, type, armoredDigest: keys[0]!.digest, count, filename: MR_KEYS_FILENAME };
     }
-    return bodyAnswer({ type, body: armor(ctx, keys), count, filename: 'gpgkey.asc' });
+    return bodyAnswer({ type, body: armor(ctx, keys), count, filename: MR_KEYS_FILENAME });
   }
   const title = `Public Key Server -- Get ${htmlQuote(what)}`;
   const armored = armor(ctx, keys).toString('utf8');

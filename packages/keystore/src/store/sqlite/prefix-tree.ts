@@ -319,13 +319,13 @@ export class PrefixTree implements ReconView {
     return undefined;
   }
 
-  /** Prefix of the leaf a digest belongs to, reading (and caching) the nodes on its path. */
   /** The prefix of the leaf `digest` falls in, read from the root down as an insert or removal of it reads it
    * (prefetch-thread.ts reads those pages ahead of a write). */
   leafPrefix(digest: Buffer): string {
     return this.leafFor(digest, new Map());
   }
 
+  /** Prefix of the leaf a digest belongs to, reading (and caching) the nodes on its path. */
   private leafFor(digest: Buffer, cache: Map<string, NodeRow>): string {
     let prefix = '';
     for (;;) {
