@@ -9,6 +9,7 @@ export * from './policy.js';
 export * from './store/keystore.js';
 export { checkDomain } from './store/sqlite/domain-index.js';
 export { uidEmail, bracketedAddress } from './store/prepare.js';
+export * from './store/listing.js';
 export * from './ptree/index.js';
 export { PrefixTree, PTREE_SCHEMA_SQL } from './store/sqlite/prefix-tree.js';
 export * from './config/settings.js';

@@ -433,7 +433,7 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   assert.equal(migrated.migratedFrom, 1);
-  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 5);
+  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 6);
   assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys k LEFT JOIN key_summaries s ON s.key = k.id WHERE s.mr_lines IS NULL OR k.crc IS NULL').pluck().get(), 0, 'every key has its summary');
   assert.ok(!(sqliteHandle(migrated).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
   assert.deepEqual(sqliteHandle(migrated).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');

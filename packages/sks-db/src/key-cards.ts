@@ -2,7 +2,7 @@
 // IDs, creation date and algorithm, a download link (a .asc file) and the GnuPG command that fetches it. It sits
 // above SKS's <pre> listing (index-format.ts), which stays as SKS writes it for the scripts that scrape it: no line
 // of this list starts with the words SKS's lines start with (pub, sub, sig, uid).
-import type { KeyInfo, StoredKey } from '@sks/keystore';
+import type { KeyFacts } from '@sks/keystore';
 import { htmlQuote } from './layout.js';
 
 /** A fingerprint in groups of four hex digits, as keys.openpgp.org and GnuPG show them. */
@@ -33,22 +33,22 @@ function day(unix: number): string {
 
 /** Where the key is downloaded as a file: the VKS address (vks.ts), answered with `Content-Disposition: attachment;
  * filename=<FPR>.asc`. The HKP answers stay as SKS sends them, so GnuPG and scrapers see no change. */
-export function downloadPath(info: KeyInfo): string {
+export function downloadPath(info: Pick<KeyFacts, 'fingerprint' | 'keyId'>): string {
   return info.fingerprint.length === 32 ? `/vks/v1/by-keyid/${info.keyId}` : `/vks/v1/by-fingerprint/${info.fingerprint}`;
 }
 
 /** What a lookup link searches for: the whole fingerprint (v4, v6), the key ID of a v3 key. */
-function searchOf(info: KeyInfo): string {
+function searchOf(info: KeyFacts): string {
   return `0x${info.fingerprint.length === 32 ? info.keyId : info.fingerprint}`;
 }
 
 /** One key of the list; `n` numbers it (and its ids). Its name is on a line that starts with that number, so no line
- * of the list starts with a user ID's text (one might read "pub ..." like a line of SKS's listing). */
-function keyCard(key: StoredKey, n: number, now: number): string {
-  const info = key.info;
+ * of the list starts with a user ID's text (one might read "pub ..." like a line of SKS's listing). From the key's
+ * facts (keyFacts), which a key of many signatures keeps stored with its listing. */
+function keyCard(info: KeyFacts, n: number, now: number): string {
   const uids = [...info.userIds.filter((u) => u.primary), ...info.userIds.filter((u) => !u.primary)];
-  const texts = uids.map((u) => (u.kind === 'uid' ? htmlQuote(u.text) : '[photo or other user attribute]'));
-  const name = uids.find((u) => u.kind === 'uid')?.text;
+  const texts = uids.map((u) => (u.text !== null ? htmlQuote(u.text) : '[photo or other user attribute]'));
+  const name = uids.find((u) => u.text !== null)?.text ?? undefined;
   const search = searchOf(info);
   const vindex = `/pks/lookup?op=vindex&amp;fingerprint=on&amp;search=${search}`;
   const get = `/pks/lookup?op=get&amp;search=${search}`;
@@ -57,7 +57,7 @@ function keyCard(key: StoredKey, n: number, now: number): string {
   if (info.expires !== null) {
     status.push(info.expires < now ? `<strong class="warn">expired ${day(info.expires)}</strong>` : `expires ${day(info.expires)}`);
   }
-  const subkeys = info.subkeys.length === 0 ? '' : `, ${info.subkeys.length} subkey${info.subkeys.length === 1 ? '' : 's'}`;
+  const subkeys = info.subkeys === 0 ? '' : `, ${info.subkeys} subkey${info.subkeys === 1 ? '' : 's'}`;
   const file = `${info.fingerprint}.asc`;
   return (
     `<li class="key" aria-labelledby="key-${n}">\n` +
@@ -77,7 +77,7 @@ function keyCard(key: StoredKey, n: number, now: number): string {
 }
 
 /** The list of keys, in the order given. */
-export function keyCards(keys: StoredKey[], now = Date.now() / 1000): string {
+export function keyCards(keys: KeyFacts[], now = Date.now() / 1000): string {
   return `<ol class="keys">\n${keys.map((k, i) => keyCard(k, i + 1, now)).join('\n')}\n</ol>`;
 }
 

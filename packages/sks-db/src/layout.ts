@@ -1,34 +1,13 @@
 // The one layout of every HTML page sks-db serves: a header with the site name and the search box, the page's own
 // content, a footer. No script, nothing from elsewhere: the look is /style.css (src/web/style.css, served by us).
 // The home page (src/web/index.html) is a static file with the same header and footer (checked by layout.test.ts).
+// HTML escaping is the key store's, which writes each key's vindex listing with it (listing.ts).
+import { htmlQuote } from '@sks/keystore';
+
+export { htmlQuote };
 
 /** The name the header shows and every page's <title> ends with. */
 export const SITE_NAME = 'OpenPGP Keyserver';
-
-const HTML_SPECIAL = /[<>&"'/]/;
-
-export function htmlQuote(s: string): string {
-  // The same characters SKS escapes (htmlTemplates.ml), so pages look alike. A vindex quotes a name per signature:
-  // a loop costs half of a replace() with a callback per match.
-  if (!HTML_SPECIAL.test(s)) return s;
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    let entity: string;
-    switch (s.charCodeAt(i)) {
-      case 0x3c: entity = '&lt;'; break;
-      case 0x3e: entity = '&gt;'; break;
-      case 0x26: entity = '&amp;'; break;
-      case 0x22: entity = '&quot;'; break;
-      case 0x27: entity = '&#x27;'; break;
-      case 0x2f: entity = '&#x2F;'; break;
-      default: continue;
-    }
-    out += s.slice(from, i) + entity;
-    from = i + 1;
-  }
-  return out + s.slice(from);
-}
 
 /** What one page adds to the layout. */
 export interface PageOptions {

@@ -5,11 +5,14 @@
 // op=get (and op=index/vindex) leave v6 keys out unless the search names the key by its 64-hex v6 fingerprint; a
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
-import { armorBytes, readPacketAt, type IndexEntry, type KeyPackets, type StoredKey } from '@sks/keystore';
+import {
+  armorBytes, keyFacts, keyListing, listingSigners, readPacketAt, type IndexEntry, type KeyFacts, type KeyPackets, type StoredKey,
+  type StoredListing,
+} from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexLines, htmlListing, htmlVindexLines, mrKeyText } from './index-format.js';
+import { htmlIndexText, htmlListing, htmlVindexText, mrKeyText } from './index-format.js';
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
@@ -149,57 +152,64 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
       return bodyAnswer({ type: 'text/plain', body: `info:1:${keys.length}\n${keys.map((e) => e.mrLines).join('')}`, count });
     }
   }
+  // A vindex of keys found by their stored entries is written from their stored listings (a key of few signatures,
+  // which has none, is read and described): no key of many signatures is read or parsed.
+  if (r.op === 'vindex' && !r.mr && !r.exact) {
+    const entries = findIndexEntries(ctx, term, cap, cap + 1);
+    if (entries) {
+      const { keys, count } = answerKeys(r, term, entries, cap, (e) => e.created);
+      return vindexAnswer(ctx, r, keys.flatMap((e) => listingOf(ctx, e.fingerprint) ?? []), count);
+    }
+  }
   const { keys, count } = answerKeys(r, term, findKeys(ctx, term, cap, r.exact, cap + 1, r.op === 'index' && r.mr), cap, createdOf);
   if (r.op === 'get') return keysAnswer(ctx, r, keys, count, describe(r.search), perKeyCache);
-
-  const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
   if (r.mr) return bodyAnswer({ type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
+  if (r.op === 'vindex') return vindexAnswer(ctx, r, keys.map(listingOfKey), count);
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
-  let lines: string[];
-  if (r.op === 'vindex') {
-    // Names of certifying keys, as SKS shows them; bounded like SKS's max_uid_fetches.
-    let budget = ctx.settings.vindex_max_signer_lookups;
-    const names = new Map<string, string | undefined>();
-    // Every signer in one statement when the budget covers them all, as it does but for keys of over a thousand
-    // signers; those are looked up one by one below, in listing order, until the budget is spent.
-    const signers = signerIds(keys);
-    if (signers.size <= budget) {
-      for (const [id, name] of ctx.store.signerNames([...signers])) names.set(id, name);
-      budget -= signers.size;
-    }
-    const issuerName = (keyId: string) => {
-      if (names.has(keyId)) return names.get(keyId);
-      if (budget-- <= 0) return undefined;
-      // SKS's rule (index.ml get_uid), in the store: the signer's primary user ID, its first one when a subkey
-      // signed; from the stored summaries (issuer key IDs are 16 hex digits)
-      const name = ctx.store.signerName(keyId)?.name;
-      names.set(keyId, name);
-      return name;
-    };
-    lines = keys.flatMap((k) => htmlVindexLines(k, opts, issuerName));
-  } else {
-    lines = keys.flatMap((k) => htmlIndexLines(k, opts));
-  }
-  // The readable list first, then SKS's listing as SKS writes it (scripts scrape it; vindex shows signatures there).
-  const body =
-    `${resultSummary(keys.length, count, r.search)}\n${keyCards(keys)}\n` +
-    `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
-    `<div class="listing">${htmlListing(lines, r.op === 'vindex')}</div>`;
-  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
+  let text = '';
+  for (const k of keys) text += htmlIndexText(k, opts);
+  return htmlIndexAnswer(r, keys.map((k) => keyFacts(k.info)), count, htmlListing(text, false));
 }
 
-/** The issuer key IDs of every signature on these keys, each once. */
-function signerIds(keys: StoredKey[]): Set<string> {
-  const ids = new Set<string>();
-  const add = (sigs: Array<{ issuerKeyId?: string }>) => {
-    for (const s of sigs) if (s.issuerKeyId) ids.add(s.issuerKeyId);
-  };
-  for (const { info } of keys) {
-    add(info.signatures);
-    for (const u of info.userIds) add(u.signatures);
-    for (const sk of info.subkeys) add(sk.signatures);
-  }
-  return ids;
+/** A key's listing with what filling it in needs: as stored, or made from its description. */
+type Listing = StoredListing & { fingerprint: string };
+
+function listingOfKey(k: StoredKey): Listing {
+  return { digest: k.digest, fingerprint: k.fingerprint, ...keyListing(k.info) };
+}
+
+/** The stored listing of the key with this fingerprint, or one made from the key when it has none stored. */
+function listingOf(ctx: DbContext, fingerprint: string): Listing | undefined {
+  const stored = ctx.store.listingByFingerprint(fingerprint);
+  if (stored) return { ...stored, fingerprint };
+  const k = ctx.store.getByFingerprint(fingerprint, { summary: false });
+  return k && listingOfKey(k);
+}
+
+/** op=vindex: the keys' listings filled in, with the names of their signers, as SKS shows them. */
+function vindexAnswer(ctx: DbContext, r: LookupRequest, listings: Listing[], count: number): LookupAnswer {
+  // Names of certifying keys, bounded like SKS's max_uid_fetches: the first signers in listing order, in one
+  // statement; signers beyond the budget show [].
+  const signers = new Set<string>();
+  for (const l of listings) listingSigners(l.signers, signers);
+  const budget = ctx.settings.vindex_max_signer_lookups;
+  const asked = signers.size <= budget ? [...signers] : [...signers].slice(0, Math.max(0, budget));
+  const names = asked.length > 0 ? ctx.store.signerNames(asked) : new Map<string, string | undefined>();
+  const opts = { fingerprint: r.fingerprint, hash: r.hash };
+  let text = '';
+  for (const l of listings) text += htmlVindexText(l, opts, names);
+  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, htmlListing(text, true));
+}
+
+/** The HTML page of op=index and op=vindex: the readable list first, then SKS's listing as SKS writes it (scripts
+ * scrape it; vindex shows signatures there). */
+function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, listing: string): LookupAnswer {
+  const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
+  const body =
+    `${resultSummary(facts.length, count, r.search)}\n${keyCards(facts)}\n` +
+    `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
+    `<div class="listing">${listing}</div>`;
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
 }
 
 /** The keys of an answer, newest first, and how many match: refuses with 413 when more match than `cap` (unless
@@ -247,7 +257,7 @@ function keysAnswer(ctx: DbContext, r: LookupRequest, keys: StoredKey[], count: 
   const armored = armor(ctx, keys).toString('utf8');
   // The armor stays one <pre> block as SKS sends it (a saved page still imports with gpg --import).
   const body =
-    `${keyCards(keys)}\n<h2 id="armor">ASCII-armored key${keys.length === 1 ? '' : 's'}</h2>\n` +
+    `${keyCards(keys.map((k) => keyFacts(k.info)))}\n<h2 id="armor">ASCII-armored key${keys.length === 1 ? '' : 's'}</h2>\n` +
     `\r\n<pre class="armor">\r\n${armored}\r\n</pre>\r\n`;
   return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.op === 'hget' ? undefined : r.search }), count });
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { KeyStore } from '@sks/keystore';
+import { KeyStore, keyFacts } from '@sks/keystore';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { errorPage, htmlQuote, page, siteFooter, siteHeader } from '../src/layout.js';
 import { algorithmName, fingerprintInFours, keyCards } from '../src/key-cards.js';
@@ -68,7 +68,7 @@ test('the key list: name, fingerprint, user IDs, download and GnuPG line; no lin
   const store = KeyStore.open(join(makeTempDir('layout-'), 'keys.sqlite'));
   try {
     store.upsertMaterial(publicKey, 'load');
-    const html = keyCards([store.getByFingerprint(fp)!]);
+    const html = keyCards([keyFacts(store.getByFingerprint(fp)!.info)]);
     assert.match(html, new RegExp(`<code class="fpr">${fingerprintInFours(fp)}</code>`));
     assert.match(html, new RegExp(`href="/vks/v1/by-fingerprint/${fp}" download="${fp}.asc"`));
     assert.match(html, new RegExp(`<code class="cmd">gpg --recv-keys ${fp}</code>`));

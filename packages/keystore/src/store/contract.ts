@@ -14,7 +14,7 @@ import type { Policy } from '../policy.js';
 import type { ReconView } from '../ptree/shape.js';
 import type {
   BatchProgress, Change, FileIdentity, IndexEntry, KeyPackets, LoadProgress, OwnerDeletion, PendingPushes, PreparedBlock, PushTargetState, ReconPeerState,
-  StoredKey, WriteOutcome, WriteSource,
+  StoredKey, StoredListing, WriteOutcome, WriteSource,
 } from './types.js';
 
 export interface KeyReader {
@@ -24,6 +24,9 @@ export interface KeyReader {
   /** Only the packets (as clients get them) and their stored CRC-24 of the key with this primary fingerprint: what
    * an op=get answer armors, without building a StoredKey (on 1M random keys that object was a third of the work). */
   packetsByFingerprint(fingerprint: string): KeyPackets | undefined;
+  /** The stored vindex listing of the key with this primary fingerprint; undefined when it has none (a key of few
+   * signatures, or clients are served another form of the keys): the caller makes it from the key's description. */
+  listingByFingerprint(fingerprint: string): StoredListing | undefined;
   /** The key whose digest in any active recon profile's set is this one (32 hex digits, any case). */
   getByDigest(digest: string): StoredKey | undefined;
   /** The key's bytes in the form whose digest this is (what /pks/hashquery serves a recon peer of that profile). */

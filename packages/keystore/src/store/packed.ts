@@ -7,7 +7,8 @@
 //   u8 1 (ready to store): u8 fingerprint length, fingerprint, 16-byte digest, u8 version, u32 length + data,
 //     u32 length + cuts JSON (0: none), u32 length + packed key IDs, u16 count of addresses, each u16 length +
 //     UTF-8, u32 length + words (UTF-8), u32 length + mr lines (UTF-8), u8 1 + u32 length + name (UTF-8) or u8 0
-//     (no name), u32 CRC-24 of data, u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
+//     (no name), u32 CRC-24 of data, u32 creation time, u8 1 + u32 length + first user ID or u8 0, u8 1 + u32
+//     length + listing facts (JSON) + u32 length + vindex listing + u32 length + its signers or u8 0 (none), u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
 //     digest + u32 length + dropped indexes (ProfileForm), or u8 0 + u32 length + the refusal's UTF-8
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
@@ -137,6 +138,12 @@ export class PackedWriter {
     w.u32(s.created);
     w.u8(s.firstUid === null ? 0 : 1);
     if (s.firstUid !== null) w.text(s.firstUid);
+    w.u8(s.listing === null ? 0 : 1);
+    if (s.listing !== null) {
+      w.text(s.listing.facts);
+      w.text(s.listing.vindex);
+      w.text(s.listing.signers);
+    }
     const forms = k.profiles ?? [];
     w.u8(forms.length);
     for (const f of forms) {
@@ -245,6 +252,9 @@ export class PackedBlockReader {
     const crc = this.u32();
     const created = this.u32();
     const firstUid = b[this.o++] === 1 ? this.view(this.u32()).toString('utf8') : null;
+    const listing = b[this.o++] === 1
+      ? { facts: this.view(this.u32()).toString('utf8'), vindex: this.view(this.u32()).toString('utf8'), signers: this.view(this.u32()).toString('latin1') }
+      : null;
     const nForms = b[this.o++]!;
     let profiles: ProfileForm[] | undefined;
     for (let i = 0; i < nForms; i++) {
@@ -257,7 +267,7 @@ export class PackedBlockReader {
         (profiles ??= []).push({ profile, digest: null, dropped: null, refusal: this.view(this.u32()).toString('utf8') });
       }
     }
-    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words, mrLines, name, firstUid, created, crc }, profiles) };
+    return { ok: true, key: new PackedKey(fpr, digest, data, cuts, { version, keyIds, emails, words, mrLines, name, firstUid, created, crc, listing }, profiles) };
   }
 }
 

@@ -5,9 +5,9 @@ import { PTREE_SCHEMA_SQL } from './sqlite/prefix-tree.js';
 import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
-import { keySummary } from './summary.js';
+import { keySummary, storedListing } from './summary.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
 const KEYS_TABLE = (name: string) => `
@@ -38,6 +38,17 @@ CREATE TABLE IF NOT EXISTS key_summaries (
   mr_lines TEXT NOT NULL,               -- the key's mr index lines, as sent (summary.ts)
   name TEXT,                            -- its primary user ID (a signer's name in vindex); NULL: none
   first_uid TEXT                        -- its first user ID (a signer's name when a subkey signed); NULL: none
+)`;
+
+/** Version 6: a key's op=vindex listing with its holes and the facts of its card (listing.ts), for keys of at least
+ * LISTING_MIN_SIGNATURES signatures (rowid = keys.id): a vindex of a 100-signature key reads this instead of parsing
+ * the key (issue 17). Apart from key_summaries, whose rows an mr index reads by the hundred. */
+const KEY_LISTINGS_TABLE = `
+CREATE TABLE IF NOT EXISTS key_listings (
+  key INTEGER PRIMARY KEY,              -- keys.id
+  facts TEXT NOT NULL,                  -- KeyFacts as JSON: what the readable key list shows
+  vindex TEXT NOT NULL,                 -- the key's lines of SKS's verbose listing, with slots (renderListing)
+  signers TEXT NOT NULL                 -- the key IDs it names, in listing order, 16 hex digits each
 )`;
 
 /** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
@@ -77,6 +88,8 @@ CREATE TABLE IF NOT EXISTS key_emails (
 ${UID_WORDS_TABLE}
 
 ${KEY_SUMMARIES_TABLE};
+
+${KEY_LISTINGS_TABLE};
 
 -- Primary fingerprints refused on every path (load, add, recon); their stored copies are removed.
 CREATE TABLE IF NOT EXISTS blocklist (
@@ -188,6 +201,25 @@ function addSummaries(db: Database.Database): void {
   }
 }
 
+/** Version 5 to 6: keys with many signatures get their stored listing, computed from their packets in batches. */
+function addListings(db: Database.Database): void {
+  db.exec(KEY_LISTINGS_TABLE);
+  const page = db.prepare('SELECT id, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
+  const insert = db.prepare(INSERT_LISTING_SQL);
+  for (let last = 0; ;) {
+    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer]>;
+    if (rows.length === 0) break;
+    for (const [id, data] of rows) {
+      const listing = storedListing(describeKey(readPackets(data)));
+      if (listing) insert.run(id, listing.facts, listing.vindex, listing.signers);
+    }
+    last = rows[rows.length - 1]![0];
+  }
+}
+
+/** Writes a key's row of key_listings (key, facts, vindex, signers). */
+export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, facts, vindex, signers) VALUES (?, ?, ?, ?)';
+
 /** Writes a key's row of key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid): the store's
  * one way. */
 export const INSERT_SUMMARY_SQL =
@@ -211,6 +243,7 @@ export function migrate(db: Database.Database, bulk = false): number {
     }
     if (version < 3) migrateV2(db);
     if (version >= 1 && version < 5) addSummaries(db);
+    if (version >= 1 && version < 6) addListings(db);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
     return version;

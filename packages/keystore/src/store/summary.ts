@@ -7,6 +7,7 @@
 // against real SKS (sks-compat.test.ts). They live here because the store writes them.
 import { TAG, type KeyInfo, type Packet } from '../openpgp/types.js';
 import { crc24 } from '../openpgp/armor.js';
+import { LISTING_MIN_SIGNATURES, keyListing, signatureCount } from './listing.js';
 
 /** mr escaping as SKS does it: bytes >= 128 and ':' become %XX, '%' becomes '%%' (SKS's own quirk, kept so our
  * lines equal SKS's byte for byte), everything else is copied. */
@@ -103,10 +104,20 @@ export interface KeySummary {
   firstUid: string | null;
   created: number;
   crc: number;
+  /** Its vindex listing and card facts (listing.ts) as stored, facts as JSON: for keys of at least
+   * LISTING_MIN_SIGNATURES signatures, else null. */
+  listing: { facts: string; vindex: string; signers: string } | null;
 }
 
 /** The summary of a key: `data` is its stored bytes (writePackets of `packets`). */
 export function keySummary(info: KeyInfo, packets: readonly Packet[], data: Uint8Array): KeySummary {
   return { mrLines: mrLines(info, packets).join('\n') + '\n', name: primaryUserId(info) ?? null,
-    firstUid: firstUserId(info) ?? null, created: info.created, crc: crc24(data) };
+    firstUid: firstUserId(info) ?? null, created: info.created, crc: crc24(data), listing: storedListing(info) };
+}
+
+/** What key_listings keeps of a key, or null when it has too few signatures to be worth it. */
+export function storedListing(info: KeyInfo): KeySummary['listing'] {
+  if (signatureCount(info) < LISTING_MIN_SIGNATURES) return null;
+  const l = keyListing(info);
+  return { facts: JSON.stringify(l.facts), vindex: l.vindex, signers: l.signers };
 }

@@ -4,6 +4,7 @@
 import type { KeyInfo, Packet } from '../openpgp/types.js';
 import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
+import type { KeyFacts } from './listing.js';
 
 /** Where a write came from. `sync`: pushed to us by another server or mailed (push sync, mail-in); such keys are
  * stored and reconciled as any other but not pushed on to our own sync targets. */
@@ -32,6 +33,16 @@ export interface StoredKey {
   name?: string | null;
   /** CRC-24 of `data` (the armor's checksum), stored with it likewise. */
   crc?: number;
+}
+
+/** A key's stored vindex listing (listing.ts) with what filling it in needs from the key itself. */
+export interface StoredListing {
+  /** SKS digest, 32 lower-case hex (a listing's hash= line). */
+  digest: string;
+  facts: KeyFacts;
+  /** The listing template (renderListing) and the signers it names (KeyListing.signers). */
+  vindex: string;
+  signers: string;
 }
 
 /** A key's packets as clients get them, with their CRC-24 when the store keeps it: all an op=get answer needs. */
@@ -202,6 +213,8 @@ export interface StoredForm {
   firstUid: string | null;
   created: number;
   crc: number;
+  /** Its vindex listing and card facts as key_listings keeps them (summary.ts storedListing), or null. */
+  listing: { facts: string; vindex: string; signers: string } | null;
 }
 
 /** Result of preparing one key block: ready to store, or refused with a reason (stored by upsert as a

@@ -1,7 +1,8 @@
 // Reads of the SQLite backend: lookups by fingerprint, digest, key ID, address and words; the change log.
 import type Database from 'better-sqlite3';
 import { bracketedAddress, shortOf } from '../prepare.js';
-import type { Change, IndexEntry, KeyPackets, StoredKey } from '../types.js';
+import type { Change, IndexEntry, KeyPackets, StoredKey, StoredListing } from '../types.js';
+import type { KeyFacts } from '../listing.js';
 import { addressesAtDomain } from './domain-index.js';
 import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
 import type { ProfileSet } from './profile-sets.js';
@@ -68,6 +69,14 @@ export class SqliteReads {
     const fpr = fprBlob(fingerprint);
     const row = fpr && (this.r.packetsByFpr.get(fpr) as [Buffer, number | null] | undefined);
     return row && { data: row[0], crc: row[1] ?? undefined };
+  }
+
+  listingByFingerprint(fingerprint: string): StoredListing | undefined {
+    // the listing describes the stored form, not the one clients get
+    if (this.served) return undefined;
+    const fpr = fprBlob(fingerprint);
+    const row = fpr && (this.r.listingByFpr.get(fpr) as [string, string, string, string] | undefined);
+    return row && { digest: row[0], facts: JSON.parse(row[1]) as KeyFacts, vindex: row[2], signers: row[3] };
   }
 
   /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */

@@ -1,6 +1,6 @@
 // The SQLite backend's statements and row shapes: every SQL string of the key tables is here.
 import Database from 'better-sqlite3';
-import { INSERT_SUMMARY_SQL } from '../schema.js';
+import { INSERT_LISTING_SQL, INSERT_SUMMARY_SQL } from '../schema.js';
 import type { KeyInfo } from '../../openpgp/types.js';
 import type { PolicyCut } from '../../policy.js';
 import { readPacketAt, readPackets } from '../../openpgp/packet.js';
@@ -73,8 +73,8 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signersByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signersByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
 function keyIdStatements(db: Database.Database) {
@@ -97,6 +97,8 @@ export function readStatements(db: Database.Database): ReadStatements {
     byFprBare: db.prepare(`${KEYS_BARE} WHERE k.fingerprint = ?`),
     // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
     packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
+    // the digest lies before data in a keys row: read from the row's first page, without its overflow pages
+    listingByFpr: db.prepare('SELECT lower(hex(k.digest)), l.facts, l.vindex, l.signers FROM keys k JOIN key_listings l ON l.key = k.id WHERE k.fingerprint = ?').raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
@@ -141,6 +143,8 @@ export function writeStatements(db: Database.Database): WriteStatements {
     insertKey: db.prepare('INSERT INTO keys (fingerprint, digest, version, data, cuts, first_seen, updated, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     putSummary: db.prepare(INSERT_SUMMARY_SQL),
     deleteSummary: db.prepare('DELETE FROM key_summaries WHERE key = ?'),
+    putListing: db.prepare(INSERT_LISTING_SQL),
+    deleteListing: db.prepare('DELETE FROM key_listings WHERE key = ?'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),

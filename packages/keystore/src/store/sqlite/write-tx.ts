@@ -241,6 +241,7 @@ export class SqliteTxn implements UpsertTxn {
     }
     core.fprTable?.add(fpr, id);
     ws.putSummary.run(id, fpr, form.version, form.created, form.mrLines, form.name, form.firstUid);
+    if (form.listing) ws.putListing.run(id, form.listing.facts, form.listing.vindex, form.listing.signers);
     this.indexStored(id, form);
     if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now, tx.pushed);
     else ws.logChange.run(1, digest, fpr, tx.now, tx.pushed);
@@ -300,6 +301,9 @@ export class SqliteTxn implements UpsertTxn {
       return false;
     }
     ws.putSummary.run(id, fpr, next.version, next.summary.created, next.summary.mrLines, next.summary.name, next.summary.firstUid);
+    const listing = next.summary.listing;
+    if (listing) ws.putListing.run(id, listing.facts, listing.vindex, listing.signers);
+    else ws.deleteListing.run(id);
     this.reindexKey(id, before, after);
     ws.logChange.run(0, oldDigest, fpr, tx.now, tx.pushed);
     ws.logChange.run(1, next.digest, fpr, tx.now, tx.pushed);
@@ -322,6 +326,7 @@ export class SqliteTxn implements UpsertTxn {
     setWords(tx, head.id, uidText(info, core.policy.wordIndexMaxChars) !== '', '');
     ws.deleteKey.run(head.id);
     ws.deleteSummary.run(head.id);
+    ws.deleteListing.run(head.id);
     ws.logChange.run(0, head.digest, fpr, tx.now, tx.pushed);
     tx.tree.remove(head.digest);
     this.putProfileRows(head.id, undefined, true);

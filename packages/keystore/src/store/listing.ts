@@ -1,0 +1,338 @@
+// A key's op=vindex listing, kept ready beside keys with many signatures (table key_listings, schema version 6), as
+// its mr lines are kept beside every key (summary.ts). Issue 17: an uncached vindex of a 100-signature key read the
+// whole key (60 KB), described it (every signature parsed into objects) and built some 1,500 strings, five times
+// the work of its op=get. With the listing stored, a vindex reads a few kilobytes of text and fills in what
+// depends on the request: the link options, the signers' names (other keys, which change on their own) and
+// whether a signature has expired.
+//
+// The listing is SKS's verbose <pre> block (index.ml key_to_lines_verbose, htmlTemplates.ml) byte for byte once
+// filled in; sks-db pins it against real SKS (vindex-sks-lines.test.ts). Keys below LISTING_MIN_SIGNATURES get the
+// same template made on the fly from their description: one way to write a listing, whichever key it is.
+import type { KeyInfo, SignatureInfo } from '../openpgp/types.js';
+import { sksKeyBits, userIdsPrimaryFirst } from './summary.js';
+
+/** Keys with at least this many signatures (on the primary key, its user IDs and subkeys together) keep their
+ * listing stored. Below it, describing the key costs little (a 20-signature key: ~10 µs), and storing a listing for
+ * every key would add a fifth to a store of lightly signed keys (the 1M-key generated store: ~0.7 KB a key). */
+export const LISTING_MIN_SIGNATURES = 20;
+
+/** What the readable key list (sks-db key-cards.ts) shows of a key: stored as JSON with the listing. */
+export interface KeyFacts {
+  fingerprint: string;
+  keyId: string;
+  created: number;
+  algorithm: number;
+  bits: number;
+  revoked: boolean;
+  expires: number | null;
+  subkeys: number;
+  /** In stored order; `text` null for a user attribute. */
+  userIds: Array<{ text: string | null; primary: boolean }>;
+}
+
+export function keyFacts(info: KeyInfo): KeyFacts {
+  return {
+    fingerprint: info.fingerprint, keyId: info.keyId, created: info.created, algorithm: info.algorithm, bits: info.bits,
+    revoked: info.revoked, expires: info.expires, subkeys: info.subkeys.length,
+    userIds: info.userIds.map((u) => ({ text: u.kind === 'uid' ? u.text : null, primary: u.primary === true })),
+  };
+}
+
+/** A key's vindex listing with its holes, and the facts of its card. */
+export interface KeyListing {
+  facts: KeyFacts;
+  /** The key's lines of the <pre> block, each preceded by CRLF, with the slots renderListing fills. */
+  vindex: string;
+  /** The key IDs whose names the listing shows, in listing order, each once: 16 hex digits each, concatenated. */
+  signers: string;
+}
+
+// The template's slots, MARK and a letter:
+//   k<key ID>          a signer's key ID cell (a link to its key, with the request's options)
+//   v<n|s|e><key ID>   a signer's name cell (a link to its listing): its name (n), [selfsig] (s) or [] (e)
+//   o                  the request's options in any other link
+//   t<0-3><time>;      the type column of a certification (0x10 + digit) that expires at <time>: `exp` once past
+//   x                  the key's extra lines (hash=, fingerprint=)
+//   m                  a MARK of the text itself (U+0001 can occur in a user ID, a notation or a policy URL)
+// The two cells of a signature are the same on every line of its signer: made once per page and signer.
+const MARK = '\u0001';
+/** A key ID in a template and in a listing's signer list. */
+const KEY_ID_CHARS = 16;
+
+/** Text as it goes into a template: MARK escaped. */
+function lit(s: string): string {
+  return s.includes(MARK) ? s.replaceAll(MARK, MARK + 'm') : s;
+}
+
+const HTML_SPECIAL = /[<>&"'/]/;
+
+/** HTML-escapes as SKS does (htmlTemplates.ml), so pages look alike. A loop: half the cost of replace() with a
+ * callback, and a listing quotes every signer's name. */
+export function htmlQuote(s: string): string {
+  if (!HTML_SPECIAL.test(s)) return s;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    let entity: string;
+    switch (s.charCodeAt(i)) {
+      case 0x3c: entity = '&lt;'; break;
+      case 0x3e: entity = '&gt;'; break;
+      case 0x26: entity = '&amp;'; break;
+      case 0x22: entity = '&quot;'; break;
+      case 0x27: entity = '&#x27;'; break;
+      case 0x2f: entity = '&#x2F;'; break;
+      default: continue;
+    }
+    out += s.slice(from, i) + entity;
+    from = i + 1;
+  }
+  return out + s.slice(from);
+}
+
+/** SKS's one-letter algorithm names (packet.ml pk_alg_to_ident). */
+export function algoLetter(algo: number): string {
+  switch (algo) {
+    case 1: return 'R';
+    case 2: return 'r';
+    case 3: return 's';
+    case 16: return 'g';
+    case 17: return 'D';
+    case 18: return 'e';
+    case 19: return 'E';
+    case 20: return 'G';
+    case 22: return 'E';
+    case 25: return 'x';
+    case 27: return 'E';
+    default: return '?';
+  }
+}
+
+/** Dates by day number (days since 1970), as written: a listing writes three per signature. A 4-byte time names
+ * under 50,000 days, a creation time plus a 4-byte expiry interval under 100,000: the bound below is never reached
+ * by real dates, only kept against anything else. */
+const DATES = new Map<number, string>();
+
+/** A Unix time as SKS's listings write it: YYYY-MM-DD (UTC). */
+export function listingDate(unix: number): string {
+  const day = Math.floor(unix / 86400);
+  let text = DATES.get(day);
+  if (text === undefined) {
+    const d = new Date(day * 86400000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    text = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+    if (DATES.size < 100000) DATES.set(day, text);
+  }
+  return text;
+}
+
+/** Fingerprint grouped as SKS prints it: 4-digit groups, each followed by a space, an extra one in the middle. */
+export function groupedFingerprint(fpr: string): string {
+  const bs = fpr.length === 40 || fpr.length === 64 ? 4 : 2;
+  const extraAt = fpr.length === 40 ? 4 : 7;
+  let out = '';
+  for (let i = 0; i < fpr.length / bs; i++) {
+    out += fpr.slice(i * bs, i * bs + bs) + ' ';
+    if (i === extraAt) out += ' ';
+  }
+  return out;
+}
+
+/** Options of the request that change a listing's links and extra lines. */
+export interface ListingOptions {
+  fingerprint: boolean;
+  hash: boolean;
+}
+
+/** The query options a listing's links carry (SKS keeps hash= and fingerprint= on them). */
+export function linkOptions(o: ListingOptions): string {
+  return `${o.hash ? '&amp;hash=on' : ''}${o.fingerprint ? '&amp;fingerprint=on' : ''}`;
+}
+
+/** A lookup link of a listing, with the request's options in a slot. */
+function slotLink(op: string, keyid: string): string {
+  return `/pks/lookup?op=${op}${MARK}o&amp;search=0x${keyid}`;
+}
+
+const BLANK = '__________';
+
+const TYPE_LABEL = ['sig', 'sig1', 'sig2', 'sig3'];
+const EXPIRED_LABEL = ['exp', 'exp1', 'exp2', 'exp3'];
+
+/** A signature's type column, six wide. Certifications with an expiry read `exp` once expired, which depends on
+ * when the page is made: a slot. */
+function sigTypeColumn(s: SignatureInfo): string {
+  if (s.type >= 0x10 && s.type <= 0x13) {
+    return s.expires === null ? ` ${TYPE_LABEL[s.type - 0x10]!.padEnd(5)}` : `${MARK}t${s.type - 0x10}${s.expires};`;
+  }
+  switch (s.type) {
+    case 0x20: case 0x28: case 0x30: return '<span class="warn">revok </span>';
+    case 0x1f: return 'dirct ';
+    case 0x18: return 'sbind ';
+    default: return ` 0x${s.type.toString(16).padStart(2, '0')}`.padEnd(6);
+  }
+}
+
+function typeSlot(t: number, expires: number, now: number): string {
+  return expires < now ? `<span class="warn"> ${EXPIRED_LABEL[t]!.padEnd(5)}</span>` : ` ${TYPE_LABEL[t]!.padEnd(5)}`;
+}
+
+/** How a signature's issuer is named: `s` ([selfsig]) for the key (or subkey) itself, `e` ([]) for the primary key's
+ * own signatures on a subkey (as SKS 1.1.6 writes them), else `n`: the signer's name, looked up when the page is
+ * made (and the signer added to `signers`). */
+type IssuerNaming = (issuer: string) => 'n' | 's' | 'e';
+
+function sigLines(s: SignatureInfo, keyCreated: number, naming: IssuerNaming): string {
+  const created = s.created ? listingDate(s.created) : BLANK;
+  const sigExp = s.expires ? listingDate(s.expires) : BLANK;
+  const keyExp = s.keyExpires ? listingDate(keyCreated + s.keyExpires) : BLANK;
+  const id = s.issuerKeyId;
+  const keyIdCell = id ? `${MARK}k${id}` : 'no keyid';
+  const nameCell = id ? `${MARK}v${naming(id)}${id}` : '[]';
+  let out = `\r\nsig ${sigTypeColumn(s)} ${keyIdCell} ${created} ${sigExp} ${keyExp} ${nameCell}`;
+  if (s.policyUrl !== undefined) {
+    const url = lit(htmlQuote(s.policyUrl));
+    out += `\r\n    Policy URL: <a href="${url}">${url}</a>`;
+  }
+  if (s.notation) {
+    out += `\r\n    Notation data: <span class="text-decoration: underline;">${lit(htmlQuote(s.notation.name))}</span> ${lit(htmlQuote(s.notation.value))}`;
+  }
+  if (s.revocationKey) {
+    out += `\r\n    Revocation key fingerprint: <a href="${slotLink('vindex', s.revocationKey)}">${groupedFingerprint(s.revocationKey)}</a>`;
+  }
+  return out;
+}
+
+const byTime = (a: SignatureInfo, b: SignatureInfo) => a.created - b.created;
+
+/** One key's lines in SKS's verbose listing (index.ml key_to_lines_verbose), as a template. */
+export function vindexTemplate(info: KeyInfo): { vindex: string; signers: string } {
+  const signers = new Set<string>();
+  const named = (id: string) => {
+    signers.add(id);
+    return 'n' as const;
+  };
+  const onKey: IssuerNaming = (id) => (id === info.keyId ? 's' : named(id));
+  let out =
+    `\r\n</pre><hr /><pre><strong>pub</strong>  ${String(sksKeyBits(info)).padStart(4)}${algoLetter(info.algorithm)}/` +
+    `<a href="/pks/lookup?op=get&amp;search=0x${info.keyId}">${info.keyId.slice(-8).padStart(8)}</a> ` +
+    `${listingDate(info.created)} ${info.version === 3 && info.expires ? listingDate(info.expires) : '          '} `;
+  for (const s of info.signatures) out += sigLines(s, info.created, onKey);
+  out += `${MARK}x`;
+  for (const u of userIdsPrimaryFirst(info)) {
+    out += '\r\n';
+    if (u.kind === 'uid') {
+      out += u.text.length <= 1024 ? `\r\n<strong>uid</strong> <span class="uid">${lit(htmlQuote(u.text))}</span>` : `\r\n<strong>uid</strong> [${u.text.length}-byte uid]`;
+    } else out += '\r\n<strong>uat</strong> [contents omitted]';
+    for (const s of [...u.signatures].sort(byTime)) out += sigLines(s, info.created, onKey);
+  }
+  // Subkeys in stored order, each with its binding and revocation signatures (as SKS lists them).
+  for (const sk of info.subkeys) {
+    // the exp time column is the key packet's own expiry, which only v3 key packets hold (as on the pub line);
+    // nothing after the dates, as SKS: a revoked subkey shows its `sig revok` line below
+    out += `\r\n\r\n<strong>sub</strong>  ${String(sksKeyBits(sk)).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
+      `${listingDate(sk.created)} ${sk.version === 3 && sk.expires ? listingDate(sk.expires) : '          '} `;
+    // SKS 1.1.6 names the primary key's own signatures on a subkey (binding, revocation) `[]`, not `[selfsig]`
+    const naming: IssuerNaming = (id) => (id === sk.keyId ? 's' : id === info.keyId ? 'e' : named(id));
+    for (const s of [...sk.signatures].sort(byTime)) out += sigLines(s, sk.created, naming);
+  }
+  return { vindex: out, signers: [...signers].join('') };
+}
+
+/** A key's extra lines in a listing for these options (each preceded by CRLF): its digest with an op=hget link,
+ * its fingerprint grouped. `digest`: 32 hex digits. */
+export function extraListingLines(o: ListingOptions, digest: string, fingerprint: string): string {
+  let out = '';
+  if (o.hash) {
+    const h = digest.toUpperCase();
+    out += `\r\n\t Hash=<a href=/pks/lookup?op=hget&amp;search=${h}>${h}</a>`;
+  }
+  if (o.fingerprint) out += `\r\n\t Fingerprint=${groupedFingerprint(fingerprint)}`;
+  return out;
+}
+
+/** How many signatures a key has: on the primary key, its user IDs and its subkeys. */
+export function signatureCount(info: KeyInfo): number {
+  let n = info.signatures.length;
+  for (const u of info.userIds) n += u.signatures.length;
+  for (const sk of info.subkeys) n += sk.signatures.length;
+  return n;
+}
+
+/** A key's listing and card facts. */
+export function keyListing(info: KeyInfo): KeyListing {
+  return { facts: keyFacts(info), ...vindexTemplate(info) };
+}
+
+/** The key IDs whose names a listing shows, in listing order, each once, added to `into`. */
+export function listingSigners(signers: string, into: Set<string>): Set<string> {
+  for (let i = 0; i + KEY_ID_CHARS <= signers.length; i += KEY_ID_CHARS) into.add(signers.slice(i, i + KEY_ID_CHARS));
+  return into;
+}
+
+/** A signer's name cell as SKS writes it: the name HTML-quoted, a long one by its length, `[]` for none. */
+function nameCell(name: string | undefined): string {
+  if (!name) return '[]';
+  return name.length > 1024 ? `[${name.length}-byte uid]` : htmlQuote(name);
+}
+
+/** What a listing's slots become for one request. */
+export interface ListingFill {
+  options: ListingOptions;
+  /** Signer names by long key ID (undefined or absent: unknown, shown as `[]`). */
+  names: ReadonlyMap<string, string | undefined>;
+  /** The key's extra lines for these options (hash, fingerprint), each preceded by CRLF. */
+  extra: string;
+  /** Unix seconds: certifications that expired before it read `exp`. */
+  now: number;
+}
+
+/** Characters of a slot after MARK: k + key ID, v + kind + key ID. */
+const K_SLOT = 1 + KEY_ID_CHARS;
+const V_SLOT = 2 + KEY_ID_CHARS;
+
+/** A listing filled in for a request: SKS's lines of the key. The template is split at its MARKs and the pieces
+ * joined again with what each slot becomes, into one flat string (a replace() with a callback per slot cost twice
+ * as much: each call goes from the runtime back into JS). */
+export function renderListing(vindex: string, fill: ListingFill): string {
+  const opts = linkOptions(fill.options);
+  // both cells of a signer are the same on every line it signed: made once per page
+  const cells = new Map<string, string>();
+  const parts = vindex.split(MARK);
+  const out: string[] = [parts[0]!];
+  for (let p = 1; p < parts.length; p++) {
+    const part = parts[p]!;
+    let used = 1;
+    let value: string;
+    switch (part.charCodeAt(0)) {
+      case 0x6b: // k
+      case 0x76: { // v
+        const isName = part.charCodeAt(0) === 0x76;
+        used = isName ? V_SLOT : K_SLOT;
+        const slot = part.slice(0, used);
+        let cell = cells.get(slot);
+        if (cell === undefined) {
+          const id = part.slice(used - KEY_ID_CHARS, used);
+          if (!isName) cell = `<a href="/pks/lookup?op=get${opts}&amp;search=0x${id}">${id.slice(-8)}</a>`;
+          else {
+            const kind = part.charCodeAt(1);
+            const text = kind === 0x73 ? '[selfsig]' : kind === 0x65 ? '[]' : nameCell(fill.names.get(id)); // s, e, n
+            cell = `<a href="/pks/lookup?op=vindex${opts}&amp;search=0x${id}">${text}</a>`;
+          }
+          cells.set(slot, cell);
+        }
+        value = cell;
+        break;
+      }
+      case 0x6f: value = opts; break; // o
+      case 0x74: { // t<digit><time>;
+        used = part.indexOf(';') + 1;
+        value = typeSlot(part.charCodeAt(1) - 0x30, Number(part.slice(2, used - 1)), fill.now);
+        break;
+      }
+      case 0x78: value = fill.extra; break; // x
+      default: value = MARK; // m
+    }
+    out.push(value, used === part.length ? '' : part.slice(used));
+  }
+  return out.join('');
+}

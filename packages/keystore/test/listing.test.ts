@@ -1,0 +1,202 @@
+// The stored vindex listing (listing.ts, table key_listings): kept for exactly the keys of many signatures, always the
+// listing of the key as stored now (insert, merge, delete, bulk hand-off, migration), and filled in per request as
+// the request asks (link options, signer names, expiry against the time of the page). What the filled-in lines
+// must be is pinned against real SKS in sks-db (vindex-sks-lines.test.ts, sks-side-by-side.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  KeyStore, LISTING_MIN_SIGNATURES, describeKey, keyFacts, keyListing, listingSigners, readPackets, renderListing,
+  signatureCount, splitKeys, type KeyInfo, type SignatureInfo,
+} from '../src/index.js';
+import { PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
+import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
+import { makeTempDir } from '../../../test/support/tmp.js';
+import { splitCopies } from './store-helpers.js';
+import { sqliteHandle } from './support/sqlite-handle.js';
+
+const keyring = readFileSync(DEBIAN_KEYRING);
+const blocks = keyBlocks(keyring);
+
+function open(): { store: KeyStore; file: string } {
+  const file = join(makeTempDir('listing-'), 'keys.sqlite');
+  return { store: KeyStore.open(file), file };
+}
+
+/** The stored listing of every key, by fingerprint, read straight from the table. */
+function storedListings(store: KeyStore): Map<string, { facts: string; vindex: string; signers: string }> {
+  const rows = sqliteHandle(store)
+    .prepare('SELECT hex(k.fingerprint) AS fpr, l.facts, l.vindex, l.signers FROM key_listings l JOIN keys k ON k.id = l.key').all() as
+    Array<{ fpr: string; facts: string; vindex: string; signers: string }>;
+  return new Map(rows.map((r) => [r.fpr, { facts: r.facts, vindex: r.vindex, signers: r.signers }]));
+}
+
+/** What the listing of the key as stored now must be: made from its stored packets. */
+function expectedListing(store: KeyStore, fpr: string) {
+  const info = describeKey(readPackets(store.getByFingerprint(fpr)!.data));
+  return signatureCount(info) >= LISTING_MIN_SIGNATURES ? keyListing(info) : undefined;
+}
+
+/** Every key with enough signatures has its listing stored, the one its stored packets make; no other key has one.
+ * Returns how many have one. */
+function assertListingsMatch(store: KeyStore): number {
+  const stored = storedListings(store);
+  let heavy = 0;
+  for (const d of store.digests()) {
+    const k = store.getByDigest(d.toString('hex'))!;
+    const want = expectedListing(store, k.fingerprint);
+    const got = stored.get(k.fingerprint);
+    if (!want) {
+      assert.equal(got, undefined, `${k.fingerprint} has ${signatureCount(k.info)} signatures and no listing`);
+      assert.equal(store.listingByFingerprint(k.fingerprint), undefined);
+      continue;
+    }
+    heavy++;
+    assert.ok(got, `${k.fingerprint}: no stored listing`);
+    assert.equal(got.vindex, want.vindex, k.fingerprint);
+    assert.equal(got.signers, want.signers, k.fingerprint);
+    assert.deepEqual(JSON.parse(got.facts), want.facts, k.fingerprint);
+    assert.deepEqual(store.listingByFingerprint(k.fingerprint), { digest: k.digest, ...want });
+  }
+  assert.equal(stored.size, heavy);
+  return heavy;
+}
+
+test('keys of many signatures, and only they, keep their listing: the one made from the stored key', () => {
+  const { store } = open();
+  try {
+    store.upsert(splitKeys(readPackets(keyring)), 'load');
+    const heavy = assertListingsMatch(store);
+    assert.ok(heavy > 100 && heavy < store.count(), `${heavy} of ${store.count()} keys of debian-keyring with a listing`);
+  } finally {
+    store.close();
+  }
+});
+
+test('a merge that brings a key to many signatures stores its listing, a later one replaces it, a delete removes it', () => {
+  const { store } = open();
+  try {
+    // a key whose first user ID alone carries too few signatures, and the whole key enough
+    const picked = blocks.map((b) => ({ b, parts: splitCopies(b) })).find(({ b, parts }) => {
+      if (!parts) return false;
+      const part = signatureCount(describeKey(readPackets(parts[0])));
+      return part < LISTING_MIN_SIGNATURES && signatureCount(describeKey(readPackets(b))) >= LISTING_MIN_SIGNATURES + 5;
+    });
+    assert.ok(picked, 'debian-keyring has such a key');
+    const fpr = describeKey(readPackets(picked.b)).fingerprint;
+    store.upsert([readPackets(picked.parts![0])], 'add');
+    assert.equal(storedListings(store).get(fpr), undefined, 'too few signatures: nothing stored');
+    store.upsert([readPackets(picked.parts![1])], 'add');
+    const merged = storedListings(store).get(fpr);
+    assert.ok(merged, 'the merged key has its listing');
+    assert.equal(merged.vindex, expectedListing(store, fpr)!.vindex);
+    // and one that already has a listing gets the merged one
+    const big = blocks.map((b) => ({ b, parts: splitCopies(b) })).find(({ parts }) =>
+      parts && signatureCount(describeKey(readPackets(parts[0]))) >= LISTING_MIN_SIGNATURES &&
+      signatureCount(describeKey(readPackets(parts[1]))) > 1);
+    assert.ok(big);
+    const bigFpr = describeKey(readPackets(big.b)).fingerprint;
+    store.upsert([readPackets(big.parts![0])], 'add');
+    const before = storedListings(store).get(bigFpr)!.vindex;
+    store.upsert([readPackets(big.parts![1])], 'add');
+    const after = storedListings(store).get(bigFpr)!.vindex;
+    assert.notEqual(after, before);
+    assert.equal(after, expectedListing(store, bigFpr)!.vindex);
+    assert.ok(store.deleteKey(bigFpr, 'test'));
+    assert.equal(storedListings(store).get(bigFpr), undefined, 'a deleted key leaves no listing');
+    assert.equal(store.listingByFingerprint(bigFpr), undefined);
+    assert.ok(storedListings(store).has(fpr), 'the other key keeps its own');
+  } finally {
+    store.close();
+  }
+});
+
+test('a bulk load of keys packed as the loader\'s threads send them stores the same listings', () => {
+  const { store } = open();
+  try {
+    const results: PreparedBlock[][] = splitKeys(readPackets(keyring)).map((g) => {
+      const r = prepareKey(g, store.policy);
+      if (r.ok) {
+        r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
+        delete r.key.info;
+        delete r.key.packets;
+      }
+      return [r];
+    });
+    const reader = new PackedBlockReader(packPreparedBlocks(results));
+    const read: PreparedBlock[] = [];
+    while (!reader.done) read.push(...reader.next());
+    store.beginBulkLoad();
+    store.upsert(read, 'load');
+    store.endBulkLoad();
+    assert.ok(assertListingsMatch(store) > 100);
+  } finally {
+    store.close();
+  }
+});
+
+test('a version 5 store is migrated: the keys of many signatures get their listing', () => {
+  const { store, file } = open();
+  store.upsert(splitKeys(readPackets(keyring)).slice(0, 150), 'load');
+  const want = storedListings(store);
+  assert.ok(want.size > 10);
+  const db = sqliteHandle(store);
+  db.exec('DROP TABLE key_listings');
+  db.pragma('user_version = 5');
+  store.close();
+  assert.throws(() => KeyStore.open(file, { readonly: true }), /version 5/, 'readers wait for a writer to migrate');
+  const migrated = KeyStore.open(file);
+  try {
+    assert.equal(migrated.migratedFrom, 5);
+    assert.deepEqual(storedListings(migrated), want);
+  } finally {
+    migrated.close();
+  }
+});
+
+/** A certification as KeyInfo describes one. */
+function cert(over: Partial<SignatureInfo>): SignatureInfo {
+  return { type: 0x10, issuerKeyId: '', issuerFingerprint: '', created: 1_600_000_000, expires: null, keyExpires: null, self: false, ...over };
+}
+
+test('a listing is filled in per request: link options, names of signers, expiry against the time of the page', () => {
+  const SIGNER = '0123456789ABCDEF';
+  const OTHER = 'FEDCBA9876543210';
+  // a user ID holding the template's own marker and what would read as slots: it must come out as written
+  const tricky = 'Eve \u0001n0123456789ABCDEF \u0001x \u0001o <eve@example.org>';
+  const info: KeyInfo = {
+    version: 4, fingerprint: 'AA'.repeat(20), keyId: 'AAAAAAAAAAAAAAAA', algorithm: 22, bits: 255, created: 1_500_000_000,
+    expires: null, revoked: false, signatures: [], subkeys: [],
+    userIds: [{
+      kind: 'uid', text: tricky, created: 1_500_000_000, expires: null, revoked: false, primary: true,
+      signatures: [
+        cert({ issuerKeyId: SIGNER, created: 1_600_000_000, expires: 1_700_000_000 }),
+        cert({ issuerKeyId: OTHER, created: 1_600_000_100, type: 0x13 }),
+        cert({ issuerKeyId: 'AAAAAAAAAAAAAAAA', self: true, created: 1_600_000_200, type: 0x13 }),
+      ],
+    }],
+  };
+  const { vindex, facts, signers } = keyListing(info);
+  assert.deepEqual(facts, keyFacts(info));
+  assert.deepEqual([...listingSigners(signers, new Set())], [SIGNER, OTHER], 'signers in listing order, the key itself not');
+  const names = new Map([[SIGNER, 'Signer <s@example.org>']]);
+  const fill = (now: number, o = { fingerprint: false, hash: false }) =>
+    renderListing(vindex, { options: o, names, now, extra: '\r\nEXTRA' });
+  const before = fill(1_650_000_000);
+  const after = fill(1_750_000_000);
+  const lines = (s: string) => s.split('\r\n');
+  assert.ok(lines(before).some((l) => l.startsWith('sig  sig   <a href="/pks/lookup?op=get&amp;search=0x0123456789ABCDEF">89ABCDEF</a> 2020-09-13 2023-11-14 __________ <a href="/pks/lookup?op=vindex&amp;search=0x0123456789ABCDEF">Signer &lt;s@example.org&gt;</a>')), before);
+  assert.ok(lines(after).some((l) => l.startsWith('sig <span class="warn"> exp  </span> <a href="/pks/lookup?op=get&amp;search=0x0123456789ABCDEF">')), after);
+  // a signer without a name, and the key's own signature
+  assert.ok(lines(before).some((l) => l.startsWith('sig  sig3  ') && l.endsWith('search=0xFEDCBA9876543210">[]</a>')));
+  assert.ok(lines(before).some((l) => l.endsWith('search=0xAAAAAAAAAAAAAAAA">[selfsig]</a>')));
+  // the user ID as written, HTML-quoted; the extra lines where SKS puts them (after the key's own signatures)
+  assert.ok(before.includes(`<span class="uid">Eve \u0001n0123456789ABCDEF \u0001x \u0001o &lt;eve@example.org&gt;</span>`), before);
+  assert.equal(lines(before).indexOf('EXTRA'), 2, 'the extra lines follow the pub line');
+  assert.equal(before.split('\u0001').length - 1, 3, 'no slot left: only the user ID\'s own markers');
+  // link options go on every link but the key's own op=get
+  const withOpts = fill(1_650_000_000, { fingerprint: true, hash: true });
+  assert.ok(withOpts.includes('op=vindex&amp;hash=on&amp;fingerprint=on&amp;search=0x0123456789ABCDEF'));
+  assert.ok(withOpts.includes('op=get&amp;search=0xAAAAAAAAAAAAAAAA">AAAAAAAA</a>'));
+});
