@@ -543,6 +543,11 @@ test('index entries are the stored keys\' summaries, found as findByKeyId and se
   }
   assert.ok(issuers.size > 100 && bySubkey > 10, `${issuers.size} signers, ${bySubkey} by subkey`);
   assert.equal(full.store.signerName('1234'), undefined, 'only long key IDs');
+  // many at once (in groups of one statement each), any case: each ID's name as asked alone; invalid IDs left out
+  const many = [...issuers, 'not a key id', ...[...issuers].slice(0, 40).map((id) => id.toLowerCase())];
+  const names = full.store.signerNames(many);
+  assert.equal(names.size, many.length - 1);
+  for (const id of many) if (id !== 'not a key id') assert.equal(names.get(id), full.store.signerName(id.toUpperCase())!.name, id);
   assert.deepEqual(full.store.indexEntriesByText('', 10), { entries: [], total: 0 });
 });
 

@@ -4,7 +4,9 @@ import { bracketedAddress, shortOf } from '../prepare.js';
 import type { Change, IndexEntry, KeyPackets, StoredKey, StoredListing } from '../types.js';
 import type { KeyFacts } from '../listing.js';
 import { addressesAtDomain } from './domain-index.js';
-import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
+import {
+  SIGNERS_PER_STATEMENT, entryOf, fprBlob, ftsQuery, signersByShort, toStored, type KeyIdQuery, type KeyRow, type ReadStatements,
+} from './statements.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
@@ -38,7 +40,19 @@ function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | unde
   }
 }
 
+/** A row of signersByShort: long ID (hex), key, is that key's primary key (0/1), primary and first user ID. */
+type SignerRow = [string, number, number, string | null, string | null];
+
 export class SqliteReads {
+  /** signersByShort by group size, prepared when first asked for. */
+  private readonly signerStatements = new Map<number, Database.Statement>();
+
+  private signersStatement(n: number): Database.Statement {
+    let s = this.signerStatements.get(n);
+    if (s === undefined) this.signerStatements.set(n, (s = signersByShort(this.db, n)));
+    return s;
+  }
+
   /** @param profiles the other recon profiles' digest sets this connection sees
    *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
    *  keys it does not hold are not served at all */
@@ -130,8 +144,21 @@ export class SqliteReads {
     const valid = keyIds.filter((id) => LONG_KEY_ID.test(id));
     if (valid.length === 0) return names;
     if (!this.served) {
-      const rows = this.r.signersByLong.all(JSON.stringify(valid.map((id) => [shortOf(id), id]))) as Array<[string, string | null]>;
-      for (const [id, name] of rows) names.set(id, name ?? undefined);
+      // SKS's rule (index.ml get_uid): of the first key in key order with this long key ID, its primary user ID when
+      // the ID is its primary key's, else its first user ID
+      const best = new Map<string, SignerRow>();
+      for (let at = 0; at < valid.length; at += SIGNERS_PER_STATEMENT) {
+        const group = valid.slice(at, at + SIGNERS_PER_STATEMENT);
+        const rows = this.signersStatement(group.length).all(...group.map(shortOf)) as SignerRow[];
+        for (const row of rows) {
+          const b = best.get(row[0]);
+          if (!b || row[1] < b[1] || (row[1] === b[1] && row[2] > b[2])) best.set(row[0], row);
+        }
+      }
+      for (const id of valid) {
+        const b = best.get(id.toUpperCase());
+        names.set(id, b === undefined ? undefined : ((b[2] ? b[3] : b[4]) ?? undefined));
+      }
       return names;
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.

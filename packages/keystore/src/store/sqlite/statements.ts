@@ -73,7 +73,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'signersByLong' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
 export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
@@ -84,6 +84,19 @@ function keyIdStatements(db: Database.Database) {
     out[`entriesBy${name}`] = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries s WHERE s.key IN (${sql})`).raw();
   }
   return out;
+}
+
+/** The most key IDs one signersByShort statement asks for: a page asks in groups of this many (one statement per
+ * group size, prepared when first used). */
+export const SIGNERS_PER_STATEMENT = 32;
+
+/** vindex: the candidates for the names of `n` signers (SKS index.ml get_uid), by the short IDs of their key IDs: per
+ * key ID row its long ID in hex, its key, whether it is that key's primary key, and the key's primary and first user
+ * IDs. The caller keeps the rows of the long IDs asked for and applies the rule (reads.ts signerNames). Plain
+ * columns, no blob: a Buffer per row cost more than the lookup. */
+export function signersByShort(db: Database.Database, n: number): Database.Statement {
+  return db.prepare(`SELECT hex(i.long_id), i.key, i.fingerprint = s.fingerprint, s.name, s.first_uid
+    FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id IN (${Array(n).fill('?').join(', ')})`).raw();
 }
 
 /** An IndexEntry from a raw row of ENTRY_COLUMNS. */
@@ -108,16 +121,6 @@ export function readStatements(db: Database.Database): ReadStatements {
     entriesByEmail: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_emails e JOIN key_summaries s ON s.key = e.key
       WHERE e.email = ? ORDER BY e.key ${LIMIT_PARAM}`).raw(),
     idsByWords: db.prepare(WORD_IDS).pluck(),
-    // vindex: a signer's name (SKS index.ml get_uid): of the first key in key order with this long key ID, its
-    // primary user ID when the ID is its primary key's, else its first user ID. One row, one column: grouped by key
-    // in key_ids_short's order (no sort), and max() makes SQLite take the bare columns from the key's primary-key
-    // row when it has one. Ordering by that instead made SQLite sort in a temporary b-tree, which doubled the cost
-    // of a lookup; returning every row to choose in JS cost half as much again (a vindex makes one per signer).
-    // Names of many signers in one statement (a vindex of a 100-signature key asks for ~30: one statement each cost
-    // twice as much), from a JSON array of [short ID, long ID in hex]; one row per ID, NULL without a name.
-    signersByLong: db.prepare(`SELECT w.value ->> 1, (SELECT CASE WHEN max(i.fingerprint = s.fingerprint) THEN s.name ELSE s.first_uid END
-      FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id = w.value ->> 0 AND i.long_id = unhex(w.value ->> 1)
-      GROUP BY i.key ORDER BY i.key LIMIT 1) FROM json_each(?) w`).raw(),
     entriesByWords: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries s WHERE s.key IN (${WORD_IDS})`).raw(),
     countByWords: db.prepare(`SELECT count(*) FROM (SELECT rowid FROM uid_words WHERE uid_words MATCH ? ${LIMIT_PARAM})`).pluck(),
     isBlocked: db.prepare('SELECT 1 FROM blocklist WHERE fingerprint = ?').pluck(),
