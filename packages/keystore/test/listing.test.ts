@@ -182,7 +182,7 @@ test('a listing is filled in per request: link options, names of signers, expiry
   assert.deepEqual([...listingSigners(signers, new Set())], [SIGNER, OTHER], 'signers in listing order, the key itself not');
   const names = new Map([[SIGNER, 'Signer <s@example.org>']]);
   const fill = (now: number, o = { fingerprint: false, hash: false }) =>
-    renderListing(vindex, { options: o, names, now, extra: '\r\nEXTRA' });
+    renderListing(vindex, signers, { options: o, names, now, extra: '\r\nEXTRA' });
   const before = fill(1_650_000_000);
   const after = fill(1_750_000_000);
   const lines = (s: string) => s.split('\r\n');

@@ -66,13 +66,18 @@ export function htmlIndexText(key: StoredKey, o: IndexOptions): string {
 
 /** One key in the verbose listing with signatures (index.ml key_to_lines_verbose), each line preceded by CRLF: its
  * listing (stored with the key, or made from its description) filled in for this request. */
-export function htmlVindexText(listing: { vindex: string; digest: string; fingerprint: string }, o: IndexOptions,
+export function htmlVindexText(listing: { vindex: string; signers: string; digest: string; fingerprint: string }, o: IndexOptions,
   names: ReadonlyMap<string, string | undefined>, now = Date.now() / 1000): string {
-  return renderListing(listing.vindex, { options: o, names, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) });
+  return renderListing(listing.vindex, listing.signers, { options: o, names, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) });
 }
 
 /** Wraps the keys' lines (htmlIndexText, htmlVindexText) into the <pre> block with SKS's header line. */
 export function htmlListing(keysText: string, verbose: boolean): string {
-  const head = verbose ? '<pre>Type bits/keyID     cr. time   exp time   key expir' : '<pre>Type bits/keyID     Date       User ID';
-  return `${head}${keysText}\r\n</pre>`;
+  return `${listingHead(verbose)}${keysText}${LISTING_END}`;
 }
+
+/** The <pre> block's start with SKS's header line, and its end. */
+export function listingHead(verbose: boolean): string {
+  return verbose ? '<pre>Type bits/keyID     cr. time   exp time   key expir' : '<pre>Type bits/keyID     Date       User ID';
+}
+export const LISTING_END = '\r\n</pre>';

@@ -52,17 +52,22 @@ const DISCLAIMER =
 /** A whole page: `title` is the <h1> (HTML; SKS's `<br />` in it becomes a separator in <title>), `body` its
  * content. */
 export function page(title: string, body: string, o: PageOptions = {}): string {
+  const [top, bottom] = pageAround(title, o);
+  return top + body + bottom;
+}
+
+/** A page without its body: what comes before it and after it (a caller that encodes a large body on its own). */
+export function pageAround(title: string, o: PageOptions = {}): [string, string] {
   const plain = title.replace(/<br \/>/gi, ' | ').replace(/<[^>]+>/g, '');
-  return (
+  return [
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8" />\n' +
     '<meta name="viewport" content="width=device-width, initial-scale=1" />\n' +
     `<title>${plain} - ${SITE_NAME}</title>\n` +
     '<link rel="stylesheet" href="/style.css" />\n</head>\n<body>\n' +
     siteHeader(o.search) +
-    `<main id="main">\n${DISCLAIMER}<h1>${title}</h1>\n${body}\n</main>\n` +
-    siteFooter() +
-    '</body>\n</html>'
-  );
+    `<main id="main">\n${DISCLAIMER}<h1>${title}</h1>\n`,
+    '\n</main>\n' + siteFooter() + '</body>\n</html>',
+  ];
 }
 
 /** What a person can do about an error, by status (and title, where one status has several causes). */

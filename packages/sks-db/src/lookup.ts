@@ -12,7 +12,8 @@ import {
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
 import { HttpError, htmlQuote, page, sendSks, type SksReply } from './http-util.js';
-import { htmlIndexText, htmlListing, htmlVindexText, mrKeyText } from './index-format.js';
+import { pageAround } from './layout.js';
+import { LISTING_END, htmlIndexText, htmlVindexText, listingHead, mrKeyText } from './index-format.js';
 import { keyCards, resultSummary } from './key-cards.js';
 import { statsReply } from './stats.js';
 
@@ -166,9 +167,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
   if (r.mr) return bodyAnswer({ type: 'text/plain', body: mrIndexCached(ctx, keys, keys.length), count });
   if (r.op === 'vindex') return vindexAnswer(ctx, r, keys.map(listingOfKey), count);
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
-  let text = '';
-  for (const k of keys) text += htmlIndexText(k, opts);
-  return htmlIndexAnswer(r, keys.map((k) => keyFacts(k.info)), count, htmlListing(text, false));
+  return htmlIndexAnswer(r, keys.map((k) => keyFacts(k.info)), count, keys.map((k) => htmlIndexText(k, opts)));
 }
 
 /** A key's listing with what filling it in needs: as stored, or made from its description. */
@@ -196,20 +195,23 @@ function vindexAnswer(ctx: DbContext, r: LookupRequest, listings: Listing[], cou
   const asked = signers.size <= budget ? [...signers] : [...signers].slice(0, Math.max(0, budget));
   const names = asked.length > 0 ? ctx.store.signerNames(asked) : new Map<string, string | undefined>();
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
-  let text = '';
-  for (const l of listings) text += htmlVindexText(l, opts, names);
-  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, htmlListing(text, true));
+  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, listings.map((l) => htmlVindexText(l, opts, names)));
 }
 
 /** The HTML page of op=index and op=vindex: the readable list first, then SKS's listing as SKS writes it (scripts
- * scrape it; vindex shows signatures there). */
-function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, listing: string): LookupAnswer {
+ * scrape it; vindex shows signatures there). `keyTexts`: each key's lines of the listing. Encoded in pieces: each
+ * key's text is one flat string, and encoding the page as one string first copied it all into one (a vindex page
+ * is 30 KB). */
+function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, keyTexts: string[]): LookupAnswer {
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
-  const body =
-    `${resultSummary(facts.length, count, r.search)}\n${keyCards(facts)}\n` +
-    `<h2 id="sks-listing">${r.op === 'vindex' ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
-    `<div class="listing">${listing}</div>`;
-  return bodyAnswer({ type: 'text/html; charset=UTF-8', body: page(title, body, { search: r.search }), count });
+  const verbose = r.op === 'vindex';
+  const [top, bottom] = pageAround(title, { search: r.search });
+  const head =
+    `${top}${resultSummary(facts.length, count, r.search)}\n${keyCards(facts)}\n` +
+    `<h2 id="sks-listing">${verbose ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
+    `<div class="listing">${listingHead(verbose)}`;
+  const body = Buffer.concat([Buffer.from(head), ...keyTexts.map((t) => Buffer.from(t)), Buffer.from(`${LISTING_END}</div>${bottom}`)]);
+  return bodyAnswer({ type: 'text/html; charset=UTF-8', body, count });
 }
 
 /** The keys of an answer, newest first, and how many match: refuses with 413 when more match than `cap` (unless

@@ -43,21 +43,25 @@ export interface KeyListing {
   facts: KeyFacts;
   /** The key's lines of the <pre> block, each preceded by CRLF, with the slots renderListing fills. */
   vindex: string;
-  /** The key IDs whose names the listing shows, in listing order, each once: 16 hex digits each, concatenated. */
+  /** The issuers of its signatures in order of first appearance, each once: 16 hex digits and a flag, `n` when the
+   * listing shows the issuer's name (looked up when the page is made), `-` when not (the key itself, its subkeys). */
   signers: string;
 }
 
 // The template's slots, MARK and a letter:
-//   k<key ID>          a signer's key ID cell (a link to its key, with the request's options)
-//   v<n|s|e><key ID>   a signer's name cell (a link to its listing): its name (n), [selfsig] (s) or [] (e)
+//   k<i>;              the key ID cell of issuer i (a link to its key, with the request's options)
+//   v<n|s|e><i>;       the name cell of issuer i (a link to its listing): its name (n), [selfsig] (s) or [] (e)
 //   o                  the request's options in any other link
 //   t<0-3><time>;      the type column of a certification (0x10 + digit) that expires at <time>: `exp` once past
 //   x                  the key's extra lines (hash=, fingerprint=)
 //   m                  a MARK of the text itself (U+0001 can occur in a user ID, a notation or a policy URL)
-// The two cells of a signature are the same on every line of its signer: made once per page and signer.
+// Issuers are numbered in order of first appearance (KeyListing.issuers): their cells are the same on every line they
+// signed, made once per page and kept by number, not looked up by key ID.
 const MARK = '\u0001';
-/** A key ID in a template and in a listing's signer list. */
+/** A key ID in a listing's issuer list, followed by its flag: NAMED when the listing shows its name. */
 const KEY_ID_CHARS = 16;
+const ISSUER_CHARS = KEY_ID_CHARS + 1;
+const NAMED = 'n';
 
 /** Text as it goes into a template: MARK escaped. */
 function lit(s: string): string {
@@ -179,15 +183,15 @@ function typeSlot(t: number, expires: number, now: number): string {
 /** How a signature's issuer is named: `s` ([selfsig]) for the key (or subkey) itself, `e` ([]) for the primary key's
  * own signatures on a subkey (as SKS 1.1.6 writes them), else `n`: the signer's name, looked up when the page is
  * made (and the signer added to `signers`). */
-type IssuerNaming = (issuer: string) => 'n' | 's' | 'e';
+type IssuerNaming = ((issuer: string) => 'n' | 's' | 'e') & { number(issuer: string): number };
 
 function sigLines(s: SignatureInfo, keyCreated: number, naming: IssuerNaming): string {
   const created = s.created ? listingDate(s.created) : BLANK;
   const sigExp = s.expires ? listingDate(s.expires) : BLANK;
   const keyExp = s.keyExpires ? listingDate(keyCreated + s.keyExpires) : BLANK;
   const id = s.issuerKeyId;
-  const keyIdCell = id ? `${MARK}k${id}` : 'no keyid';
-  const nameCell = id ? `${MARK}v${naming(id)}${id}` : '[]';
+  const keyIdCell = id ? `${MARK}k${naming.number(id)};` : 'no keyid';
+  const nameCell = id ? `${MARK}v${naming(id)}${naming.number(id)};` : '[]';
   let out = `\r\nsig ${sigTypeColumn(s)} ${keyIdCell} ${created} ${sigExp} ${keyExp} ${nameCell}`;
   if (s.policyUrl !== undefined) {
     const url = lit(htmlQuote(s.policyUrl));
@@ -206,12 +210,19 @@ const byTime = (a: SignatureInfo, b: SignatureInfo) => a.created - b.created;
 
 /** One key's lines in SKS's verbose listing (index.ml key_to_lines_verbose), as a template. */
 export function vindexTemplate(info: KeyInfo): { vindex: string; signers: string } {
-  const signers = new Set<string>();
-  const named = (id: string) => {
-    signers.add(id);
-    return 'n' as const;
+  // issuer key ID -> [number, named]
+  const issuers = new Map<string, [number, boolean]>();
+  const entry = (id: string) => {
+    let e = issuers.get(id);
+    if (e === undefined) issuers.set(id, (e = [issuers.size, false]));
+    return e;
   };
-  const onKey: IssuerNaming = (id) => (id === info.keyId ? 's' : named(id));
+  const naming = (rule: (id: string) => 'n' | 's' | 'e'): IssuerNaming => Object.assign((id: string) => {
+    const kind = rule(id);
+    if (kind === 'n') entry(id)[1] = true;
+    return kind;
+  }, { number: (id: string) => entry(id)[0] });
+  const onKey = naming((id) => (id === info.keyId ? 's' : 'n'));
   let out =
     `\r\n</pre><hr /><pre><strong>pub</strong>  ${String(sksKeyBits(info)).padStart(4)}${algoLetter(info.algorithm)}/` +
     `<a href="/pks/lookup?op=get&amp;search=0x${info.keyId}">${info.keyId.slice(-8).padStart(8)}</a> ` +
@@ -232,10 +243,12 @@ export function vindexTemplate(info: KeyInfo): { vindex: string; signers: string
     out += `\r\n\r\n<strong>sub</strong>  ${String(sksKeyBits(sk)).padStart(4)}${algoLetter(sk.algorithm)}/${sk.keyId.slice(-8).padStart(8)} ` +
       `${listingDate(sk.created)} ${sk.version === 3 && sk.expires ? listingDate(sk.expires) : '          '} `;
     // SKS 1.1.6 names the primary key's own signatures on a subkey (binding, revocation) `[]`, not `[selfsig]`
-    const naming: IssuerNaming = (id) => (id === sk.keyId ? 's' : id === info.keyId ? 'e' : named(id));
-    for (const s of [...sk.signatures].sort(byTime)) out += sigLines(s, sk.created, naming);
+    const onSubkey = naming((id) => (id === sk.keyId ? 's' : id === info.keyId ? 'e' : 'n'));
+    for (const s of [...sk.signatures].sort(byTime)) out += sigLines(s, sk.created, onSubkey);
   }
-  return { vindex: out, signers: [...signers].join('') };
+  let signers = '';
+  for (const [id, [, named]] of issuers) signers += id + (named ? NAMED : '-');
+  return { vindex: out, signers };
 }
 
 /** A key's extra lines in a listing for these options (each preceded by CRLF): its digest with an op=hget link,
@@ -265,7 +278,9 @@ export function keyListing(info: KeyInfo): KeyListing {
 
 /** The key IDs whose names a listing shows, in listing order, each once, added to `into`. */
 export function listingSigners(signers: string, into: Set<string>): Set<string> {
-  for (let i = 0; i + KEY_ID_CHARS <= signers.length; i += KEY_ID_CHARS) into.add(signers.slice(i, i + KEY_ID_CHARS));
+  for (let i = 0; i + ISSUER_CHARS <= signers.length; i += ISSUER_CHARS) {
+    if (signers[i + KEY_ID_CHARS] === NAMED) into.add(signers.slice(i, i + KEY_ID_CHARS));
+  }
   return into;
 }
 
@@ -286,53 +301,64 @@ export interface ListingFill {
   now: number;
 }
 
-/** Characters of a slot after MARK: k + key ID, v + kind + key ID. */
-const K_SLOT = 1 + KEY_ID_CHARS;
-const V_SLOT = 2 + KEY_ID_CHARS;
+/** The number of a slot that starts at `at` of `part` and ends in ';', and where its ';' is. */
+function slotNumber(part: string, at: number): [number, number] {
+  let n = 0;
+  let i = at;
+  for (let c = part.charCodeAt(i); c !== 0x3b; c = part.charCodeAt(++i)) n = n * 10 + c - 0x30;
+  return [n, i];
+}
 
 /** A listing filled in for a request: SKS's lines of the key. The template is split at its MARKs and the pieces
  * joined again with what each slot becomes, into one flat string (a replace() with a callback per slot cost twice
- * as much: each call goes from the runtime back into JS). */
-export function renderListing(vindex: string, fill: ListingFill): string {
+ * as much: each call goes from the runtime back into JS). `signers` is the listing's issuer list. */
+export function renderListing(vindex: string, signers: string, fill: ListingFill): string {
   const opts = linkOptions(fill.options);
-  // both cells of a signer are the same on every line it signed: made once per page
-  const cells = new Map<string, string>();
+  const count = signers.length / ISSUER_CHARS;
+  // cells by issuer number: the key ID cell, then the name cell of each kind
+  const keyCells: Array<string | undefined> = new Array(count);
+  const nameCells: Array<string | undefined> = new Array(count * 3);
   const parts = vindex.split(MARK);
   const out: string[] = [parts[0]!];
   for (let p = 1; p < parts.length; p++) {
     const part = parts[p]!;
-    let used = 1;
+    let end = 0; // the slot's last character
     let value: string;
     switch (part.charCodeAt(0)) {
-      case 0x6b: // k
+      case 0x6b: { // k
+        const [i, semi] = slotNumber(part, 1);
+        end = semi;
+        value = keyCells[i] ??= keyIdCell(signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS), opts);
+        break;
+      }
       case 0x76: { // v
-        const isName = part.charCodeAt(0) === 0x76;
-        used = isName ? V_SLOT : K_SLOT;
-        const slot = part.slice(0, used);
-        let cell = cells.get(slot);
-        if (cell === undefined) {
-          const id = part.slice(used - KEY_ID_CHARS, used);
-          if (!isName) cell = `<a href="/pks/lookup?op=get${opts}&amp;search=0x${id}">${id.slice(-8)}</a>`;
-          else {
-            const kind = part.charCodeAt(1);
-            const text = kind === 0x73 ? '[selfsig]' : kind === 0x65 ? '[]' : nameCell(fill.names.get(id)); // s, e, n
-            cell = `<a href="/pks/lookup?op=vindex${opts}&amp;search=0x${id}">${text}</a>`;
-          }
-          cells.set(slot, cell);
-        }
-        value = cell;
+        const kind = part.charCodeAt(1);
+        const [i, semi] = slotNumber(part, 2);
+        end = semi;
+        const k = kind === 0x6e ? 0 : kind === 0x73 ? 1 : 2; // n, s, e
+        value = nameCells[i * 3 + k] ??= signerNameCell(signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS), k, opts, fill.names);
         break;
       }
       case 0x6f: value = opts; break; // o
       case 0x74: { // t<digit><time>;
-        used = part.indexOf(';') + 1;
-        value = typeSlot(part.charCodeAt(1) - 0x30, Number(part.slice(2, used - 1)), fill.now);
+        end = part.indexOf(';');
+        value = typeSlot(part.charCodeAt(1) - 0x30, Number(part.slice(2, end)), fill.now);
         break;
       }
       case 0x78: value = fill.extra; break; // x
       default: value = MARK; // m
     }
-    out.push(value, used === part.length ? '' : part.slice(used));
+    out.push(value, end + 1 === part.length ? '' : part.slice(end + 1));
   }
   return out.join('');
+}
+
+function keyIdCell(id: string, opts: string): string {
+  return `<a href="/pks/lookup?op=get${opts}&amp;search=0x${id}">${id.slice(-8)}</a>`;
+}
+
+/** kind 0: the signer's name, 1: [selfsig], 2: []. */
+function signerNameCell(id: string, kind: number, opts: string, names: ReadonlyMap<string, string | undefined>): string {
+  const text = kind === 1 ? '[selfsig]' : kind === 2 ? '[]' : nameCell(names.get(id));
+  return `<a href="/pks/lookup?op=vindex${opts}&amp;search=0x${id}">${text}</a>`;
 }

@@ -40,8 +40,11 @@ function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | unde
   }
 }
 
-/** A row of signersByShort: long ID (hex), key, is that key's primary key (0/1), primary and first user ID. */
-type SignerRow = [string, number, number, string | null, string | null];
+/** A row of signersByShort: long ID (hex), key, is that key's primary key (0/1), the name it goes by there. */
+type SignerRow = [string, number, number, string | null];
+
+/** Hex digits as SQLite's hex() writes them. */
+const UPPER_HEX = /^[0-9A-F]*$/;
 
 export class SqliteReads {
   /** signersByShort by group size, prepared when first asked for. */
@@ -155,10 +158,7 @@ export class SqliteReads {
           if (!b || row[1] < b[1] || (row[1] === b[1] && row[2] > b[2])) best.set(row[0], row);
         }
       }
-      for (const id of valid) {
-        const b = best.get(id.toUpperCase());
-        names.set(id, b === undefined ? undefined : ((b[2] ? b[3] : b[4]) ?? undefined));
-      }
+      for (const id of valid) names.set(id, best.get(UPPER_HEX.test(id) ? id : id.toUpperCase())?.[3] ?? undefined);
       return names;
     }
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.

@@ -91,11 +91,13 @@ function keyIdStatements(db: Database.Database) {
 export const SIGNERS_PER_STATEMENT = 32;
 
 /** vindex: the candidates for the names of `n` signers (SKS index.ml get_uid), by the short IDs of their key IDs: per
- * key ID row its long ID in hex, its key, whether it is that key's primary key, and the key's primary and first user
- * IDs. The caller keeps the rows of the long IDs asked for and applies the rule (reads.ts signerNames). Plain
- * columns, no blob: a Buffer per row cost more than the lookup. */
+ * key ID row its long ID in hex, its key, whether it is that key's primary key, and the name the ID goes by in that
+ * key (its primary user ID for the primary key, its first for a subkey). The caller keeps the rows of the long IDs
+ * asked for and chooses among them (reads.ts signerNames). Plain columns, no blob: a Buffer per row cost more than
+ * the lookup. */
 export function signersByShort(db: Database.Database, n: number): Database.Statement {
-  return db.prepare(`SELECT hex(i.long_id), i.key, i.fingerprint = s.fingerprint, s.name, s.first_uid
+  return db.prepare(`SELECT hex(i.long_id), i.key, i.fingerprint = s.fingerprint,
+    CASE WHEN i.fingerprint = s.fingerprint THEN s.name ELSE s.first_uid END
     FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id IN (${Array(n).fill('?').join(', ')})`).raw();
 }
 
