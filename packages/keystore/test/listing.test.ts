@@ -103,6 +103,7 @@ test('a merge that brings a key to many signatures stores its listing, a later o
     const after = storedListings(store).get(bigFpr)!.vindex;
     assert.notEqual(after, before);
     assert.equal(after, expectedListing(store, bigFpr)!.vindex);
+    assert.equal(store.listingByFingerprint(bigFpr)!.digest, store.getByFingerprint(bigFpr)!.digest, 'the merged key\'s digest');
     assert.ok(store.deleteKey(bigFpr, 'test'));
     assert.equal(storedListings(store).get(bigFpr), undefined, 'a deleted key leaves no listing');
     assert.equal(store.listingByFingerprint(bigFpr), undefined);

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS key_summaries (
 const KEY_LISTINGS_TABLE = `
 CREATE TABLE IF NOT EXISTS key_listings (
   key INTEGER PRIMARY KEY,              -- keys.id
+  digest BLOB NOT NULL,                 -- as keys.digest (a listing's hash= line), so a vindex reads no keys row
   facts TEXT NOT NULL,                  -- KeyFacts as JSON: what the readable key list shows
   vindex TEXT NOT NULL,                 -- the key's lines of SKS's verbose listing, with slots (renderListing)
   signers TEXT NOT NULL                 -- the key IDs it names, in listing order, 16 hex digits each
@@ -204,21 +205,21 @@ function addSummaries(db: Database.Database): void {
 /** Version 5 to 6: keys with many signatures get their stored listing, computed from their packets in batches. */
 function addListings(db: Database.Database): void {
   db.exec(KEY_LISTINGS_TABLE);
-  const page = db.prepare('SELECT id, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
+  const page = db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
   const insert = db.prepare(INSERT_LISTING_SQL);
   for (let last = 0; ;) {
-    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer]>;
+    const rows = page.all(last, SUMMARY_BATCH) as Array<[number, Buffer, Buffer]>;
     if (rows.length === 0) break;
-    for (const [id, data] of rows) {
+    for (const [id, digest, data] of rows) {
       const listing = storedListing(describeKey(readPackets(data)));
-      if (listing) insert.run(id, listing.facts, listing.vindex, listing.signers);
+      if (listing) insert.run(id, digest, listing.facts, listing.vindex, listing.signers);
     }
     last = rows[rows.length - 1]![0];
   }
 }
 
-/** Writes a key's row of key_listings (key, facts, vindex, signers). */
-export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, facts, vindex, signers) VALUES (?, ?, ?, ?)';
+/** Writes a key's row of key_listings (key, digest, facts, vindex, signers). */
+export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, digest, facts, vindex, signers) VALUES (?, ?, ?, ?, ?)';
 
 /** Writes a key's row of key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid): the store's
  * one way. */

@@ -112,8 +112,9 @@ export function readStatements(db: Database.Database): ReadStatements {
     byFprBare: db.prepare(`${KEYS_BARE} WHERE k.fingerprint = ?`),
     // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
     packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
-    // the digest lies before data in a keys row: read from the row's first page, without its overflow pages
-    listingByFpr: db.prepare('SELECT lower(hex(k.digest)), l.facts, l.vindex, l.signers FROM keys k JOIN key_listings l ON l.key = k.id WHERE k.fingerprint = ?').raw(),
+    // the key's id from the fingerprint index alone: no keys row is read
+    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.vindex, l.signers FROM key_listings l
+      WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),

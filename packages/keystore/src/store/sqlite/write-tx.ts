@@ -241,7 +241,7 @@ export class SqliteTxn implements UpsertTxn {
     }
     core.fprTable?.add(fpr, id);
     ws.putSummary.run(id, fpr, form.version, form.created, form.mrLines, form.name, form.firstUid);
-    if (form.listing) ws.putListing.run(id, form.listing.facts, form.listing.vindex, form.listing.signers);
+    if (form.listing) ws.putListing.run(id, digest, form.listing.facts, form.listing.vindex, form.listing.signers);
     this.indexStored(id, form);
     if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now, tx.pushed);
     else ws.logChange.run(1, digest, fpr, tx.now, tx.pushed);
@@ -302,7 +302,7 @@ export class SqliteTxn implements UpsertTxn {
     }
     ws.putSummary.run(id, fpr, next.version, next.summary.created, next.summary.mrLines, next.summary.name, next.summary.firstUid);
     const listing = next.summary.listing;
-    if (listing) ws.putListing.run(id, listing.facts, listing.vindex, listing.signers);
+    if (listing) ws.putListing.run(id, next.digest, listing.facts, listing.vindex, listing.signers);
     else ws.deleteListing.run(id);
     this.reindexKey(id, before, after);
     ws.logChange.run(0, oldDigest, fpr, tx.now, tx.pushed);
