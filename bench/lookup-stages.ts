@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { armorBytes, crc24, describeKey, keyListing, KeyStore, listingSigners, readPackets, uidEmail, type StoredKey } from '../packages/keystore/src/index.js';
 import { frontAnswer, openContext } from '../packages/sks-db/src/server.js';
 import { startDb } from '../packages/sks-db/src/index.js';
-import { htmlIndexText, htmlListing, htmlVindexText, mrKeyLines } from '../packages/sks-db/src/index-format.js';
+import { LISTING_END, htmlIndexText, htmlVindexText, listingHead, mrKeyLines } from '../packages/sks-db/src/index-format.js';
 import { DEBIAN_KEYRING } from '../test/support/keyrings.js';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
@@ -148,9 +148,9 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
       {
         stage: 'string building (mr, html: from the description; vindex: the listing filled in)',
         mr: timeEach(described, (k) => mrKeyLines(k).join('\n')),
-        html: timeEach(described, (k) => htmlListing(htmlIndexText(k, opts2), false)),
+        html: timeEach(described, (k) => listingHead(false) + htmlIndexText(k, opts2) + LISTING_END),
         // the listing filled in (its signers' names read before, below)
-        vindex: timeEach(pages, (i) => htmlListing(htmlVindexText(listings[i]!, opts2, names[i]!), true)),
+        vindex: timeEach(pages, (i) => listingHead(true) + htmlVindexText(listings[i]!, opts2, names[i]!) + LISTING_END),
       },
       // vindex: the names of a page's signers, one statement for all of them (as the request does)
       { stage: 'signer names (vindex)', vindex: timeEach(listings, signerNames) },

@@ -10,10 +10,10 @@ import {
   KeyStore, LISTING_MIN_SIGNATURES, describeKey, keyFacts, keyListing, listingSigners, readPackets, renderListing,
   signatureCount, splitKeys, type KeyInfo, type SignatureInfo,
 } from '../src/index.js';
-import { PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
+import { PackedBlockReader, packPreparedBlocks, type PreparedBlock } from '../src/store/keystore.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { splitCopies } from './store-helpers.js';
+import { preparedAsLoaderThreadsSend, splitCopies } from './store-helpers.js';
 import { sqliteHandle } from './support/sqlite-handle.js';
 
 const keyring = readFileSync(DEBIAN_KEYRING);
@@ -116,15 +116,7 @@ test('a merge that brings a key to many signatures stores its listing, a later o
 test('a bulk load of keys packed as the loader\'s threads send them stores the same listings', () => {
   const { store } = open();
   try {
-    const results: PreparedBlock[][] = splitKeys(readPackets(keyring)).map((g) => {
-      const r = prepareKey(g, store.policy);
-      if (r.ok) {
-        r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
-        delete r.key.info;
-        delete r.key.packets;
-      }
-      return [r];
-    });
+    const results = preparedAsLoaderThreadsSend(splitKeys(readPackets(keyring)), store.policy);
     const reader = new PackedBlockReader(packPreparedBlocks(results));
     const read: PreparedBlock[] = [];
     while (!reader.done) read.push(...reader.next());

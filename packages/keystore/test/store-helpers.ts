@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawPackets } from '../../../test/support/keyrings.js';
 import { fixturePath, sksDigestVectors } from '../../../test/support/fixtures.js';
+import { prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
+import type { Packet } from '../src/openpgp/types.js';
+import type { Policy } from '../src/policy.js';
 
 /** fingerprint (upper hex) -> SKS 1.1.6's digest of that key built from debian-keyring.gpg alone. */
 export function sksDigests(): Map<string, string> {
@@ -73,4 +76,18 @@ export function splitCopies(block: Buffer): [Buffer, Buffer] | undefined {
   const a = Buffer.concat(pk.slice(0, cut).map((p) => p.bytes));
   const b = Buffer.concat([pk[0]!.bytes, ...pk.slice(cut).map((p) => p.bytes)]);
   return [a, b];
+}
+
+/** Key blocks prepared as the loader's worker threads send them: each key's stored form instead of its description,
+ * one block per group. */
+export function preparedAsLoaderThreadsSend(groups: Packet[][], policy: Policy): PreparedBlock[][] {
+  return groups.map((g) => {
+    const r = prepareKey(g, policy);
+    if (r.ok) {
+      r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
+      delete r.key.info;
+      delete r.key.packets;
+    }
+    return [r];
+  });
 }

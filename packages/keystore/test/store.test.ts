@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
-import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, storedForm, type PreparedBlock } from '../src/store/keystore.js';
+import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
 import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo, type StoredKey } from '../src/index.js';
 import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
-import { debianKeyringAsGnupgListsIt, sksDigests, splitCopies } from './store-helpers.js';
+import { debianKeyringAsGnupgListsIt, preparedAsLoaderThreadsSend, sksDigests, splitCopies } from './store-helpers.js';
 import { sqliteHandle } from './support/sqlite-handle.js';
 
 const keyring = readFileSync(DEBIAN_KEYRING);
@@ -759,15 +759,7 @@ test('keys packed as the loader\'s workers send them (stored form, one buffer) s
   const { store } = open();
   const groups = splitKeys(readPackets(keyring));
   // what a worker sends: each key's stored form instead of its description, refused blocks with their reason
-  const results: PreparedBlock[][] = groups.map((g) => {
-    const r = prepareKey(g, store.policy);
-    if (r.ok) {
-      r.key.stored = storedForm(r.key.info!, r.key.packets!, r.key.data);
-      delete r.key.info;
-      delete r.key.packets;
-    }
-    return [r];
-  });
+  const results = preparedAsLoaderThreadsSend(groups, store.policy);
   results.splice(7, 0, [{ ok: false, reason: 'malformed', detail: 'a "bad" block ✓', fingerprint: 'AB' }]);
   const reader = new PackedBlockReader(packPreparedBlocks(results));
   const read: PreparedBlock[] = [];

@@ -71,12 +71,8 @@ export function htmlVindexText(listing: { vindex: string; signers: string; diges
   return renderListing(listing.vindex, listing.signers, { options: o, names, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) });
 }
 
-/** Wraps the keys' lines (htmlIndexText, htmlVindexText) into the <pre> block with SKS's header line. */
-export function htmlListing(keysText: string, verbose: boolean): string {
-  return `${listingHead(verbose)}${keysText}${LISTING_END}`;
-}
-
-/** The <pre> block's start with SKS's header line, and its end. */
+/** The <pre> block around the keys' lines (htmlIndexText, htmlVindexText): its start with SKS's header line, and its
+ * end. */
 export function listingHead(verbose: boolean): string {
   return verbose ? '<pre>Type bits/keyID     cr. time   exp time   key expir' : '<pre>Type bits/keyID     Date       User ID';
 }
