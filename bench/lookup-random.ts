@@ -17,6 +17,7 @@ import { makeTempDir } from '../test/support/tmp.js';
 import { dumpFor, loadOurs, publicProfileParams } from './load.js';
 import type { Row } from './row.js';
 import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
+import { hundredSignatureKeys, vindexBesideGet } from './vindex-beside-get.js';
 
 /** A seeded generator of numbers in [0, 1): the same draws every run. Math.imul keeps the product in 32 bits (a
  * product in doubles passes 2^53 and loses its low bits, which made the sequence repeat after 10,466 draws). */
@@ -24,8 +25,11 @@ export function seededRandom(seed: number): () => number {
   return () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000);
 }
 
-/** Fingerprints and e-mail addresses of `n` keys drawn at random (fixed seed) from the store, and of `warm` others. */
-export function drawKeys(file: string, n: number, warm: number): { fps: string[]; emails: string[]; warmFps: string[]; warmEmails: string[] } {
+/** Fingerprints and e-mail addresses of `n` keys drawn at random (fixed seed) from the store, and of `warm` others;
+ * and the drawn keys with 90-110 signatures (issue 17's vindex target). */
+export function drawKeys(file: string, n: number, warm: number): {
+  fps: string[]; emails: string[]; warmFps: string[]; warmEmails: string[]; hundred: string[];
+} {
   const store = KeyStore.open(file, { readonly: true });
   try {
     const digests = [...store.digests()];
@@ -38,9 +42,13 @@ export function drawKeys(file: string, n: number, warm: number): { fps: string[]
     }
     const fps: string[] = [];
     const emails: string[] = [];
+    const hundred: string[] = [];
     for (const d of digests.slice(0, want)) {
-      const entry = store.indexEntriesByKeyId(store.getByDigest(d.toString('hex'))!.fingerprint)?.[0];
+      const key = store.getByDigest(d.toString('hex'))!;
+      const entry = store.indexEntriesByKeyId(key.fingerprint)?.[0];
       if (!entry) continue;
+      // only a key with a stored listing has 20 signatures or more: the others are not described
+      if (store.listingByFingerprint(key.fingerprint) && hundredSignatureKeys([key]).length === 1) hundred.push(key.fingerprint);
       fps.push(entry.fingerprint);
       // the first address in the key's uid lines (mr escaping: %XX for bytes >= 128 and ':')
       const m = /^uid:[^:\n]*<([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)>/m.exec(entry.mrLines);
@@ -49,7 +57,7 @@ export function drawKeys(file: string, n: number, warm: number): { fps: string[]
     const cut = Math.max(0, fps.length - warm);
     return {
       fps: fps.slice(0, cut), emails: emails.slice(0, cut).filter((e) => e !== ''),
-      warmFps: fps.slice(cut), warmEmails: emails.slice(cut).filter((e) => e !== ''),
+      warmFps: fps.slice(cut), warmEmails: emails.slice(cut).filter((e) => e !== ''), hundred,
     };
   } finally {
     store.close();
@@ -68,7 +76,8 @@ export async function runLookupRandomBench(): Promise<Row[]> {
   const built = await buildSks({ keyFiles: dump.manifest.files.map((f) => join(dump.dir, f)), tolerateCleandbCrash: true });
   log(`SKS built its store in ${(built.ms / 1000).toFixed(0)} s${built.cleandbCrash ? ` (cleandb: ${built.cleandbCrash})` : ''}`);
   const drawn = drawKeys(join(ours.basedir, 'keys.sqlite'), sample * rounds, 2000);
-  log(`${drawn.fps.length} keys drawn at random from ${dump.manifest.keys}, ${drawn.emails.length} with an address`);
+  log(`${drawn.fps.length} keys drawn at random from ${dump.manifest.keys}, ${drawn.emails.length} with an address, ` +
+    `${drawn.hundred.length} with 90-110 signatures`);
   // round r's keys: the r-th slice of the draw
   const slice = <T>(list: T[], r: number) => list.slice(Math.floor((r * list.length) / rounds), Math.floor(((r + 1) * list.length) / rounds));
 
@@ -114,6 +123,12 @@ export async function runLookupRandomBench(): Promise<Row[]> {
       rows.push({ metric: `${what}, caches on`, ours: on.rps, sks: base.rps, ratio: on.rps / base.rps, unit: 'req/s' });
       const errors = servers.flatMap((s) => s.runs).reduce((n, x) => n + x.errors, 0);
       if (errors > 0) rows.push({ metric: `${what}: errors in the runs above`, ours: errors, sks: '' });
+    }
+    if (drawn.hundred.length > 0) {
+      rows.push(...(await vindexBesideGet({
+        dir, keys: drawn.hundred, oursUrl: uncached.url, sksUrl: sks.hkpUrl, concurrency: 64, rounds, seconds,
+        what: `100-signature keys drawn at random from ${dump.manifest.keys}`, log,
+      })));
     }
   } finally {
     await Promise.allSettled([cached.stop(), uncached.stop(), sks.stop()]);

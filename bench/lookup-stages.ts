@@ -17,6 +17,7 @@ import { freePort } from '../test/support/ports.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { seededRandom } from './lookup-random.js';
 import type { Row } from './row.js';
+import { hundredSignatureKeys } from './vindex-beside-get.js';
 
 export interface StagesBenchOptions {
   /** Requests timed per stage (keys drawn at random, with repeats). */
@@ -80,13 +81,6 @@ async function socketStages(basedir: string, fprs: string[]): Promise<{ inProces
   }
 }
 
-/** Fingerprints of the keys with about 100 signatures (90-110, on the key, its user IDs and subkeys): issue 17's
- * vindex target is about such keys. */
-export function hundredSignatureKeys(keys: Iterable<StoredKey>): string[] {
-  const sigCount = (k: StoredKey) => k.info.signatures.length + k.info.userIds.reduce((n, u) => n + u.signatures.length, 0) +
-    k.info.subkeys.reduce((n, sk) => n + sk.signatures.length, 0);
-  return [...keys].filter((k) => k.version !== 6 && Math.abs(sigCount(k) - 100) <= 10).map((k) => k.fingerprint);
-}
 
 /** A fresh copy of the key as the store gives it, with no description parsed yet (toStored parses lazily). */
 function reread(store: KeyStore, k: StoredKey): StoredKey {

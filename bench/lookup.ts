@@ -21,8 +21,8 @@ import { startSks } from '../test/support/sks.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { freePort } from '../test/support/ports.js';
 import { startCeilingServer } from './ceiling.js';
-import { hundredSignatureKeys } from './lookup-stages.js';
 import type { Row } from './row.js';
+import { hundredSignatureKeys, vindexBesideGet } from './vindex-beside-get.js';
 import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
 
 export interface LookupBenchOptions {
@@ -155,28 +155,11 @@ export async function runLookupBench(opts: LookupBenchOptions = {}): Promise<Row
         }
       }
     }
-    // Issue 17's vindex target, as clients see it: vindex of the keys with about 100 signatures beside op=get of the
-    // same keys, at the top concurrency, caches off (each answer computed afresh), rounds alternating; SKS beside.
     if (hundred.length > 0) {
-      const c = Math.max(...concs);
-      const vindex = luaScript(dir, 'vindex100', hundred.map((f) => `/pks/lookup?op=vindex&search=0x${f}`));
-      const get = luaScript(dir, 'get100', hundred.map((f) => `/pks/lookup?op=get&options=mr&search=0x${f}`));
-      const runs = { ours: { vindex: [] as WrkResult[], get: [] as WrkResult[] }, sks: { vindex: [] as WrkResult[], get: [] as WrkResult[] } };
-      for (const [server, url] of [['ours', uncached.url], ['sks', sks.hkpUrl]] as const) {
-        await runWrk(url, vindex, 8, 2);
-        await runWrk(url, get, 8, 2);
-        for (let r = 0; r < rounds; r++) {
-          runs[server].vindex.push(await runWrk(url, vindex, c, seconds));
-          runs[server].get.push(await runWrk(url, get, c, seconds));
-        }
-      }
-      const [ov, og, sv, sg] = [runs.ours.vindex, runs.ours.get, runs.sks.vindex, runs.sks.get].map(medianRun) as [WrkResult, WrkResult, WrkResult, WrkResult];
-      log(`${hundred.length} keys with 90-110 signatures, c=${c}: ours (caches off) vindex ${ov.rps.toFixed(0)} req/s p99 ${ov.p99}ms, ` +
-        `get ${og.rps.toFixed(0)} req/s p99 ${og.p99}ms; SKS vindex ${sv.rps.toFixed(0)} req/s, get ${sg.rps.toFixed(0)} req/s`);
-      rows.push({ metric: `vindex of 100-signature keys c=${c}, caches off`, ours: ov.rps, sks: sv.rps, ratio: ov.rps / sv.rps, unit: 'req/s' });
-      rows.push({ metric: `get of the same keys c=${c}, caches off`, ours: og.rps, sks: sg.rps, ratio: og.rps / sg.rps, unit: 'req/s' });
-      // time per vindex over time per get (req/s of get over req/s of vindex), each server's own
-      rows.push({ metric: `vindex / get, time per request, c=${c}, caches off`, ours: og.rps / ov.rps, sks: sg.rps / sv.rps, unit: 'x', target: 'ours <= 2' });
+      rows.push(...(await vindexBesideGet({
+        dir, keys: hundred, oursUrl: uncached.url, sksUrl: sks.hkpUrl, concurrency: Math.max(...concs), rounds, seconds,
+        what: '100-signature keys', log,
+      })));
     }
     if (sksMrTop) rows.push(...(await ceilingRows(ours.url, w.emails[0]!, loads[1]!.script, sksMrTop, Math.max(...concs), seconds, rounds, opts.workers ?? availableParallelism(), log)));
     // p99 of get-by-fingerprint at c=8 while slow clients hold connections open on each server.
