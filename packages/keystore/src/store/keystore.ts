@@ -5,7 +5,7 @@ export * from './types.js';
 export * from './contract.js';
 export { SqliteKeyStore as KeyStore } from './sqlite/sqlite-store.js';
 export { prepareKey, storedForm, emailsOf } from './prepare.js';
-export { escapeMr, sksKeyBits, sksKeyExpiry, mrLines, primaryUserId, userIdsPrimaryFirst, keySummary, type KeySummary } from './summary.js';
+export { escapeMr, sksKeyExpiry, mrLines, primaryUserId, keySummary, type KeySummary } from './summary.js';
 export { packPreparedBlocks, PackedBlockReader, PackedWriter } from './packed.js';
 export { ChangeTally, DAYS_SHOWN, type Bucket, type StatsSnapshot } from './change-tally.js';
 export { writeKeyDump, dumpFileName, type DumpResult } from './dump.js';

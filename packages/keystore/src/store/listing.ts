@@ -9,7 +9,6 @@
 // filled in; sks-db pins it against real SKS (vindex-sks-lines.test.ts). Keys below LISTING_MIN_SIGNATURES get the
 // same template made on the fly from their description: one way to write a listing, whichever key it is.
 import type { KeyInfo, SignatureInfo } from '../openpgp/types.js';
-import { sksKeyBits, userIdsPrimaryFirst } from './summary.js';
 
 /** Keys with at least this many signatures (on the primary key, its user IDs and subkeys together) keep their
  * listing stored. Below it, describing the key costs little (a 20-signature key: ~10 µs), and storing a listing for
@@ -91,6 +90,25 @@ export function htmlQuote(s: string): string {
     from = i + 1;
   }
   return out + s.slice(from);
+}
+
+// SKS's ways of showing a key, shared with the mr lines (summary.ts).
+
+/** Key size as SKS reports it: 256 for the 25519 curves, which GnuPG and our KeyInfo call 255. */
+export function sksKeyBits(k: { algorithm: number; bits: number }): number {
+  return (k.algorithm === 22 || k.algorithm === 18) && k.bits === 255 ? 256 : k.bits;
+}
+
+/** User IDs in SKS 1.1.6's order (index.ml move_primary_to_front): first the user IDs that any self-signature flags
+ * as primary, the one with the newest signature of any kind (third-party certifications count, as SKS computes it)
+ * first, ties in stored order; then every other user ID and attribute in stored order. */
+export function userIdsPrimaryFirst(info: KeyInfo): KeyInfo['userIds'] {
+  const flagged = (u: KeyInfo['userIds'][number]) => u.kind === 'uid' && u.signatures.some((s) => s.self && s.primaryUid === true);
+  const newest = (u: KeyInfo['userIds'][number]) =>
+    u.signatures.reduce((m, s) => (s.created > 0 && s.created > m ? s.created : m), Number.NEGATIVE_INFINITY);
+  const primary = info.userIds.map((u, i) => ({ u, i, t: newest(u) })).filter((r) => flagged(r.u));
+  primary.sort((a, b) => b.t - a.t || a.i - b.i);
+  return [...primary.map((r) => r.u), ...info.userIds.filter((u) => !flagged(u))];
 }
 
 /** SKS's one-letter algorithm names (packet.ml pk_alg_to_ident). */

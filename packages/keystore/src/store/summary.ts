@@ -7,7 +7,7 @@
 // against real SKS (sks-compat.test.ts). They live here because the store writes them.
 import { TAG, type KeyInfo, type Packet } from '../openpgp/types.js';
 import { crc24 } from '../openpgp/armor.js';
-import { LISTING_MIN_SIGNATURES, keyListing, signatureCount } from './listing.js';
+import { LISTING_MIN_SIGNATURES, keyListing, signatureCount, sksKeyBits, userIdsPrimaryFirst } from './listing.js';
 
 /** mr escaping as SKS does it: bytes >= 128 and ':' become %XX, '%' becomes '%%' (SKS's own quirk, kept so our
  * lines equal SKS's byte for byte), everything else is copied. */
@@ -23,11 +23,6 @@ export function escapeMr(raw: Uint8Array): string {
 
 function t(v: number | null | undefined): string {
   return v === null || v === undefined || v === 0 ? '' : String(v);
-}
-
-/** Key size as SKS reports it: 256 for the 25519 curves, which GnuPG and our KeyInfo call 255. */
-export function sksKeyBits(k: { algorithm: number; bits: number }): number {
-  return (k.algorithm === 22 || k.algorithm === 18) && k.bits === 255 ? 256 : k.bits;
 }
 
 /** Key expiry as SKS's machine-readable index reports it (observed on SKS 1.1.6, and as its mRindex.ml reads):
@@ -70,18 +65,6 @@ export function mrLines(info: KeyInfo, packets: readonly Packet[]): string[] {
     lines.push(`uid:${escapeMr(raw)}:${t(u.created)}:${t(u.expires)}:`);
   });
   return lines;
-}
-
-/** User IDs in SKS 1.1.6's order (index.ml move_primary_to_front): first the user IDs that any self-signature flags
- * as primary, the one with the newest signature of any kind (third-party certifications count, as SKS computes it)
- * first, ties in stored order; then every other user ID and attribute in stored order. */
-export function userIdsPrimaryFirst(info: KeyInfo): KeyInfo['userIds'] {
-  const flagged = (u: KeyInfo['userIds'][number]) => u.kind === 'uid' && u.signatures.some((s) => s.self && s.primaryUid === true);
-  const newest = (u: KeyInfo['userIds'][number]) =>
-    u.signatures.reduce((m, s) => (s.created > 0 && s.created > m ? s.created : m), Number.NEGATIVE_INFINITY);
-  const primary = info.userIds.map((u, i) => ({ u, i, t: newest(u) })).filter((r) => flagged(r.u));
-  primary.sort((a, b) => b.t - a.t || a.i - b.i);
-  return [...primary.map((r) => r.u), ...info.userIds.filter((u) => !flagged(u))];
 }
 
 /** The name a key goes by (vindex signer names): its primary user ID in SKS's order, else its first one. */
