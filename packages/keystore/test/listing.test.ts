@@ -25,17 +25,24 @@ function open(): { store: KeyStore; file: string } {
 }
 
 /** The stored listing of every key, by fingerprint, read straight from the table. */
-function storedListings(store: KeyStore): Map<string, { facts: string; vindex: string; signers: string }> {
+function storedListings(store: KeyStore): Map<string, { facts: string; vindex: string; signers: string; names: string | null }> {
   const rows = sqliteHandle(store)
-    .prepare('SELECT hex(k.fingerprint) AS fpr, l.facts, l.vindex, l.signers FROM key_listings l JOIN keys k ON k.id = l.key').all() as
-    Array<{ fpr: string; facts: string; vindex: string; signers: string }>;
-  return new Map(rows.map((r) => [r.fpr, { facts: r.facts, vindex: r.vindex, signers: r.signers }]));
+    .prepare('SELECT hex(k.fingerprint) AS fpr, l.facts, l.vindex, l.signers, l.names FROM key_listings l JOIN keys k ON k.id = l.key').all() as
+    Array<{ fpr: string; facts: string; vindex: string; signers: string; names: string | null }>;
+  return new Map(rows.map((r) => [r.fpr, { facts: r.facts, vindex: r.vindex, signers: r.signers, names: r.names }]));
 }
 
 /** What the listing of the key as stored now must be: made from its stored packets. */
 function expectedListing(store: KeyStore, fpr: string) {
   const info = describeKey(readPackets(store.getByFingerprint(fpr)!.data));
   return signatureCount(info) >= LISTING_MIN_SIGNATURES ? keyListing(info) : undefined;
+}
+
+/** The names of a listing's named issuers as the store looks them up now (null: no name). */
+function signerNamesNow(store: KeyStore, signers: string): Array<string | null> {
+  const ids = [...listingSigners(signers, new Set())];
+  const found = store.signerNames(ids);
+  return ids.map((id) => found.get(id) ?? null);
 }
 
 /** Every key with enough signatures has its listing stored, the one its stored packets make; no other key has one.
@@ -57,7 +64,9 @@ function assertListingsMatch(store: KeyStore): number {
     assert.equal(got.vindex, want.vindex, k.fingerprint);
     assert.equal(got.signers, want.signers, k.fingerprint);
     assert.deepEqual(JSON.parse(got.facts), want.facts, k.fingerprint);
-    assert.deepEqual(store.listingByFingerprint(k.fingerprint), { digest: k.digest, ...want });
+    const { names, ...rest } = store.listingByFingerprint(k.fingerprint)!;
+    assert.deepEqual(rest, { digest: k.digest, ...want });
+    assert.deepEqual(names, signerNamesNow(store, want.signers), `${k.fingerprint}: its stored signer names`);
   }
   assert.equal(stored.size, heavy);
   return heavy;
@@ -124,6 +133,40 @@ test('a bulk load of keys packed as the loader\'s threads send them stores the s
     store.upsert(read, 'load');
     store.endBulkLoad();
     assert.ok(assertListingsMatch(store) > 100);
+  } finally {
+    store.close();
+  }
+});
+
+test('a listing\'s stored signer names follow its signers: one that arrives, one that goes', () => {
+  const { store } = open();
+  try {
+    const infos = blocks.map((b) => describeKey(readPackets(b)));
+    const byKeyId = new Map(infos.map((info, i) => [info.keyId, i]));
+    // a much-signed key A with a signer B that is a key of the keyring (by its primary key)
+    let a = -1;
+    let b = -1;
+    for (let i = 0; i < infos.length && b < 0; i++) {
+      if (signatureCount(infos[i]!) < LISTING_MIN_SIGNATURES) continue;
+      const signer = [...listingSigners(keyListing(infos[i]!).signers, new Set())].find((id) => byKeyId.has(id) && byKeyId.get(id) !== i);
+      if (signer !== undefined) [a, b] = [i, byKeyId.get(signer)!];
+    }
+    assert.ok(b >= 0, 'debian-keyring has such a pair');
+    const [A, B] = [infos[a]!, infos[b]!];
+    const nameOfB = () => {
+      const l = store.listingByFingerprint(A.fingerprint)!;
+      const at = [...listingSigners(l.signers, new Set())].indexOf(B.keyId);
+      assert.ok(at >= 0);
+      return l.names![at];
+    };
+    store.upsert(blocks.filter((_, i) => i !== b).map((x) => readPackets(x)), 'add');
+    assert.equal(nameOfB(), null, 'B is not stored: no name');
+    store.upsert([readPackets(blocks[b]!)], 'add');
+    const name = nameOfB();
+    assert.ok(name, 'B arrived: A\'s listing names it');
+    assert.equal(name, store.signerName(B.keyId)!.name);
+    assert.ok(store.deleteKey(B.fingerprint, 'test'));
+    assert.equal(nameOfB(), null, 'B went: no name again');
   } finally {
     store.close();
   }

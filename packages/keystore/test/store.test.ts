@@ -713,7 +713,7 @@ test('a bulk load appends without the digest, key-ID and address indexes and the
   assert.ok(rest.every((o) => o.status === 'inserted'));
   assert.ok(store.upsert(groups.slice(600, 610), 'load').every((o) => o.status === 'unchanged'), 'stored in this bulk load');
   assert.equal(store.reconView.size(), 400, 'the tree waits for the end of the load');
-  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'keys_fingerprint', 'ptree']);
+  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'keys_fingerprint', 'ptree', 'signer names']);
   assert.deepEqual(store.endBulkLoad(), [], 'nothing left to build');
   const plan = sqliteHandle(store).prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
   assert.match(plan.map((p) => p.detail).join(' '), /key_ids_short/);

@@ -67,7 +67,7 @@ export function htmlIndexText(key: StoredKey, o: IndexOptions): string {
 /** One key in the verbose listing with signatures (index.ml key_to_lines_verbose), each line preceded by CRLF: its
  * listing (stored with the key, or made from its description) filled in for this request. */
 export function htmlVindexText(listing: { vindex: string; signers: string; digest: string; fingerprint: string }, o: IndexOptions,
-  names: ReadonlyMap<string, string | undefined>, now = Date.now() / 1000): string {
+  names: ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>, now = Date.now() / 1000): string {
   return renderListing(listing.vindex, listing.signers, { options: o, names, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) });
 }
 

@@ -153,9 +153,17 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
       return bodyAnswer({ type: 'text/plain', body: `info:1:${keys.length}\n${keys.map((e) => e.mrLines).join('')}`, count });
     }
   }
-  // A vindex of keys found by their stored entries is written from their stored listings (a key of few signatures,
-  // which has none, is read and described): no key of many signatures is read or parsed.
+  // A vindex is written from the keys' stored listings (a key of few signatures, which has none, is read and
+  // described): no key of many signatures is read or parsed. By a primary key's fingerprint, as findKeys finds it:
+  // that key's listing alone; otherwise the keys the stored entries find.
   if (r.op === 'vindex' && !r.mr && !r.exact) {
+    const byFingerprint = term.kind === 'fingerprint' && (term.hex.length === 40 || term.hex.length === 64)
+      ? listingOf(ctx, term.hex) : undefined;
+    if (byFingerprint) {
+      // (refuses a v6 key unless asked for by its v6 fingerprint, as for any search)
+      const { count } = answerKeys(r, term, { keys: [byFingerprint.facts], total: 1 }, cap, (f) => f.created);
+      return vindexAnswer(ctx, r, [byFingerprint], count);
+    }
     const entries = findIndexEntries(ctx, term, cap, cap + 1);
     if (entries) {
       const { keys, count } = answerKeys(r, term, entries, cap, (e) => e.created);
@@ -180,22 +188,43 @@ function listingOfKey(k: StoredKey): Listing {
 /** The stored listing of the key with this fingerprint, or one made from the key when it has none stored. */
 function listingOf(ctx: DbContext, fingerprint: string): Listing | undefined {
   const stored = ctx.store.listingByFingerprint(fingerprint);
-  if (stored) return { ...stored, fingerprint };
+  // (the key's own fingerprint, not the search's spelling of it)
+  if (stored) return { ...stored, fingerprint: stored.facts.fingerprint };
   const k = ctx.store.getByFingerprint(fingerprint, { summary: false });
   return k && listingOfKey(k);
 }
 
 /** op=vindex: the keys' listings filled in, with the names of their signers, as SKS shows them. */
 function vindexAnswer(ctx: DbContext, r: LookupRequest, listings: Listing[], count: number): LookupAnswer {
-  // Names of certifying keys, bounded like SKS's max_uid_fetches: the first signers in listing order, in one
-  // statement; signers beyond the budget show [].
+  // Names of certifying keys, bounded like SKS's max_uid_fetches: the first signers in listing order; signers beyond
+  // the budget show []. A stored listing has its signers' names with it (kept current by every write); the others'
+  // are looked up, in one statement.
   const signers = new Set<string>();
   for (const l of listings) listingSigners(l.signers, signers);
   const budget = ctx.settings.vindex_max_signer_lookups;
-  const asked = signers.size <= budget ? [...signers] : [...signers].slice(0, Math.max(0, budget));
-  const names = asked.length > 0 ? ctx.store.signerNames(asked) : new Map<string, string | undefined>();
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
-  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, listings.map((l) => htmlVindexText(l, opts, names)));
+  const texts = (names: (l: Listing) => ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>) =>
+    listings.map((l) => htmlVindexText(l, opts, names(l)));
+  if (signers.size <= budget) {
+    // every signer is shown: stored names as they are, the others looked up
+    const asked = new Set<string>();
+    for (const l of listings) if (!l.names) listingSigners(l.signers, asked);
+    const looked = asked.size > 0 ? ctx.store.signerNames([...asked]) : new Map<string, string | undefined>();
+    return htmlIndexAnswer(r, listings.map((l) => l.facts), count, texts((l) => l.names ?? looked));
+  }
+  const shown = new Set([...signers].slice(0, Math.max(0, budget)));
+  const names = new Map<string, string | undefined>();
+  for (const l of listings) {
+    if (!l.names) continue;
+    let i = 0;
+    for (const id of listingSigners(l.signers, new Set())) {
+      const name = l.names[i++];
+      if (shown.has(id) && !names.has(id)) names.set(id, name ?? undefined);
+    }
+  }
+  const unknown = [...shown].filter((id) => !names.has(id));
+  if (unknown.length > 0) for (const [id, name] of ctx.store.signerNames(unknown)) names.set(id, name);
+  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, texts(() => names));
 }
 
 /** The HTML page of op=index and op=vindex: the readable list first, then SKS's listing as SKS writes it (scripts

@@ -43,9 +43,10 @@ for (const profiles of [['sks'], ['sks', 'hockeypuck']]) {
       let fromListing = 0;
       for (const k of gpg) {
         if (ctx.store.listingByFingerprint(k.fingerprint)) fromListing++;
-        for (const opts of ['', '&fingerprint=on&hash=on']) {
-          const stored = page(answer, `op=vindex${opts}&search=0x${k.fingerprint}`);
-          const described = page(answer, `op=vindex${opts}&search=0x${k.fingerprint}&exact=on`);
+        // lower-case hex too: the page shows the key's fingerprint, not the search's spelling of it
+        for (const [opts, fpr] of [['', k.fingerprint], ['&fingerprint=on&hash=on', k.fingerprint], ['&fingerprint=on', k.fingerprint.toLowerCase()]]) {
+          const stored = page(answer, `op=vindex${opts}&search=0x${fpr}`);
+          const described = page(answer, `op=vindex${opts}&search=0x${fpr}&exact=on`);
           assert.equal(stored.status, described.status, k.fingerprint);
           assert.ok(stored.bytes.equals(described.bytes), `${k.fingerprint}${opts}: the two pages differ`);
         }

@@ -2,8 +2,8 @@
 // its mr lines are kept beside every key (summary.ts). Issue 17: an uncached vindex of a 100-signature key read the
 // whole key (60 KB), described it (every signature parsed into objects) and built some 1,500 strings, five times
 // the work of its op=get. With the listing stored, a vindex reads a few kilobytes of text and fills in what
-// depends on the request: the link options, the signers' names (other keys, which change on their own) and
-// whether a signature has expired.
+// depends on the request or on other keys: the link options, the signers' names (stored beside the listing and kept
+// current as keys change, sqlite/signer-names.ts) and whether a signature has expired.
 //
 // The listing is SKS's verbose <pre> block (index.ml key_to_lines_verbose, htmlTemplates.ml) byte for byte once
 // filled in; sks-db pins it against real SKS (vindex-sks-lines.test.ts). Keys below LISTING_MIN_SIGNATURES get the
@@ -19,6 +19,7 @@ export const LISTING_MIN_SIGNATURES = 20;
 export interface KeyFacts {
   fingerprint: string;
   keyId: string;
+  version: number;
   created: number;
   algorithm: number;
   bits: number;
@@ -31,7 +32,7 @@ export interface KeyFacts {
 
 export function keyFacts(info: KeyInfo): KeyFacts {
   return {
-    fingerprint: info.fingerprint, keyId: info.keyId, created: info.created, algorithm: info.algorithm, bits: info.bits,
+    fingerprint: info.fingerprint, keyId: info.keyId, version: info.version, created: info.created, algorithm: info.algorithm, bits: info.bits,
     revoked: info.revoked, expires: info.expires, subkeys: info.subkeys.length,
     userIds: info.userIds.map((u) => ({ text: u.kind === 'uid' ? u.text : null, primary: u.primary === true })),
   };
@@ -311,12 +312,20 @@ function nameCell(name: string | undefined): string {
 /** What a listing's slots become for one request. */
 export interface ListingFill {
   options: ListingOptions;
-  /** Signer names by long key ID (undefined or absent: unknown, shown as `[]`). */
-  names: ReadonlyMap<string, string | undefined>;
+  /** Signer names by long key ID (undefined or absent: unknown, shown as `[]`); or, as a listing stores them, the
+   * names of its named issuers in order (null: none). */
+  names: ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>;
   /** The key's extra lines for these options (hash, fingerprint), each preceded by CRLF. */
   extra: string;
   /** Unix seconds: certifications that expired before it read `exp`. */
   now: number;
+}
+
+/** Each issuer's position among the named ones (-1: not named). */
+function namedPositions(signers: string, count: number): Int32Array {
+  const out = new Int32Array(count);
+  for (let i = 0, n = 0; i < count; i++) out[i] = signers[i * ISSUER_CHARS + KEY_ID_CHARS] === NAMED ? n++ : -1;
+  return out;
 }
 
 /** The number of a slot that starts at `at` of `part` and ends in ';', and where its ';' is. */
@@ -333,6 +342,14 @@ function slotNumber(part: string, at: number): [number, number] {
 export function renderListing(vindex: string, signers: string, fill: ListingFill): string {
   const opts = linkOptions(fill.options);
   const count = signers.length / ISSUER_CHARS;
+  const names = fill.names;
+  // stored names are by position among the named issuers: issuer number -> that position, made when first needed
+  let positions: Int32Array | undefined;
+  const nameOf = (i: number, id: string): string | undefined => {
+    if (!Array.isArray(names)) return (names as ReadonlyMap<string, string | undefined>).get(id);
+    positions ??= namedPositions(signers, count);
+    return (names as ReadonlyArray<string | null>)[positions[i]!] ?? undefined;
+  };
   // cells by issuer number: the key ID cell, then the name cell of each kind
   const keyCells: Array<string | undefined> = new Array(count);
   const nameCells: Array<string | undefined> = new Array(count * 3);
@@ -354,7 +371,10 @@ export function renderListing(vindex: string, signers: string, fill: ListingFill
         const [i, semi] = slotNumber(part, 2);
         end = semi;
         const k = kind === 0x6e ? 0 : kind === 0x73 ? 1 : 2; // n, s, e
-        value = nameCells[i * 3 + k] ??= signerNameCell(signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS), k, opts, fill.names);
+        if ((value = nameCells[i * 3 + k]!) === undefined) {
+          const id = signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS);
+          value = nameCells[i * 3 + k] = signerNameCell(id, k, opts, k === 0 ? nameOf(i, id) : undefined);
+        }
         break;
       }
       case 0x6f: value = opts; break; // o
@@ -376,7 +396,7 @@ function keyIdCell(id: string, opts: string): string {
 }
 
 /** kind 0: the signer's name, 1: [selfsig], 2: []. */
-function signerNameCell(id: string, kind: number, opts: string, names: ReadonlyMap<string, string | undefined>): string {
-  const text = kind === 1 ? '[selfsig]' : kind === 2 ? '[]' : nameCell(names.get(id));
+function signerNameCell(id: string, kind: number, opts: string, name: string | undefined): string {
+  const text = kind === 1 ? '[selfsig]' : kind === 2 ? '[]' : nameCell(name);
   return `<a href="/pks/lookup?op=vindex${opts}&amp;search=0x${id}">${text}</a>`;
 }

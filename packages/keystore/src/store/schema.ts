@@ -6,6 +6,8 @@ import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
 import { keySummary, storedListing } from './summary.js';
+import { listingSigners } from './listing.js';
+import { NAMES_STALE } from './sqlite/signer-names.js';
 
 export const SCHEMA_VERSION = 6;
 
@@ -49,8 +51,18 @@ CREATE TABLE IF NOT EXISTS key_listings (
   digest BLOB NOT NULL,                 -- as keys.digest (a listing's hash= line), so a vindex reads no keys row
   facts TEXT NOT NULL,                  -- KeyFacts as JSON: what the readable key list shows
   vindex TEXT NOT NULL,                 -- the key's lines of SKS's verbose listing, with slots (renderListing)
-  signers TEXT NOT NULL                 -- the key IDs it names, in listing order, 16 hex digits each
+  signers TEXT NOT NULL,                -- its issuers in order, 16 hex digits and a flag each (KeyListing.signers)
+  names TEXT                            -- JSON: the names of the issuers it names, in order (null: none); NULL: not
+                                        -- resolved yet (store/sqlite/signer-names.ts keeps them current)
 )`;
+
+/** Version 6: which listings name which key ID, so a write that changes a key ID's name finds the listings to update. */
+const SIGNER_REFS_TABLE = `
+CREATE TABLE IF NOT EXISTS signer_refs (
+  long_id BLOB NOT NULL,                -- a key ID a listing names (8 bytes)
+  key INTEGER NOT NULL,                 -- the listing's key (keys.id)
+  PRIMARY KEY (long_id, key)
+) WITHOUT ROWID`;
 
 /** Word index over all user IDs of a key (rowid = keys.id). Contentless: the text lives in keys.data. Without
  * positions (detail=none): a search matches keys whose user IDs hold every word, in any order and place, as SKS's
@@ -91,6 +103,8 @@ ${UID_WORDS_TABLE}
 ${KEY_SUMMARIES_TABLE};
 
 ${KEY_LISTINGS_TABLE};
+
+${SIGNER_REFS_TABLE};
 
 -- Primary fingerprints refused on every path (load, add, recon); their stored copies are removed.
 CREATE TABLE IF NOT EXISTS blocklist (
@@ -205,6 +219,8 @@ function addSummaries(db: Database.Database): void {
 /** Version 5 to 6: keys with many signatures get their stored listing, computed from their packets in batches. */
 function addListings(db: Database.Database): void {
   db.exec(KEY_LISTINGS_TABLE);
+  db.exec(SIGNER_REFS_TABLE);
+  const ref = db.prepare(INSERT_SIGNER_REF_SQL);
   const page = db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
   const insert = db.prepare(INSERT_LISTING_SQL);
   for (let last = 0; ;) {
@@ -212,14 +228,21 @@ function addListings(db: Database.Database): void {
     if (rows.length === 0) break;
     for (const [id, digest, data] of rows) {
       const listing = storedListing(describeKey(readPackets(data)));
-      if (listing) insert.run(id, digest, listing.facts, listing.vindex, listing.signers);
+      if (!listing) continue;
+      insert.run(id, digest, listing.facts, listing.vindex, listing.signers);
+      for (const s of listingSigners(listing.signers, new Set())) ref.run(Buffer.from(s, 'hex'), id);
     }
     last = rows[rows.length - 1]![0];
   }
+  // the names, once every key's rows are in place: by the writable open that follows (finishBulkWork)
+  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(NAMES_STALE);
 }
 
-/** Writes a key's row of key_listings (key, digest, facts, vindex, signers). */
-export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, digest, facts, vindex, signers) VALUES (?, ?, ?, ?, ?)';
+/** Records that a listing names a key ID (long_id, key). */
+export const INSERT_SIGNER_REF_SQL = 'INSERT OR IGNORE INTO signer_refs (long_id, key) VALUES (?, ?)';
+
+/** Writes a key's row of key_listings (key, digest, facts, vindex, signers), its names not resolved yet. */
+export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, digest, facts, vindex, signers, names) VALUES (?, ?, ?, ?, ?, NULL)';
 
 /** Writes a key's row of key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid): the store's
  * one way. */

@@ -43,6 +43,9 @@ export interface StoredListing {
   /** The listing template (renderListing) and the signers it names (KeyListing.signers). */
   vindex: string;
   signers: string;
+  /** The names of the issuers it names, in order (null: no name), as stored; null while not resolved (after a bulk
+   * load, until its end): the caller looks them up. */
+  names?: Array<string | null> | null;
 }
 
 /** A key's packets as clients get them, with their CRC-24 when the store keeps it: all an op=get answer needs. */

@@ -4,6 +4,7 @@ import { BULK_INDEXES, missingIndexes } from '../schema.js';
 import { FingerprintTable } from './fingerprint-table.js';
 import { DIGEST_BYTES, computeRows, sortDigests } from '../../ptree/shape.js';
 import { PTREE_STALE, type SqliteCore } from './core.js';
+import { NAMES_STALE, resolveAllNames } from './signer-names.js';
 import { INDEX_SORT_CACHE_KIB, sortThreads, startIndexWorker } from './index-worker.js';
 
 /** WAL pages between automatic checkpoints during a bulk load (SQLite's default is 1000): about 160 MB of WAL. */
@@ -94,7 +95,8 @@ function trySetJournal(core: SqliteCore, mode: 'TRUNCATE' | 'WAL', waitMs?: numb
 export function finishBulkWork(core: SqliteCore): string[] {
   const ws = core.ws;
   const stale = () => ws.getMeta.get(PTREE_STALE) !== undefined;
-  if (missingIndexes(core.db).length === 0 && !stale()) return [];
+  const namesStale = () => ws.getMeta.get(NAMES_STALE) !== undefined;
+  if (missingIndexes(core.db).length === 0 && !stale() && !namesStale()) return [];
   const t0 = Date.now();
   // Index builds sort every row: on disk, not in memory (temp_store = MEMORY would hold the whole sort in RAM),
   // in small runs on SQLite's helper threads (INDEX_SORT_CACHE_KIB).
@@ -115,6 +117,13 @@ export function finishBulkWork(core: SqliteCore): string[] {
         core.tree.rebuildNodes();
         ws.deleteMeta.run(PTREE_STALE);
         missing.push('ptree');
+      }
+      // after the indexes, which the names are looked up by
+      if (namesStale()) {
+        const n = resolveAllNames(core.db);
+        ws.deleteMeta.run(NAMES_STALE);
+        core.logger?.info('vindex listings: signer names resolved', { listings: n });
+        missing.push('signer names');
       }
       return [...early, ...missing];
     }).immediate();

@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../types.js';
 import type { FingerprintTable } from './fingerprint-table.js';
 import { ProfileSet } from './profile-sets.js';
 import { readStatements, writeStatements, type ReadStatements, type WriteStatements } from './statements.js';
+import { SignerNames } from './signer-names.js';
 
 /** meta row present while the prefix tree lags behind the stored digests (a bulk load defers it to its end). */
 export const PTREE_STALE = 'ptree_stale';
@@ -25,6 +26,7 @@ export class SqliteCore {
   /** PRAGMA data_version when this connection last wrote: another value means another connection wrote since. */
   lastDataVersion = -1;
   private dataVersionStmt?: Database.Statement;
+  private names?: SignerNames;
 
   /** The digest sets of the active recon profiles other than `sks` (policy.reconProfiles). A writable open
    * creates missing ones; a read-only one sees those a writer created. */
@@ -50,6 +52,11 @@ export class SqliteCore {
   get ws(): WriteStatements {
     if (this.readonly) throw new Error('the key store is open read-only');
     return (this.w ??= writeStatements(this.db));
+  }
+
+  /** vindex signer names as this connection sees them (writes keep the stored ones current with it). */
+  get signerNames(): SignerNames {
+    return (this.names ??= new SignerNames(this.db));
   }
 
   dataVersion(): number {

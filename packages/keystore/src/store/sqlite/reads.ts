@@ -4,9 +4,8 @@ import { bracketedAddress, shortOf } from '../prepare.js';
 import type { Change, IndexEntry, KeyPackets, StoredKey, StoredListing } from '../types.js';
 import type { KeyFacts } from '../listing.js';
 import { addressesAtDomain } from './domain-index.js';
-import {
-  SIGNERS_PER_STATEMENT, entryOf, fprBlob, ftsQuery, signersByShort, toStored, type KeyIdQuery, type KeyRow, type ReadStatements,
-} from './statements.js';
+import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
+import { SignerNames } from './signer-names.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
@@ -40,27 +39,16 @@ function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | unde
   }
 }
 
-/** A row of signersByShort: long ID (hex), key, is that key's primary key (0/1), the name it goes by there. */
-type SignerRow = [string, number, number, string | null];
-
-/** Hex digits as SQLite's hex() writes them. */
-const UPPER_HEX = /^[0-9A-F]*$/;
-
 export class SqliteReads {
-  /** signersByShort by group size, prepared when first asked for. */
-  private readonly signerStatements = new Map<number, Database.Statement>();
-
-  private signersStatement(n: number): Database.Statement {
-    let s = this.signerStatements.get(n);
-    if (s === undefined) this.signerStatements.set(n, (s = signersByShort(this.db, n)));
-    return s;
-  }
+  private readonly signers: SignerNames;
 
   /** @param profiles the other recon profiles' digest sets this connection sees
    *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
    *  keys it does not hold are not served at all */
   constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements,
-    protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {}
+    protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {
+    this.signers = new SignerNames(db);
+  }
 
   /** A stored row as clients get it: as is, or in the served profile's form (undefined: that profile refuses it). */
   private clientForm(row: KeyRow | undefined): StoredKey | undefined {
@@ -92,8 +80,11 @@ export class SqliteReads {
     // the listing describes the stored form, not the one clients get
     if (this.served) return undefined;
     const fpr = fprBlob(fingerprint);
-    const row = fpr && (this.r.listingByFpr.get(fpr) as [string, string, string, string] | undefined);
-    return row && { digest: row[0], facts: JSON.parse(row[1]) as KeyFacts, vindex: row[2], signers: row[3] };
+    const row = fpr && (this.r.listingByFpr.get(fpr) as [string, string, string, string, string | null] | undefined);
+    return row && {
+      digest: row[0], facts: JSON.parse(row[1]) as KeyFacts, vindex: row[2], signers: row[3],
+      names: row[4] === null ? null : (JSON.parse(row[4]) as Array<string | null>),
+    };
   }
 
   /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */
@@ -146,21 +137,7 @@ export class SqliteReads {
     const names = new Map<string, string | undefined>();
     const valid = keyIds.filter((id) => LONG_KEY_ID.test(id));
     if (valid.length === 0) return names;
-    if (!this.served) {
-      // SKS's rule (index.ml get_uid): of the first key in key order with this long key ID, its primary user ID when
-      // the ID is its primary key's, else its first user ID
-      const best = new Map<string, SignerRow>();
-      for (let at = 0; at < valid.length; at += SIGNERS_PER_STATEMENT) {
-        const group = valid.slice(at, at + SIGNERS_PER_STATEMENT);
-        const rows = this.signersStatement(group.length).all(...group.map(shortOf)) as SignerRow[];
-        for (const row of rows) {
-          const b = best.get(row[0]);
-          if (!b || row[1] < b[1] || (row[1] === b[1] && row[2] > b[2])) best.set(row[0], row);
-        }
-      }
-      for (const id of valid) names.set(id, best.get(UPPER_HEX.test(id) ? id : id.toUpperCase())?.[3] ?? undefined);
-      return names;
-    }
+    if (!this.served) return this.signers.names(valid);
     // Clients get another form of the keys than the summaries describe: the same rule on the form they get.
     for (const id of valid) {
       const k = this.findByKeyId(id, 1)[0];

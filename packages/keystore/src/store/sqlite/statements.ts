@@ -1,6 +1,6 @@
 // The SQLite backend's statements and row shapes: every SQL string of the key tables is here.
 import Database from 'better-sqlite3';
-import { INSERT_LISTING_SQL, INSERT_SUMMARY_SQL } from '../schema.js';
+import { INSERT_LISTING_SQL, INSERT_SIGNER_REF_SQL, INSERT_SUMMARY_SQL } from '../schema.js';
 import type { KeyInfo } from '../../openpgp/types.js';
 import type { PolicyCut } from '../../policy.js';
 import { readPacketAt, readPackets } from '../../openpgp/packet.js';
@@ -74,7 +74,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
 }
 
 export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
 function keyIdStatements(db: Database.Database) {
@@ -84,21 +84,6 @@ function keyIdStatements(db: Database.Database) {
     out[`entriesBy${name}`] = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM key_summaries s WHERE s.key IN (${sql})`).raw();
   }
   return out;
-}
-
-/** The most key IDs one signersByShort statement asks for: a page asks in groups of this many (one statement per
- * group size, prepared when first used). */
-export const SIGNERS_PER_STATEMENT = 32;
-
-/** vindex: the candidates for the names of `n` signers (SKS index.ml get_uid), by the short IDs of their key IDs: per
- * key ID row its long ID in hex, its key, whether it is that key's primary key, and the name the ID goes by in that
- * key (its primary user ID for the primary key, its first for a subkey). The caller keeps the rows of the long IDs
- * asked for and chooses among them (reads.ts signerNames). Plain columns, no blob: a Buffer per row cost more than
- * the lookup. */
-export function signersByShort(db: Database.Database, n: number): Database.Statement {
-  return db.prepare(`SELECT hex(i.long_id), i.key, i.fingerprint = s.fingerprint,
-    CASE WHEN i.fingerprint = s.fingerprint THEN s.name ELSE s.first_uid END
-    FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id IN (${Array(n).fill('?').join(', ')})`).raw();
 }
 
 /** An IndexEntry from a raw row of ENTRY_COLUMNS. */
@@ -113,7 +98,7 @@ export function readStatements(db: Database.Database): ReadStatements {
     // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
     packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
     // the key's id from the fingerprint index alone: no keys row is read
-    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.vindex, l.signers FROM key_listings l
+    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.vindex, l.signers, l.names FROM key_listings l
       WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
@@ -151,6 +136,9 @@ export function writeStatements(db: Database.Database): WriteStatements {
     deleteSummary: db.prepare('DELETE FROM key_summaries WHERE key = ?'),
     putListing: db.prepare(INSERT_LISTING_SQL),
     deleteListing: db.prepare('DELETE FROM key_listings WHERE key = ?'),
+    listingSigners: db.prepare('SELECT signers FROM key_listings WHERE key = ?').pluck(),
+    insertSignerRef: db.prepare(INSERT_SIGNER_REF_SQL),
+    deleteSignerRef: db.prepare('DELETE FROM signer_refs WHERE long_id = ? AND key = ?'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),
     getMeta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),

@@ -10,6 +10,8 @@ import { toBuffer, type UpsertTxn } from '../upsert.js';
 import type { BatchProgress, ProfileForm, StoredForm } from '../types.js';
 import type { KeySummary } from '../summary.js';
 import { BULK_INDEXES } from '../schema.js';
+import { listingSigners } from '../listing.js';
+import { NAMES_STALE, NameUpkeep } from './signer-names.js';
 import { asUnavailable, PTREE_STALE, type SqliteCore } from './core.js';
 import { BULK_ROWS, type ProgressRow } from './statements.js';
 import type { PrefixTree } from './prefix-tree.js';
@@ -65,6 +67,8 @@ export interface TxState {
   rows?: { ids: RowBuffer; mails: RowBuffer; changes: RowBuffer; words: RowBuffer };
   /** The caller counts outcomes only (loadKeyBlocks): an inserted key returns the shared INSERTED outcome. */
   countsOnly: boolean;
+  /** Keeps stored signer names current (signer-names.ts); none in a bulk load, which resolves them at its end. */
+  names?: NameUpkeep;
 }
 
 /** Parameters of rows waiting to be inserted into one table, in order, BULK_ROWS at a time with `many` (a statement
@@ -124,6 +128,7 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
         now: Math.floor(Date.now() / 1000), pushed: 1, anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk),
         profileTrees: new Map(core.profiles.map((p) => [p.name, new TreeDelta(false)])), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(), countsOnly,
+        names: core.bulk ? undefined : new NameUpkeep(core.signerNames),
       };
       if (core.bulk) {
         tx.rows = {
@@ -153,10 +158,16 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
           if (text.length > 0) ws.insertWords.run(id, typeof text === 'string' ? text : toBuffer(text));
         }
       }
+      // with every row in place: names of listings written, and of those that show a key ID whose name changed
+      tx.names?.finish();
       if (core.bulk) {
         // Bulk load: the tree is built once from the stored digests when the load ends (endBulkLoad), or by the next
         // writable open if the load dies. Marked in the same transaction, so no commit leaves a stale tree unmarked.
-        if (tx.tree.touched) ws.setMeta.run(PTREE_STALE, 1);
+        // Stored signer names likewise (the load neither resolves them nor keeps them current).
+        if (tx.tree.touched) {
+          ws.setMeta.run(PTREE_STALE, 1);
+          ws.setMeta.run(NAMES_STALE, 1);
+        }
       } else {
         applyTreeDelta(core.tree, tx.tree);
       }
@@ -231,6 +242,7 @@ export class SqliteTxn implements UpsertTxn {
     profiles: ProfileForm[] | undefined): boolean {
     const { core, tx } = this;
     const ws = core.ws;
+    tx.names?.touch(unpackKeyIds(form.keyIds).map((k) => k[2].toString('hex').toUpperCase()));
     let id: number;
     try {
       id = Number(ws.insertKey.run(fpr, digest, form.version, data, cuts ? JSON.stringify(cuts) : null, tx.now, tx.now,
@@ -241,7 +253,7 @@ export class SqliteTxn implements UpsertTxn {
     }
     core.fprTable?.add(fpr, id);
     ws.putSummary.run(id, fpr, form.version, form.created, form.mrLines, form.name, form.firstUid);
-    if (form.listing) ws.putListing.run(id, digest, form.listing.facts, form.listing.vindex, form.listing.signers);
+    if (form.listing) this.writeListing(id, digest, form.listing, false);
     this.indexStored(id, form);
     if (tx.rows) tx.rows.changes.push(1, digest, fpr, tx.now, tx.pushed);
     else ws.logChange.run(1, digest, fpr, tx.now, tx.pushed);
@@ -293,6 +305,7 @@ export class SqliteTxn implements UpsertTxn {
     const ws = core.ws;
     // a merge may delete key-ID and address rows and logs changes: the rows of earlier keys go first
     flushRows(tx);
+    tx.names?.touch([...keyIdsOf(before), ...keyIdsOf(after)].map((k) => k[2].toString('hex').toUpperCase()));
     try {
       ws.updateKey.run(next.digest, next.version, next.data, next.cuts.length > 0 ? JSON.stringify(next.cuts) : null, tx.now,
         next.summary.crc, id);
@@ -301,9 +314,7 @@ export class SqliteTxn implements UpsertTxn {
       return false;
     }
     ws.putSummary.run(id, fpr, next.version, next.summary.created, next.summary.mrLines, next.summary.name, next.summary.firstUid);
-    const listing = next.summary.listing;
-    if (listing) ws.putListing.run(id, next.digest, listing.facts, listing.vindex, listing.signers);
-    else ws.deleteListing.run(id);
+    this.writeListing(id, next.digest, next.summary.listing, true);
     this.reindexKey(id, before, after);
     ws.logChange.run(0, oldDigest, fpr, tx.now, tx.pushed);
     ws.logChange.run(1, next.digest, fpr, tx.now, tx.pushed);
@@ -321,12 +332,13 @@ export class SqliteTxn implements UpsertTxn {
     const head = this.find(fpr);
     if (!head) return false;
     const info = describeKey(readPackets((ws.dataById.get(head.id) as { data: Buffer }).data));
+    tx.names?.touch(keyIdsOf(info).map((k) => k[2].toString('hex').toUpperCase()));
     for (const [short] of keyIdsOf(info)) this.deleteKeyIds(short, head.id);
     for (const email of emailsOf(info)) this.deleteEmail(email, head.id);
     setWords(tx, head.id, uidText(info, core.policy.wordIndexMaxChars) !== '', '');
     ws.deleteKey.run(head.id);
     ws.deleteSummary.run(head.id);
-    ws.deleteListing.run(head.id);
+    this.writeListing(head.id, head.digest, null, true);
     ws.logChange.run(0, head.digest, fpr, tx.now, tx.pushed);
     tx.tree.remove(head.digest);
     this.putProfileRows(head.id, undefined, true);
@@ -344,6 +356,21 @@ export class SqliteTxn implements UpsertTxn {
     for (const [name, n] of Object.entries(tally)) bump(name, n);
     for (const [name, n] of Object.entries(p.counters ?? {})) bump(name, n);
     this.core.ws.putProgress.run(p.file.path, p.file.size, mtime, p.offset, JSON.stringify(counters), this.tx.now);
+  }
+
+  /** Makes key `id`'s listing this one (none: removed), with the key IDs it names in signer_refs; its names are
+   * resolved when the transaction ends (or, in a bulk load, when the load does). `had`: it may have one now. */
+  private writeListing(id: number, digest: Buffer, listing: KeySummary['listing'], had: boolean): void {
+    const ws = this.core.ws;
+    const old = had ? (ws.listingSigners.get(id) as string | undefined) : undefined;
+    if (old !== undefined) {
+      for (const s of listingSigners(old, new Set())) ws.deleteSignerRef.run(Buffer.from(s, 'hex'), id);
+      if (!listing) ws.deleteListing.run(id);
+    }
+    if (!listing) return;
+    ws.putListing.run(id, digest, listing.facts, listing.vindex, listing.signers);
+    for (const s of listingSigners(listing.signers, new Set())) ws.insertSignerRef.run(Buffer.from(s, 'hex'), id);
+    this.tx.names?.written(id);
   }
 
   private indexStored(id: number, form: StoredForm): void {

@@ -1,0 +1,141 @@
+// vindex's signer names (SKS index.ml get_uid), and keeping them stored with the listings that show them.
+//
+// A signer's name is another key's: its primary user ID when the signer's key ID is that key's primary key, its first
+// user ID when it is a subkey; of the first key in key order with that ID. A listing (listing.ts) stores the names of
+// the signers it shows (key_listings.names), so a vindex looks none up; signer_refs says which listings show which
+// key ID. When a write changes what a key ID's name is (the key arrives, goes, or changes its user IDs), the listings
+// that show it get their names again in the same transaction. A bulk load leaves names NULL and resolves them all at
+// its end (finishBulkWork); a reader falls back to looking names up while a listing's are NULL. (During a bulk load,
+// a listing written before it does not yet name a signer that arrived in it.)
+import type Database from 'better-sqlite3';
+import { shortOf } from '../prepare.js';
+import { listingSigners } from '../listing.js';
+
+/** meta row present while stored signer names may be out of date (a bulk load, a migration): the next writable open
+ * resolves them all (bulk-load.ts finishBulkWork). */
+export const NAMES_STALE = 'listing_names_stale';
+
+/** The most key IDs one statement asks for: a page asks in groups of this many (one statement per group size,
+ * prepared when first used). */
+const SIGNERS_PER_STATEMENT = 32;
+
+/** A long key ID: 16 hex digits, any case. */
+const LONG_KEY_ID = /^[0-9a-fA-F]{16}$/;
+/** Hex digits as SQLite's hex() writes them. */
+const UPPER_HEX = /^[0-9A-F]*$/;
+
+/** A row of the statement: long ID (hex), key, is that key's primary key (0/1), the name it goes by there. */
+type SignerRow = [string, number, number, string | null];
+
+/** Signer names from a connection's view of the store. */
+export class SignerNames {
+  /** Statements by group size. */
+  private readonly statements = new Map<number, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Statements of the upkeep (NameUpkeep), prepared once per connection. */
+  private upkeep?: { refs: Database.Statement; signers: Database.Statement; setNames: Database.Statement };
+
+  get upkeepStatements(): { refs: Database.Statement; signers: Database.Statement; setNames: Database.Statement } {
+    return (this.upkeep ??= {
+      refs: this.db.prepare('SELECT key FROM signer_refs WHERE long_id = ?').pluck(),
+      signers: this.db.prepare('SELECT signers FROM key_listings WHERE key = ?').pluck(),
+      setNames: this.db.prepare('UPDATE key_listings SET names = ? WHERE key = ?'),
+    });
+  }
+
+  /** The candidates for the names of `n` signers, by the short IDs of their key IDs: per key ID row its long ID in
+   * hex, its key, whether it is that key's primary key, and the name the ID goes by in that key. Plain columns, no
+   * blob: a Buffer per row cost more than the lookup. */
+  private statement(n: number): Database.Statement {
+    let s = this.statements.get(n);
+    if (s === undefined) {
+      s = this.db.prepare(`SELECT hex(i.long_id), i.key, i.fingerprint = s.fingerprint,
+        CASE WHEN i.fingerprint = s.fingerprint THEN s.name ELSE s.first_uid END
+        FROM key_ids i JOIN key_summaries s ON s.key = i.key WHERE i.short_id IN (${Array(n).fill('?').join(', ')})`).raw();
+      this.statements.set(n, s);
+    }
+    return s;
+  }
+
+  /** Each valid ID's name (undefined where none); IDs that are not 16 hex digits are left out. */
+  names(keyIds: readonly string[]): Map<string, string | undefined> {
+    const names = new Map<string, string | undefined>();
+    const valid = keyIds.filter((id) => LONG_KEY_ID.test(id));
+    // of the rows of an ID: the first key in key order, its primary key's row first
+    const best = new Map<string, SignerRow>();
+    for (let at = 0; at < valid.length; at += SIGNERS_PER_STATEMENT) {
+      const group = valid.slice(at, at + SIGNERS_PER_STATEMENT);
+      const rows = this.statement(group.length).all(...group.map(shortOf)) as SignerRow[];
+      for (const row of rows) {
+        const b = best.get(row[0]);
+        if (!b || row[1] < b[1] || (row[1] === b[1] && row[2] > b[2])) best.set(row[0], row);
+      }
+    }
+    for (const id of valid) names.set(id, best.get(UPPER_HEX.test(id) ? id : id.toUpperCase())?.[3] ?? undefined);
+    return names;
+  }
+}
+
+/** What one write transaction must do about stored signer names: the names its keys' IDs had when it first touched
+ * them, and the listings it wrote (whose names are resolved when it ends, once every row is in place). */
+export class NameUpkeep {
+  private readonly before = new Map<string, string | undefined>();
+  private readonly listings = new Set<number>();
+
+  constructor(private readonly signers: SignerNames) {}
+
+  /** Call before a key's rows change: its key IDs (16 hex digits), before and after the change. */
+  touch(keyIds: Iterable<string>): void {
+    const fresh = [...new Set(keyIds)].filter((id) => !this.before.has(id));
+    if (fresh.length === 0) return;
+    for (const [id, name] of this.signers.names(fresh)) this.before.set(id, name);
+  }
+
+  /** A listing (by its key's row id) was written with names to resolve. */
+  written(key: number): void {
+    this.listings.add(key);
+  }
+
+  /** At the end of the transaction: every listing that shows a key ID whose name changed, and every listing written,
+   * gets its names as they are now. */
+  finish(): void {
+    const st = this.signers.upkeepStatements;
+    if (this.before.size > 0) {
+      const now = this.signers.names([...this.before.keys()]);
+      for (const [id, was] of this.before) {
+        if (now.get(id) === was) continue;
+        for (const key of st.refs.all(Buffer.from(id, 'hex')) as number[]) this.listings.add(key);
+      }
+    }
+    for (const key of this.listings) {
+      const signers = st.signers.get(key) as string | undefined;
+      if (signers !== undefined) st.setNames.run(namesText(this.signers, signers), key);
+    }
+  }
+}
+
+/** key_listings.names for a listing's issuer list: the named issuers' names in order, JSON (null: no name). */
+export function namesText(names: SignerNames, signers: string): string {
+  const ids = [...listingSigners(signers, new Set())];
+  const found = ids.length > 0 ? names.names(ids) : new Map<string, string | undefined>();
+  return JSON.stringify(ids.map((id) => found.get(id) ?? null));
+}
+
+/** Resolves the names of every listing (after a bulk load, which leaves them NULL and does not keep them current),
+ * in batches by key. Returns how many listings it resolved. */
+export function resolveAllNames(db: Database.Database): number {
+  const names = new SignerNames(db);
+  const page = db.prepare('SELECT key, signers FROM key_listings WHERE key > ? ORDER BY key LIMIT 1000').raw();
+  const set = db.prepare('UPDATE key_listings SET names = ? WHERE key = ?');
+  let n = 0;
+  for (let last = 0; ;) {
+    const rows = page.all(last) as Array<[number, string]>;
+    if (rows.length === 0) break;
+    for (const [key, signers] of rows) set.run(namesText(names, signers), key);
+    n += rows.length;
+    last = rows[rows.length - 1]![0];
+  }
+  return n;
+}
