@@ -371,10 +371,12 @@ export function renderListing(vindex: string, signers: string, fill: ListingFill
         const [i, semi] = slotNumber(part, 2);
         end = semi;
         const k = kind === 0x6e ? 0 : kind === 0x73 ? 1 : 2; // n, s, e
-        if ((value = nameCells[i * 3 + k]!) === undefined) {
+        let cell = nameCells[i * 3 + k];
+        if (cell === undefined) {
           const id = signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS);
-          value = nameCells[i * 3 + k] = signerNameCell(id, k, opts, k === 0 ? nameOf(i, id) : undefined);
+          cell = nameCells[i * 3 + k] = signerNameCell(id, k, opts, k === 0 ? nameOf(i, id) : undefined);
         }
+        value = cell;
         break;
       }
       case 0x6f: value = opts; break; // o

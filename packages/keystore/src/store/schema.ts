@@ -42,9 +42,10 @@ CREATE TABLE IF NOT EXISTS key_summaries (
   first_uid TEXT                        -- its first user ID (a signer's name when a subkey signed); NULL: none
 )`;
 
-/** Version 6: a key's op=vindex listing with its holes and the facts of its card (listing.ts), for keys of at least
- * LISTING_MIN_SIGNATURES signatures (rowid = keys.id): a vindex of a 100-signature key reads this instead of parsing
- * the key (issue 17). Apart from key_summaries, whose rows an mr index reads by the hundred. */
+/** Version 6: a key's op=vindex listing with its holes, its signers' names and the facts of its card (listing.ts),
+ * for keys of at least LISTING_MIN_SIGNATURES signatures (rowid = keys.id): a vindex of a 100-signature key reads
+ * this instead of parsing the key and looking up its signers (issue 17). Apart from key_summaries, whose rows an mr
+ * index reads by the hundred. */
 const KEY_LISTINGS_TABLE = `
 CREATE TABLE IF NOT EXISTS key_listings (
   key INTEGER PRIMARY KEY,              -- keys.id
