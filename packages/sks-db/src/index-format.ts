@@ -9,9 +9,6 @@ import { htmlQuote } from './http-util.js';
 /** Options of the request that change the listing. */
 export type IndexOptions = ListingOptions;
 
-// SKS's listing helpers are the key store's, which writes a key's vindex listing with it (listing.ts).
-export { algoLetter, groupedFingerprint } from '@sks/keystore';
-
 // The mr lines and the helpers they share with the HTML listing are the key store's (it writes each key's lines
 // with the key, summary.ts); re-exported here, where the listings are.
 export { escapeMr, sksKeyBits, sksKeyExpiry, primaryUserId } from '@sks/keystore';

@@ -120,7 +120,7 @@ export function finishBulkWork(core: SqliteCore): string[] {
       }
       // after the indexes, which the names are looked up by
       if (namesStale()) {
-        const n = resolveAllNames(core.db);
+        const n = resolveAllNames(core.db, ws);
         ws.deleteMeta.run(NAMES_STALE);
         core.logger?.info('vindex listings: signer names resolved', { listings: n });
         missing.push('signer names');

@@ -11,6 +11,9 @@ import type Database from 'better-sqlite3';
 import { shortOf } from '../prepare.js';
 import { listingSigners } from '../listing.js';
 
+/** The write statements the upkeep uses (statements.ts; not imported from there: schema.ts imports this module). */
+type UpkeepStatements = Record<'listingSigners' | 'setListingNames' | 'listingsNaming', Database.Statement>;
+
 /** meta row present while stored signer names may be out of date (a bulk load, a migration): the next writable open
  * resolves them all (bulk-load.ts finishBulkWork). */
 export const NAMES_STALE = 'listing_names_stale';
@@ -33,17 +36,6 @@ export class SignerNames {
   private readonly statements = new Map<number, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {}
-
-  /** Statements of the upkeep (NameUpkeep), prepared once per connection. */
-  private upkeep?: { refs: Database.Statement; signers: Database.Statement; setNames: Database.Statement };
-
-  get upkeepStatements(): { refs: Database.Statement; signers: Database.Statement; setNames: Database.Statement } {
-    return (this.upkeep ??= {
-      refs: this.db.prepare('SELECT key FROM signer_refs WHERE long_id = ?').pluck(),
-      signers: this.db.prepare('SELECT signers FROM key_listings WHERE key = ?').pluck(),
-      setNames: this.db.prepare('UPDATE key_listings SET names = ? WHERE key = ?'),
-    });
-  }
 
   /** The candidates for the names of `n` signers, by the short IDs of their key IDs: per key ID row its long ID in
    * hex, its key, whether it is that key's primary key, and the name the ID goes by in that key. Plain columns, no
@@ -84,7 +76,7 @@ export class NameUpkeep {
   private readonly before = new Map<string, string | undefined>();
   private readonly listings = new Set<number>();
 
-  constructor(private readonly signers: SignerNames) {}
+  constructor(private readonly signers: SignerNames, private readonly ws: UpkeepStatements) {}
 
   /** Call before a key's rows change: its key IDs (16 hex digits), before and after the change. */
   touch(keyIds: Iterable<string>): void {
@@ -101,17 +93,17 @@ export class NameUpkeep {
   /** At the end of the transaction: every listing that shows a key ID whose name changed, and every listing written,
    * gets its names as they are now. */
   finish(): void {
-    const st = this.signers.upkeepStatements;
+    const ws = this.ws;
     if (this.before.size > 0) {
       const now = this.signers.names([...this.before.keys()]);
       for (const [id, was] of this.before) {
         if (now.get(id) === was) continue;
-        for (const key of st.refs.all(Buffer.from(id, 'hex')) as number[]) this.listings.add(key);
+        for (const key of ws.listingsNaming.all(Buffer.from(id, 'hex')) as number[]) this.listings.add(key);
       }
     }
     for (const key of this.listings) {
-      const signers = st.signers.get(key) as string | undefined;
-      if (signers !== undefined) st.setNames.run(namesText(this.signers, signers), key);
+      const signers = ws.listingSigners.get(key) as string | undefined;
+      if (signers !== undefined) ws.setListingNames.run(namesText(this.signers, signers), key);
     }
   }
 }
@@ -125,10 +117,10 @@ export function namesText(names: SignerNames, signers: string): string {
 
 /** Resolves the names of every listing (after a bulk load, which leaves them NULL and does not keep them current),
  * in batches by key. Returns how many listings it resolved. */
-export function resolveAllNames(db: Database.Database): number {
+export function resolveAllNames(db: Database.Database, ws: UpkeepStatements): number {
   const names = new SignerNames(db);
   const page = db.prepare('SELECT key, signers FROM key_listings WHERE key > ? ORDER BY key LIMIT 1000').raw();
-  const set = db.prepare('UPDATE key_listings SET names = ? WHERE key = ?');
+  const set = ws.setListingNames;
   let n = 0;
   for (let last = 0; ;) {
     const rows = page.all(last) as Array<[number, string]>;

@@ -74,7 +74,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
 }
 
 export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'setListingNames' | 'listingsNaming' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
 function keyIdStatements(db: Database.Database) {
@@ -137,6 +137,9 @@ export function writeStatements(db: Database.Database): WriteStatements {
     putListing: db.prepare(INSERT_LISTING_SQL),
     deleteListing: db.prepare('DELETE FROM key_listings WHERE key = ?'),
     listingSigners: db.prepare('SELECT signers FROM key_listings WHERE key = ?').pluck(),
+    setListingNames: db.prepare('UPDATE key_listings SET names = ? WHERE key = ?'),
+    /** The listings that name a key ID (8 bytes). */
+    listingsNaming: db.prepare('SELECT key FROM signer_refs WHERE long_id = ?').pluck(),
     insertSignerRef: db.prepare(INSERT_SIGNER_REF_SQL),
     deleteSignerRef: db.prepare('DELETE FROM signer_refs WHERE long_id = ? AND key = ?'),
     anyBlocked: db.prepare('SELECT EXISTS (SELECT 1 FROM blocklist)').pluck(),

@@ -128,7 +128,7 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
         now: Math.floor(Date.now() / 1000), pushed: 1, anyBlocked: ws.anyBlocked.get() === 1, tree: new TreeDelta(core.bulk),
         profileTrees: new Map(core.profiles.map((p) => [p.name, new TreeDelta(false)])), countDelta: 0,
         words: new Map(), ids: new Map(), mails: new Map(), countsOnly,
-        names: core.bulk ? undefined : new NameUpkeep(core.signerNames),
+        names: core.bulk ? undefined : new NameUpkeep(core.signerNames, ws),
       };
       if (core.bulk) {
         tx.rows = {
