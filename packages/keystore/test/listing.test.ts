@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  KeyStore, LISTING_MIN_SIGNATURES, describeKey, keyFacts, keyListing, listingSigners, readPackets, renderListing,
-  signatureCount, splitKeys, type KeyInfo, type SignatureInfo,
+  KeyStore, LISTING_MIN_SIGNATURES, describeKey, htmlQuote, keyFacts, keyListing, listingPage, listingSigners, readPackets, renderListing,
+  signatureCount, splitKeys, storedPage, type KeyInfo, type SignatureInfo, type StoredPage,
 } from '../src/index.js';
 import { PackedBlockReader, packPreparedBlocks, type PreparedBlock } from '../src/store/keystore.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
@@ -25,11 +25,12 @@ function open(): { store: KeyStore; file: string } {
 }
 
 /** The stored listing of every key, by fingerprint, read straight from the table. */
-function storedListings(store: KeyStore): Map<string, { facts: string; vindex: string; signers: string; names: string | null }> {
+type ListingRow = { facts: string; vindex: string; signers: string; page: Buffer | null; slots: Buffer | null };
+function storedListings(store: KeyStore): Map<string, ListingRow> {
   const rows = sqliteHandle(store)
-    .prepare('SELECT hex(k.fingerprint) AS fpr, l.facts, l.vindex, l.signers, l.names FROM key_listings l JOIN keys k ON k.id = l.key').all() as
-    Array<{ fpr: string; facts: string; vindex: string; signers: string; names: string | null }>;
-  return new Map(rows.map((r) => [r.fpr, { facts: r.facts, vindex: r.vindex, signers: r.signers, names: r.names }]));
+    .prepare('SELECT hex(k.fingerprint) AS fpr, l.facts, l.vindex, l.signers, l.page, l.slots FROM key_listings l JOIN keys k ON k.id = l.key')
+    .all() as Array<ListingRow & { fpr: string }>;
+  return new Map(rows.map(({ fpr, ...r }) => [fpr, r]));
 }
 
 /** What the listing of the key as stored now must be: made from its stored packets. */
@@ -38,11 +39,9 @@ function expectedListing(store: KeyStore, fpr: string) {
   return signatureCount(info) >= LISTING_MIN_SIGNATURES ? keyListing(info) : undefined;
 }
 
-/** The names of a listing's named issuers as the store looks them up now (null: no name). */
-function signerNamesNow(store: KeyStore, signers: string): Array<string | null> {
-  const ids = [...listingSigners(signers, new Set())];
-  const found = store.signerNames(ids);
-  return ids.map((id) => found.get(id) ?? null);
+/** A listing's page with the names of its signers as the store looks them up now. */
+function pageNow(store: KeyStore, listing: { vindex: string; signers: string }): StoredPage {
+  return storedPage(listingPage(listing.vindex, listing.signers, store.signerNames([...listingSigners(listing.signers, new Set())])));
 }
 
 /** Every key with enough signatures has its listing stored, the one its stored packets make; no other key has one.
@@ -64,9 +63,9 @@ function assertListingsMatch(store: KeyStore): number {
     assert.equal(got.vindex, want.vindex, k.fingerprint);
     assert.equal(got.signers, want.signers, k.fingerprint);
     assert.deepEqual(JSON.parse(got.facts), want.facts, k.fingerprint);
-    const { names, ...rest } = store.listingByFingerprint(k.fingerprint)!;
-    assert.deepEqual(rest, { digest: k.digest, ...want });
-    assert.deepEqual(names, signerNamesNow(store, want.signers), `${k.fingerprint}: its stored signer names`);
+    const { page, ...rest } = store.listingByFingerprint(k.fingerprint)!;
+    assert.deepEqual(rest, { digest: k.digest, facts: want.facts, signers: want.signers }, 'with a page, no template is read');
+    assert.deepEqual(page, pageNow(store, want), `${k.fingerprint}: its stored page, with the signers' names of now`);
   }
   assert.equal(stored.size, heavy);
   return heavy;
@@ -138,7 +137,7 @@ test('a bulk load of keys packed as the loader\'s threads send them stores the s
   }
 });
 
-test('a listing\'s stored signer names follow its signers: one that arrives, one that goes', () => {
+test('a listing\'s stored page follows the names of its signers: one that arrives, one that goes', () => {
   const { store } = open();
   try {
     const infos = blocks.map((b) => describeKey(readPackets(b)));
@@ -153,20 +152,22 @@ test('a listing\'s stored signer names follow its signers: one that arrives, one
     }
     assert.ok(b >= 0, 'debian-keyring has such a pair');
     const [A, B] = [infos[a]!, infos[b]!];
+    // the text of B's name cells in A's stored page (each the same)
     const nameOfB = () => {
-      const l = store.listingByFingerprint(A.fingerprint)!;
-      const at = [...listingSigners(l.signers, new Set())].indexOf(B.keyId);
-      assert.ok(at >= 0);
-      return l.names![at];
+      const page = store.listingByFingerprint(A.fingerprint)!.page!.page.toString('utf8');
+      const cells = [...page.matchAll(new RegExp(`op=vindex&amp;search=0x${B.keyId}">([^<]*)</a>`, 'g'))].map((m) => m[1]);
+      assert.ok(cells.length > 0);
+      assert.equal(new Set(cells).size, 1);
+      return cells[0];
     };
     store.upsert(blocks.filter((_, i) => i !== b).map((x) => readPackets(x)), 'add');
-    assert.equal(nameOfB(), null, 'B is not stored: no name');
+    assert.equal(nameOfB(), '[]', 'B is not stored: no name');
     store.upsert([readPackets(blocks[b]!)], 'add');
-    const name = nameOfB();
-    assert.ok(name, 'B arrived: A\'s listing names it');
-    assert.equal(name, store.signerName(B.keyId)!.name);
+    const name = store.signerName(B.keyId)!.name;
+    assert.ok(name);
+    assert.equal(nameOfB(), htmlQuote(name), 'B arrived: A\'s page names it');
     assert.ok(store.deleteKey(B.fingerprint, 'test'));
-    assert.equal(nameOfB(), null, 'B went: no name again');
+    assert.equal(nameOfB(), '[]', 'B went: no name again');
   } finally {
     store.close();
   }
@@ -185,6 +186,26 @@ test('a version 5 store is migrated: the keys of many signatures get their listi
   const migrated = KeyStore.open(file);
   try {
     assert.equal(migrated.migratedFrom, 5);
+    assert.deepEqual(storedListings(migrated), want);
+  } finally {
+    migrated.close();
+  }
+});
+
+test('a version 6 store is migrated: its listings keep their page instead of their signers\' names', () => {
+  const { store, file } = open();
+  store.upsert(splitKeys(readPackets(keyring)).slice(0, 150), 'load');
+  const want = storedListings(store);
+  assert.ok([...want.values()].every((l) => l.page !== null) && want.size > 10);
+  // version 6's table: names (JSON) where version 7 has the page
+  const db = sqliteHandle(store);
+  db.exec(`ALTER TABLE key_listings DROP COLUMN page; ALTER TABLE key_listings DROP COLUMN slots;
+    ALTER TABLE key_listings ADD COLUMN names TEXT; UPDATE key_listings SET names = '[]'`);
+  db.pragma('user_version = 6');
+  store.close();
+  const migrated = KeyStore.open(file);
+  try {
+    assert.equal(migrated.migratedFrom, 6);
     assert.deepEqual(storedListings(migrated), want);
   } finally {
     migrated.close();
@@ -216,13 +237,13 @@ test('a listing is filled in per request: link options, names of signers, expiry
   const { vindex, facts, signers } = keyListing(info);
   assert.deepEqual(facts, keyFacts(info));
   assert.deepEqual([...listingSigners(signers, new Set())], [SIGNER, OTHER], 'signers in listing order, the key itself not');
-  const names = new Map([[SIGNER, 'Signer <s@example.org>']]);
+  const names = new Map([[SIGNER, 'Signer \u0001x <s@example.org>']]);
   const fill = (now: number, o = { fingerprint: false, hash: false }) =>
-    renderListing(vindex, signers, { options: o, names, now, extra: '\r\nEXTRA' });
+    renderListing(vindex, signers, { options: o, names, now, extra: '\r\nEXTRA' }).toString('utf8');
   const before = fill(1_650_000_000);
   const after = fill(1_750_000_000);
   const lines = (s: string) => s.split('\r\n');
-  assert.ok(lines(before).some((l) => l.startsWith('sig  sig   <a href="/pks/lookup?op=get&amp;search=0x0123456789ABCDEF">89ABCDEF</a> 2020-09-13 2023-11-14 __________ <a href="/pks/lookup?op=vindex&amp;search=0x0123456789ABCDEF">Signer &lt;s@example.org&gt;</a>')), before);
+  assert.ok(lines(before).some((l) => l.startsWith('sig  sig   <a href="/pks/lookup?op=get&amp;search=0x0123456789ABCDEF">89ABCDEF</a> 2020-09-13 2023-11-14 __________ <a href="/pks/lookup?op=vindex&amp;search=0x0123456789ABCDEF">Signer \u0001x &lt;s@example.org&gt;</a>')), before);
   assert.ok(lines(after).some((l) => l.startsWith('sig <span class="warn"> exp  </span> <a href="/pks/lookup?op=get&amp;search=0x0123456789ABCDEF">')), after);
   // a signer without a name, and the key's own signature
   assert.ok(lines(before).some((l) => l.startsWith('sig  sig3  ') && l.endsWith('search=0xFEDCBA9876543210">[]</a>')));
@@ -230,7 +251,7 @@ test('a listing is filled in per request: link options, names of signers, expiry
   // the user ID as written, HTML-quoted; the extra lines where SKS puts them (after the key's own signatures)
   assert.ok(before.includes(`<span class="uid">Eve \u0001n0123456789ABCDEF \u0001x \u0001o &lt;eve@example.org&gt;</span>`), before);
   assert.equal(lines(before).indexOf('EXTRA'), 2, 'the extra lines follow the pub line');
-  assert.equal(before.split('\u0001').length - 1, 3, 'no slot left: only the user ID\'s own markers');
+  assert.equal(before.split('\u0001').length - 1, 4, 'no slot left: only the user ID\'s and the name\'s own markers');
   // link options go on every link but the key's own op=get
   const withOpts = fill(1_650_000_000, { fingerprint: true, hash: true });
   assert.ok(withOpts.includes('op=vindex&amp;hash=on&amp;fingerprint=on&amp;search=0x0123456789ABCDEF'));

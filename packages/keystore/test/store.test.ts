@@ -9,6 +9,7 @@ import * as openpgp from 'openpgp';
 import Database from 'better-sqlite3';
 import { KeyStore, KeyInputError, PackedBlockReader, packPreparedBlocks, prepareKey, type PreparedBlock } from '../src/store/keystore.js';
 import { readPackets, splitKeys, describeKey, mrLines, primaryUserId, crc24, type KeyInfo, type StoredKey } from '../src/index.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { FingerprintTable } from '../src/store/sqlite/fingerprint-table.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
@@ -433,7 +434,7 @@ test('a version 1 store (descriptions as JSON, fingerprint UNIQUE) is migrated i
   assert.throws(() => KeyStore.open(file, { readonly: true }), /version 1/, 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   assert.equal(migrated.migratedFrom, 1);
-  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), 6);
+  assert.equal(sqliteHandle(migrated).pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.equal(sqliteHandle(migrated).prepare('SELECT count(*) FROM keys k LEFT JOIN key_summaries s ON s.key = k.id WHERE s.mr_lines IS NULL OR k.crc IS NULL').pluck().get(), 0, 'every key has its summary');
   assert.ok(!(sqliteHandle(migrated).prepare('SELECT name FROM pragma_table_info(\'keys\')').pluck().all() as string[]).includes('info'));
   assert.deepEqual(sqliteHandle(migrated).prepare('SELECT id, fingerprint FROM keys ORDER BY id').raw().all(), ids, 'rows keep their ids');
@@ -713,7 +714,7 @@ test('a bulk load appends without the digest, key-ID and address indexes and the
   assert.ok(rest.every((o) => o.status === 'inserted'));
   assert.ok(store.upsert(groups.slice(600, 610), 'load').every((o) => o.status === 'unchanged'), 'stored in this bulk load');
   assert.equal(store.reconView.size(), 400, 'the tree waits for the end of the load');
-  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'keys_fingerprint', 'ptree', 'signer names']);
+  assert.deepEqual(store.endBulkLoad().sort(), ['key_emails_email', 'key_ids_short', 'keys_digest', 'keys_fingerprint', 'listing pages', 'ptree']);
   assert.deepEqual(store.endBulkLoad(), [], 'nothing left to build');
   const plan = sqliteHandle(store).prepare('EXPLAIN QUERY PLAN SELECT key FROM key_ids WHERE short_id = 1').all() as Array<{ detail: string }>;
   assert.match(plan.map((p) => p.detail).join(' '), /key_ids_short/);

@@ -1,8 +1,8 @@
 // The answers to op=index and op=vindex: machine-readable lines (HKP draft §5.2, SKS mRindex.ml) and the HTML
 // pre-formatted listing SKS writes (index.ml, htmlTemplates.ml), so scripts that scrape either keep working.
 import {
-  algoLetter, extraListingLines, linkOptions, listingDate, mrLines, readPackets, renderListing, sksKeyBits, userIdsPrimaryFirst,
-  type KeyInfo, type ListingOptions, type Packet, type StoredKey,
+  algoLetter, extraListingLines, linkOptions, listingDate, mrLines, readPackets, renderListing, renderStoredPage, sksKeyBits, userIdsPrimaryFirst,
+  type KeyInfo, type ListingOptions, type Packet, type StoredKey, type StoredPage,
 } from '@sks/keystore';
 import { htmlQuote } from './http-util.js';
 
@@ -61,11 +61,20 @@ export function htmlIndexText(key: StoredKey, o: IndexOptions): string {
   return `\r\n</pre><hr /><pre>\r\n${keystr}${extraListingLines(o, key.digest, key.fingerprint)}`;
 }
 
-/** One key in the verbose listing with signatures (index.ml key_to_lines_verbose), each line preceded by CRLF: its
- * listing (stored with the key, or made from its description) filled in for this request. */
-export function htmlVindexText(listing: { vindex: string; signers: string; digest: string; fingerprint: string }, o: IndexOptions,
-  names: ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>, now = Date.now() / 1000): string {
-  return renderListing(listing.vindex, listing.signers, { options: o, names, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) });
+/** One key in the verbose listing with signatures (index.ml key_to_lines_verbose), each line preceded by CRLF, UTF-8:
+ * its listing (stored with the key, or made from its description) filled in for this request, from its stored page
+ * when `names` is 'page' (its signers' names are in it), else from its template with these names. */
+export function htmlVindexText(
+  listing: { signers: string; digest: string; fingerprint: string; page: StoredPage | null; vindex?: string }, o: IndexOptions,
+  names: ReadonlyMap<string, string | undefined> | 'page', now = Date.now() / 1000,
+): Buffer {
+  const fill = { options: o, now, extra: extraListingLines(o, listing.digest, listing.fingerprint) };
+  if (names === 'page') {
+    if (!listing.page) throw new Error('htmlVindexText: the listing has no page');
+    return renderStoredPage(listing.page, fill);
+  }
+  if (listing.vindex === undefined) throw new Error('htmlVindexText: the listing has no template');
+  return renderListing(listing.vindex, listing.signers, { ...fill, names });
 }
 
 /** The <pre> block around the keys' lines (htmlIndexText, htmlVindexText): its start with SKS's header line, and its

@@ -182,7 +182,7 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
 type Listing = StoredListing & { fingerprint: string };
 
 function listingOfKey(k: StoredKey): Listing {
-  return { digest: k.digest, fingerprint: k.fingerprint, ...keyListing(k.info) };
+  return { digest: k.digest, fingerprint: k.fingerprint, page: null, ...keyListing(k.info) };
 }
 
 /** The stored listing of the key with this fingerprint, or one made from the key when it has none stored. */
@@ -197,41 +197,31 @@ function listingOf(ctx: DbContext, fingerprint: string): Listing | undefined {
 /** op=vindex: the keys' listings filled in, with the names of their signers, as SKS shows them. */
 function vindexAnswer(ctx: DbContext, r: LookupRequest, listings: Listing[], count: number): LookupAnswer {
   // Names of certifying keys, bounded like SKS's max_uid_fetches: the first signers in listing order; signers beyond
-  // the budget show []. A stored listing has its signers' names with it (kept current by every write); the others'
-  // are looked up, in one statement.
+  // the budget show []. A stored listing's page has its signers' names in it (kept current by every write); the
+  // others' are looked up, in one statement.
   const signers = new Set<string>();
   for (const l of listings) listingSigners(l.signers, signers);
   const budget = ctx.settings.vindex_max_signer_lookups;
   const opts = { fingerprint: r.fingerprint, hash: r.hash };
-  const texts = (names: (l: Listing) => ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>) =>
-    listings.map((l) => htmlVindexText(l, opts, names(l)));
+  const facts = listings.map((l) => l.facts);
   if (signers.size <= budget) {
-    // every signer is shown: stored names as they are, the others looked up
+    // every signer is shown: stored pages as they are, the others' names looked up
     const asked = new Set<string>();
-    for (const l of listings) if (!l.names) listingSigners(l.signers, asked);
+    for (const l of listings) if (!l.page) listingSigners(l.signers, asked);
     const looked = asked.size > 0 ? ctx.store.signerNames([...asked]) : new Map<string, string | undefined>();
-    return htmlIndexAnswer(r, listings.map((l) => l.facts), count, texts((l) => l.names ?? looked));
+    return htmlIndexAnswer(r, facts, count, listings.map((l) => htmlVindexText(l, opts, l.page ? 'page' : looked)));
   }
-  const shown = new Set([...signers].slice(0, Math.max(0, budget)));
-  const names = new Map<string, string | undefined>();
-  for (const l of listings) {
-    if (!l.names) continue;
-    let i = 0;
-    for (const id of listingSigners(l.signers, new Set())) {
-      const name = l.names[i++];
-      if (shown.has(id) && !names.has(id)) names.set(id, name ?? undefined);
-    }
-  }
-  const unknown = [...shown].filter((id) => !names.has(id));
-  if (unknown.length > 0) for (const [id, name] of ctx.store.signerNames(unknown)) names.set(id, name);
-  return htmlIndexAnswer(r, listings.map((l) => l.facts), count, texts(() => names));
+  // the first signers' names looked up, filled into the templates (a stored page names every signer)
+  const names = ctx.store.signerNames([...signers].slice(0, Math.max(0, budget)));
+  const templates = listings.map((l) => (l.vindex !== undefined ? l : { ...l, ...ctx.store.listingByFingerprint(l.fingerprint, { template: true }) }));
+  return htmlIndexAnswer(r, facts, count, templates.map((l) => htmlVindexText(l, opts, names)));
 }
 
 /** The HTML page of op=index and op=vindex: the readable list first, then SKS's listing as SKS writes it (scripts
  * scrape it; vindex shows signatures there). `keyTexts`: each key's lines of the listing. Encoded in pieces: each
  * key's text is one flat string, and encoding the page as one string first copied it all into one (a vindex page
  * is 30 KB). */
-function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, keyTexts: string[]): LookupAnswer {
+function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, keyTexts: Array<string | Buffer>): LookupAnswer {
   const title = `Search results for '${htmlQuote(r.search.toLowerCase())}'`;
   const verbose = r.op === 'vindex';
   const [top, bottom] = pageAround(title, { search: r.search });
@@ -239,7 +229,7 @@ function htmlIndexAnswer(r: LookupRequest, facts: KeyFacts[], count: number, key
     `${top}${resultSummary(facts.length, count, r.search)}\n${keyCards(facts)}\n` +
     `<h2 id="sks-listing">${verbose ? 'Keys with their signatures' : 'The same keys'}, as SKS lists them</h2>\n` +
     `<div class="listing">${listingHead(verbose)}`;
-  const body = Buffer.concat([Buffer.from(head), ...keyTexts.map((t) => Buffer.from(t)), Buffer.from(`${LISTING_END}</div>${bottom}`)]);
+  const body = Buffer.concat([Buffer.from(head), ...keyTexts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t)), Buffer.from(`${LISTING_END}</div>${bottom}`)]);
   return bodyAnswer({ type: 'text/html; charset=UTF-8', body, count });
 }
 

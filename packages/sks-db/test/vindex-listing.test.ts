@@ -60,7 +60,7 @@ for (const profiles of [['sks'], ['sks', 'hockeypuck']]) {
   });
 }
 
-test('the page is written from the stored listing itself, not from the key', async () => {
+test('the page is written from the stored listing\'s page itself, not from the key', async () => {
   const basedir = storeOn(['sks']);
   const file = join(basedir, 'keys.sqlite');
   const { ctx, close } = serve(basedir, ['sks']);
@@ -68,16 +68,18 @@ test('the page is written from the stored listing itself, not from the key', asy
     const k = gpg.find((g) => ctx.store.listingByFingerprint(g.fingerprint))!;
     const answer = frontAnswer(ctx);
     const before = page(answer, `op=vindex&search=0x${k.fingerprint}`).bytes.toString('utf8');
-    // a marker appended to the stored listing (as another process's write would change it) shows on the page
+    // a marker appended to the stored page (as another process's write would change it) shows on the page
     const db = new Database(file);
-    db.prepare("UPDATE key_listings SET vindex = vindex || '\r\nMARKER-LINE' WHERE key = (SELECT id FROM keys WHERE fingerprint = ?)")
+    db.prepare("UPDATE key_listings SET page = CAST(page || '\r\nMARKER-LINE' AS BLOB) WHERE key = (SELECT id FROM keys WHERE fingerprint = ?)")
       .run(Buffer.from(k.fingerprint, 'hex')).changes === 1 || assert.fail('no listing row changed');
     db.close();
     // reads share one snapshot per turn of the event loop (openContext): the change shows from the next turn on
     await new Promise((resolve) => setTimeout(resolve, 20));
     const after = page(answer, `op=vindex&search=0x${k.fingerprint}`).bytes.toString('utf8');
     assert.ok(!before.includes('MARKER-LINE'));
-    assert.ok(after.includes('\r\nMARKER-LINE\r\n</pre>'), 'the stored listing is what the page shows');
+    assert.ok(after.includes('\r\nMARKER-LINE\r\n</pre>'), 'the stored page is what the page shows');
+    const withOptions = page(answer, `op=vindex&search=0x${k.fingerprint}&fingerprint=on&hash=on`).bytes.toString('utf8');
+    assert.ok(withOptions.includes('\r\nMARKER-LINE\r\n</pre>'), 'with link options too');
   } finally {
     close();
   }

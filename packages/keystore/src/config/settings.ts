@@ -90,7 +90,8 @@ export const SETTINGS = {
       + '500, to op=get as well, so a word in a few hundred keys gets them all, from SKS and from us).' },
   vindex_max_signer_lookups: { type: 'int', default: 1000, usedBy: ['sks-db'],
     doc: 'Signers named per vindex page (SKS: max_uid_fetches); signers beyond show []. A key of many signatures has '
-      + 'its signers\' names stored with its listing (kept current as keys change); the others\' are looked up.' },
+      + 'its page stored with its signers\' names in it (kept current as keys change), used while a page names no more '
+      + 'signers than this; the others\' names are looked up.' },
   max_upload_packets: { type: 'int', default: 400_000, usedBy: ['sks-db'],
     doc: 'An upload (/pks/add) holding more OpenPGP packets than this is refused with 413 before it is parsed: a few '
       + 'MB of tiny packets would otherwise cost hundreds of MB of memory. A flooded key of 150,000 certifications fits.' },

@@ -26,7 +26,8 @@ export interface KeyReader {
   packetsByFingerprint(fingerprint: string): KeyPackets | undefined;
   /** The stored vindex listing of the key with this primary fingerprint; undefined when it has none (a key of few
    * signatures, or clients are served another form of the keys): the caller makes it from the key's description. */
-  listingByFingerprint(fingerprint: string): StoredListing | undefined;
+  /** `template`: with its template even when it has a page (which a page without it needs not read). */
+  listingByFingerprint(fingerprint: string, opts?: { template?: boolean }): StoredListing | undefined;
   /** The key whose digest in any active recon profile's set is this one (32 hex digits, any case). */
   getByDigest(digest: string): StoredKey | undefined;
   /** The key's bytes in the form whose digest this is (what /pks/hashquery serves a recon peer of that profile). */

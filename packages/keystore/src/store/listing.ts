@@ -1,9 +1,10 @@
-// A key's op=vindex listing, kept ready beside keys with many signatures (table key_listings, schema version 6), as
-// its mr lines are kept beside every key (summary.ts). Issue 17: an uncached vindex of a 100-signature key read the
+// A key's op=vindex listing, kept ready beside keys with many signatures (table key_listings, schema versions 6, 7),
+// as its mr lines are kept beside every key (summary.ts). Issue 17: an uncached vindex of a 100-signature key read the
 // whole key (60 KB), described it (every signature parsed into objects) and built some 1,500 strings, five times
-// the work of its op=get. With the listing stored, a vindex reads a few kilobytes of text and fills in what
-// depends on the request or on other keys: the link options, the signers' names (stored beside the listing and kept
-// current as keys change, sqlite/signer-names.ts) and whether a signature has expired.
+// the work of its op=get. The listing is kept as a template with slots for what depends on the request or on other
+// keys (the link options, the signers' names, whether a signature has expired), and as a page: the template with
+// the signers' cells filled in, as bytes sent to a request without options (made again when a name it shows
+// changes, sqlite/signer-names.ts). A vindex sends the page; options go in where the page's slots say.
 //
 // The listing is SKS's verbose <pre> block (index.ml key_to_lines_verbose, htmlTemplates.ml) byte for byte once
 // filled in; sks-db pins it against real SKS (vindex-sks-lines.test.ts). Keys below LISTING_MIN_SIGNATURES get the
@@ -312,21 +313,16 @@ function nameCell(name: string | undefined): string {
 /** What a listing's slots become for one request. */
 export interface ListingFill {
   options: ListingOptions;
-  /** Signer names by long key ID (undefined or absent: unknown, shown as `[]`); or, as a listing stores them, the
-   * names of its named issuers in order (null: none). */
-  names: ReadonlyMap<string, string | undefined> | ReadonlyArray<string | null>;
+  /** Signer names by long key ID (undefined or absent: unknown, shown as `[]`). */
+  names: ReadonlyMap<string, string | undefined>;
   /** The key's extra lines for these options (hash, fingerprint), each preceded by CRLF. */
   extra: string;
   /** Unix seconds: certifications that expired before it read `exp`. */
   now: number;
 }
 
-/** Each issuer's position among the named ones (-1: not named). */
-function namedPositions(signers: string, count: number): Int32Array {
-  const out = new Int32Array(count);
-  for (let i = 0, n = 0; i < count; i++) out[i] = signers[i * ISSUER_CHARS + KEY_ID_CHARS] === NAMED ? n++ : -1;
-  return out;
-}
+/** What a page's slots become for one request (ListingFill without the names, which a page has). */
+export type PageFill = Omit<ListingFill, 'names'>;
 
 /** The number of a slot that starts at `at` of `part` and ends in ';', and where its ';' is. */
 function slotNumber(part: string, at: number): [number, number] {
@@ -336,69 +332,150 @@ function slotNumber(part: string, at: number): [number, number] {
   return [n, i];
 }
 
-/** A listing filled in for a request: SKS's lines of the key. The template is split at its MARKs and the pieces
- * joined again with what each slot becomes, into one flat string (a replace() with a callback per slot cost twice
- * as much: each call goes from the runtime back into JS). `signers` is the listing's issuer list. */
-export function renderListing(vindex: string, signers: string, fill: ListingFill): string {
-  const opts = linkOptions(fill.options);
+/** A listing with its signers' cells filled in: the key ID and name cells (names from `names`, by long key ID), their
+ * links' options left as slots, as are the template's other slots (options, extra lines, time, literal MARK). What
+ * depends on other keys is in it; what depends on the request is not. key_listings.page stores it, made again when a
+ * name it shows changes (sqlite/signer-names.ts), in the form storedPage gives it, so a vindex without options sends
+ * it as it is (renderStoredPage). `signers` is the template's issuer list. */
+export function listingPage(vindex: string, signers: string, names: ReadonlyMap<string, string | undefined>): string {
   const count = signers.length / ISSUER_CHARS;
-  const names = fill.names;
-  // stored names are by position among the named issuers: issuer number -> that position, made when first needed
-  let positions: Int32Array | undefined;
-  const nameOf = (i: number, id: string): string | undefined => {
-    if (!Array.isArray(names)) return (names as ReadonlyMap<string, string | undefined>).get(id);
-    positions ??= namedPositions(signers, count);
-    return (names as ReadonlyArray<string | null>)[positions[i]!] ?? undefined;
-  };
   // cells by issuer number: the key ID cell, then the name cell of each kind
   const keyCells: Array<string | undefined> = new Array(count);
   const nameCells: Array<string | undefined> = new Array(count * 3);
+  const issuer = (i: number) => signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS);
+  // split at the MARKs and joined again, into one flat string: a replace() with a callback per slot cost twice as
+  // much (each call goes from the runtime back into JS)
   const parts = vindex.split(MARK);
   const out: string[] = [parts[0]!];
   for (let p = 1; p < parts.length; p++) {
     const part = parts[p]!;
-    let end = 0; // the slot's last character
-    let value: string;
     switch (part.charCodeAt(0)) {
       case 0x6b: { // k
         const [i, semi] = slotNumber(part, 1);
-        end = semi;
-        value = keyCells[i] ??= keyIdCell(signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS), opts);
+        out.push(keyCells[i] ??= keyIdCell(issuer(i)), part.slice(semi + 1));
         break;
       }
       case 0x76: { // v
         const kind = part.charCodeAt(1);
         const [i, semi] = slotNumber(part, 2);
-        end = semi;
         const k = kind === 0x6e ? 0 : kind === 0x73 ? 1 : 2; // n, s, e
         let cell = nameCells[i * 3 + k];
         if (cell === undefined) {
-          const id = signers.slice(i * ISSUER_CHARS, i * ISSUER_CHARS + KEY_ID_CHARS);
-          cell = nameCells[i * 3 + k] = signerNameCell(id, k, opts, k === 0 ? nameOf(i, id) : undefined);
+          const id = issuer(i);
+          cell = nameCells[i * 3 + k] = signerNameCell(id, k, k === 0 ? names.get(id) : undefined);
         }
-        value = cell;
+        out.push(cell, part.slice(semi + 1));
         break;
       }
-      case 0x6f: value = opts; break; // o
-      case 0x74: { // t<digit><time>;
-        end = part.indexOf(';');
-        value = typeSlot(part.charCodeAt(1) - 0x30, Number(part.slice(2, end)), fill.now);
-        break;
-      }
-      case 0x78: value = fill.extra; break; // x
-      default: value = MARK; // m
+      default: out.push(MARK, part); // a slot of the request's
     }
-    out.push(value, end + 1 === part.length ? '' : part.slice(end + 1));
   }
   return out.join('');
 }
 
-function keyIdCell(id: string, opts: string): string {
-  return `<a href="/pks/lookup?op=get${opts}&amp;search=0x${id}">${id.slice(-8)}</a>`;
+/** A page as key_listings stores it: its UTF-8 bytes with the slots of the link options and extra lines taken out,
+ * i.e. the page of a request without options as it is sent (unless a certification on it expires, a rare slot kept
+ * in it), and where those slots were. */
+export interface StoredPage {
+  page: Buffer;
+  /** Byte offsets into `page`, 32-bit little-endian: first where the extra lines go (0xFFFFFFFF: none), then where
+   * each link's options go, ascending. */
+  slots: Buffer;
+}
+
+const NO_SLOT = 0xffffffff;
+const MARK_BYTE = 0x01; // in UTF-8 only U+0001 has this byte
+
+/** The stored form of a page (listingPage). */
+export function storedPage(page: string): StoredPage {
+  const parts = page.split(MARK);
+  const chunks: Buffer[] = [];
+  const options: number[] = [];
+  let length = 0;
+  let extra = NO_SLOT;
+  const add = (text: string) => {
+    if (text.length === 0) return;
+    const b = Buffer.from(text);
+    chunks.push(b);
+    length += b.length;
+  };
+  add(parts[0]!);
+  for (let p = 1; p < parts.length; p++) {
+    const part = parts[p]!;
+    const letter = part.charCodeAt(0);
+    if (letter === 0x6f) options.push(length); // o
+    else if (letter === 0x78) extra = length; // x
+    else { add(MARK + part); continue; } // t, m: filled per request
+    add(part.slice(1));
+  }
+  const slots = Buffer.alloc(4 * (options.length + 1));
+  slots.writeUInt32LE(extra, 0);
+  options.forEach((at, i) => slots.writeUInt32LE(at, 4 * (i + 1)));
+  return { page: Buffer.concat(chunks, length), slots };
+}
+
+/** A stored page filled in for a request: SKS's lines of the key, UTF-8. A request without options takes the page
+ * as stored; options go in where the slots say, certifications that expire and a MARK of the text (rare) by a scan
+ * for the MARK byte. */
+export function renderStoredPage(stored: StoredPage, fill: PageFill): Buffer {
+  let out = stored.page;
+  const opts = linkOptions(fill.options);
+  if (opts !== '' || fill.extra !== '') {
+    const optBytes = Buffer.from(opts);
+    const extraBytes = Buffer.from(fill.extra);
+    const slots = stored.slots;
+    const extraAt = slots.readUInt32LE(0);
+    const pieces: Buffer[] = [];
+    let from = 0;
+    let extraDone = extraAt === NO_SLOT;
+    const cut = (at: number, insert: Buffer) => {
+      pieces.push(out.subarray(from, at), insert);
+      from = at;
+    };
+    for (let i = 4; i < slots.length; i += 4) {
+      const at = slots.readUInt32LE(i);
+      if (!extraDone && extraAt <= at) { cut(extraAt, extraBytes); extraDone = true; }
+      if (optBytes.length > 0) cut(at, optBytes);
+    }
+    if (!extraDone) cut(extraAt, extraBytes);
+    pieces.push(out.subarray(from));
+    out = Buffer.concat(pieces);
+  }
+  return out.includes(MARK_BYTE) ? fillTimeSlots(out, fill.now) : out;
+}
+
+/** The slots left in a page's bytes: certifications that expire (t) and MARKs of the text (m). */
+function fillTimeSlots(page: Buffer, now: number): Buffer {
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (let at = page.indexOf(MARK_BYTE); at >= 0; at = page.indexOf(MARK_BYTE, from)) {
+    pieces.push(page.subarray(from, at));
+    if (page[at + 1] === 0x74) { // t<digit><time>;
+      const end = page.indexOf(0x3b, at);
+      const expires = Number(page.toString('latin1', at + 3, end));
+      pieces.push(Buffer.from(typeSlot(page[at + 2]! - 0x30, expires, now)));
+      from = end + 1;
+    } else { // m
+      pieces.push(Buffer.from(MARK));
+      from = at + 2;
+    }
+  }
+  pieces.push(page.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+/** A listing filled in for a request, with the names given: SKS's lines of the key, as a stored page of it gives
+ * them (one way to fill a listing, stored or not). */
+export function renderListing(vindex: string, signers: string, fill: ListingFill): Buffer {
+  return renderStoredPage(storedPage(listingPage(vindex, signers, fill.names)), fill);
+}
+
+function keyIdCell(id: string): string {
+  return `<a href="${slotLink('get', id)}">${id.slice(-8)}</a>`;
 }
 
 /** kind 0: the signer's name, 1: [selfsig], 2: []. */
-function signerNameCell(id: string, kind: number, opts: string, name: string | undefined): string {
-  const text = kind === 1 ? '[selfsig]' : kind === 2 ? '[]' : nameCell(name);
-  return `<a href="/pks/lookup?op=vindex${opts}&amp;search=0x${id}">${text}</a>`;
+function signerNameCell(id: string, kind: number, name: string | undefined): string {
+  const text = kind === 1 ? '[selfsig]' : kind === 2 ? '[]' : lit(nameCell(name));
+  return `<a href="${slotLink('vindex', id)}">${text}</a>`;
 }

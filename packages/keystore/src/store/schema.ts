@@ -7,9 +7,9 @@ import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
 import { keySummary, storedListing } from './summary.js';
 import { listingSigners } from './listing.js';
-import { NAMES_STALE } from './sqlite/signer-names.js';
+import { PAGES_STALE } from './sqlite/signer-names.js';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** The keys table of version 2 (also what migrateV1 copies version 1's rows into). */
 const KEYS_TABLE = (name: string) => `
@@ -42,19 +42,22 @@ CREATE TABLE IF NOT EXISTS key_summaries (
   first_uid TEXT                        -- its first user ID (a signer's name when a subkey signed); NULL: none
 )`;
 
-/** Version 6: a key's op=vindex listing with its holes, its signers' names and the facts of its card (listing.ts),
- * for keys of at least LISTING_MIN_SIGNATURES signatures (rowid = keys.id): a vindex of a 100-signature key reads
- * this instead of parsing the key and looking up its signers (issue 17). Apart from key_summaries, whose rows an mr
- * index reads by the hundred. */
-const KEY_LISTINGS_TABLE = `
-CREATE TABLE IF NOT EXISTS key_listings (
+/** Version 6: a key's op=vindex listing with its holes and the facts of its card (listing.ts), for keys of at least
+ * LISTING_MIN_SIGNATURES signatures (rowid = keys.id): a vindex of a 100-signature key reads this instead of parsing
+ * the key and looking up its signers (issue 17). Apart from key_summaries, whose rows an mr index reads by the
+ * hundred. Version 7: the page (the listing with its signers' cells filled in) instead of their names, so a vindex
+ * fills only the request's slots. */
+const KEY_LISTINGS_TABLE = (name = 'key_listings') => `
+CREATE TABLE IF NOT EXISTS ${name} (
   key INTEGER PRIMARY KEY,              -- keys.id
   digest BLOB NOT NULL,                 -- as keys.digest (a listing's hash= line), so a vindex reads no keys row
   facts TEXT NOT NULL,                  -- KeyFacts as JSON: what the readable key list shows
-  vindex TEXT NOT NULL,                 -- the key's lines of SKS's verbose listing, with slots (renderListing)
   signers TEXT NOT NULL,                -- its issuers in order, 16 hex digits and a flag each (KeyListing.signers)
-  names TEXT                            -- JSON: the names of the issuers it names, in order (null: none); NULL: not
-                                        -- resolved yet (store/sqlite/signer-names.ts keeps them current)
+  page BLOB,                            -- the listing with its signers' names filled in, as sent without options
+                                        -- (storedPage); NULL: not made yet (sqlite/signer-names.ts keeps it current)
+  slots BLOB,                           -- where the page's option slots are (StoredPage.slots); NULL with page
+  vindex TEXT NOT NULL                  -- the key's lines of SKS's verbose listing, with slots (listingPage); last:
+                                        -- a vindex reads the columns before it and not its overflow pages
 )`;
 
 /** Version 6: which listings name which key ID, so a write that changes a key ID's name finds the listings to update. */
@@ -103,7 +106,7 @@ ${UID_WORDS_TABLE}
 
 ${KEY_SUMMARIES_TABLE};
 
-${KEY_LISTINGS_TABLE};
+${KEY_LISTINGS_TABLE()};
 
 ${SIGNER_REFS_TABLE};
 
@@ -219,7 +222,7 @@ function addSummaries(db: Database.Database): void {
 
 /** Version 5 to 6: keys with many signatures get their stored listing, computed from their packets in batches. */
 function addListings(db: Database.Database): void {
-  db.exec(KEY_LISTINGS_TABLE);
+  db.exec(KEY_LISTINGS_TABLE());
   db.exec(SIGNER_REFS_TABLE);
   const ref = db.prepare(INSERT_SIGNER_REF_SQL);
   const page = db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
@@ -235,15 +238,27 @@ function addListings(db: Database.Database): void {
     }
     last = rows[rows.length - 1]![0];
   }
-  // the names, once every key's rows are in place: by the writable open that follows (finishBulkWork)
-  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(NAMES_STALE);
+  // the pages, once every key's rows are in place (they show other keys' names): by the writable open that follows
+  // (finishBulkWork)
+  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(PAGES_STALE);
+}
+
+/** Version 6 to 7: listings keep their page instead of their signers' names, before the template in the row. The
+ * table is copied into the new layout; the pages are made by the writable open that follows (finishBulkWork), as
+ * after a bulk load; until then readers fill the template. */
+function addListingPages(db: Database.Database): void {
+  db.exec(KEY_LISTINGS_TABLE('key_listings_v7'));
+  db.exec('INSERT INTO key_listings_v7 (key, digest, facts, signers, vindex) SELECT key, digest, facts, signers, vindex FROM key_listings');
+  db.exec('DROP TABLE key_listings');
+  db.exec('ALTER TABLE key_listings_v7 RENAME TO key_listings');
+  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(PAGES_STALE);
 }
 
 /** Records that a listing names a key ID (long_id, key). */
 export const INSERT_SIGNER_REF_SQL = 'INSERT OR IGNORE INTO signer_refs (long_id, key) VALUES (?, ?)';
 
-/** Writes a key's row of key_listings (key, digest, facts, vindex, signers), its names not resolved yet. */
-export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, digest, facts, vindex, signers, names) VALUES (?, ?, ?, ?, ?, NULL)';
+/** Writes a key's row of key_listings (key, digest, facts, vindex, signers), its page not made yet. */
+export const INSERT_LISTING_SQL = 'INSERT OR REPLACE INTO key_listings (key, digest, facts, vindex, signers, page, slots) VALUES (?, ?, ?, ?, ?, NULL, NULL)';
 
 /** Writes a key's row of key_summaries (key, fingerprint, version, created, mr_lines, name, first_uid): the store's
  * one way. */
@@ -269,6 +284,7 @@ export function migrate(db: Database.Database, bulk = false): number {
     if (version < 3) migrateV2(db);
     if (version >= 1 && version < 5) addSummaries(db);
     if (version >= 1 && version < 6) addListings(db);
+    if (version === 6) addListingPages(db);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (!bulk) for (const i of BULK_INDEXES) db.exec(i.sql);
     return version;

@@ -4,7 +4,7 @@
 import type { KeyInfo, Packet } from '../openpgp/types.js';
 import type { Policy, PolicyCut, RefusalReason } from '../policy.js';
 import type { Logger } from '../log.js';
-import type { KeyFacts } from './listing.js';
+import type { KeyFacts, StoredPage } from './listing.js';
 
 /** Where a write came from. `sync`: pushed to us by another server or mailed (push sync, mail-in); such keys are
  * stored and reconciled as any other but not pushed on to our own sync targets. */
@@ -40,12 +40,13 @@ export interface StoredListing {
   /** SKS digest, 32 lower-case hex (a listing's hash= line). */
   digest: string;
   facts: KeyFacts;
-  /** The listing template (renderListing) and the signers it names (KeyListing.signers). */
-  vindex: string;
+  /** The signers it names (KeyListing.signers). */
   signers: string;
-  /** The names of the issuers it names, in order (null: no name), as stored; null while not resolved (after a bulk
-   * load, until its end): the caller looks them up. */
-  names?: Array<string | null> | null;
+  /** Its page (listingPage) as stored: its signers' names in it; null while not made (after a bulk load, until its
+   * end): the caller fills `vindex`, looking the names up. */
+  page: StoredPage | null;
+  /** The listing template (listingPage), read only when there is no page. */
+  vindex?: string;
 }
 
 /** A key's packets as clients get them, with their CRC-24 when the store keeps it: all an op=get answer needs. */

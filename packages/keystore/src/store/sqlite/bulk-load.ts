@@ -4,7 +4,7 @@ import { BULK_INDEXES, missingIndexes } from '../schema.js';
 import { FingerprintTable } from './fingerprint-table.js';
 import { DIGEST_BYTES, computeRows, sortDigests } from '../../ptree/shape.js';
 import { PTREE_STALE, type SqliteCore } from './core.js';
-import { NAMES_STALE, resolveAllNames } from './signer-names.js';
+import { PAGES_STALE, makeAllPages } from './signer-names.js';
 import { INDEX_SORT_CACHE_KIB, sortThreads, startIndexWorker } from './index-worker.js';
 
 /** WAL pages between automatic checkpoints during a bulk load (SQLite's default is 1000): about 160 MB of WAL. */
@@ -95,8 +95,8 @@ function trySetJournal(core: SqliteCore, mode: 'TRUNCATE' | 'WAL', waitMs?: numb
 export function finishBulkWork(core: SqliteCore): string[] {
   const ws = core.ws;
   const stale = () => ws.getMeta.get(PTREE_STALE) !== undefined;
-  const namesStale = () => ws.getMeta.get(NAMES_STALE) !== undefined;
-  if (missingIndexes(core.db).length === 0 && !stale() && !namesStale()) return [];
+  const pagesStale = () => ws.getMeta.get(PAGES_STALE) !== undefined;
+  if (missingIndexes(core.db).length === 0 && !stale() && !pagesStale()) return [];
   const t0 = Date.now();
   // Index builds sort every row: on disk, not in memory (temp_store = MEMORY would hold the whole sort in RAM),
   // in small runs on SQLite's helper threads (INDEX_SORT_CACHE_KIB).
@@ -118,12 +118,12 @@ export function finishBulkWork(core: SqliteCore): string[] {
         ws.deleteMeta.run(PTREE_STALE);
         missing.push('ptree');
       }
-      // after the indexes, which the names are looked up by
-      if (namesStale()) {
-        const n = resolveAllNames(core.db, ws);
-        ws.deleteMeta.run(NAMES_STALE);
-        core.logger?.info('vindex listings: signer names resolved', { listings: n });
-        missing.push('signer names');
+      // after the indexes, by which the pages' signer names are looked up
+      if (pagesStale()) {
+        const n = makeAllPages(core.db, ws);
+        ws.deleteMeta.run(PAGES_STALE);
+        core.logger?.info('vindex listings: pages made', { listings: n });
+        missing.push('listing pages');
       }
       return [...early, ...missing];
     }).immediate();

@@ -76,14 +76,17 @@ export class SqliteReads {
     return row && { data: row[0], crc: row[1] ?? undefined };
   }
 
-  listingByFingerprint(fingerprint: string): StoredListing | undefined {
+  listingByFingerprint(fingerprint: string, opts?: { template?: boolean }): StoredListing | undefined {
     // the listing describes the stored form, not the one clients get
     if (this.served) return undefined;
     const fpr = fprBlob(fingerprint);
-    const row = fpr && (this.r.listingByFpr.get(fpr) as [string, string, string, string, string | null] | undefined);
-    return row && {
-      digest: row[0], facts: JSON.parse(row[1]) as KeyFacts, vindex: row[2], signers: row[3],
-      names: row[4] === null ? null : (JSON.parse(row[4]) as Array<string | null>),
+    const statement = opts?.template ? this.r.listingWithTemplateByFpr : this.r.listingByFpr;
+    const row = fpr && (statement.get(fpr) as [string, string, string, Buffer | null, Buffer | null, string | null] | undefined);
+    if (!row) return undefined;
+    const [digest, facts, signers, page, slots, vindex] = row;
+    return {
+      digest, facts: JSON.parse(facts) as KeyFacts, signers, page: page && slots ? { page, slots } : null,
+      ...(vindex !== null ? { vindex } : {}),
     };
   }
 

@@ -1,22 +1,23 @@
-// vindex's signer names (SKS index.ml get_uid), and keeping them stored with the listings that show them.
+// vindex's signer names (SKS index.ml get_uid), and keeping the stored listing pages that show them current.
 //
 // A signer's name is another key's: its primary user ID when the signer's key ID is that key's primary key, its first
-// user ID when it is a subkey; of the first key in key order with that ID. A listing (listing.ts) stores the names of
-// the signers it shows (key_listings.names), so a vindex looks none up; signer_refs says which listings show which
-// key ID. When a write changes what a key ID's name is (the key arrives, goes, or changes its user IDs), the listings
-// that show it get their names again in the same transaction. A bulk load leaves names NULL and resolves them all at
-// its end (finishBulkWork); a reader falls back to looking names up while a listing's are NULL. (During a bulk load,
-// a listing written before it does not yet name a signer that arrived in it.)
+// user ID when it is a subkey; of the first key in key order with that ID. A listing (listing.ts) stores its page,
+// the names of the signers it shows filled in (key_listings.page), so a vindex looks none up; signer_refs says which
+// listings show which key ID. When a write changes what a key ID's name is (the key arrives, goes, or changes its
+// user IDs), the listings that show it get their page made again in the same transaction. A bulk load leaves pages
+// NULL and makes them all at its end (finishBulkWork); a reader fills the template, looking names up, while a
+// listing's page is NULL. (During a bulk load, a listing written before it does not yet name a signer that arrived
+// in it.)
 import type Database from 'better-sqlite3';
 import { shortOf } from '../prepare.js';
-import { listingSigners } from '../listing.js';
+import { listingPage, listingSigners, storedPage, type StoredPage } from '../listing.js';
 
 /** The write statements the upkeep uses (statements.ts; not imported from there: schema.ts imports this module). */
-type UpkeepStatements = Record<'listingSigners' | 'setListingNames' | 'listingsNaming', Database.Statement>;
+type UpkeepStatements = Record<'listingTemplate' | 'setListingPage' | 'listingsNaming', Database.Statement>;
 
-/** meta row present while stored signer names may be out of date (a bulk load, a migration): the next writable open
- * resolves them all (bulk-load.ts finishBulkWork). */
-export const NAMES_STALE = 'listing_names_stale';
+/** meta row present while stored listing pages may be missing or show out-of-date names (a bulk load, a migration):
+ * the next writable open makes them all (bulk-load.ts finishBulkWork). (Named after what schema 6 stored.) */
+export const PAGES_STALE = 'listing_names_stale';
 
 /** The most key IDs one statement asks for: a page asks in groups of this many (one statement per group size,
  * prepared when first used). */
@@ -70,8 +71,8 @@ export class SignerNames {
   }
 }
 
-/** What one write transaction must do about stored signer names: the names its keys' IDs had when it first touched
- * them, and the listings it wrote (whose names are resolved when it ends, once every row is in place). */
+/** What one write transaction must do about stored listing pages: the names its keys' IDs had when it first touched
+ * them, and the listings it wrote (whose pages are made when it ends, once every row is in place). */
 export class NameUpkeep {
   private readonly before = new Map<string, string | undefined>();
   private readonly listings = new Set<number>();
@@ -85,13 +86,13 @@ export class NameUpkeep {
     for (const [id, name] of this.signers.names(fresh)) this.before.set(id, name);
   }
 
-  /** A listing (by its key's row id) was written with names to resolve. */
+  /** A listing (by its key's row id) was written without its page. */
   written(key: number): void {
     this.listings.add(key);
   }
 
   /** At the end of the transaction: every listing that shows a key ID whose name changed, and every listing written,
-   * gets its names as they are now. */
+   * gets its page with the names as they are now. */
   finish(): void {
     const ws = this.ws;
     if (this.before.size > 0) {
@@ -102,30 +103,32 @@ export class NameUpkeep {
       }
     }
     for (const key of this.listings) {
-      const signers = ws.listingSigners.get(key) as string | undefined;
-      if (signers !== undefined) ws.setListingNames.run(namesText(this.signers, signers), key);
+      const row = ws.listingTemplate.get(key) as [string, string] | undefined;
+      if (row !== undefined) setPage(ws, key, pageOf(this.signers, row[0], row[1]));
     }
   }
 }
 
-/** key_listings.names for a listing's issuer list: the named issuers' names in order, JSON (null: no name). */
-export function namesText(names: SignerNames, signers: string): string {
+/** key_listings.page of a listing: its template with the names its signers go by now. */
+export function pageOf(names: SignerNames, signers: string, vindex: string): StoredPage {
   const ids = [...listingSigners(signers, new Set())];
-  const found = ids.length > 0 ? names.names(ids) : new Map<string, string | undefined>();
-  return JSON.stringify(ids.map((id) => found.get(id) ?? null));
+  return storedPage(listingPage(vindex, signers, ids.length > 0 ? names.names(ids) : new Map()));
 }
 
-/** Resolves the names of every listing (after a bulk load, which leaves them NULL and does not keep them current),
- * in batches by key. Returns how many listings it resolved. */
-export function resolveAllNames(db: Database.Database, ws: UpkeepStatements): number {
+function setPage(ws: UpkeepStatements, key: number, p: StoredPage): void {
+  ws.setListingPage.run(p.page, p.slots, key);
+}
+
+/** Makes the page of every listing (after a bulk load, which leaves them NULL and does not keep them current), in
+ * batches by key. Returns how many listings it made pages for. */
+export function makeAllPages(db: Database.Database, ws: UpkeepStatements): number {
   const names = new SignerNames(db);
-  const page = db.prepare('SELECT key, signers FROM key_listings WHERE key > ? ORDER BY key LIMIT 1000').raw();
-  const set = ws.setListingNames;
+  const batch = db.prepare('SELECT key, signers, vindex FROM key_listings WHERE key > ? ORDER BY key LIMIT 1000').raw();
   let n = 0;
   for (let last = 0; ;) {
-    const rows = page.all(last) as Array<[number, string]>;
+    const rows = batch.all(last) as Array<[number, string, string]>;
     if (rows.length === 0) break;
-    for (const [key, signers] of rows) set.run(namesText(names, signers), key);
+    for (const [key, signers, vindex] of rows) setPage(ws, key, pageOf(names, signers, vindex));
     n += rows.length;
     last = rows[rows.length - 1]![0];
   }

@@ -73,8 +73,8 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
-export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'setListingNames' | 'listingsNaming' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'listingWithTemplateByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'listingTemplate' | 'setListingPage' | 'listingsNaming' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
 function keyIdStatements(db: Database.Database) {
@@ -98,8 +98,11 @@ export function readStatements(db: Database.Database): ReadStatements {
     // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
     packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
     // the key's id from the fingerprint index alone: no keys row is read
-    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.vindex, l.signers, l.names FROM key_listings l
-      WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
+    // the template (last in the row) only when there is no page: a page is 20 KB, the two take ten pages to read
+    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots,
+      CASE WHEN l.page IS NULL THEN l.vindex END FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
+    listingWithTemplateByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, l.vindex
+      FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
@@ -137,7 +140,9 @@ export function writeStatements(db: Database.Database): WriteStatements {
     putListing: db.prepare(INSERT_LISTING_SQL),
     deleteListing: db.prepare('DELETE FROM key_listings WHERE key = ?'),
     listingSigners: db.prepare('SELECT signers FROM key_listings WHERE key = ?').pluck(),
-    setListingNames: db.prepare('UPDATE key_listings SET names = ? WHERE key = ?'),
+    /** [signers, vindex] of a listing, to make its page. */
+    listingTemplate: db.prepare('SELECT signers, vindex FROM key_listings WHERE key = ?').raw(),
+    setListingPage: db.prepare('UPDATE key_listings SET page = ?, slots = ? WHERE key = ?'),
     /** The listings that name a key ID (8 bytes). */
     listingsNaming: db.prepare('SELECT key FROM signer_refs WHERE long_id = ?').pluck(),
     insertSignerRef: db.prepare(INSERT_SIGNER_REF_SQL),

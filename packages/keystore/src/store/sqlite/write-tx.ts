@@ -11,7 +11,7 @@ import type { BatchProgress, ProfileForm, StoredForm } from '../types.js';
 import type { KeySummary } from '../summary.js';
 import { BULK_INDEXES } from '../schema.js';
 import { listingSigners } from '../listing.js';
-import { NAMES_STALE, NameUpkeep } from './signer-names.js';
+import { PAGES_STALE, NameUpkeep } from './signer-names.js';
 import { asUnavailable, PTREE_STALE, type SqliteCore } from './core.js';
 import { BULK_ROWS, type ProgressRow } from './statements.js';
 import type { PrefixTree } from './prefix-tree.js';
@@ -67,7 +67,7 @@ export interface TxState {
   rows?: { ids: RowBuffer; mails: RowBuffer; changes: RowBuffer; words: RowBuffer };
   /** The caller counts outcomes only (loadKeyBlocks): an inserted key returns the shared INSERTED outcome. */
   countsOnly: boolean;
-  /** Keeps stored signer names current (signer-names.ts); none in a bulk load, which resolves them at its end. */
+  /** Keeps stored listing pages current (signer-names.ts); none in a bulk load, which makes them at its end. */
   names?: NameUpkeep;
 }
 
@@ -158,15 +158,15 @@ export function runWrite<T>(core: SqliteCore, fn: (tx: TxState) => T, countsOnly
           if (text.length > 0) ws.insertWords.run(id, typeof text === 'string' ? text : toBuffer(text));
         }
       }
-      // with every row in place: names of listings written, and of those that show a key ID whose name changed
+      // with every row in place: pages of listings written, and of those that show a key ID whose name changed
       tx.names?.finish();
       if (core.bulk) {
         // Bulk load: the tree is built once from the stored digests when the load ends (endBulkLoad), or by the next
         // writable open if the load dies. Marked in the same transaction, so no commit leaves a stale tree unmarked.
-        // Stored signer names likewise (the load neither resolves them nor keeps them current).
+        // Stored listing pages likewise (the load neither makes them nor keeps them current).
         if (tx.tree.touched) {
           ws.setMeta.run(PTREE_STALE, 1);
-          ws.setMeta.run(NAMES_STALE, 1);
+          ws.setMeta.run(PAGES_STALE, 1);
         }
       } else {
         applyTreeDelta(core.tree, tx.tree);
@@ -358,8 +358,8 @@ export class SqliteTxn implements UpsertTxn {
     this.core.ws.putProgress.run(p.file.path, p.file.size, mtime, p.offset, JSON.stringify(counters), this.tx.now);
   }
 
-  /** Makes key `id`'s listing this one (none: removed), with the key IDs it names in signer_refs; its names are
-   * resolved when the transaction ends (or, in a bulk load, when the load does). `had`: it may have one now. */
+  /** Makes key `id`'s listing this one (none: removed), with the key IDs it names in signer_refs; its page is made
+   * when the transaction ends (or, in a bulk load, when the load does). `had`: it may have one now. */
   private writeListing(id: number, digest: Buffer, listing: KeySummary['listing'], had: boolean): void {
     const ws = this.core.ws;
     const old = had ? (ws.listingSigners.get(id) as string | undefined) : undefined;
