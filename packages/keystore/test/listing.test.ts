@@ -68,6 +68,12 @@ function assertListingsMatch(store: KeyStore): number {
     assert.deepEqual(page, pageNow(store, want), `${k.fingerprint}: its stored page, with the signers' names of now`);
   }
   assert.equal(stored.size, heavy);
+  // signer_refs: exactly the key IDs each listing names
+  const db = sqliteHandle(store);
+  const refs = db.prepare('SELECT hex(long_id) || \':\' || key FROM signer_refs ORDER BY 1').pluck().all() as string[];
+  const named = (db.prepare('SELECT key, signers FROM key_listings').raw().all() as Array<[number, string]>)
+    .flatMap(([key, signers]) => [...listingSigners(signers, new Set())].map((id) => `${id}:${key}`)).sort();
+  assert.deepEqual(refs, named, 'signer_refs holds the key IDs the listings name');
   return heavy;
 }
 
@@ -187,6 +193,7 @@ test('a version 5 store is migrated: the keys of many signatures get their listi
   try {
     assert.equal(migrated.migratedFrom, 5);
     assert.deepEqual(storedListings(migrated), want);
+    assertListingsMatch(migrated);
   } finally {
     migrated.close();
   }
@@ -207,6 +214,7 @@ test('a version 6 store is migrated: its listings keep their page instead of the
   try {
     assert.equal(migrated.migratedFrom, 6);
     assert.deepEqual(storedListings(migrated), want);
+    assertListingsMatch(migrated);
   } finally {
     migrated.close();
   }

@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
         return s.interrupted ? 130 : 0;
       } finally {
         if (bulk) {
-          if (!o.quiet) console.error('building the lookup indexes, the prefix tree and the vindex signer names of the bulk load...');
+          if (!o.quiet) console.error('building the lookup indexes, the prefix tree and the vindex listing pages of the bulk load...');
           const t0 = Date.now();
           const built = store.endBulkLoad();
           if (!o.quiet) console.error(`built ${built.join(', ') || 'nothing'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -6,7 +6,6 @@ import { readPackets } from '../openpgp/packet.js';
 import { describeKey } from '../openpgp/key.js';
 import { uidText } from './prepare.js';
 import { keySummary, storedListing } from './summary.js';
-import { listingSigners } from './listing.js';
 import { PAGES_STALE } from './sqlite/signer-names.js';
 
 export const SCHEMA_VERSION = 7;
@@ -224,7 +223,6 @@ function addSummaries(db: Database.Database): void {
 function addListings(db: Database.Database): void {
   db.exec(KEY_LISTINGS_TABLE());
   db.exec(SIGNER_REFS_TABLE);
-  const ref = db.prepare(INSERT_SIGNER_REF_SQL);
   const page = db.prepare('SELECT id, digest, data FROM keys WHERE id > ? ORDER BY id LIMIT ?').raw();
   const insert = db.prepare(INSERT_LISTING_SQL);
   for (let last = 0; ;) {
@@ -234,12 +232,11 @@ function addListings(db: Database.Database): void {
       const listing = storedListing(describeKey(readPackets(data)));
       if (!listing) continue;
       insert.run(id, digest, listing.facts, listing.vindex, listing.signers);
-      for (const s of listingSigners(listing.signers, new Set())) ref.run(Buffer.from(s, 'hex'), id);
     }
     last = rows[rows.length - 1]![0];
   }
-  // the pages, once every key's rows are in place (they show other keys' names): by the writable open that follows
-  // (finishBulkWork)
+  // the pages (they show other keys' names) and signer_refs, once every key's rows are in place: by the writable open
+  // that follows (finishBulkWork)
   db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(PAGES_STALE);
 }
 

@@ -104,33 +104,56 @@ export class NameUpkeep {
     }
     for (const key of this.listings) {
       const row = ws.listingTemplate.get(key) as [string, string] | undefined;
-      if (row !== undefined) setPage(ws, key, pageOf(this.signers, row[0], row[1]));
+      if (row !== undefined) setPage(ws, key, pageOf((ids) => this.signers.names(ids), row[0], row[1]));
     }
   }
 }
 
-/** key_listings.page of a listing: its template with the names its signers go by now. */
-export function pageOf(names: SignerNames, signers: string, vindex: string): StoredPage {
+/** key_listings.page of a listing: its template with the names its signers go by now (`names`: looks them up). */
+export function pageOf(names: (keyIds: string[]) => ReadonlyMap<string, string | undefined>, signers: string, vindex: string): StoredPage {
   const ids = [...listingSigners(signers, new Set())];
-  return storedPage(listingPage(vindex, signers, ids.length > 0 ? names.names(ids) : new Map()));
+  return storedPage(listingPage(vindex, signers, ids.length > 0 ? names(ids) : new Map()));
 }
 
 function setPage(ws: UpkeepStatements, key: number, p: StoredPage): void {
   ws.setListingPage.run(p.page, p.slots, key);
 }
 
-/** Makes the page of every listing (after a bulk load, which leaves them NULL and does not keep them current), in
- * batches by key. Returns how many listings it made pages for. */
+/** Names kept while makeAllPages runs, at most: signers recur across listings (a few well-connected keys sign many),
+ * and looking names up was half of the work. ~100 bytes an entry. */
+const NAME_CACHE_ENTRIES = 200_000;
+
+/** Makes the page of every listing, and signer_refs again from the listings' issuer lists (after a bulk load,
+ * which leaves pages NULL, writes no signer_refs and keeps neither current), in batches by key, in one transaction
+ * (no name changes meanwhile). signer_refs is filled in key order from a temporary table: written during the load,
+ * its rows went into the middle of the tree, one random page each. Returns how many listings it made pages for. */
 export function makeAllPages(db: Database.Database, ws: UpkeepStatements): number {
-  const names = new SignerNames(db);
+  const signerNames = new SignerNames(db);
+  const cache = new Map<string, string | undefined>();
+  const names = (ids: string[]) => {
+    const missing = ids.filter((id) => !cache.has(id));
+    if (missing.length > 0) {
+      if (cache.size + missing.length > NAME_CACHE_ENTRIES) cache.clear();
+      for (const [id, name] of signerNames.names(missing)) cache.set(id, name);
+    }
+    return new Map(ids.map((id) => [id, cache.get(id)]));
+  };
+  db.exec('DROP TABLE IF EXISTS temp.unsorted_signer_refs; CREATE TEMP TABLE unsorted_signer_refs (long_id BLOB, key INTEGER)');
+  const ref = db.prepare('INSERT INTO temp.unsorted_signer_refs VALUES (?, ?)');
   const batch = db.prepare('SELECT key, signers, vindex FROM key_listings WHERE key > ? ORDER BY key LIMIT 1000').raw();
   let n = 0;
   for (let last = 0; ;) {
     const rows = batch.all(last) as Array<[number, string, string]>;
     if (rows.length === 0) break;
-    for (const [key, signers, vindex] of rows) setPage(ws, key, pageOf(names, signers, vindex));
+    for (const [key, signers, vindex] of rows) {
+      setPage(ws, key, pageOf(names, signers, vindex));
+      for (const id of listingSigners(signers, new Set())) ref.run(Buffer.from(id, 'hex'), key);
+    }
     n += rows.length;
     last = rows[rows.length - 1]![0];
   }
+  db.exec(`DELETE FROM signer_refs;
+    INSERT OR IGNORE INTO signer_refs (long_id, key) SELECT long_id, key FROM temp.unsorted_signer_refs ORDER BY long_id, key;
+    DROP TABLE temp.unsorted_signer_refs`);
   return n;
 }

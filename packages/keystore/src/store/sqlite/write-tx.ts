@@ -359,16 +359,19 @@ export class SqliteTxn implements UpsertTxn {
   }
 
   /** Makes key `id`'s listing this one (none: removed), with the key IDs it names in signer_refs; its page is made
-   * when the transaction ends (or, in a bulk load, when the load does). `had`: it may have one now. */
+   * when the transaction ends. In a bulk load, which makes every page and signer_refs again at its end (or the next
+   * writable open does), only the listing. `had`: it may have one now. */
   private writeListing(id: number, digest: Buffer, listing: KeySummary['listing'], had: boolean): void {
     const ws = this.core.ws;
-    const old = had ? (ws.listingSigners.get(id) as string | undefined) : undefined;
-    if (old !== undefined) {
-      for (const s of listingSigners(old, new Set())) ws.deleteSignerRef.run(Buffer.from(s, 'hex'), id);
-      if (!listing) ws.deleteListing.run(id);
+    const bulk = this.core.bulk;
+    const old = had && !bulk ? (ws.listingSigners.get(id) as string | undefined) : undefined;
+    if (old !== undefined) for (const s of listingSigners(old, new Set())) ws.deleteSignerRef.run(Buffer.from(s, 'hex'), id);
+    if (!listing) {
+      if (had) ws.deleteListing.run(id);
+      return;
     }
-    if (!listing) return;
     ws.putListing.run(id, digest, listing.facts, listing.vindex, listing.signers);
+    if (bulk) return;
     for (const s of listingSigners(listing.signers, new Set())) ws.insertSignerRef.run(Buffer.from(s, 'hex'), id);
     this.tx.names?.written(id);
   }

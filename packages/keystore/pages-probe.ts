@@ -1,0 +1,10 @@
+import Database from 'better-sqlite3';
+import { makeAllPages } from './src/store/sqlite/signer-names.js';
+import { writeStatements } from './src/store/sqlite/statements.js';
+const db = new Database('/tmp/prof-1m/keys.sqlite');
+db.pragma('journal_mode = WAL');
+const ws = writeStatements(db);
+const t = Date.now();
+const n = db.transaction(() => makeAllPages(db, ws as never))();
+console.log('pages', n, Date.now() - t, 'ms');
+db.close();
