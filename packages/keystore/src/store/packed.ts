@@ -8,8 +8,9 @@
 //     u32 length + cuts JSON (0: none), u32 length + packed key IDs, u16 count of addresses, each u16 length +
 //     UTF-8, u32 length + words (UTF-8), u32 length + mr lines (UTF-8), u8 1 + u32 length + name (UTF-8) or u8 0
 //     (no name), u32 CRC-24 of data, u32 creation time, u8 1 + u32 length + first user ID or u8 0, u8 1 + u32
-//     length + listing facts (JSON) + u32 length + vindex listing + u32 length + its signers or u8 0 (none), u8 count of profile forms, each: u8 name length + name, u8 1 + 16-byte
-//     digest + u32 length + dropped indexes (ProfileForm), or u8 0 + u32 length + the refusal's UTF-8
+//     length + listing facts (JSON) + u32 length + vindex listing + u32 length + its signers or u8 0 (none), u8
+//     count of profile forms, each: u8 name length + name, u8 1 + 16-byte digest + u32 length + dropped indexes
+//     (ProfileForm), or u8 0 + u32 length + the refusal's UTF-8
 //   u8 0 (refused): u32 length + JSON { reason, detail, fingerprint }
 import type { PolicyCut, RefusalReason } from '../policy.js';
 import type { PreparedBlock, PreparedKey, ProfileForm, StoredForm } from './types.js';
