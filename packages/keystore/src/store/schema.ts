@@ -237,7 +237,7 @@ function addListings(db: Database.Database): void {
   }
   // the pages (they show other keys' names) and signer_refs, once every key's rows are in place: by the writable open
   // that follows (finishBulkWork)
-  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(PAGES_STALE);
+  markPagesStale(db);
 }
 
 /** Version 6 to 7: listings keep their page instead of their signers' names, before the template in the row. The
@@ -248,7 +248,12 @@ function addListingPages(db: Database.Database): void {
   db.exec('INSERT INTO key_listings_v7 (key, digest, facts, signers, vindex) SELECT key, digest, facts, signers, vindex FROM key_listings');
   db.exec('DROP TABLE key_listings');
   db.exec('ALTER TABLE key_listings_v7 RENAME TO key_listings');
-  db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)").run(PAGES_STALE);
+  markPagesStale(db);
+}
+
+/** Leaves the listing pages and signer_refs to the writable open that follows (finishBulkWork), as a bulk load does. */
+function markPagesStale(db: Database.Database): void {
+  db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, 1)').run(PAGES_STALE);
 }
 
 /** Records that a listing names a key ID (long_id, key). */

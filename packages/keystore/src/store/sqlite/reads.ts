@@ -5,13 +5,10 @@ import type { Change, IndexEntry, KeyPackets, StoredKey, StoredListing } from '.
 import type { KeyFacts } from '../listing.js';
 import { addressesAtDomain } from './domain-index.js';
 import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
-import { SignerNames } from './signer-names.js';
+import { LONG_KEY_ID, type SignerNames } from './signer-names.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
-
-/** A long key ID: 16 hex digits, any case. */
-const LONG_KEY_ID = /^[0-9a-fA-F]{16}$/;
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
@@ -40,15 +37,12 @@ function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | unde
 }
 
 export class SqliteReads {
-  private readonly signers: SignerNames;
-
-  /** @param profiles the other recon profiles' digest sets this connection sees
+  /** @param signers the connection's signer names (SqliteCore.signerNames, which writes use too)
+   *  @param profiles the other recon profiles' digest sets this connection sees
    *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
    *  keys it does not hold are not served at all */
-  constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements,
-    protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {
-    this.signers = new SignerNames(db);
-  }
+  constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements, private readonly signers: SignerNames,
+    protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {}
 
   /** A stored row as clients get it: as is, or in the served profile's form (undefined: that profile refuses it). */
   private clientForm(row: KeyRow | undefined): StoredKey | undefined {

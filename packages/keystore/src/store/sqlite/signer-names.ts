@@ -24,7 +24,7 @@ export const PAGES_STALE = 'listing_names_stale';
 const SIGNERS_PER_STATEMENT = 32;
 
 /** A long key ID: 16 hex digits, any case. */
-const LONG_KEY_ID = /^[0-9a-fA-F]{16}$/;
+export const LONG_KEY_ID = /^[0-9a-fA-F]{16}$/;
 /** Hex digits as SQLite's hex() writes them. */
 const UPPER_HEX = /^[0-9A-F]*$/;
 

@@ -50,7 +50,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   private constructor(db: Database.Database, readonly: boolean, policy: Policy, logger?: OpenOptions['logger']) {
     const core = new SqliteCore(db, readonly, policy, logger);
     const verifying = new Set(extraProfiles(policy).filter((p) => p.verifiesSignatures).map((p) => p.name));
-    super(db, core.r, core.profiles, core.profiles.find((p) => verifying.has(p.name)));
+    super(db, core.r, core.signerNames, core.profiles, core.profiles.find((p) => verifying.has(p.name)));
     this.core = core;
     this.sync = new SyncState(db, readonly);
     this.owners = new OwnerDeletions(db, readonly);
