@@ -179,45 +179,36 @@ test('a listing\'s stored page follows the names of its signers: one that arrive
   }
 });
 
-test('a version 5 store is migrated: the keys of many signatures get their listing', () => {
-  const { store, file } = open();
-  store.upsert(splitKeys(readPackets(keyring)).slice(0, 150), 'load');
-  const want = storedListings(store);
-  assert.ok(want.size > 10);
-  const db = sqliteHandle(store);
-  db.exec('DROP TABLE key_listings');
-  db.pragma('user_version = 5');
-  store.close();
-  assert.throws(() => KeyStore.open(file, { readonly: true }), /version 5/, 'readers wait for a writer to migrate');
-  const migrated = KeyStore.open(file);
-  try {
-    assert.equal(migrated.migratedFrom, 5);
-    assert.deepEqual(storedListings(migrated), want);
-    assertListingsMatch(migrated);
-  } finally {
-    migrated.close();
-  }
-});
-
-test('a version 6 store is migrated: its listings keep their page instead of their signers\' names', () => {
+/** Stores keys, turns the store back into schema `version` by `downgrade` (SQL), and opens it writable again: the
+ * migration must give every listing back as it was, with its page and signer_refs. */
+function assertMigratedFrom(version: number, downgrade: string): void {
   const { store, file } = open();
   store.upsert(splitKeys(readPackets(keyring)).slice(0, 150), 'load');
   const want = storedListings(store);
   assert.ok([...want.values()].every((l) => l.page !== null) && want.size > 10);
-  // version 6's table: names (JSON) where version 7 has the page
   const db = sqliteHandle(store);
-  db.exec(`ALTER TABLE key_listings DROP COLUMN page; ALTER TABLE key_listings DROP COLUMN slots;
-    ALTER TABLE key_listings ADD COLUMN names TEXT; UPDATE key_listings SET names = '[]'`);
-  db.pragma('user_version = 6');
+  db.exec(downgrade);
+  db.pragma(`user_version = ${version}`);
   store.close();
+  assert.throws(() => KeyStore.open(file, { readonly: true }), new RegExp(`version ${version}`), 'readers wait for a writer to migrate');
   const migrated = KeyStore.open(file);
   try {
-    assert.equal(migrated.migratedFrom, 6);
+    assert.equal(migrated.migratedFrom, version);
     assert.deepEqual(storedListings(migrated), want);
     assertListingsMatch(migrated);
   } finally {
     migrated.close();
   }
+}
+
+test('a version 5 store is migrated: the keys of many signatures get their listing', () => {
+  assertMigratedFrom(5, 'DROP TABLE key_listings; DROP TABLE signer_refs');
+});
+
+test('a version 6 store is migrated: its listings keep their page instead of their signers\' names', () => {
+  // version 6's table: names (JSON) where version 7 has the page
+  assertMigratedFrom(6, `ALTER TABLE key_listings DROP COLUMN page; ALTER TABLE key_listings DROP COLUMN slots;
+    ALTER TABLE key_listings ADD COLUMN names TEXT; UPDATE key_listings SET names = '[]'`);
 });
 
 /** A certification as KeyInfo describes one. */
