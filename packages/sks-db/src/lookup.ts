@@ -6,8 +6,8 @@
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
 import {
-  armorBytes, keyFacts, keyListing, listingSigners, readPacketAt, type IndexEntry, type KeyFacts, type KeyPackets, type StoredKey,
-  type StoredListing,
+  armorBytes, armorFrame, keyFacts, keyListing, listingSigners, readPacketAt, type IndexEntry, type KeyFacts, type KeyPackets, type StoredKey,
+  type StoredListing, type ArmorFrame,
 } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
 import type { DbContext, LookupAnswer } from './context.js';
@@ -92,11 +92,21 @@ export function armoredKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
 function armorKeys(ctx: DbContext, keys: StoredKey[]): Buffer {
   // one key: its checksum as stored with it (no pass over the bytes besides the base64)
   if (keys.length === 1) return armorOne(ctx, keys[0]!);
-  return armorBytes(Buffer.concat(keys.map((k) => k.data)), 'PUBLIC KEY BLOCK', armorHeaders(ctx));
+  return armorWith(ctx, Buffer.concat(keys.map((k) => k.data)));
 }
 
 function armorOne(ctx: DbContext, key: KeyPackets): Buffer {
-  return armorBytes(key.data, 'PUBLIC KEY BLOCK', armorHeaders(ctx), key.crc);
+  return armorWith(ctx, key.data, key.crc);
+}
+
+/** The armor's BEGIN, header and END lines of this server's answers, made once (undefined: a hostname that is not
+ * ASCII, whose answers take the string path). */
+const frames = new WeakMap<DbContext, ArmorFrame | undefined>();
+
+function armorWith(ctx: DbContext, data: Buffer, crc?: number): Buffer {
+  if (!frames.has(ctx)) frames.set(ctx, armorFrame('PUBLIC KEY BLOCK', armorHeaders(ctx)));
+  const frame = frames.get(ctx);
+  return frame ? armorBytes(data, frame, undefined, crc) : armorBytes(data, 'PUBLIC KEY BLOCK', armorHeaders(ctx), crc);
 }
 
 function armorHeaders(ctx: DbContext): Record<string, string> {
