@@ -91,6 +91,12 @@ test('lookups by every kind of ID GnuPG lists: short and long key IDs and finger
   assert.deepEqual(full.store.findByKeyId('0123456789ABCDEF'), []);
   assert.deepEqual(full.store.findByKeyId('not hex'), []);
   assert.equal(full.store.getByFingerprint('00'.repeat(20)), undefined);
+  // a stored key's fingerprint with one digit that is not hex, at the end or inside, names no key
+  const fp = GPG[0]!.fingerprint;
+  for (const bad of [`${fp.slice(0, 39)}g`, `${fp.slice(0, 20)}x${fp.slice(21)}`, `${fp} `, fp.slice(0, 39)]) {
+    assert.equal(full.store.getByFingerprint(bad), undefined, bad);
+    assert.equal(full.store.packetsByFingerprint(bad), undefined, bad);
+  }
   assert.equal(full.store.getByDigest('zz'), undefined);
 });
 
