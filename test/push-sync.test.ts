@@ -403,7 +403,10 @@ test('a signed blocklist entry from a trusted operator removes the key on the pe
       assert.ok(s.getByFingerprint(bystander!), 'the key named only by forged entries stays');
       assert.equal(s.isBlocked(bystander!), false);
     });
-    const refused = logLines(b.basedir, 'sks-cron').filter((l) => l.message === 'blocklist feed entries refused (not signed by a trusted operator key)');
+    // B reads the feeds in turn: the forgeries' feed comes after A's, so its refusal may be logged after the block
+    const refusedLines = () => logLines(b.basedir, 'sks-cron').filter((l) => l.message === 'blocklist feed entries refused (not signed by a trusted operator key)');
+    await waitFor('B to log the forged entries it refused', () => refusedLines().length > 0, 30_000);
+    const refused = refusedLines();
     assert.ok(refused.some((l) => l.refused === 2), JSON.stringify(refused.slice(0, 2)));
     // B's own published list does not pass A's entry on as B's
     assert.equal(withStore(b, (s) => s.blocklist().length), 1);
