@@ -107,7 +107,7 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
     for (const k of described) void k.info;
     const packets = keys.map((k) => readPackets(k.data));
     const opts2 = { fingerprint: false, hash: false };
-    const frame = armorFrame('PUBLIC KEY BLOCK', { Comment: 'Hostname: bench' })!;
+    const frame = armorFrame('PUBLIC KEY BLOCK', { Comment: 'Hostname: bench' });
     // a key's vindex listing as lookup.ts takes it: stored (keys of many signatures), else made from the key
     const listingOf = (k: StoredKey) => {
       const stored = store.listingByFingerprint(k.fingerprint);
@@ -139,7 +139,7 @@ export async function runLookupStagesBench(opts: StagesBenchOptions = {}): Promi
       { stage: 'key description (describeKey)', get: timeEach(packets, (p) => describeKey(p)) },
       { stage: 'CRC-24 of the key (stored with it)', get: timeEach(keys, (k) => crc24(k.data)) },
       // as a request armors: with the checksum the store keeps, and the armor's lines made once for the server
-      { stage: 'armoring (armorBytes)', get: timeEach(keys, (k) => armorBytes(k.data, frame, undefined, k.crc)) },
+      { stage: 'armoring (armorBytes)', get: timeEach(keys, (k) => armorBytes(k.data, frame, k.crc)) },
       {
         stage: 'string building (mr, html: from the description; vindex: the listing filled in)',
         mr: timeEach(described, (k) => mrKeyLines(k).join('\n')),

@@ -99,14 +99,13 @@ function armorOne(ctx: DbContext, key: KeyPackets): Buffer {
   return armorWith(ctx, key.data, key.crc);
 }
 
-/** The armor's BEGIN, header and END lines of this server's answers, made once (undefined: a hostname that is not
- * ASCII, whose answers take the string path). */
-const frames = new WeakMap<DbContext, ArmorFrame | undefined>();
+/** The armor's BEGIN, header and END lines of this server's answers, made once. */
+const frames = new WeakMap<DbContext, ArmorFrame>();
 
 function armorWith(ctx: DbContext, data: Buffer, crc?: number): Buffer {
-  if (!frames.has(ctx)) frames.set(ctx, armorFrame('PUBLIC KEY BLOCK', armorHeaders(ctx)));
-  const frame = frames.get(ctx);
-  return frame ? armorBytes(data, frame, undefined, crc) : armorBytes(data, 'PUBLIC KEY BLOCK', armorHeaders(ctx), crc);
+  let frame = frames.get(ctx);
+  if (!frame) frames.set(ctx, (frame = armorFrame('PUBLIC KEY BLOCK', armorHeaders(ctx))));
+  return armorBytes(data, frame, crc);
 }
 
 function armorHeaders(ctx: DbContext): Record<string, string> {

@@ -101,8 +101,6 @@ export function armor(data: Buffer, type = 'PUBLIC KEY BLOCK', headers: Record<s
   return parts.join('');
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
-
 const BASE64_DIGITS = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 
 /** Bytes of data base64-encoded per step of armorBytes: 256 lines of 48 bytes, whose 16 KiB of base64 is a string
@@ -120,31 +118,21 @@ export interface ArmorFrame {
   tail: Buffer;
 }
 
-/** The frame of armorBytes for this block type and these headers; undefined when a header is not ASCII (such
- * blocks take armor()'s string path, UTF-8). */
-export function armorFrame(type = 'PUBLIC KEY BLOCK', headers: Record<string, string> = {}): ArmorFrame | undefined {
+/** The frame of armorBytes for this block type and these headers, as UTF-8: everything else in an armored block is
+ * ASCII, so a header that is not (a hostname) comes out as armor()'s text sent as UTF-8. */
+export function armorFrame(type = 'PUBLIC KEY BLOCK', headers: Record<string, string> = {}): ArmorFrame {
   let head = `-----BEGIN PGP ${type}-----\n`;
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\n`;
   head += '\n';
-  if (!ASCII.test(head)) return undefined;
-  return { head: Buffer.from(head, 'latin1'), tail: Buffer.from(`-----END PGP ${type}-----\n`, 'latin1') };
+  return { head: Buffer.from(head, 'utf8'), tail: Buffer.from(`-----END PGP ${type}-----\n`, 'utf8') };
 }
 
-/** armor() as bytes, ready to send. `frame`: the block's type and headers as armorFrame makes them (or the type and
- * headers themselves). `crc`: the data's CRC-24 when the caller has it already (the store keeps it with the key). */
-export function armorBytes(data: Buffer, frame: ArmorFrame | string = 'PUBLIC KEY BLOCK', headers: Record<string, string> = {}, crc?: number): Buffer {
-  if (typeof frame === 'string') {
-    const made = armorFrame(frame, headers);
-    if (!made) return Buffer.from(armor(data, frame, headers), 'utf8');
-    frame = made;
-  }
-  return armorInto(data, frame, crc ?? crc24(data));
-}
-
-/** Writes the armor straight into the one buffer that is sent: the base64 of each chunk of the data (node's native
- * encoder) goes in, then its lines are moved apart in place, last first, to make room for the line ends. No per-line
- * strings, no joined string, no second copy. */
-function armorInto(data: Buffer, { head, tail }: ArmorFrame, crc: number): Buffer {
+/** armor() as bytes (UTF-8), ready to send, written straight into the one buffer that is sent: the base64 of each
+ * chunk of the data (node's native encoder) goes in, then its lines are moved apart in place, last first, to make room
+ * for the line ends. No per-line strings, no joined string, no second copy. `frame`: the block's type and headers as
+ * armorFrame makes them (a server makes its own once). `crc`: the data's CRC-24 when the caller has it already (the
+ * store keeps it with the key). */
+export function armorBytes(data: Buffer, { head, tail }: ArmorFrame = armorFrame(), crc = crc24(data)): Buffer {
   const b64 = Math.ceil(data.length / 3) * 4;
   const lines = Math.ceil(b64 / 64);
   const out = Buffer.allocUnsafe(head.length + b64 + lines + 6 + tail.length);
