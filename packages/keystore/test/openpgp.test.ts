@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import {
-  readPackets, writePackets, PacketError, dearmor, armor, armorBytes, armorFrame, toBinary, ArmorError, splitKeys, describeKey, crc24,
+  readPackets, writePackets, PacketError, dearmor, armor, armorBytes, armorFrame, armorInto, armoredLength, toBinary, ArmorError, splitKeys, describeKey, crc24,
   canonicalizeKey, mergeKeys, keyParts, flattenParts, sksDigest, applyPolicy, TAG, type Packet, type Policy,
 } from '../src/index.js';
 import { DEBIAN_KEYRING, keyBlocks } from '../../../test/support/keyrings.js';
@@ -268,6 +268,13 @@ test('armorBytes writes the very bytes of armor(): every length around a line en
     const want = Buffer.from(armor(data, 'PUBLIC KEY BLOCK', headers), 'latin1');
     assert.deepEqual(armorBytes(data, frame), want, `length ${data.length}`);
     assert.deepEqual(armorBytes(data, frame, crc24(data)), want, `length ${data.length}, checksum given`);
+    // into a larger buffer at an offset (sks-db writes a reply's head before it): exactly armoredLength bytes there,
+    // nothing around them touched
+    assert.equal(armoredLength(data.length, frame), want.length, `length ${data.length}: armoredLength`);
+    const out = Buffer.alloc(want.length + 40, 0xee);
+    assert.equal(armorInto(data, out, 17, frame, crc24(data)), 17 + want.length);
+    assert.deepEqual(out.subarray(17, 17 + want.length), want, `length ${data.length}, written at 17`);
+    assert.ok(out.subarray(0, 17).every((b) => b === 0xee) && out.subarray(17 + want.length).every((b) => b === 0xee));
   }
   // a header that is not ASCII is sent as UTF-8
   const utf8 = { Comment: 'Hostname: schlüssel.example' };

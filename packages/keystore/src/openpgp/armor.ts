@@ -127,16 +127,20 @@ export function armorFrame(type = 'PUBLIC KEY BLOCK', headers: Record<string, st
   return { head: Buffer.from(head, 'utf8'), tail: Buffer.from(`-----END PGP ${type}-----\n`, 'utf8') };
 }
 
-/** armor() as bytes (UTF-8), ready to send, written straight into the one buffer that is sent: the base64 of each
- * chunk of the data (node's native encoder) goes in, then its lines are moved apart in place, last first, to make room
- * for the line ends. No per-line strings, no joined string, no second copy. `frame`: the block's type and headers as
- * armorFrame makes them (a server makes its own once). `crc`: the data's CRC-24 when the caller has it already (the
- * store keeps it with the key). */
-export function armorBytes(data: Buffer, { head, tail }: ArmorFrame = armorFrame(), crc = crc24(data)): Buffer {
-  const b64 = Math.ceil(data.length / 3) * 4;
-  const lines = Math.ceil(b64 / 64);
-  const out = Buffer.allocUnsafe(head.length + b64 + lines + 6 + tail.length);
-  let o = head.copy(out, 0);
+/** How many bytes armorInto writes for `dataLength` bytes of data in this frame. */
+export function armoredLength(dataLength: number, { head, tail }: ArmorFrame): number {
+  const b64 = Math.ceil(dataLength / 3) * 4;
+  return head.length + b64 + Math.ceil(b64 / 64) + 6 + tail.length;
+}
+
+/** armor() as bytes (UTF-8), ready to send, written into `out` at `at` (armoredLength bytes; returns where they end):
+ * the base64 of each chunk of the data (node's native encoder) goes in, then its lines are moved apart in place, last
+ * first, to make room for the line ends. No per-line strings, no joined string, no second copy. A server writes the
+ * armor straight into the buffer it sends (sks-db's GnuPG op=get), with its HTTP head before it. `frame`: the block's
+ * type and headers as armorFrame makes them (a server makes its own once). `crc`: the data's CRC-24 (the store keeps
+ * it with the key). */
+export function armorInto(data: Buffer, out: Buffer, at: number, { head, tail }: ArmorFrame, crc: number): number {
+  let o = at + head.copy(out, at);
   for (let from = 0; from < data.length; from += ARMOR_CHUNK_BYTES) {
     const to = Math.min(data.length, from + ARMOR_CHUNK_BYTES);
     const chars = out.write(data.toString('base64', from, to), o, 'latin1');
@@ -156,7 +160,13 @@ export function armorBytes(data: Buffer, { head, tail }: ArmorFrame = armorFrame
   out[o++] = BASE64_DIGITS[(crc >>> 6) & 63]!;
   out[o++] = BASE64_DIGITS[crc & 63]!;
   out[o++] = 0x0a;
-  tail.copy(out, o);
+  return o + tail.copy(out, o);
+}
+
+/** armorInto a buffer of its own. */
+export function armorBytes(data: Buffer, frame: ArmorFrame = armorFrame(), crc = crc24(data)): Buffer {
+  const out = Buffer.allocUnsafe(armoredLength(data.length, frame));
+  armorInto(data, out, 0, frame, crc);
   return out;
 }
 
