@@ -22,6 +22,10 @@ export interface FrontReply {
   /** The body, in chunks: copied into one wire buffer with the head when small (COPY_BELOW_BYTES), else written as
    * they are (cached buffers are not copied). */
   body: Buffer[];
+  /** 0, or: this reply is the sender's alone, used once, and `head` and a one-chunk `body` lie back to back in one
+   * buffer with this many free bytes before `head`. The front then moves the head into that room and writes its
+   * Date and Connection lines after it, and sends the reply as it lies, with no copy (when they fit). */
+  headroom: number;
 }
 
 export interface FrontOptions {
@@ -98,6 +102,30 @@ export const COPY_BELOW_BYTES = 16 * 1024;
 /** Answers of one turn waiting to be sent are sent once they reach this size: two uncached op=get answers (30 KB
  * on average), or some twenty mr indexes. Holding more in a turn made large answers slower (issue 17, measured). */
 export const TURN_FLUSH_BYTES = 64 * 1024;
+
+/** Writes a reply with the front's Date and Connection lines (`tail`) after its head; returns the bytes written. */
+function writeReply(s: net.Socket, reply: FrontReply, tail: Buffer, withBody: boolean): number {
+  const { head } = reply;
+  if (withBody && reply.headroom >= tail.length && reply.body.length === 1) {
+    // the head moves back into its room and the tail follows it, right before the body: one buffer, as it lies
+    const total = tail.length + head.length + reply.body[0]!.length;
+    const wire = Buffer.from(head.buffer, head.byteOffset - tail.length, total);
+    wire.copyWithin(0, tail.length, tail.length + head.length);
+    tail.copy(wire, head.length);
+    s.write(wire);
+    return total;
+  }
+  const chunks = withBody ? [head, tail, ...reply.body] : [head, tail];
+  let total = 0;
+  for (const b of chunks) total += b.length;
+  if (total <= COPY_BELOW_BYTES) {
+    // copied now: a kept small reply may be a view of the front's reply log, reused by the next admission
+    s.write(Buffer.concat(chunks, total));
+  } else {
+    for (const b of chunks) s.write(b); // corked for the turn: the chunks leave in one writev
+  }
+  return total;
+}
 
 export interface Front {
   server: net.Server;
@@ -192,16 +220,7 @@ export function createFront(opts: FrontOptions): Front {
       const now = Date.now();
       const tail = headTail(now, keepAlive, keepAliveS);
       corkForTurn(s);
-      const chunks = m[1] === 'GET' ? [reply.head, tail, ...reply.body] : [reply.head, tail];
-      let total = 0;
-      for (const b of chunks) total += b.length;
-      if (total <= COPY_BELOW_BYTES) {
-        // copied now: a kept small reply may be a view of the front's reply log, reused by the next admission
-        s.write(Buffer.concat(chunks, total));
-      } else {
-        for (const b of chunks) s.write(b); // corked for the turn: the chunks leave in one writev
-      }
-      corkedBytes += total;
+      corkedBytes += writeReply(s, reply, tail, m[1] === 'GET');
       if (corkedBytes >= TURN_FLUSH_BYTES) flush();
       c.idleSinceMs = now;
       if (!keepAlive) {

@@ -6,7 +6,7 @@
 // client that asks by a v6 fingerprint can read v6. op=hget (by digest) and the VKS API always serve what is asked.
 import type { ServerResponse } from 'node:http';
 import {
-  armorBytes, armorFrame, keyFacts, keyListing, listingSigners, readPacketAt, type IndexEntry, type KeyFacts, type KeyPackets, type StoredKey,
+  armorBytes, armorFrame, armorInto, armoredLength, crc24, keyFacts, keyListing, listingSigners, readPacketAt, type IndexEntry, type KeyFacts, type KeyPackets, type StoredKey,
   type StoredListing, type ArmorFrame,
 } from '@sks/keystore';
 import { classifySearch, parseLookup, type LookupRequest, type Query, type SearchTerm } from '@sks/hkp';
@@ -102,10 +102,24 @@ function armorOne(ctx: DbContext, key: KeyPackets): Buffer {
 /** The armor's BEGIN, header and END lines of this server's answers, made once. */
 const frames = new WeakMap<DbContext, ArmorFrame>();
 
-function armorWith(ctx: DbContext, data: Buffer, crc?: number): Buffer {
+function frameOf(ctx: DbContext): ArmorFrame {
   let frame = frames.get(ctx);
   if (!frame) frames.set(ctx, (frame = armorFrame('PUBLIC KEY BLOCK', armorHeaders(ctx))));
-  return armorBytes(data, frame, crc);
+  return frame;
+}
+
+function armorWith(ctx: DbContext, data: Buffer, crc?: number): Buffer {
+  return armorBytes(data, frameOf(ctx), crc);
+}
+
+/** How many bytes armorKeyInto writes for this key. */
+export function armoredKeyLength(ctx: DbContext, key: KeyPackets): number {
+  return armoredLength(key.data.length, frameOf(ctx));
+}
+
+/** The key's armor as this server sends it (armorOne), written into `out` at `at`; returns where it ends. */
+export function armorKeyInto(ctx: DbContext, key: KeyPackets, out: Buffer, at: number): number {
+  return armorInto(key.data, out, at, frameOf(ctx), key.crc ?? crc24(key.data));
 }
 
 function armorHeaders(ctx: DbContext): Record<string, string> {
@@ -120,18 +134,22 @@ const MR_KEYS_FILENAME = 'gpgkey.asc';
  * public server is asked. */
 const GNUPG_GET_BY_FINGERPRINT = /^op=get&options=mr&search=0x([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
 
-/** The reply to GnuPG's op=get by a primary key's fingerprint, from the key's packets alone; undefined for any other
- * query string, and when no primary key has that fingerprint (a subkey's, or none: the general path answers).
- * It is the general path's reply to the same request, byte for byte (test/gnupg-get.test.ts compares them), without
- * parsing the query, building the key's object or sorting an answer of one: on random keys of a 1M-key store those
- * took a third of an uncached op=get (issue 17). Not used when lookups are logged. */
-export function gnupgGetReply(ctx: DbContext, qs: string): SksReply | undefined {
+/** The key GnuPG's op=get by a primary key's fingerprint asks for, read by the fingerprint alone; undefined for any
+ * other query string, and when no primary key has that fingerprint (a subkey's, or none: the general path answers).
+ * Its reply (GNUPG_GET_REPLY, the key's armor as body) is the general path's reply to the same request, byte for byte
+ * (test/gnupg-get.test.ts compares them), without parsing the query, building the key's object or sorting an answer
+ * of one: on random keys of a 1M-key store those took a third of an uncached op=get (issue 17). sks-db's lookup
+ * front writes that reply straight into the buffer it sends (server.ts gnupgGetWire). Not used when lookups are
+ * logged. */
+export function gnupgGetKey(ctx: DbContext, qs: string): KeyPackets | undefined {
   if (ctx.settings.log_lookups) return undefined;
   const hex = GNUPG_GET_BY_FINGERPRINT.exec(qs)?.[1];
-  const key = hex === undefined ? undefined : ctx.store.packetsByFingerprint(hex);
   // A 64-digit search shows v6 keys (legacyVisible), and a 40-digit one cannot name a v6 primary key: nothing to hide.
-  return key && { type: MR_KEYS_TYPE, body: armorOne(ctx, key), count: 1, filename: MR_KEYS_FILENAME };
+  return hex === undefined ? undefined : ctx.store.packetsByFingerprint(hex);
 }
+
+/** What the reply to gnupgGetKey's request says besides its body (the key's armor). */
+export const GNUPG_GET_REPLY: Readonly<Omit<SksReply, 'body'>> = { type: MR_KEYS_TYPE, count: 1, filename: MR_KEYS_FILENAME };
 
 /** The machine-readable index (HKP draft §5.2) of `keys`: each key's lines as the store keeps them with the key
  * (nothing to parse or cache), or, for a form it has no summary of, computed and cached by digest. */

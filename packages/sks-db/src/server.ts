@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type KeyPackets, type Settings, type Logger } from '@sks/keystore';
 import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
-import { gnupgGetReply, handleLookup, lookupReply } from './lookup.js';
+import { GNUPG_GET_REPLY, armorKeyInto, armoredKeyLength, gnupgGetKey, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { handleOwnerDelete } from './owner-delete.js';
@@ -79,15 +79,65 @@ interface ReadyReply extends FrontReply {
   length: number;
 }
 
+/** The header lines of a reply between Via and Content-Length (replyHeaders), as the front sends them. */
+function headerLines(reply: Omit<SksReply, 'body'>): string {
+  let headers = '';
+  for (const [name, value] of replyHeaders(reply as SksReply)) headers += `${name}: ${value}\r\n`;
+  return headers;
+}
+
 function readyReply(reply: SksReply, route: string): ReadyReply {
   const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body, 'utf8');
-  let headers = '';
-  for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
-  headers += `Content-Length: ${body.length + BODY_END.length}\r\n`;
   const status = reply.status ?? 200;
-  const head = replyHead(status, headers);
+  const head = replyHead(status, `${headerLines(reply)}Content-Length: ${body.length + BODY_END.length}\r\n`);
   // Every reply has the same fields, so the front's hot path sees one object shape.
-  return { status, head, body: [body, BODY_END], route, length: 128 + head.length + body.length };
+  return { status, head, body: [body, BODY_END], headroom: 0, route, length: 128 + head.length + body.length };
+}
+
+/** Free bytes before the head of a GnuPG op=get reply, where the front puts its Date and Connection lines (about 90
+ * bytes; see FrontReply.headroom). */
+const FRONT_TAIL_ROOM = 128;
+
+/** Where the front's GnuPG op=get replies are written: cut one after another from a block of WIRE_BLOCK_BYTES, so a
+ * reply is not an allocation of its own. A reply of a 3 KB key is over 4 KiB, past what node's own pool serves, so
+ * each was an ArrayBuffer of its own: allocated, counted as external memory, collected and freed, per request
+ * (issue 17). A reply is used once (sent, or copied into a cache), so a block is dropped when full and freed by the
+ * collector once the last reply cut from it has been written to its socket. */
+class WireArena {
+  private block = Buffer.allocUnsafeSlow(WIRE_BLOCK_BYTES);
+  private used = 0;
+
+  take(bytes: number): Buffer {
+    if (bytes > WIRE_BLOCK_BYTES / 8) return Buffer.allocUnsafeSlow(bytes);
+    if (this.used + bytes > WIRE_BLOCK_BYTES) {
+      this.block = Buffer.allocUnsafeSlow(WIRE_BLOCK_BYTES);
+      this.used = 0;
+    }
+    const b = this.block.subarray(this.used, this.used + bytes);
+    this.used += (bytes + 7) & ~7; // the next reply starts on 8 bytes, as node's pool does
+    return b;
+  }
+}
+
+/** The size of a WireArena block: some fifty replies of a 3 KB key; a reply over an eighth of it is allocated alone. */
+const WIRE_BLOCK_BYTES = 256 * 1024;
+
+/** The reply to GnuPG's op=get of `key` (lookup.ts gnupgGetKey) as one buffer: room for the front's lines, the head
+ * (`head`: the lines up to Content-Length, the same for every such reply), the key's armor and BODY_END. Built in
+ * place, the reply is neither encoded from header strings nor copied into the wire buffer: on an uncached op=get of
+ * a 1M-key store those took about as long as the armor (issue 17). */
+function gnupgGetWire(ctx: DbContext, key: KeyPackets, head: Buffer, wire: WireArena): ReadyReply {
+  const bodyLength = armoredKeyLength(ctx, key) + BODY_END.length;
+  const contentLength = `Content-Length: ${bodyLength}\r\n`;
+  const headLength = head.length + contentLength.length;
+  const out = wire.take(FRONT_TAIL_ROOM + headLength + bodyLength);
+  let at = FRONT_TAIL_ROOM + head.copy(out, FRONT_TAIL_ROOM);
+  at += out.write(contentLength, at, 'latin1');
+  BODY_END.copy(out, armorKeyInto(ctx, key, out, at));
+  return {
+    status: 200, head: out.subarray(FRONT_TAIL_ROOM, at), body: [out.subarray(at)], headroom: FRONT_TAIL_ROOM,
+    route: 'lookup_get', length: 128 + headLength + bodyLength,
+  };
 }
 
 /** Room left in a small reply for the Date and Connection headers the front adds: a kept small reply always goes out
@@ -106,11 +156,14 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
   const large = new LookupCache<ReadyReply>(Math.floor((budget * 3) / 4), (r) => {
     r.head = ownBuffer(r.head);
     r.body = r.body.map((b) => (b === BODY_END ? b : ownBuffer(b)));
+    r.headroom = 0; // copies without room; and a kept reply is sent again, so the front must not write into it
     return r;
   });
+  const gnupgGetHead = replyHead(200, headerLines(GNUPG_GET_REPLY));
+  const wire = new WireArena();
   const compute = (qs: string): ReadyReply => {
-    const gnupgGet = gnupgGetReply(ctx, qs);
-    if (gnupgGet) return readyReply(gnupgGet, 'lookup_get');
+    const gnupgGet = gnupgGetKey(ctx, qs);
+    if (gnupgGet) return gnupgGetWire(ctx, gnupgGet, gnupgGetHead, wire);
     const query = querystring.parse(qs);
     const route = routeClass('/pks/lookup', query);
     try {
@@ -129,7 +182,7 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     small.sync(version);
     large.sync(version);
     const hit = small.get(qs);
-    if (hit !== undefined) return { status: hit.status, head: hit.head, body: [hit.body], route: hit.route, length: 0 };
+    if (hit !== undefined) return { status: hit.status, head: hit.head, body: [hit.body], headroom: 0, route: hit.route, length: 0 };
     // (nothing to find while it is empty, as it mostly is where keys are small: no hash, no count)
     const kept = large.size > 0 ? large.lookup(qs) : undefined;
     if (kept !== undefined) return kept;

@@ -1,4 +1,4 @@
-// GnuPG's op=get by fingerprint has a path of its own in the lookup front (lookup.ts gnupgGetReply): it must send
+// GnuPG's op=get by fingerprint has a path of its own in the lookup front (lookup.ts gnupgGetKey, server.ts gnupgGetWire): it must send
 // exactly what the general path sends for the same request, for every key of Debian's keyring, in the stored form and
 // in the form a hockeypuck-profile server serves, and leave everything it does not find to the general path.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyStore, defaultSettings, policyFromSettings, readPackets, splitKeys } from '@sks/keystore';
 import { frontAnswer, openContext } from '../src/server.js';
-import { gnupgGetReply } from '../src/lookup.js';
+import { gnupgGetKey } from '../src/lookup.js';
 import { DEBIAN_KEYRING } from '../../../test/support/keyrings.js';
 import { makeTempDir } from '../../../test/support/tmp.js';
 import { gpgKeys } from '../../keystore/test/store-helpers.js';
@@ -40,7 +40,7 @@ for (const profiles of [['sks'], ['sks', 'hockeypuck']]) {
         // GnuPG's spelling takes the new path; the same request with its fields in another order takes the general one
         const gnupg = `op=get&options=mr&search=0x${k.fingerprint}`;
         const general = `search=0x${k.fingerprint}&op=get&options=mr`;
-        const fast = gnupgGetReply(ctx, gnupg);
+        const fast = gnupgGetKey(ctx, gnupg);
         const a = sent(answer, gnupg);
         const b = sent(answer, general);
         assert.equal(a.status, b.status, k.fingerprint);
@@ -70,12 +70,12 @@ test('a subkey\'s fingerprint and an unknown one are left to the general path, w
     const answer = frontAnswer(ctx);
     const withSubkey = gpg.find((k) => k.subkeys.length > 0 && k.subkeys[0]!.fingerprint.length === 40)!;
     const bySubkey = `op=get&options=mr&search=0x${withSubkey.subkeys[0]!.fingerprint}`;
-    assert.equal(gnupgGetReply(ctx, bySubkey), undefined);
+    assert.equal(gnupgGetKey(ctx, bySubkey), undefined);
     const viaSubkey = sent(answer, bySubkey);
     assert.equal(viaSubkey.status, 200);
     assert.ok(viaSubkey.bytes.equals(sent(answer, `op=get&options=mr&search=0x${withSubkey.fingerprint}`).bytes), 'the subkey finds its primary key');
     const unknown = `op=get&options=mr&search=0x${'AB'.repeat(20)}`;
-    assert.equal(gnupgGetReply(ctx, unknown), undefined);
+    assert.equal(gnupgGetKey(ctx, unknown), undefined);
     const missing = sent(answer, unknown);
     assert.equal(missing.status, 404);
     assert.ok(missing.bytes.equals(sent(answer, `search=0x${'AB'.repeat(20)}&op=get&options=mr`).bytes));

@@ -10,6 +10,8 @@ import { KeyStore } from '@sks/keystore';
 
 interface Reply {
   status: number;
+  /** The header's lines as sent, in order, the status line first. */
+  lines: string[];
   headers: Map<string, string>;
   body: Buffer;
 }
@@ -61,7 +63,7 @@ class Client {
         if (this.buf.length >= end + 4 + length) {
           const body = this.buf.subarray(end + 4, end + 4 + length);
           this.buf = this.buf.subarray(end + 4 + length);
-          return { status, headers, body };
+          return { status, lines, headers, body };
         }
       }
       if (this.closed) throw new Error(`connection closed before a whole reply (${this.buf.length} bytes pending)`);
@@ -231,6 +233,49 @@ test('a key another process stores is found by every worker at once (answers fol
     const res = await fetch(`${ours.url}${path}`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), new RegExp(`pub:${delta.fp}:`));
+  }
+});
+
+test('GnuPG\'s op=get, written in place without the caches: the general path\'s bytes with either Connection line', async () => {
+  // lookup_cache_bytes 0: every reply is computed, so GnuPG's spelling takes the path whose head the front moves into
+  // the reply's own room (server.ts gnupgGetWire); the other order of the fields takes the general path
+  const uncached = await startOurs({ keys: [keys[0]!.armored, keys[1]!.armored], settings: { lookup_cache_bytes: 0 } });
+  const c = new Client(uncached.port);
+  const gnupg = (k: { fp: string }) => `/pks/lookup?op=get&options=mr&search=0x${k.fp}`;
+  const general = (k: { fp: string }) => `/pks/lookup?search=0x${k.fp}&options=mr&op=get`;
+  try {
+    c.send(get(gnupg(keys[0]!)) + get(general(keys[0]!)) + get(gnupg(keys[1]!)) +
+      `HEAD ${gnupg(keys[1]!)} HTTP/1.1\r\n\r\n` + get(general(keys[1]!), 'Connection: close\r\n'));
+    const [a0, b0, a1] = [await c.reply(), await c.reply(), await c.reply()];
+    const h1 = await c.reply(true);
+    const b1 = await c.reply();
+    for (const [a, b, k] of [[a0, b0, keys[0]!], [a1, b1, keys[1]!]] as const) {
+      assert.equal(a.status, 200);
+      assert.equal((await openpgp.readKey({ armoredKey: a.body.toString() })).getFingerprint().toUpperCase(), k.fp);
+      assert.ok(a.body.equals(b.body), 'the same body');
+    }
+    // the same header lines in the same order, but for the date (the two may fall in different seconds) and the
+    // Connection line of the last request, which asked to close
+    const withoutDate = (r: Reply) => r.lines.filter((l) => !l.startsWith('Date: '));
+    assert.deepEqual(withoutDate(a0), withoutDate(b0));
+    assert.equal(a1.headers.get('connection'), 'keep-alive');
+    assert.equal(b1.headers.get('connection'), 'close');
+    const keepAliveLines = withoutDate(a1);
+    const closeLines = withoutDate(b1);
+    assert.deepEqual(keepAliveLines.filter((l) => !/^(Connection|Keep-Alive): /.test(l)), closeLines.filter((l) => !/^Connection: /.test(l)));
+    assert.equal(h1.status, 200);
+    assert.equal(h1.headers.get('content-length'), String(a1.body.length));
+    await c.closedByServer(2000);
+    // HTTP/1.0 without keep-alive: GnuPG's spelling with the close line
+    const old = new Client(uncached.port);
+    old.send(`GET ${gnupg(keys[0]!)} HTTP/1.0\r\n\r\n`);
+    const r = await old.reply();
+    assert.equal(r.headers.get('connection'), 'close');
+    assert.ok(r.body.equals(a0.body));
+    await old.closedByServer(2000);
+  } finally {
+    c.end();
+    await uncached.stop();
   }
 });
 
