@@ -2,7 +2,7 @@
 export { HttpError } from './http-error.js';
 export { queryParam, wantsMachineReadable, type Query } from './query.js';
 export {
-  parseLookup, classifySearch, MAX_SEARCH_CHARS, type LookupOp, type LookupRequest, type SearchTerm,
+  parseLookup, classifySearch, gnupgIndexSearch, mrIndexRequest, MAX_SEARCH_CHARS, type LookupOp, type LookupRequest, type SearchTerm,
 } from './lookup-request.js';
 export {
   encodeHashqueryRequest, decodeHashqueryRequest, encodeHashqueryResponse, decodeHashqueryResponse,

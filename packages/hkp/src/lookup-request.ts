@@ -3,6 +3,7 @@
 //
 // Search terms: `0x` + 8 or 16 hex digits = short/long key ID of a primary key or subkey; `0x` + 32/40/64 hex (or
 // 40/64 hex without `0x`) = fingerprint; anything else = words of a user ID or an e-mail address.
+import { unescape } from 'node:querystring';
 import { bracketedAddress } from '@sks/keystore';
 import { HttpError } from './http-error.js';
 import { queryParam, type Query } from './query.js';
@@ -69,6 +70,28 @@ export function parseLookup(query: Query): LookupRequest {
     exact: onOff(query, 'exact', 'x-exact'),
     limit,
   };
+}
+
+/** GnuPG's key search (`gpg --search-keys`), its fields in the order dirmngr sends them. */
+const GNUPG_INDEX = /^op=index&options=mr&search=([^&]*)$/;
+
+/** The search term of a query string spelled as GnuPG's key search (`op=index&options=mr&search=...`), decoded as
+ * node's querystring.parse decodes it ('+' is a space, then %XX escapes); undefined for any other query string. A
+ * server answers this, most of what it is asked besides op=get, without parsing the query (mrIndexRequest). */
+export function gnupgIndexSearch(qs: string): string | undefined {
+  const raw = GNUPG_INDEX.exec(qs)?.[1];
+  if (raw === undefined) return undefined;
+  const spaced = raw.includes('+') ? raw.replace(/\+/g, ' ') : raw;
+  // querystring.parse decodes a value only when it holds a valid %XX escape (then as unescape does)
+  return /%[0-9A-Fa-f]{2}/.test(spaced) ? unescape(spaced) : spaced;
+}
+
+/** What parseLookup gives for `op=index&options=mr&search=<search>` (GnuPG's key search), without reading a query;
+ * undefined where parseLookup refuses the search (empty, or longer than MAX_SEARCH_CHARS). */
+export function mrIndexRequest(search: string): LookupRequest | undefined {
+  const s = search.trim();
+  if (s === '' || s.length > MAX_SEARCH_CHARS) return undefined;
+  return { op: 'index', search: s, mr: true, json: false, fingerprint: false, hash: false, exact: false, limit: -1 };
 }
 
 export type SearchTerm =

@@ -6,7 +6,7 @@ import { parse as parseQuery } from 'node:querystring';
 import fc from 'fast-check';
 import {
   HashqueryFormatError, HttpError, classifySearch, decodeHashqueryRequest, decodeHashqueryResponse,
-  encodeHashqueryResponse, parseLookup,
+  encodeHashqueryResponse, gnupgIndexSearch, mrIndexRequest, parseLookup,
 } from '../src/index.js';
 import { FUZZ_RUNS } from '../../../test/support/fuzz.js';
 
@@ -24,6 +24,29 @@ test('lookup query strings: parsed, or refused with 4xx/501 and a message', () =
       assert.ok(clientError(e), `${(e as Error).stack}`);
       assert.ok((e as Error).message.length > 0);
     }
+  }), { numRuns: FUZZ_RUNS });
+});
+
+test('GnuPG\'s key search read without parsing the query: the search and request parseLookup makes of it', () => {
+  const value = fc.array(fc.oneof(fc.constantFrom('%', '%2B', '+', '%40', '%zz', '%C3%A9', '%E9', ' ', '=', '<', '>', '@', '0x', 'DEADBEEF'),
+    fc.string({ maxLength: 8 }), fc.string({ unit: 'grapheme', maxLength: 4 })), { maxLength: 10 }).map((p) => p.join(''));
+  fc.assert(fc.property(value, fc.boolean(), (raw, gnupgOrder) => {
+    const qs = gnupgOrder ? `op=index&options=mr&search=${raw}` : `search=${raw}&op=index&options=mr`;
+    const search = gnupgIndexSearch(qs);
+    if (!gnupgOrder || raw.includes('&')) {
+      assert.equal(search, undefined);
+      return;
+    }
+    const query = parseQuery(qs);
+    assert.equal(search, query.search);
+    let general: unknown;
+    try {
+      general = parseLookup(query);
+    } catch (e) {
+      assert.ok(e instanceof HttpError);
+      general = undefined;
+    }
+    assert.deepEqual(mrIndexRequest(search!), general);
   }), { numRuns: FUZZ_RUNS });
 });
 

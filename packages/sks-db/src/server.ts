@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { KeyStore, createLogger, loadBasedir, policyFromSettings, type KeyPackets, type Settings, type Logger } from '@sks/keystore';
+import { KeyStore, createLogger, loadBasedir, policyFromSettings, type Settings, type Logger } from '@sks/keystore';
 import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/service';
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
 import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
-import { GNUPG_GET_REPLY, armorKeyInto, armoredKeyLength, gnupgGetKey, handleLookup, lookupReply } from './lookup.js';
+import { GNUPG_GET_REPLY, MR_INDEX_TYPE, armorKeyInto, armoredKeyLength, gnupgGetKey, gnupgIndex, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
 import { handleOwnerDelete } from './owner-delete.js';
@@ -94,11 +94,11 @@ function readyReply(reply: SksReply, route: string): ReadyReply {
   return { status, head, body: [body, BODY_END], headroom: 0, route, length: 128 + head.length + body.length };
 }
 
-/** Free bytes before the head of a GnuPG op=get reply, where the front puts its Date and Connection lines (about 90
- * bytes; see FrontReply.headroom). */
+/** Free bytes before the head of a reply written in place (wireReply), where the front puts its Date and Connection
+ * lines (about 90 bytes; see FrontReply.headroom). */
 const FRONT_TAIL_ROOM = 128;
 
-/** Where the front's GnuPG op=get replies are written: cut one after another from a block of WIRE_BLOCK_BYTES, so a
+/** Where the front's replies written in place are cut from, one after another, in blocks of WIRE_BLOCK_BYTES, so a
  * reply is not an allocation of its own. A reply of a 3 KB key is over 4 KiB, past what node's own pool serves, so
  * each was an ArrayBuffer of its own: allocated, counted as external memory, collected and freed, per request
  * (issue 17). A reply is used once (sent, or copied into a cache), so a block is dropped when full and freed by the
@@ -122,23 +122,26 @@ class WireArena {
 /** The size of a WireArena block: some fifty replies of a 3 KB key; a reply over an eighth of it is allocated alone. */
 const WIRE_BLOCK_BYTES = 256 * 1024;
 
-/** The reply to GnuPG's op=get of `key` (lookup.ts gnupgGetKey) as one buffer: room for the front's lines, the head
- * (`head`: the lines up to Content-Length, the same for every such reply), the key's armor and BODY_END. Built in
- * place, the reply is neither encoded from header strings nor copied into the wire buffer: on an uncached op=get of
- * a 1M-key store those took about as long as the armor (issue 17). */
-function gnupgGetWire(ctx: DbContext, key: KeyPackets, head: Buffer, wire: WireArena): ReadyReply {
-  const bodyLength = armoredKeyLength(ctx, key) + BODY_END.length;
-  const contentLength = `Content-Length: ${bodyLength}\r\n`;
+/** A 200 reply as one buffer: room for the front's lines, `head` (the lines up to Content-Length, made once for a
+ * kind of reply), Content-Length, the body (`bodyLength` bytes, which `writeBody` writes at the offset it is given)
+ * and BODY_END. Built in place, the reply is neither encoded from header strings nor copied into the wire buffer:
+ * on an uncached op=get of a 1M-key store those took about as long as the armor (issue 17). */
+function wireReply(wire: WireArena, head: Buffer, bodyLength: number, route: string, writeBody: (out: Buffer, at: number) => void): ReadyReply {
+  const contentLength = `Content-Length: ${bodyLength + BODY_END.length}\r\n`;
   const headLength = head.length + contentLength.length;
-  const out = wire.take(FRONT_TAIL_ROOM + headLength + bodyLength);
+  const out = wire.take(FRONT_TAIL_ROOM + headLength + bodyLength + BODY_END.length);
   let at = FRONT_TAIL_ROOM + head.copy(out, FRONT_TAIL_ROOM);
   at += out.write(contentLength, at, 'latin1');
-  BODY_END.copy(out, armorKeyInto(ctx, key, out, at));
+  writeBody(out, at);
+  BODY_END.copy(out, at + bodyLength);
   return {
     status: 200, head: out.subarray(FRONT_TAIL_ROOM, at), body: [out.subarray(at)], headroom: FRONT_TAIL_ROOM,
-    route: 'lookup_get', length: 128 + headLength + bodyLength,
+    route, length: 128 + out.length - FRONT_TAIL_ROOM,
   };
 }
+
+/** Heads of mr index replies (wireReply) kept, by result count: an index of more keys than this gets its head made. */
+const INDEX_HEADS_KEPT = 64;
 
 /** Room left in a small reply for the Date and Connection headers the front adds: a kept small reply always goes out
  * through the front's copy into one wire buffer (COPY_BELOW_BYTES), never as views of the slab. */
@@ -160,15 +163,33 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     return r;
   });
   const gnupgGetHead = replyHead(200, headerLines(GNUPG_GET_REPLY));
+  const indexHeads = new Map<number, Buffer>();
+  const indexHead = (count: number) => {
+    let head = indexHeads.get(count);
+    if (!head) {
+      head = replyHead(200, headerLines({ type: MR_INDEX_TYPE, count }));
+      if (count < INDEX_HEADS_KEPT) indexHeads.set(count, head);
+    }
+    return head;
+  };
   const wire = new WireArena();
   const compute = (qs: string): ReadyReply => {
-    const gnupgGet = gnupgGetKey(ctx, qs);
-    if (gnupgGet) return gnupgGetWire(ctx, gnupgGet, gnupgGetHead, wire);
-    const query = querystring.parse(qs);
-    const route = routeClass('/pks/lookup', query);
+    let query: querystring.ParsedUrlQuery | undefined;
     try {
-      return readyReply(lookupReply(ctx, query, false), route);
+      // GnuPG's op=get by fingerprint and its key search, most of a public server's traffic, each in its own spelling:
+      // answered without parsing the query, written in place
+      const key = gnupgGetKey(ctx, qs);
+      if (key) return wireReply(wire, gnupgGetHead, armoredKeyLength(ctx, key), 'lookup_get', (out, at) => armorKeyInto(ctx, key, out, at));
+      const index = gnupgIndex(ctx, qs);
+      if (index) {
+        const { text } = index;
+        return wireReply(wire, indexHead(index.count), Buffer.byteLength(text), 'lookup_index', (out, at) => out.write(text, at, 'utf8'));
+      }
+      query = querystring.parse(qs);
+      return readyReply(lookupReply(ctx, query, false), routeClass('/pks/lookup', query));
     } catch (err) {
+      query ??= querystring.parse(qs);
+      const route = routeClass('/pks/lookup', query);
       const mr = wantsMachineReadable(query);
       if (err instanceof HttpError) return readyReply(errorReply(err.status, err.message, mr, err.title, queryParam(query, 'search')), route);
       ctx.logger.error('request failed', { path: '/pks/lookup', error: (err as Error).stack ?? String(err) });
