@@ -3,7 +3,7 @@
 // lookup part (debian-keyring) and the lookup-random part (the 1M-key store).
 import { signatureCount, type StoredKey } from '../packages/keystore/src/index.js';
 import type { Row } from './row.js';
-import { luaScript, medianRun, runWrk, type WrkResult } from './wrk.js';
+import { luaScript, medianRun, residentFiles, runWrk, type WrkResult } from './wrk.js';
 
 /** Fingerprints of the keys with about 100 signatures (90-110, on the key, its user IDs and subkeys): issue 17's
  * vindex target is about such keys. */
@@ -25,6 +25,8 @@ export interface VindexBesideGet {
   /** What the keys are, in the rows' names ("100-signature keys", ...). */
   what: string;
   log(line: string): void;
+  /** Each server's store, read into the page cache before each of its runs (residentFiles); none: not read. */
+  stores?: { ours: string[]; sks: string[] };
 }
 
 export async function vindexBesideGet(o: VindexBesideGet): Promise<Row[]> {
@@ -37,7 +39,9 @@ export async function vindexBesideGet(o: VindexBesideGet): Promise<Row[]> {
     await runWrk(url, vindex, 8, 2);
     await runWrk(url, get, 8, 2);
     for (let r = 0; r < o.rounds; r++) {
+      if (o.stores) residentFiles(o.stores[server]);
       runs[server].vindex.push(await runWrk(url, vindex, c, o.seconds));
+      if (o.stores) residentFiles(o.stores[server]);
       runs[server].get.push(await runWrk(url, get, c, o.seconds));
     }
   }
