@@ -72,6 +72,9 @@ export function parseLookup(query: Query): LookupRequest {
   };
 }
 
+/** A %XX escape that decodes (querystring.parse decodes a value only if it holds one). */
+const VALID_ESCAPE = /%[0-9A-Fa-f]{2}/;
+
 /** GnuPG's key search (`gpg --search-keys`), its fields in the order dirmngr sends them. */
 const GNUPG_INDEX = /^op=index&options=mr&search=([^&]*)$/;
 
@@ -81,9 +84,11 @@ const GNUPG_INDEX = /^op=index&options=mr&search=([^&]*)$/;
 export function gnupgIndexSearch(qs: string): string | undefined {
   const raw = GNUPG_INDEX.exec(qs)?.[1];
   if (raw === undefined) return undefined;
-  const spaced = raw.includes('+') ? raw.replace(/\+/g, ' ') : raw;
-  // querystring.parse decodes a value only when it holds a valid %XX escape (then as unescape does)
-  return /%[0-9A-Fa-f]{2}/.test(spaced) ? unescape(spaced) : spaced;
+  if (!raw.includes('+')) return VALID_ESCAPE.test(raw) ? unescape(raw) : raw;
+  // querystring.parse decodes a value only when it sees a valid %XX escape (then as unescape does), and looks for one
+  // in the value as sent with its '+' skipped: '%+4+1' counts as one, though '%' is followed by a space once decoded
+  const spaced = raw.replace(/\+/g, ' ');
+  return VALID_ESCAPE.test(raw.replace(/\+/g, '')) ? unescape(spaced) : spaced;
 }
 
 /** What parseLookup gives for `op=index&options=mr&search=<search>` (GnuPG's key search), without reading a query;

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bracketedAddress } from '@sks/keystore';
-import { HttpError, classifySearch, parseLookup } from '../src/index.js';
+import { parse as parseQuery } from 'node:querystring';
+import { HttpError, classifySearch, gnupgIndexSearch, parseLookup } from '../src/index.js';
 
 test('GnuPG\'s requests parse to the operation, options and search', () => {
   assert.deepEqual(parseLookup({ op: 'get', options: 'mr', search: '0xDEADBEEFDEADBEEF' }), {
@@ -14,6 +15,18 @@ test('GnuPG\'s requests parse to the operation, options and search', () => {
   assert.equal(r.search, 'alice');
   assert.equal(r.fingerprint, true);
   assert.equal(r.limit, 3);
+});
+
+test('GnuPG\'s key search term is decoded as querystring.parse decodes it, its quirks included', () => {
+  // '+' is skipped when querystring.parse looks for a valid escape ('%+41' counts as one); without one a value is left
+  // as sent, and with one it is decoded whole (an invalid escape beside non-Latin-1 text then loses that text)
+  const values = ['alice%40example.org', 'a+b', '%2B', '%zz', '% ', 'é%zz', 'é%+41', '%+4+1é', 'ᾀ<%+DEADBEEF', '%C3%A9', '%E9', 'a=b'];
+  for (const v of values) {
+    const qs = `op=index&options=mr&search=${v}`;
+    assert.equal(gnupgIndexSearch(qs), parseQuery(qs).search, v);
+  }
+  assert.equal(gnupgIndexSearch('search=a&op=index&options=mr'), undefined);
+  assert.equal(gnupgIndexSearch('op=index&options=mr&search=a&exact=on'), undefined);
 });
 
 test('requests no server could answer are refused with the reason', () => {
