@@ -42,6 +42,14 @@ function onOff(query: Query, ...names: string[]): boolean {
   return v;
 }
 
+/** The search term of a lookup as read: trimmed; refused (400) when missing where `op` needs one, or too long. */
+function searchTerm(op: LookupOp, raw: string): string {
+  const search = raw.trim();
+  if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
+  if (search.length > MAX_SEARCH_CHARS) throw new HttpError(400, `the search term is longer than ${MAX_SEARCH_CHARS} characters`);
+  return search;
+}
+
 /** Reads the query string of a lookup; throws HttpError 400/501 for what no server could answer. */
 export function parseLookup(query: Query): LookupRequest {
   const opRaw = queryParam(query, 'op');
@@ -57,9 +65,7 @@ export function parseLookup(query: Query): LookupRequest {
     if (!/^-?\d{1,9}$/.test(limitRaw)) throw new HttpError(400, `limit=${limitRaw} is not a whole number`);
     limit = Number(limitRaw);
   }
-  const search = (queryParam(query, 'search') ?? '').trim();
-  if (op !== 'stats' && search === '') throw new HttpError(400, `op=${op} needs a search= term`);
-  if (search.length > MAX_SEARCH_CHARS) throw new HttpError(400, `the search term is longer than ${MAX_SEARCH_CHARS} characters`);
+  const search = searchTerm(op, queryParam(query, 'search') ?? '');
   return {
     op,
     search,
@@ -94,8 +100,12 @@ export function gnupgIndexSearch(qs: string): string | undefined {
 /** What parseLookup gives for `op=index&options=mr&search=<search>` (GnuPG's key search), without reading a query;
  * undefined where parseLookup refuses the search (empty, or longer than MAX_SEARCH_CHARS). */
 export function mrIndexRequest(search: string): LookupRequest | undefined {
-  const s = search.trim();
-  if (s === '' || s.length > MAX_SEARCH_CHARS) return undefined;
+  let s: string;
+  try {
+    s = searchTerm('index', search);
+  } catch {
+    return undefined; // the general path refuses it, with its message
+  }
   return { op: 'index', search: s, mr: true, json: false, fingerprint: false, hash: false, exact: false, limit: -1 };
 }
 

@@ -41,7 +41,7 @@ export const SERVER_HEADER = 'sks_www/1.1.6';
 export const VIA_HEADER = '1.1 sks-ts';
 
 /** The headers of a reply besides Server, Via, Content-Length, Date and Connection, in the order they are sent. */
-export function replyHeaders(r: SksReply): Array<[string, string]> {
+export function replyHeaders(r: Omit<SksReply, 'body'>): Array<[string, string]> {
   const h: Array<[string, string]> = [
     ['Cache-Control', 'no-cache'],
     ['Pragma', 'no-cache'],

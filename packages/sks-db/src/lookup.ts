@@ -139,7 +139,7 @@ const GNUPG_GET_BY_FINGERPRINT = /^op=get&options=mr&search=0x([0-9A-Fa-f]{40}|[
  * Its reply (GNUPG_GET_REPLY, the key's armor as body) is the general path's reply to the same request, byte for byte
  * (test/gnupg-get.test.ts compares them), without parsing the query, building the key's object or sorting an answer
  * of one: on random keys of a 1M-key store those took a third of an uncached op=get (issue 17). sks-db's lookup
- * front writes that reply straight into the buffer it sends (server.ts gnupgGetWire). Not used when lookups are
+ * front writes that reply straight into the buffer it sends (server.ts wireReply). Not used when lookups are
  * logged. */
 export function gnupgGetKey(ctx: DbContext, qs: string): KeyPackets | undefined {
   if (ctx.settings.log_lookups) return undefined;
@@ -163,7 +163,13 @@ export function gnupgIndex(ctx: DbContext, qs: string): { text: string; count: n
   const search = gnupgIndexSearch(qs);
   const r = search === undefined ? undefined : mrIndexRequest(search);
   if (!r) return undefined;
-  const term = classifySearch(r.search);
+  return mrIndexOfSummaries(ctx, r, classifySearch(r.search));
+}
+
+/** An mr index request answered from the stored summaries alone (no key read or parsed): the body and the result
+ * count; undefined when the store serves another form of its keys than it stores (then findKeys). Refuses as
+ * answerKeys does. */
+function mrIndexOfSummaries(ctx: DbContext, r: LookupRequest, term: SearchTerm): { text: string; count: number } | undefined {
   const cap = ctx.settings.max_index_results;
   const entries = findIndexEntries(ctx, term, cap, cap + 1);
   if (!entries) return undefined;
@@ -204,11 +210,8 @@ function computeAnswer(ctx: DbContext, r: LookupRequest, perKeyCache = true): Lo
   const cap = r.op === 'get' ? ctx.settings.max_get_results : ctx.settings.max_index_results;
   // An mr index is written from the stored summaries alone: no key is read or parsed.
   if (r.op === 'index' && r.mr && !r.exact) {
-    const entries = findIndexEntries(ctx, term, cap, cap + 1);
-    if (entries) {
-      const { keys, count } = answerKeys(r, term, entries, cap, (e) => e.created);
-      return bodyAnswer({ type: MR_INDEX_TYPE, body: mrIndexText(keys), count });
-    }
+    const index = mrIndexOfSummaries(ctx, r, term);
+    if (index) return bodyAnswer({ type: MR_INDEX_TYPE, body: index.text, count: index.count });
   }
   // A vindex is written from the keys' stored listings (a key of few signatures, which has none, is read and
   // described): no key of many signatures is read or parsed. By a primary key's fingerprint, as findKeys finds it:

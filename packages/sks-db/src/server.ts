@@ -82,7 +82,7 @@ interface ReadyReply extends FrontReply {
 /** The header lines of a reply between Via and Content-Length (replyHeaders), as the front sends them. */
 function headerLines(reply: Omit<SksReply, 'body'>): string {
   let headers = '';
-  for (const [name, value] of replyHeaders(reply as SksReply)) headers += `${name}: ${value}\r\n`;
+  for (const [name, value] of replyHeaders(reply)) headers += `${name}: ${value}\r\n`;
   return headers;
 }
 

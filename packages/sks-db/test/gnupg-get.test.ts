@@ -1,6 +1,7 @@
-// GnuPG's op=get by fingerprint has a path of its own in the lookup front (lookup.ts gnupgGetKey, server.ts gnupgGetWire): it must send
-// exactly what the general path sends for the same request, for every key of Debian's keyring, in the stored form and
-// in the form a hockeypuck-profile server serves, and leave everything it does not find to the general path.
+// GnuPG's op=get by fingerprint has a path of its own in the lookup front (lookup.ts gnupgGetKey, server.ts
+// wireReply): it must send exactly what the general path sends for the same request, for every key of Debian's
+// keyring, in the stored form and in the form a hockeypuck-profile server serves, and leave everything it does not
+// find to the general path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -238,7 +238,7 @@ test('a key another process stores is found by every worker at once (answers fol
 
 test('GnuPG\'s op=get, written in place without the caches: the general path\'s bytes with either Connection line', async () => {
   // lookup_cache_bytes 0: every reply is computed, so GnuPG's spelling takes the path whose head the front moves into
-  // the reply's own room (server.ts gnupgGetWire); the other order of the fields takes the general path
+  // the reply's own room (server.ts wireReply); the other order of the fields takes the general path
   const uncached = await startOurs({ keys: [keys[0]!.armored, keys[1]!.armored], settings: { lookup_cache_bytes: 0 } });
   const c = new Client(uncached.port);
   const gnupg = (k: { fp: string }) => `/pks/lookup?op=get&options=mr&search=0x${k.fp}`;
