@@ -320,7 +320,8 @@ export function openContext(opts: DbOptions): { ctx: DbContext; close(): void } 
     createLogger({ service: 'sks-db', dir: base.path(settings.log_dir), level: settings.log_level });
   const policy = policyFromSettings(settings);
   const busyTimeoutMs = settings.db_busy_timeout_ms;
-  const store = KeyStore.open(dbPath, { readonly: true, policy, logger, busyTimeoutMs, mmapMiB: settings.db_reader_mmap_mib, cacheMiB: settings.db_reader_cache_mib });
+  const store = KeyStore.open(dbPath, { readonly: true, policy, logger, busyTimeoutMs, mmapMiB: settings.db_reader_mmap_mib, cacheMiB: settings.db_reader_cache_mib,
+    fingerprintTableMiB: settings.db_reader_fingerprint_table_mib });
   let writer: KeyStore | undefined;
   // The database version is read once per turn of the event loop (a PRAGMA costs as much as a small lookup): the
   // requests handled in one turn all arrived before the look, so none is answered from before a change that its

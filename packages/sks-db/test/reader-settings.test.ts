@@ -1,5 +1,6 @@
-// sks-db's read-only connection takes its page cache and memory map from the settings (db_reader_cache_mib,
-// db_reader_mmap_mib): on a large store they decide how many pages each random lookup copies out of the kernel.
+// sks-db's read-only connection takes its page cache, memory map and fingerprint table from the settings
+// (db_reader_cache_mib, db_reader_mmap_mib, db_reader_fingerprint_table_mib): on a large store they decide how many
+// pages each random lookup copies out of the kernel, and how many B-trees an op=get by fingerprint reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -27,4 +28,20 @@ test('the reader\'s page cache and map are the settings\' sizes, and the default
   assert.equal(defaultSettings().db_reader_mmap_mib, 2047);
   // SQLite as better-sqlite3 builds it caps the map at 2047 MiB: the default is the most it takes
   assert.deepEqual(pragmas({}), { cache: -64 * 1024, mmap: 2047 * 1048576 });
+});
+
+test('the reader keeps a fingerprint table unless db_reader_fingerprint_table_mib is 0; the default is 128 MiB', () => {
+  const basedir = makeTempDir('reader-settings-');
+  KeyStore.open(join(basedir, 'keys.sqlite')).close();
+  const status = (settings: Parameters<typeof openContext>[0]['settings']) => {
+    const { ctx, close } = openContext({ basedir, settings: { log_level: 'warn', ...settings } });
+    try {
+      return ctx.store.fingerprintTableStatus();
+    } finally {
+      close();
+    }
+  };
+  assert.equal(defaultSettings().db_reader_fingerprint_table_mib, 128);
+  assert.equal(status({})?.keys, 0, 'a table, of an empty store');
+  assert.equal(status({ db_reader_fingerprint_table_mib: 0 }), undefined, '0 turns it off');
 });

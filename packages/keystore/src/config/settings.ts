@@ -36,6 +36,14 @@ export const SETTINGS = {
       + 'A disk error while reading through the map ends the worker (SIGBUS; the primary logs "an sks-db worker '
       + 'stopped unexpectedly" and starts another) where a '
       + 'copied read would fail one request. 0: off (use it where the file sits on a network filesystem).' },
+  db_reader_fingerprint_table_mib: { type: 'int', default: 128, usedBy: ['sks-db'],
+    doc: 'Memory of each sks-db worker, in MiB, for a table of the keys\' row ids by fingerprint, filled in the '
+      + 'background after the worker starts: op=get by fingerprint (most of what GnuPG asks) then reads one B-tree of '
+      + 'the database instead of two. On random keys of a 1M-key store the SQLite read took about a third less time '
+      + '(16 -> 10 µs) and the server ~8% less CPU per request. It needs about 11 to 21 bytes per key (16 MiB for 1M '
+      + 'keys, 64 MiB for 6M; the default holds up to 12M); a store with more keys than it holds gets none and is read through the index as '
+      + 'before. The table is a hint: each hit is checked against the row\'s fingerprint, and keys stored later are '
+      + 'learned when first asked for. 0: off.' },
   db_reader_cache_mib: { type: 'int', default: 64, usedBy: ['sks-db'],
     doc: 'SQLite page cache of each sks-db worker, in MiB, for the pages the map above does not cover (on a large '
       + 'store the lookup indexes, built last, lie past its end). With 64 instead of 16 MiB the indexes of a 1M-key '

@@ -153,6 +153,10 @@ export interface OpenOptions {
   /** Read this much of the file through a memory map (SQLite's mmap_size, capped by its build at 2047 MiB); default
    * 0. sks-db's readers set it (setting db_reader_mmap_mib). */
   mmapMiB?: number;
+  /** Read-only opens: keep the keys' row ids by fingerprint in memory, in at most this many MiB (setting
+   * db_reader_fingerprint_table_mib; sqlite/reader-fingerprints.ts), filled in the background after the open.
+   * 0 or absent: none. */
+  fingerprintTableMiB?: number;
   /** Open for a bulk load: see beginBulkLoad(); the indexes it drops are not rebuilt on opening. */
   bulkLoad?: boolean;
   /** Writable opens of long-running writers: run WAL checkpoints every this many ms on a thread of their own

@@ -20,8 +20,7 @@ export class FingerprintTable {
   private readonly seed = randomBytes(4).readUInt32LE(0);
 
   constructor(expected = 1 << 16) {
-    let cap = 1 << 10;
-    while (cap * MAX_LOAD < expected) cap *= 2;
+    const cap = FingerprintTable.bytesFor(expected) / 8;
     this.slots = new Uint32Array(cap * 2);
     this.mask = cap - 1;
   }
@@ -57,12 +56,24 @@ export class FingerprintTable {
     return h >>> 0;
   }
 
-  /** Remembers that row `id` holds the key with this fingerprint. */
-  add(fpr: Uint8Array, id: number): void {
+  /** The bytes the table would hold for `expected` entries. */
+  static bytesFor(expected: number): number {
+    let cap = 1 << 10;
+    while (cap * MAX_LOAD < expected) cap *= 2;
+    return cap * 8;
+  }
+
+  /** Remembers that row `id` holds the key with this fingerprint; false (and nothing remembered) when that would
+   * grow the table past `maxBytes`. */
+  add(fpr: Uint8Array, id: number, maxBytes = Infinity): boolean {
     if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) throw new RangeError(`fingerprint table: row id ${id} out of range`);
-    if ((this.used + 1) > (this.mask + 1) * MAX_LOAD) this.grow();
+    if ((this.used + 1) > (this.mask + 1) * MAX_LOAD) {
+      if (this.slots.byteLength * 2 > maxBytes) return false;
+      this.grow();
+    }
     this.place(this.hash(fpr), id);
     this.used++;
+    return true;
   }
 
   private place(h: number, id: number): void {

@@ -9,6 +9,7 @@ import { LONG_KEY_ID, type SignerNames } from './signer-names.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
+import type { ReaderFingerprintRows } from './reader-fingerprints.js';
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
@@ -41,6 +42,10 @@ export class SqliteReads {
    *  @param profiles the other recon profiles' digest sets this connection sees
    *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
    *  keys it does not hold are not served at all */
+  /** Read-only connections: the keys' row ids by fingerprint in memory, when the store was opened with a size for
+   * them (OpenOptions.fingerprintTableMiB); packetsByFingerprint() reads a key through it. */
+  protected fingerprintRows?: ReaderFingerprintRows;
+
   constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements, private readonly signers: SignerNames,
     protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {}
 
@@ -60,13 +65,24 @@ export class SqliteReads {
     return this.clientForm((opts?.summary === false ? this.r.byFprBare : this.r.byFpr).get(fpr) as KeyRow | undefined);
   }
 
+  /** The fingerprint table's state (OpenOptions.fingerprintTableMiB): keys it knows, whether its fill is done;
+   * undefined without one. */
+  fingerprintTableStatus(): { keys: number; filled: boolean } | undefined {
+    const rows = this.fingerprintRows;
+    return rows?.active ? { keys: rows.size, filled: rows.isFilled } : undefined;
+  }
+
   packetsByFingerprint(fingerprint: string): KeyPackets | undefined {
     if (this.served) {
       const k = this.getByFingerprint(fingerprint, { summary: false });
       return k && { data: k.data, crc: k.crc };
     }
     const fpr = fprBlob(fingerprint);
-    const row = fpr && (this.r.packetsByFpr.get(fpr) as [Buffer, number | null] | undefined);
+    if (!fpr) return undefined;
+    const known = this.fingerprintRows?.packets(fpr);
+    if (known) return { data: known[0], crc: known[1] ?? undefined };
+    const row = this.r.packetsByFpr.get(fpr) as [Buffer, number | null, number] | undefined;
+    if (row) this.fingerprintRows?.learn(fpr, row[2]);
     return row && { data: row[0], crc: row[1] ?? undefined };
   }
 

@@ -30,6 +30,7 @@ import { domainIndexUsed, ensureDomainIndexes } from './domain-index.js';
 import { backupInto, checkpoint, integrityCheck, optimize, vacuum } from './maintenance.js';
 import { startBackgroundCheckpoint, type BackgroundCheckpoint } from './background-checkpoint.js';
 import { PagePrefetcher, probesOf } from './prefetch.js';
+import { ReaderFingerprintRows } from './reader-fingerprints.js';
 
 /** Page size of a new store. Keys are stored whole in their rows (a public-keydump key averages 2 KB), and SQLite
  * writes, reads and balances a page at a time: with 16 KiB instead of SQLite's 4 KiB, loading 1M keys shaped like
@@ -111,6 +112,10 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       const policy = { ...policyFromSettings(settings), ...options.policy };
       const store = new SqliteKeyStore(db, readonly, policy, options.logger);
       store.migratedFrom = migratedFrom;
+      if (readonly && (options.fingerprintTableMiB ?? 0) > 0) {
+        store.fingerprintRows = new ReaderFingerprintRows(db, store.count(), options.fingerprintTableMiB! * 1048576, options.logger);
+        store.fingerprintRows.start();
+      }
       if (options.bulkLoad && !readonly) beginBulkLoad(store.core);
       else if (!readonly) finishBulkWork(store.core);
       if (!readonly && !options.bulkLoad && (options.prefetchThreads ?? 0) > 0) {
@@ -127,6 +132,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
   }
 
   close(): void {
+    this.fingerprintRows?.stop();
     this.prefetcher?.close();
     this.backgroundCheckpoint?.stop();
     if (this.db.open) this.db.close();

@@ -98,8 +98,9 @@ export function readStatements(db: Database.Database): ReadStatements {
   return {
     byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
     byFprBare: db.prepare(`${KEYS_BARE} WHERE k.fingerprint = ?`),
-    // [data, crc] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint)
-    packetsByFpr: db.prepare('SELECT data, crc FROM keys WHERE fingerprint = ?').raw(),
+    // [data, crc, id] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint;
+    // the id is for the reader's fingerprint table, reader-fingerprints.ts)
+    packetsByFpr: db.prepare('SELECT data, crc, id FROM keys WHERE fingerprint = ?').raw(),
     // the key's id from the fingerprint index alone: no keys row is read
     // the template (last in the row) only when there is no page: a page is 20 KB, the two take ten pages to read
     listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots,
