@@ -38,14 +38,14 @@ function keyIdQuery(hex: string): { name: KeyIdQuery; params: unknown[] } | unde
 }
 
 export class SqliteReads {
-  /** @param signers the connection's signer names (SqliteCore.signerNames, which writes use too)
-   *  @param profiles the other recon profiles' digest sets this connection sees
-   *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
-   *  keys it does not hold are not served at all */
   /** Read-only connections: the keys' row ids by fingerprint in memory, when the store was opened with a size for
    * them (OpenOptions.fingerprintTableMiB); packetsByFingerprint() reads a key through it. */
   protected fingerprintRows?: ReaderFingerprintRows;
 
+  /** @param signers the connection's signer names (SqliteCore.signerNames, which writes use too)
+   *  @param profiles the other recon profiles' digest sets this connection sees
+   *  @param served the set whose form of each key clients are given (a profile that verifies signatures), if any:
+   *  keys it does not hold are not served at all */
   constructor(protected readonly db: Database.Database, protected readonly r: ReadStatements, private readonly signers: SignerNames,
     protected readonly profiles: readonly ProfileSet[] = [], protected readonly served?: ProfileSet) {}
 
