@@ -39,8 +39,8 @@ export const SETTINGS = {
   db_reader_fingerprint_table_mib: { type: 'int', default: 128, usedBy: ['sks-db'],
     doc: 'Memory of each sks-db worker, in MiB, for a table of the keys\' row ids by fingerprint, filled in the '
       + 'background after the worker starts: op=get by fingerprint (most of what GnuPG asks) then reads one B-tree of '
-      + 'the database instead of two. On random keys of a 1M-key store the SQLite read took about a third less time '
-      + '(16 -> 10 µs) and the server ~8% less CPU per request. It needs about 11 to 21 bytes per key (16 MiB for 1M '
+      + 'the database instead of two. On random keys of a 1M-key store the SQLite read took about a fifth less time '
+      + '(12-14 -> 10 µs) and the server 6-8% less CPU per request. It needs about 11 to 21 bytes per key (16 MiB for 1M '
       + 'keys, 64 MiB for 6M; the default holds up to 12M); a store with more keys than it holds gets none and is read through the index as '
       + 'before. The table is a hint: each hit is checked against the row\'s fingerprint, and keys stored later are '
       + 'learned when first asked for. 0: off.' },
