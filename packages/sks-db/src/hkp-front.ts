@@ -40,6 +40,8 @@ export interface FrontOptions {
   keepAliveTimeoutMs: number;
   /** A connection whose waiting answers the client does not read for this long is closed (send_timeout_ms). */
   sendTimeoutMs: number;
+  /** The process's send turn, shared by its fronts; one of the front's own when not given. */
+  turn?: SendTurn;
   /** Called when answer() throws (the client gets a 500 and the connection is closed). */
   onError?(err: unknown): void;
 }
@@ -133,36 +135,68 @@ export interface Front {
   close(): Promise<void>;
 }
 
+/** The answers of one turn of the event loop go out together at its end (each socket corked until then), or sooner
+ * once TURN_FLUSH_BYTES wait. Sent one by one, each answer woke its client at once, and the client's next request
+ * interrupted the answers still to compute: a wake-up and a task switch per request, as much CPU as an uncached mr
+ * index itself (issue 17). A turn answers only requests that arrived together, so none waits long.
+ *
+ * One per process, shared by its fronts, so that `onFlushed` learns whether every answer written since the last
+ * flush has left for the kernel (a socket's write copies it there unless the socket's buffer is full): then the
+ * memory those answers were written in can be written again (see WireArena in server.ts). */
+export class SendTurn {
+  private readonly corked = new Set<net.Socket>();
+  private bytes = 0;
+  /** False once a socket released or flushed since the last flush kept some of its answers waiting. */
+  private allSent = true;
+
+  /** `onFlushed(allSent)` runs after each flush. */
+  constructor(private readonly onFlushed?: (allSent: boolean) => void) {}
+
+  /** Holds the socket's writes until the turn's end (or TURN_FLUSH_BYTES). */
+  cork(s: net.Socket): void {
+    if (this.corked.has(s)) return;
+    if (this.corked.size === 0) setImmediate(this.flush);
+    this.corked.add(s);
+    s.cork();
+  }
+
+  /** Counts bytes written to corked sockets; flushes once TURN_FLUSH_BYTES wait. */
+  wrote(bytes: number): void {
+    this.bytes += bytes;
+    if (this.bytes >= TURN_FLUSH_BYTES) this.flush();
+  }
+
+  /** Sends what the socket holds now, before it leaves the front (handed to node's http server). */
+  release(s: net.Socket): void {
+    if (!this.corked.delete(s)) return;
+    s.uncork();
+    if (s.writableLength > 0) this.allSent = false;
+  }
+
+  readonly flush = (): void => {
+    for (const s of this.corked) {
+      s.uncork();
+      if (s.writableLength > 0) this.allSent = false;
+    }
+    this.corked.clear();
+    this.bytes = 0;
+    const allSent = this.allSent;
+    this.allSent = true;
+    this.onFlushed?.(allSent);
+  };
+}
+
 export function createFront(opts: FrontOptions): Front {
   const conns = new Set<Conn>();
   const keepAliveS = Math.max(1, Math.round(opts.keepAliveTimeoutMs / 1000));
 
-  // The answers of one turn of the event loop go out together at its end (each socket corked until then), or
-  // sooner once TURN_FLUSH_BYTES wait. Sent one by one, each answer woke its client at once, and the client's next
-  // request interrupted the answers still to compute: a wake-up and a task switch per request, as much CPU as an
-  // uncached mr index itself (issue 17). A turn answers only requests that arrived together, so none waits long.
-  const corked = new Set<net.Socket>();
-  let corkedBytes = 0;
-  const flush = () => {
-    for (const s of corked) s.uncork();
-    corked.clear();
-    corkedBytes = 0;
-  };
-  const corkForTurn = (s: net.Socket) => {
-    if (corked.has(s)) return;
-    if (corked.size === 0) setImmediate(flush);
-    corked.add(s);
-    s.cork();
-  };
-  const uncorkNow = (s: net.Socket) => {
-    if (corked.delete(s)) s.uncork();
-  };
+  const turn = opts.turn ?? new SendTurn();
 
   /** Gives the connection, with its unanswered bytes, to node's http server. */
   const handOff = (c: Conn) => {
     conns.delete(c);
     const s = c.socket;
-    uncorkNow(s); // answers already given go out before node's server writes its own
+    turn.release(s); // answers already given go out before node's server writes its own
     s.removeListener('data', c.onData);
     s.removeListener('drain', c.onDrain);
     s.removeListener('error', c.onError);
@@ -219,9 +253,8 @@ export function createFront(opts: FrontOptions): Front {
       c.requestStartMs = c.pending ? Date.now() : 0;
       const now = Date.now();
       const tail = headTail(now, keepAlive, keepAliveS);
-      corkForTurn(s);
-      corkedBytes += writeReply(s, reply, tail, m[1] === 'GET');
-      if (corkedBytes >= TURN_FLUSH_BYTES) flush();
+      turn.cork(s);
+      turn.wrote(writeReply(s, reply, tail, m[1] === 'GET'));
       c.idleSinceMs = now;
       if (!keepAlive) {
         conns.delete(c);

@@ -15,7 +15,7 @@ import { resolveSettings, startMetricsServer, type MetricsServer } from '@sks/se
 import { httpMetricsMiddleware, recordHttpRequest, routeClass } from './http-metrics.js';
 import type { DbContext, LookupAnswer } from './context.js';
 import { BODY_END, HttpError, SERVER_HEADER, VIA_HEADER, closeAfterBody, errorReply, queryParam, replyHeaders, sendError, wantsMachineReadable, type SksReply } from './http-util.js';
-import { COPY_BELOW_BYTES, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
+import { COPY_BELOW_BYTES, SendTurn, createFront, replyHead, type Front, type FrontReply } from './hkp-front.js';
 import { GNUPG_GET_REPLY, MR_INDEX_TYPE, armorKeyInto, armoredKeyLength, gnupgGetKey, gnupgIndex, handleLookup, lookupReply } from './lookup.js';
 import { handleAdd } from './add.js';
 import { handleHashquery } from './hashquery.js';
@@ -101,21 +101,30 @@ const FRONT_TAIL_ROOM = 128;
 /** Where the front's replies written in place are cut from, one after another, in blocks of WIRE_BLOCK_BYTES, so a
  * reply is not an allocation of its own. A reply of a 3 KB key is over 4 KiB, past what node's own pool serves, so
  * each was an ArrayBuffer of its own: allocated, counted as external memory, collected and freed, per request
- * (issue 17). A reply is used once (sent, or copied into a cache), so a block is dropped when full and freed by the
- * collector once the last reply cut from it has been written to its socket. */
+ * (issue 17). A reply is used once (sent, or copied into a cache). When the send turn reports that every reply
+ * written since its last flush has left for the kernel, the block is written again from its start: its pages are
+ * mapped and in the CPU's cache, where a new block's first touch costs a page fault and the kernel's zeroing of each
+ * page. Otherwise some socket still holds a reply in it, and the block is left to the collector. */
 class WireArena {
-  private block = Buffer.allocUnsafeSlow(WIRE_BLOCK_BYTES);
+  /** undefined: the last block was left to the collector, and the next take starts a new one. */
+  private block: Buffer | undefined;
   private used = 0;
 
   take(bytes: number): Buffer {
     if (bytes > WIRE_BLOCK_BYTES / 8) return Buffer.allocUnsafeSlow(bytes);
-    if (this.used + bytes > WIRE_BLOCK_BYTES) {
+    if (this.block === undefined || this.used + bytes > WIRE_BLOCK_BYTES) {
       this.block = Buffer.allocUnsafeSlow(WIRE_BLOCK_BYTES);
       this.used = 0;
     }
     const b = this.block.subarray(this.used, this.used + bytes);
     this.used += (bytes + 7) & ~7; // the next reply starts on 8 bytes, as node's pool does
     return b;
+  }
+
+  /** The send turn's report (SendTurn): whether every reply taken since the last report has been sent. */
+  flushed(allSent: boolean): void {
+    if (allSent) this.used = 0;
+    else this.block = undefined;
   }
 }
 
@@ -153,7 +162,7 @@ const HEAD_TAIL_ALLOWANCE = 256;
  * keydump, mr indexes, refusals) outside the heap in a ReplySlab, larger ones as buffers in a LookupCache; so a
  * repeated lookup costs a table probe and one copy. A miss computes the reply without the per-key and lookup
  * caches that node's http path uses (ctx.answers, ctx.lookups), so each reply is kept once. */
-export function frontAnswer(ctx: DbContext): (qs: string, method: string) => FrontReply {
+export function frontAnswer(ctx: DbContext, wire = new WireArena()): (qs: string, method: string) => FrontReply {
   const budget = ctx.settings.lookup_cache_bytes;
   const small = new ReplySlab(Math.floor((budget * 3) / 4));
   const large = new LookupCache<ReadyReply>(Math.floor((budget * 3) / 4), (r) => {
@@ -172,7 +181,6 @@ export function frontAnswer(ctx: DbContext): (qs: string, method: string) => Fro
     }
     return head;
   };
-  const wire = new WireArena();
   const compute = (qs: string): ReadyReply => {
     let query: querystring.ParsedUrlQuery | undefined;
     try {
@@ -408,12 +416,15 @@ async function serveHere(opts: DbOptions): Promise<RunningDb> {
   applyTimeouts(fallback, ctx.settings);
   // node's server tracks its connections' header and body timeouts from its 'listening' event on.
   fallback.emit('listening');
-  const answer = frontAnswer(ctx);
+  const wire = new WireArena();
+  const answer = frontAnswer(ctx, wire);
+  const turn = new SendTurn((allSent) => wire.flushed(allSent));
   let port = ctx.settings.hkp_port;
   for (const address of ctx.settings.hkp_address) {
     const front = createFront({
       answer,
       fallback,
+      turn,
       headerTimeoutMs: ctx.settings.request_header_timeout_ms,
       keepAliveTimeoutMs: ctx.settings.keepalive_timeout_ms,
       sendTimeoutMs: ctx.settings.send_timeout_ms,

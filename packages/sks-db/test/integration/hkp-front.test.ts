@@ -46,6 +46,15 @@ class Client {
     this.socket.write(raw);
   }
 
+  /** Stops reading: the server's answers wait in the kernel, then in the server's socket. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   /** The next reply; `head`: the request was HEAD (no body follows the header). */
   async reply(head = false, timeoutMs = 10_000): Promise<Reply> {
     const deadline = Date.now() + timeoutMs;
@@ -275,6 +284,48 @@ test('GnuPG\'s op=get, written in place without the caches: the general path\'s 
     await old.closedByServer(2000);
   } finally {
     c.end();
+    await uncached.stop();
+  }
+});
+
+test('replies written in place stay intact while a client that does not read holds them, as others are answered', async () => {
+  // Uncached GnuPG op=get replies are written into a block that is written again from its start once every reply in
+  // it has left for the kernel (server.ts WireArena, hkp-front.ts SendTurn). A client that stops reading leaves
+  // replies waiting in its socket: the block they lie in must not be written again while another client is served.
+  const [alpha, beta, gamma] = [keys[0]!, keys[1]!, keys[2]!];
+  const uncached = await startOurs({ keys: [alpha.armored, beta.armored, gamma.armored], settings: { lookup_cache_bytes: 0, send_timeout_ms: 60_000 } });
+  const gnupg = (k: { fp: string }) => get(`/pks/lookup?op=get&options=mr&search=0x${k.fp}`);
+  const slow = new Client(uncached.port);
+  const fast = new Client(uncached.port);
+  try {
+    // the reference answers, each checked by openpgp.js
+    const expected = new Map<string, Buffer>();
+    for (const k of [alpha, beta, gamma]) {
+      fast.send(gnupg(k));
+      const r = await fast.reply();
+      assert.equal((await openpgp.readKey({ armoredKey: r.body.toString() })).getFingerprint().toUpperCase(), k.fp);
+      expected.set(k.fp, r.body);
+    }
+    slow.pause();
+    // some 10 MB of answers, alpha's and beta's: more than the kernel holds for a client that does not read
+    const order = Array.from({ length: 12_000 }, (_, i) => (i % 3 === 0 ? beta : alpha));
+    slow.send(order.map((k) => gnupg(k)).join(''));
+    await new Promise((r) => setTimeout(r, 1000));
+    // meanwhile another client is answered from the same worker's blocks, with gamma's answer: any of it found in
+    // the slow client's answers was written over them
+    for (let batch = 0; batch < 20; batch++) {
+      fast.send(gnupg(gamma).repeat(20));
+      for (let i = 0; i < 20; i++) assert.ok((await fast.reply()).body.equals(expected.get(gamma.fp)!), `fast answer ${batch}.${i}`);
+    }
+    slow.resume();
+    for (const [i, k] of order.entries()) {
+      const r = await slow.reply();
+      assert.equal(r.status, 200, `answer ${i}`);
+      if (!r.body.equals(expected.get(k.fp)!)) assert.fail(`answer ${i} is not ${k.email}'s answer`);
+    }
+  } finally {
+    slow.end();
+    fast.end();
     await uncached.stop();
   }
 });
