@@ -5,7 +5,9 @@
 # do not carry it): --build-arg EXTRA_CA="$(cat proxy-ca.pem)", or SKS_BUILD_EXTRA_CA for docker-compose.
 FROM node:20-bookworm-slim AS build
 ARG EXTRA_CA=""
-# better-sqlite3 compiles its native binding when no prebuilt one fits.
+# better-sqlite3 compiles its native binding, with our patch (patches/: its SQLite may map a whole large store),
+# never a prebuilt one.
+ENV npm_config_build_from_source=better-sqlite3
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -13,6 +15,7 @@ WORKDIR /src
 COPY docker/with-extra-ca.sh docker/
 RUN sh docker/with-extra-ca.sh npm install -g pnpm@10.34.9
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
+COPY patches ./patches
 COPY packages ./packages
 COPY docker ./docker
 RUN sh docker/with-extra-ca.sh sh docker/assemble.sh /out

@@ -30,7 +30,9 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
 fi
 
-# Node packages; the lock file pins everything. better-sqlite3 must have its native binding.
+# Node packages; the lock file pins everything. better-sqlite3 must have its native binding, compiled here even where
+# a prebuilt one could be downloaded: our patch (patches/) lets its SQLite map a whole large store (db_reader_mmap_mib).
+export npm_config_build_from_source=better-sqlite3
 if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   pnpm install --frozen-lockfile
 fi

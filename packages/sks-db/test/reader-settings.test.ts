@@ -21,13 +21,15 @@ function pragmas(settings: Parameters<typeof openContext>[0]['settings']): { cac
   }
 }
 
-test('the reader\'s page cache and map are the settings\' sizes, and the defaults are 64 and 2047 MiB', () => {
+test('the reader\'s page cache and map are the settings\' sizes, and the defaults are 64 MiB and 1 TiB', () => {
   assert.deepEqual(pragmas({ db_reader_cache_mib: 5, db_reader_mmap_mib: 3 }), { cache: -5 * 1024, mmap: 3 * 1048576 });
   assert.deepEqual(pragmas({ db_reader_mmap_mib: 0 }).mmap, 0, '0 turns the map off');
   assert.equal(defaultSettings().db_reader_cache_mib, 64);
-  assert.equal(defaultSettings().db_reader_mmap_mib, 2047);
-  // SQLite as better-sqlite3 builds it caps the map at 2047 MiB: the default is the most it takes
-  assert.deepEqual(pragmas({}), { cache: -64 * 1024, mmap: 2047 * 1048576 });
+  assert.equal(defaultSettings().db_reader_mmap_mib, 1048576);
+  // SQLite as better-sqlite3 ships it caps the map at 2047 MiB; our patch (patches/) lifts the cap to 1 TiB, so a
+  // store over 2 GiB is mapped whole
+  assert.deepEqual(pragmas({}), { cache: -64 * 1024, mmap: 1048576 * 1048576 });
+  assert.equal(pragmas({ db_reader_mmap_mib: 8192 }).mmap, 8192 * 1048576);
 });
 
 test('the reader keeps a fingerprint table unless db_reader_fingerprint_table_mib is 0; the default is 128 MiB', () => {

@@ -150,8 +150,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache of this connection in MiB (default 64 writable, 16 read-only). The loader may raise it. */
   cacheMiB?: number;
-  /** Read this much of the file through a memory map (SQLite's mmap_size, capped by its build at 2047 MiB); default
-   * 0. sks-db's readers set it (setting db_reader_mmap_mib). */
+  /** Read this much of the file through a memory map (SQLite's mmap_size, capped by its build: 1 TiB with our patch,
+   * 2047 MiB without; a lower cap is logged); default 0. sks-db's readers set it (setting db_reader_mmap_mib). */
   mmapMiB?: number;
   /** Read-only opens: keep the keys' row ids by fingerprint in memory, in at most this many MiB (setting
    * db_reader_fingerprint_table_mib; sqlite/reader-fingerprints.ts), filled in the background after the open.

@@ -108,7 +108,17 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
       }
       db.pragma('temp_store = MEMORY');
       db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMiB ?? (readonly ? 16 : 64))) * 1024}`);
-      if (options.mmapMiB) db.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapMiB)) * 1048576}`);
+      if (options.mmapMiB) {
+        const asked = Math.max(0, Math.floor(options.mmapMiB)) * 1048576;
+        const mapped = (db.pragma(`mmap_size = ${asked}`, { simple: true }) as number | undefined) ?? 0;
+        // SQLite caps the map at its build's SQLITE_MAX_MMAP_SIZE: 2047 MiB unless better-sqlite3 was built with our
+        // patch (patches/), e.g. a prebuilt binding. Pages past the map are copied as each is read, which is slower.
+        if (mapped < asked) {
+          options.logger?.warn('SQLite maps less of the database than asked: better-sqlite3 was built without the patch in patches/', {
+            file, askedMiB: Math.floor(asked / 1048576), mappedMiB: Math.floor(mapped / 1048576),
+          });
+        }
+      }
       const policy = { ...policyFromSettings(settings), ...options.policy };
       const store = new SqliteKeyStore(db, readonly, policy, options.logger);
       store.migratedFrom = migratedFrom;
