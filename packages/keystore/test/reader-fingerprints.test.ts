@@ -39,6 +39,19 @@ async function filled(store: KeyStore): Promise<void> {
   while (!store.fingerprintTableStatus()?.filled) await nextTurn();
 }
 
+/** The listing (vindex) the table's reader and the index's reader give, with and without its template (a key may
+ * have none); returns whether there is one. */
+const sameListing = (viaTable: KeyStore, viaIndex: KeyStore, fp: string, what: string): boolean => {
+  let found = false;
+  for (const template of [false, true]) {
+    const a = viaTable.listingByFingerprint(fp, { template });
+    assert.deepEqual(a, viaIndex.listingByFingerprint(fp, { template }), `${what}: the same listing (template ${template})`);
+    if (a) assert.equal(a.facts.fingerprint.toUpperCase(), fp.toUpperCase(), `${what}: the key's own`);
+    found = a !== undefined;
+  }
+  return found;
+};
+
 const same = (a: KeyPackets | undefined, b: KeyPackets | undefined, what: string) => {
   assert.ok(a && b, `${what}: found by both readers`);
   assert.ok(a.data.equals(b.data), `${what}: the same packets`);
@@ -57,6 +70,8 @@ test('keys read through the table are the keys the index finds, before and after
       same(viaTable.packetsByFingerprint(fp), viaIndex.packetsByFingerprint(fp), fp);
       same(viaTable.packetsByFingerprint(fp.toLowerCase()), viaIndex.packetsByFingerprint(fp), `${fp} in lower case`);
     }
+    const listed = fingerprints.filter((fp) => sameListing(viaTable, viaIndex, fp, `${fp}'s listing`));
+    assert.ok(listed.length > 300, `${listed.length} keys with a listing read through the table`);
     assert.equal(viaTable.fingerprintTableStatus()!.keys, 600, 'every key was found in the table: none learned again');
 
     // keys stored after the fill: found through the index, then learned, each once
@@ -66,24 +81,30 @@ test('keys read through the table are the keys the index finds, before and after
     }
     for (const fp of later) same(viaTable.packetsByFingerprint(fp), viaIndex.packetsByFingerprint(fp), `${fp} stored later`);
     for (const fp of later) same(viaTable.packetsByFingerprint(fp), viaIndex.packetsByFingerprint(fp), `${fp} asked again`);
+    for (const fp of later.slice(0, 50)) sameListing(viaTable, viaIndex, fp, `${fp}'s listing, stored later`);
     assert.equal(viaTable.fingerprintTableStatus()!.keys, groups.length, 'each later key learned once');
 
     // a key removed: the table's row id no longer holds it
-    const gone = fingerprints[10]!;
+    // a key with a listing, so that its old row id leads to one
+    const goneAt = fingerprints.findIndex((fp, i) => i >= 10 && listed.includes(fp));
+    const gone = fingerprints[goneAt]!;
     assert.equal(writer.deleteKey(gone, 'test'), true);
     assert.equal(viaTable.packetsByFingerprint(gone), undefined, 'a removed key is not found through its old row id');
+    assert.equal(viaTable.listingByFingerprint(gone), undefined, 'nor its listing');
     // the key in the last row removed, then the first stored again: SQLite gives it the freed last row id, so the
     // table's entry for the removed key points at a row that holds another key now
     const last = later.at(-1)!;
     const lastRow = () => sqliteRowId(file, last);
     const freed = lastRow();
     assert.equal(writer.deleteKey(last, 'test'), true);
-    assert.equal(writer.upsert([groups[10]!], 'load')[0]!.status, 'inserted');
+    assert.equal(writer.upsert([groups[goneAt]!], 'load')[0]!.status, 'inserted');
     assert.equal(sqliteRowId(file, gone), freed, 'the key stored again took the freed row id');
     assert.equal(viaTable.packetsByFingerprint(last), undefined, 'not the other key that now lies in its old row');
+    assert.equal(viaTable.listingByFingerprint(last), undefined, 'nor that key\'s listing');
+    assert.ok(sameListing(viaTable, viaIndex, gone, 'the listing of the key stored again'));
     same(viaTable.packetsByFingerprint(gone), viaIndex.packetsByFingerprint(gone), 'stored again, under another row id');
     assert.equal(viaTable.fingerprintTableStatus()!.keys, groups.length + 1, 'its new row id learned');
-    same(viaTable.packetsByFingerprint(fingerprints[11]!), viaIndex.packetsByFingerprint(fingerprints[11]!), 'a neighbour');
+    same(viaTable.packetsByFingerprint(fingerprints[goneAt + 1]!), viaIndex.packetsByFingerprint(fingerprints[goneAt + 1]!), 'a neighbour');
 
     assert.equal(viaTable.packetsByFingerprint('00'.repeat(20)), undefined, 'a fingerprint no key has');
     assert.equal(viaTable.fingerprintTableStatus()!.keys, groups.length + 1, 'nothing learned from a miss');

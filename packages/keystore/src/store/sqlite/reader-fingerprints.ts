@@ -2,6 +2,7 @@
 // fingerprintTableMiB, setting db_reader_fingerprint_table_mib). op=get by fingerprint, most of what a public
 // keyserver is asked, then reads the keys row by its id: one B-tree instead of two (the keys_fingerprint index, then
 // the table). On random keys of a 1M-key store the index's part was 6-7 of the 14-18 µs the read took (issue 17).
+// A vindex reads the key's listing by its id the same way (rowOf; reads.ts listingByFingerprint).
 //
 // The table is only a hint. Every hit is confirmed by the row's own fingerprint (the read is `WHERE id = ? AND
 // fingerprint = ?`), and a key the table does not know (stored after it was filled, or past its size) is found
@@ -89,6 +90,12 @@ export class ReaderFingerprintRows {
     const row = this.row;
     this.row = undefined;
     return found ? row : undefined;
+  }
+
+  /** The row id the table holds for this fingerprint that `isIt` accepts (it reads that row and checks that it is
+   * this key's), or 0: for reads of another table by the key's id (reads.ts listingByFingerprint). */
+  rowOf(fpr: Uint8Array, isIt: (id: number) => boolean): number {
+    return this.table ? this.table.find(fpr, isIt) : 0;
   }
 
   /** Remembers a row the index found (a key the table did not know). */

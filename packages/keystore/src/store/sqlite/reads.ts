@@ -11,6 +11,16 @@ import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
 import type { ReaderFingerprintRows } from './reader-fingerprints.js';
 
+/** A key_listings row as the listing statements read it: digest, facts, signers, page, slots, template. */
+type ListingRow = [string, string, string, Buffer | null, Buffer | null, string | null];
+
+function listingOf([digest, facts, signers, page, slots, vindex]: ListingRow | [...ListingRow, number]): StoredListing {
+  return {
+    digest, facts: JSON.parse(facts) as KeyFacts, signers, page: page && slots ? { page, slots } : null,
+    ...(vindex !== null ? { vindex } : {}),
+  };
+}
+
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;
 
@@ -90,14 +100,27 @@ export class SqliteReads {
     // the listing describes the stored form, not the one clients get
     if (this.served) return undefined;
     const fpr = fprBlob(fingerprint);
-    const statement = opts?.template ? this.r.listingWithTemplateByFpr : this.r.listingByFpr;
-    const row = fpr && (statement.get(fpr) as [string, string, string, Buffer | null, Buffer | null, string | null] | undefined);
+    if (!fpr) return undefined;
+    const template = opts?.template === true;
+    // Through the fingerprint table where it knows the key, as packetsByFingerprint: one B-tree read, not the index's
+    // first. A hit is the key's only if the listing's facts name this fingerprint; else the index decides.
+    const rows = this.fingerprintRows;
+    if (rows?.active) {
+      const byId = template ? this.r.listingWithTemplateById : this.r.listingById;
+      let hit: StoredListing | undefined;
+      rows.rowOf(fpr, (id) => {
+        const row = byId.get(id) as ListingRow | undefined;
+        const listing = row && listingOf(row);
+        if (!listing || !Buffer.from(listing.facts.fingerprint, 'hex').equals(fpr)) return false;
+        hit = listing;
+        return true;
+      });
+      if (hit) return hit;
+    }
+    const row = (template ? this.r.listingWithTemplateByFpr : this.r.listingByFpr).get(fpr) as [...ListingRow, number] | undefined;
     if (!row) return undefined;
-    const [digest, facts, signers, page, slots, vindex] = row;
-    return {
-      digest, facts: JSON.parse(facts) as KeyFacts, signers, page: page && slots ? { page, slots } : null,
-      ...(vindex !== null ? { vindex } : {}),
-    };
+    rows?.learn(fpr, row[6]);
+    return listingOf(row);
   }
 
   /** The key whose digest in any active profile's set is this one (32 hex digits, any case), as clients get it. */

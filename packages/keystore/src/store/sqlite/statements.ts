@@ -76,7 +76,7 @@ export function multiRow(db: Database.Database, head: string, cols: number, row 
   return db.prepare(`${head} VALUES ${Array.from({ length: BULK_ROWS }, () => row).join(', ')}`);
 }
 
-export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'listingWithTemplateByFpr' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
+export type ReadStatements = Record<'byFpr' | 'byFprBare' | 'packetsByFpr' | 'listingByFpr' | 'listingWithTemplateByFpr' | 'listingById' | 'listingWithTemplateById' | 'byDigest' | 'byId' | `idsBy${KeyIdQuery}` | `entriesBy${KeyIdQuery}` | 'idsByEmail' | 'entriesByEmail' | 'idsByWords' | 'entriesByWords' | 'countByWords' | 'isBlocked' | 'blocklist' | 'count' | 'digests' | 'changes' | 'seqBounds' | 'atOrAfter' | 'lastSeq' | 'keysInDigestOrder' | 'progress', Database.Statement>;
 export type WriteStatements = Record<'digestById' | 'headByFpr' | 'headById' | 'dataById' | 'insertKey' | 'putSummary' | 'deleteSummary' | 'putListing' | 'deleteListing' | 'listingSigners' | 'listingTemplate' | 'setListingPage' | 'listingsNaming' | 'insertSignerRef' | 'deleteSignerRef' | 'anyBlocked' | 'getMeta' | 'setMeta' | 'deleteMeta' | 'updateKey' | 'deleteKey' | 'insertKeyId' | 'deleteKeyIds' | 'insertEmail' | 'insertKeyIdMany' | 'insertEmailMany' | 'logChangeMany' | 'deleteEmail' | 'insertWords' | 'insertWordsMany' | 'deleteWords' | 'logChange' | 'addCount' | 'block' | 'unblock' | 'pruneChanges' | 'copyDigestsToTree' | 'putProgress', Database.Statement>;
 
 /** Each key-ID query twice: the ids it finds, and the index entries of those keys in one statement. */
@@ -94,6 +94,11 @@ export function entryOf(row: [string, number, number, string]): IndexEntry {
   return { fingerprint: row[0], version: row[1], created: row[2], mrLines: row[3] };
 }
 
+/** A key_listings row as listingByFingerprint reads it: digest, facts, signers, page, slots, then the template (only
+ * when there is no page, or always). */
+const LISTING_COLUMNS = 'lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, CASE WHEN l.page IS NULL THEN l.vindex END';
+const LISTING_WITH_TEMPLATE = 'lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, l.vindex';
+
 export function readStatements(db: Database.Database): ReadStatements {
   return {
     byFpr: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.fingerprint = ?`),
@@ -101,12 +106,13 @@ export function readStatements(db: Database.Database): ReadStatements {
     // [data, crc, id] as an array: no row object, no other column copied out of SQLite (reads.ts packetsByFingerprint;
     // the id is for the reader's fingerprint table, reader-fingerprints.ts)
     packetsByFpr: db.prepare('SELECT data, crc, id FROM keys WHERE fingerprint = ?').raw(),
-    // the key's id from the fingerprint index alone: no keys row is read
-    // the template (last in the row) only when there is no page: a page is 20 KB, the two take ten pages to read
-    listingByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots,
-      CASE WHEN l.page IS NULL THEN l.vindex END FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
-    listingWithTemplateByFpr: db.prepare(`SELECT lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, l.vindex
-      FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
+    // the key's id from the fingerprint index alone: no keys row is read; the id comes last, for the reader's
+    // fingerprint table. The template (sixth) only when there is no page: a page is 20 KB, the two take ten pages.
+    listingByFpr: db.prepare(`SELECT ${LISTING_COLUMNS}, l.key FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
+    listingWithTemplateByFpr: db.prepare(`SELECT ${LISTING_WITH_TEMPLATE}, l.key FROM key_listings l WHERE l.key = (SELECT id FROM keys WHERE fingerprint = ?)`).raw(),
+    // by the row id the reader's fingerprint table holds (reads.ts listingByFingerprint checks the facts' fingerprint)
+    listingById: db.prepare(`SELECT ${LISTING_COLUMNS} FROM key_listings l WHERE l.key = ?`).raw(),
+    listingWithTemplateById: db.prepare(`SELECT ${LISTING_WITH_TEMPLATE} FROM key_listings l WHERE l.key = ?`).raw(),
     byDigest: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.digest = ?`),
     byId: db.prepare(`${KEYS_WITH_SUMMARY} WHERE k.id = ?`),
     ...keyIdStatements(db),
