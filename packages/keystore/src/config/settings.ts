@@ -35,8 +35,7 @@ export const SETTINGS = {
       + 'extra memory. The default maps any store whole (up to 1 TiB). Our build of better-sqlite3 (patches/) lifts '
       + 'SQLite\'s own cap of 2047 MiB: on a 1M-key store of 3.9 GB, mapped whole instead of its first 2047 MiB, '
       + 'op=get of random keys took 13% less server CPU and answered 10% more (wrk, 4 alternating rounds, 3 in its '
-      + 'favour). A build without the patch maps '
-      + 'at most 2047 MiB (logged at start) and reads the pages beyond as usual. '
+      + 'favour). A build without the patch maps at most 2047 MiB (logged at start) and reads the pages beyond as usual. '
       + 'A disk error while reading through the map ends the worker (SIGBUS; the primary logs "an sks-db worker '
       + 'stopped unexpectedly" and starts another) where a '
       + 'copied read would fail one request. 0: off (use it where the file sits on a network filesystem).' },

@@ -114,7 +114,7 @@ export class SqliteKeyStore extends SqliteReads implements KeyStoreApi {
         // SQLite caps the map at its build's SQLITE_MAX_MMAP_SIZE: 2047 MiB unless better-sqlite3 was built with our
         // patch (patches/), e.g. a prebuilt binding. Pages past the map are copied as each is read, which is slower.
         if (mapped < asked) {
-          options.logger?.warn('SQLite maps less of the database than asked: better-sqlite3 was built without the patch in patches/', {
+          options.logger?.warn('SQLite maps less of the database than asked: its build\'s limit (2047 MiB without our patch in patches/)', {
             file, askedMiB: Math.floor(asked / 1048576), mappedMiB: Math.floor(mapped / 1048576),
           });
         }
