@@ -2,24 +2,13 @@
 import type Database from 'better-sqlite3';
 import { bracketedAddress, shortOf } from '../prepare.js';
 import type { Change, IndexEntry, KeyPackets, StoredKey, StoredListing } from '../types.js';
-import type { KeyFacts } from '../listing.js';
 import { addressesAtDomain } from './domain-index.js';
-import { entryOf, fprBlob, ftsQuery, toStored, type KeyIdQuery, type KeyRow, type ReadStatements } from './statements.js';
+import { entryOf, fprBlob, ftsQuery, listingOf, toStored, type KeyIdQuery, type KeyRow, type ListingRow, type ReadStatements } from './statements.js';
 import { LONG_KEY_ID, type SignerNames } from './signer-names.js';
 import type { ProfileSet } from './profile-sets.js';
 import { keepPackets } from '../profile-forms.js';
 import { firstUserId, primaryUserId } from '../summary.js';
 import type { ReaderFingerprintRows } from './reader-fingerprints.js';
-
-/** A key_listings row as the listing statements read it: digest, facts, signers, page, slots, template. */
-type ListingRow = [string, string, string, Buffer | null, Buffer | null, string | null];
-
-function listingOf([digest, facts, signers, page, slots, vindex]: ListingRow | [...ListingRow, number]): StoredListing {
-  return {
-    digest, facts: JSON.parse(facts) as KeyFacts, signers, page: page && slots ? { page, slots } : null,
-    ...(vindex !== null ? { vindex } : {}),
-  };
-}
 
 /** A query that is one e-mail address (searched by the address index, not by words). */
 const EMAIL_QUERY = /^[^\s<>@]+@[^\s<>@]+$/;

@@ -5,7 +5,8 @@ import type { KeyInfo } from '../../openpgp/types.js';
 import type { PolicyCut } from '../../policy.js';
 import { readPacketAt, readPackets } from '../../openpgp/packet.js';
 import { describeKey, keyIdOf } from '../../openpgp/key.js';
-import type { IndexEntry, StoredKey } from '../types.js';
+import type { IndexEntry, StoredKey, StoredListing } from '../types.js';
+import type { KeyFacts } from '../listing.js';
 
 export interface KeyRow {
   id: number;
@@ -95,9 +96,19 @@ export function entryOf(row: [string, number, number, string]): IndexEntry {
 }
 
 /** A key_listings row as listingByFingerprint reads it: digest, facts, signers, page, slots, then the template (only
- * when there is no page, or always). */
+ * when there is no page, or always); listingOf reads it. */
 const LISTING_COLUMNS = 'lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, CASE WHEN l.page IS NULL THEN l.vindex END';
 const LISTING_WITH_TEMPLATE = 'lower(hex(l.digest)), l.facts, l.signers, l.page, l.slots, l.vindex';
+
+/** A row of LISTING_COLUMNS or LISTING_WITH_TEMPLATE. */
+export type ListingRow = [string, string, string, Buffer | null, Buffer | null, string | null];
+
+export function listingOf([digest, facts, signers, page, slots, vindex]: ListingRow | [...ListingRow, number]): StoredListing {
+  return {
+    digest, facts: JSON.parse(facts) as KeyFacts, signers, page: page && slots ? { page, slots } : null,
+    ...(vindex !== null ? { vindex } : {}),
+  };
+}
 
 export function readStatements(db: Database.Database): ReadStatements {
   return {
